@@ -1,0 +1,372 @@
+//! The command line: `run`, `sweep`, `check`, `bench` (and, with no command, the app).
+
+mod report;
+
+use crate::engine::{self, Backend, EngineError, Progress, RunOptions};
+use crate::scene::{self, Scene, SceneError};
+use crate::summary::Summary;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "celltwin",
+    version,
+    about = "Digital twin of lithium-ion cell production: cell line, sorting, packs and pack life",
+    long_about = "With no command, opens the desktop app on the embedded default scene."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Simulate a scene and print its summary.
+    Run(RunArgs),
+    /// Pack life and yield against one swept parameter (the headline table).
+    Sweep(SweepArgs),
+    /// Validate a scene and print the resolved values.
+    Check(CheckArgs),
+    /// Throughput of each pass and end to end, with memory and the device.
+    Bench(BenchArgs),
+    /// Open the desktop app (the default with no command).
+    App(AppArgs),
+}
+
+/// Which engine runs the cells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BackendChoice {
+    /// A hardware GPU if there is one, else the CPU (a software GPU is slower than the CPU here).
+    Auto,
+    Cpu,
+    Gpu,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Common {
+    /// A scene file or a built-in scene name (default: the embedded nmc21700_mature).
+    pub scene: Option<String>,
+    /// Cells to start (overrides the scene's `cells`).
+    #[arg(long)]
+    pub cells: Option<u64>,
+    /// Seed (overrides the scene's `seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
+    pub backend: BackendChoice,
+    /// CPU threads (default: every core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Override any scene key, e.g. --set coating.cathode_loading_cv=0.004 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+    /// Cells per chunk handed to the backend.
+    #[arg(long, default_value_t = engine::DEFAULT_CHUNK, hide = true)]
+    pub chunk: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Print the summary as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write summary.json and CSVs of every histogram and curve into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct SweepArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// The scene key to sweep, e.g. line.spread_scale.
+    #[arg(long)]
+    pub param: String,
+    /// Values, comma-separated.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub values: Vec<String>,
+    #[arg(long)]
+    pub json: bool,
+    /// Write sweep.csv and sweep.json into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// A scene file or built-in name.
+    pub scene: String,
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    #[arg(long, default_value_t = 10_000_000)]
+    pub cells: u64,
+    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
+    pub backend: BackendChoice,
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Scene to bench (default: the embedded default scene).
+    pub scene: Option<String>,
+}
+
+#[derive(Args, Debug, Default)]
+pub struct AppArgs {
+    /// A scene file or built-in name to open.
+    pub scene: Option<String>,
+}
+
+/// Errors the CLI reports; bad input exits with status 2.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Scene(#[from] SceneError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("{0}")]
+    Io(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Scene(_) => 2,
+            CliError::Engine(EngineError::NoGpu(_)) => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// Load the scene of a command with its overrides.
+pub fn load_scene(c: &Common) -> Result<Scene, CliError> {
+    let mut sets = c.sets.clone();
+    if let Some(n) = c.cells {
+        sets.push(format!("cells={n}"));
+    }
+    if let Some(s) = c.seed {
+        sets.push(format!("seed={s}"));
+    }
+    Ok(scene::load(c.scene.as_deref(), &sets)?)
+}
+
+/// Pick the backend. `auto` takes a hardware GPU if one exists, else the CPU, and says so.
+pub fn make_backend(choice: BackendChoice, threads: Option<usize>) -> Result<Box<dyn Backend>, CliError> {
+    match choice {
+        BackendChoice::Cpu => Ok(Box::new(engine::cpu::CpuBackend::new(threads))),
+        BackendChoice::Gpu => Err(EngineError::NoGpu(
+            "this build has no GPU engine yet; use --backend cpu".into(),
+        )
+        .into()),
+        BackendChoice::Auto => {
+            eprintln!("celltwin: backend auto: no GPU engine in this build, using the CPU engine");
+            Ok(Box::new(engine::cpu::CpuBackend::new(threads)))
+        }
+    }
+}
+
+/// A progress bar on stderr, shown only when stderr is a terminal and the run passes one second.
+pub struct Bar {
+    t0: Instant,
+    bar: Option<indicatif::ProgressBar>,
+    enabled: bool,
+}
+
+impl Bar {
+    pub fn new() -> Bar {
+        Bar {
+            t0: Instant::now(),
+            bar: None,
+            enabled: std::io::stderr().is_terminal(),
+        }
+    }
+    pub fn update(&mut self, p: Progress) {
+        if !self.enabled || self.t0.elapsed() < Duration::from_secs(1) {
+            return;
+        }
+        let bar = self.bar.get_or_insert_with(|| {
+            let b = indicatif::ProgressBar::new(1000);
+            b.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {msg:24} [{bar:40}] {percent:>3}% {elapsed}")
+                    .expect("a valid template")
+                    .progress_chars("=> "),
+            );
+            b
+        });
+        // The line is ~70 % of a run's time, pack life the rest.
+        let line = p.cells_done as f64 / p.cells_total.max(1) as f64;
+        let life = if p.packs_total > 0 { p.packs_done as f64 / p.packs_total as f64 } else { 0.0 };
+        let (frac, msg) = if p.packs_total == 0 {
+            (0.7 * line, format!("cells {:.1}M", p.cells_done as f64 / 1e6))
+        } else {
+            (0.7 + 0.3 * life, format!("pack life {}/{}", p.packs_done, p.packs_total))
+        };
+        bar.set_message(msg);
+        bar.set_position((frac * 1000.0) as u64);
+    }
+    pub fn finish(&mut self) {
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl Default for Bar {
+    fn default() -> Self {
+        Bar::new()
+    }
+}
+
+fn run_scene(scene: &Scene, c: &Common) -> Result<Summary, CliError> {
+    let mut backend = make_backend(c.backend, c.threads)?;
+    let mut bar = Bar::new();
+    let opts = RunOptions {
+        chunk: c.chunk,
+        cancel: None,
+    };
+    let s = engine::run(scene, backend.as_mut(), &opts, &mut |p| bar.update(p));
+    bar.finish();
+    Ok(s?)
+}
+
+fn cmd_run(a: &RunArgs) -> Result<(), CliError> {
+    let scene = load_scene(&a.common)?;
+    let summary = run_scene(&scene, &a.common)?;
+    if a.json {
+        println!("{}", serde_json::to_string(&summary).map_err(|e| CliError::Other(e.to_string()))?);
+    } else {
+        print!("{}", report::text(&summary, &scene));
+    }
+    if let Some(dir) = &a.out {
+        crate::summary::write_out_dir(&summary, dir)
+            .map_err(|e| CliError::Io(format!("cannot write {}: {e}", dir.display())))?;
+        if !a.json {
+            println!("wrote {}", dir.display());
+        }
+    }
+    Ok(())
+}
+
+/// One row of the headline table.
+#[derive(serde::Serialize, Debug, Clone)]
+pub struct SweepRow {
+    pub value: String,
+    #[serde(rename = "yield")]
+    pub yield_: f64,
+    pub capacity_cv: f64,
+    pub dcir_cv: f64,
+    pub pack_initial_fraction: f64,
+    pub life_p5: f64,
+    pub life_p50: f64,
+    pub life_p95: f64,
+    pub cost_per_kwh: f64,
+    pub escaped_defects_ppm: f64,
+}
+
+impl SweepRow {
+    pub fn from_summary(value: String, s: &Summary) -> SweepRow {
+        SweepRow {
+            value,
+            yield_: s.yield_,
+            capacity_cv: s.capacity.true_.cv,
+            dcir_cv: s.dcir.true_.cv,
+            pack_initial_fraction: s.packs.initial_capacity_fraction,
+            life_p5: s.packs.life_cycles.p5,
+            life_p50: s.packs.life_cycles.p50,
+            life_p95: s.packs.life_cycles.p95,
+            cost_per_kwh: s.cost.per_kwh_good_usd,
+            escaped_defects_ppm: s.defects.escaped_ppm,
+        }
+    }
+}
+
+fn cmd_sweep(a: &SweepArgs) -> Result<(), CliError> {
+    let mut rows = Vec::new();
+    for v in &a.values {
+        let mut c = a.common.clone();
+        c.sets.push(format!("{}={}", a.param, v.trim()));
+        let scene = load_scene(&c)?;
+        let s = run_scene(&scene, &c)?;
+        rows.push(SweepRow::from_summary(v.trim().to_string(), &s));
+    }
+    let json = serde_json::to_string(&rows).map_err(|e| CliError::Other(e.to_string()))?;
+    let table = report::sweep_table(&a.param, &rows);
+    if a.json {
+        println!("{json}");
+    } else {
+        print!("{table}");
+    }
+    if let Some(dir) = &a.out {
+        let w = || -> std::io::Result<()> {
+            std::fs::create_dir_all(dir)?;
+            std::fs::write(dir.join("sweep.json"), &json)?;
+            let mut csv = String::from(
+                "value,yield,capacity_cv,dcir_cv,pack_initial_fraction,life_p5,life_p50,life_p95,cost_per_kwh,escaped_defects_ppm\n",
+            );
+            for r in &rows {
+                csv += &format!(
+                    "{},{},{},{},{},{},{},{},{},{}\n",
+                    r.value, r.yield_, r.capacity_cv, r.dcir_cv, r.pack_initial_fraction, r.life_p5,
+                    r.life_p50, r.life_p95, r.cost_per_kwh, r.escaped_defects_ppm
+                );
+            }
+            std::fs::write(dir.join("sweep.csv"), csv)
+        };
+        w().map_err(|e| CliError::Io(format!("cannot write {}: {e}", dir.display())))?;
+    }
+    Ok(())
+}
+
+fn cmd_check(a: &CheckArgs) -> Result<(), CliError> {
+    let scene = scene::load(Some(&a.scene), &a.sets)?;
+    println!("# {}: valid. Resolved values:", a.scene);
+    print!(
+        "{}",
+        toml::to_string(&scene).map_err(|e| CliError::Other(e.to_string()))?
+    );
+    Ok(())
+}
+
+/// Peak resident memory of this process, bytes (Linux; None elsewhere).
+pub fn peak_rss() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+fn cmd_bench(a: &BenchArgs) -> Result<(), CliError> {
+    let sets = vec![format!("cells={}", a.cells)];
+    let scene = scene::load(a.scene.as_deref(), &sets)?;
+    let mut backend = make_backend(a.backend, a.threads)?;
+    print!("{}", report::bench(&scene, backend.as_mut())?);
+    Ok(())
+}
+
+/// Parse the command line and run it; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Some(Command::Run(a)) => cmd_run(a),
+        Some(Command::Sweep(a)) => cmd_sweep(a),
+        Some(Command::Check(a)) => cmd_check(a),
+        Some(Command::Bench(a)) => cmd_bench(a),
+        Some(Command::App(a)) => crate::app::launch(a.scene.as_deref()).map_err(CliError::Other),
+        None => crate::app::launch(None).map_err(CliError::Other),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! Readable text: the run summary, the sweep table, the bench report.
+
+use super::{CliError, SweepRow, peak_rss};
+use crate::engine::{self, Backend, RunOptions};
+use crate::model::LineParams;
+use crate::scene::Scene;
+use crate::summary::{HistSpec, Stat, Summary};
+use std::fmt::Write;
+use std::time::Instant;
+
+fn pct(x: f64) -> String {
+    format!("{:.2} %", 100.0 * x)
+}
+
+fn stat(s: &Stat, unit: &str) -> String {
+    format!(
+        "mean {:.4} {unit}  SD {:.4}  CV {:.3} %",
+        s.mean,
+        s.sd,
+        100.0 * s.cv
+    )
+}
+
+fn opt(x: Option<f64>) -> String {
+    x.map_or("—".into(), |v| format!("{v:.2}"))
+}
+
+/// The run summary as people read it.
+pub fn text(s: &Summary, scene: &Scene) -> String {
+    let mut o = String::new();
+    let w = &mut o;
+    let _ = writeln!(w, "celltwin — {} ({:?}), {} cells, seed {}", s.scene, s.chemistry, s.cells, s.seed);
+    let _ = writeln!(w, "backend {} ({})", s.backend, s.device);
+    let _ = writeln!(w, "\nLine                      in         out     scrap   yield   scrap by reason");
+    for st in &s.stages {
+        let reasons: Vec<String> = st
+            .scrap_by_reason
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        let _ = writeln!(
+            w,
+            "  {:<20} {:>10} {:>10} {:>8} {:>8}   {}",
+            st.label,
+            st.cells_in,
+            st.cells_out,
+            st.scrapped,
+            pct(st.yield_),
+            reasons.join(", ")
+        );
+    }
+    let _ = writeln!(w, "  first-pass yield {}", pct(s.yield_));
+    let _ = writeln!(w, "\nCells tested at end of line");
+    for (name, c) in [("capacity", &s.capacity), ("DCIR", &s.dcir)] {
+        let _ = writeln!(w, "  {name:<9} true      {}", stat(&c.true_, c.unit));
+        let _ = writeln!(w, "  {:<9} measured  {}", "", stat(&c.measured, c.unit));
+        let _ = writeln!(
+            w,
+            "  {:<9} limits {} / {}  Cp {}  Cpk {}",
+            "",
+            opt(c.lower_limit),
+            opt(c.upper_limit),
+            opt(c.cp),
+            opt(c.cpk)
+        );
+    }
+    let _ = writeln!(
+        w,
+        "  K-value   measured  {}  limit {:.3}  Cpk {}",
+        stat(&s.k_value.measured, "mV/day"),
+        s.k_value.upper_limit.unwrap_or(f64::NAN),
+        opt(s.k_value.cpk)
+    );
+    let _ = writeln!(w, "  N/P       {}", stat(&s.np_ratio, ""));
+    let _ = writeln!(w, "  grades (capacity bins, low→high): {:?}", s.grades);
+    let d = &s.defects;
+    let _ = writeln!(
+        w,
+        "\nLatent defects: {} made, {} caught, {} escaped ({:.0} ppm of passed cells); \
+         in life-simulated packs: {} cells in {} packs",
+        d.latent, d.caught, d.escaped, d.escaped_ppm, d.escaped_in_life_packs, d.life_packs_with_defect
+    );
+    let _ = writeln!(
+        w,
+        "Overhang breaches: {} made, {} escaped X-ray; passed cells that will plate: {}",
+        d.overhang_breaches, d.breaches_escaped, d.plating_passed
+    );
+    let p = &s.packs;
+    let _ = writeln!(
+        w,
+        "\nPacks {} ({:?} matching, window {}): {} packs, {} cells unpacked",
+        p.topology, p.matching, p.window, p.packs, p.unpacked_cells
+    );
+    let _ = writeln!(
+        w,
+        "  initial capacity  mean {:.3} Ah ({} of rated {:.2} Ah)  P5 {:.3}  P50 {:.3}  P95 {:.3}",
+        p.initial_capacity_ah.mean,
+        pct(p.initial_capacity_fraction),
+        p.rated_ah,
+        p.initial_capacity_ah.p5,
+        p.initial_capacity_ah.p50,
+        p.initial_capacity_ah.p95
+    );
+    let _ = writeln!(
+        w,
+        "  life to {:.0} % ({} packs simulated, {} cycles/day at {} C)  P5 {:.0}  P50 {:.0}  P95 {:.0} cycles",
+        100.0 * scene.life.eol_fraction,
+        p.life_packs,
+        scene.life.cycles_per_day,
+        scene.life.c_rate,
+        p.life_cycles.p5,
+        p.life_cycles.p50,
+        p.life_cycles.p95
+    );
+    let reasons: Vec<String> = p.eol_reasons.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let _ = writeln!(w, "  end of life by: {}", reasons.join(", "));
+    let c = &s.cost;
+    let _ = writeln!(
+        w,
+        "\nCost: {:.3} USD per started cell, {:.3} per good cell, {:.1} USD/kWh of good cells; scrap {} of spend",
+        c.per_started_cell_usd,
+        c.per_good_cell_usd,
+        c.per_kwh_good_usd,
+        pct(c.scrap_share)
+    );
+    let _ = writeln!(
+        w,
+        "\nElapsed {:.2} s (line {:.2} s), {:.2} M cells/s",
+        s.elapsed_s,
+        s.line_s,
+        s.cells_per_s / 1e6
+    );
+    o
+}
+
+/// The headline table of a sweep.
+pub fn sweep_table(param: &str, rows: &[SweepRow]) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "{param:>28}  yield    cap CV   DCIR CV  pack Q0   life P5  P50    P95    USD/kWh  escaped ppm"
+    );
+    for r in rows {
+        let _ = writeln!(
+            o,
+            "{:>28}  {:6.2}%  {:6.3}%  {:6.2}%  {:6.2}%  {:7.0}  {:5.0}  {:5.0}  {:7.2}  {:8.0}",
+            r.value,
+            100.0 * r.yield_,
+            100.0 * r.capacity_cv,
+            100.0 * r.dcir_cv,
+            100.0 * r.pack_initial_fraction,
+            r.life_p5,
+            r.life_p50,
+            r.life_p95,
+            r.cost_per_kwh,
+            r.escaped_defects_ppm
+        );
+    }
+    o
+}
+
+/// `celltwin bench`: each pass alone, then end to end.
+pub fn bench(scene: &Scene, backend: &mut dyn Backend) -> Result<String, CliError> {
+    let mut o = String::new();
+    let p = LineParams::from_scene(scene);
+    let spec = HistSpec::for_params(&p);
+    let _ = writeln!(o, "celltwin bench: {} cells of {}, backend {} ({})", scene.cells, scene.name, backend.kind(), backend.device());
+    // Pass 1: the cell line alone (generation, stats, compaction of passed cells).
+    let t = Instant::now();
+    let mut start = 0;
+    let mut passed = 0usize;
+    while start < scene.cells {
+        let n = engine::DEFAULT_CHUNK.min(scene.cells - start);
+        passed += backend.cell_line(&p, &spec, start, n)?.passed.len();
+        start += n;
+    }
+    let line = t.elapsed().as_secs_f64();
+    let _ = writeln!(o, "  cell line      {:8.3} s  {:8.2} M cells/s  ({passed} passed)", line, scene.cells as f64 / line / 1e6);
+    // End to end: line, matching, pack life, summary.
+    let t = Instant::now();
+    let s = engine::run(scene, backend, &RunOptions::default(), &mut |_| {})?;
+    let total = t.elapsed().as_secs_f64();
+    let life = total - s.line_s;
+    let _ = writeln!(o, "  line+matching  {:8.3} s  {:8.2} M cells/s  ({} packs)", s.line_s, scene.cells as f64 / s.line_s / 1e6, s.packs.packs);
+    let _ = writeln!(
+        o,
+        "  pack life      {:8.3} s  {:8.1} packs/s   ({} packs × {} cells, to {:.0} % or {} cycles)",
+        life,
+        s.packs.life_packs as f64 / life.max(1e-9),
+        s.packs.life_packs,
+        scene.cells_per_pack(),
+        100.0 * (scene.life.eol_fraction - 0.1),
+        scene.life.max_cycles
+    );
+    let _ = writeln!(o, "  end to end     {:8.3} s  {:8.2} M cells/s", total, scene.cells as f64 / total / 1e6);
+    if let Some(rss) = peak_rss() {
+        let _ = writeln!(o, "  peak host memory {:.1} MiB", rss as f64 / 1048576.0);
+    }
+    Ok(o)
+}

@@ -1,0 +1,252 @@
+//! The run: cells through the line in chunks, passed cells into matching windows, windows into
+//! packs, a spread-out sample of packs through life, everything into a [`Summary`].
+//!
+//! The per-cell and per-pack work is a [`Backend`]'s (rayon on the CPU, wgpu compute on the GPU);
+//! what joins the chunks — windows, matching, the pack sample — is here, once, for both. Memory is
+//! bounded by one chunk, one window and the life sample, whatever the cell count.
+
+pub mod cpu;
+
+use crate::model::aging::{AgingParams, RateTable};
+use crate::model::pack::{PackCell, PackLife, initial_capacity, match_window};
+use crate::model::{CellRecord, LineParams};
+use crate::scene::Scene;
+use crate::summary::{HistSpec, Histogram, LineStats, Moments, Summary};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+/// Cells per chunk handed to a backend: bounds host memory (36 B a record) at any run size.
+pub const DEFAULT_CHUNK: u64 = 1 << 20;
+
+/// Why a run did not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("run cancelled")]
+    Cancelled,
+    #[error("no GPU backend: {0}")]
+    NoGpu(String),
+    #[error("GPU error: {0}")]
+    Gpu(String),
+}
+
+/// One chunk's result: merged statistics and the passed cells in index order.
+pub struct ChunkResult {
+    pub stats: LineStats,
+    pub passed: Vec<PackCell>,
+}
+
+/// What a compute backend does: the cell line over a range of cell indices, and pack life.
+pub trait Backend {
+    /// "cpu" or "gpu".
+    fn kind(&self) -> &'static str;
+    /// What ran it: thread count, or the adapter's name and API.
+    fn device(&self) -> String;
+    /// Cells `start .. start + count` through the line.
+    fn cell_line(
+        &mut self,
+        p: &LineParams,
+        spec: &HistSpec,
+        start: u64,
+        count: u64,
+    ) -> Result<ChunkResult, EngineError>;
+    /// Life of `cells.len() / (series·parallel)` packs laid out pack after pack.
+    fn pack_life(
+        &mut self,
+        a: &AgingParams,
+        table: &RateTable,
+        cells: &[PackCell],
+    ) -> Result<Vec<PackLife>, EngineError>;
+}
+
+/// Run settings that are not part of the scene.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    pub chunk: u64,
+    /// Set to stop the run between chunks (a newer request in the app).
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            chunk: DEFAULT_CHUNK,
+            cancel: None,
+        }
+    }
+}
+
+/// Progress of a run, for bars and status lines.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    pub cells_done: u64,
+    pub cells_total: u64,
+    /// 0 while the line runs, then packs simulated out of the sample.
+    pub packs_done: u64,
+    pub packs_total: u64,
+}
+
+/// Packs formed so far, their initial capacities, and the pack sample kept for life.
+struct Assembly {
+    pack_size: usize,
+    parallel: usize,
+    stride: u64,
+    packs: u64,
+    unpacked: u64,
+    windows: u64,
+    initial: Moments,
+    hist_initial: Histogram,
+    life_cells: Vec<PackCell>,
+}
+
+impl Assembly {
+    fn assemble(&mut self, scene: &Scene, window: &[PackCell], rng: &crate::rng::Philox) {
+        let (order, left) = match_window(
+            window,
+            scene.pack.matching,
+            self.pack_size,
+            scene.eol.grade_bins,
+            rng,
+            self.windows,
+        );
+        self.windows += 1;
+        self.unpacked += left as u64;
+        let mut cells = Vec::with_capacity(self.pack_size);
+        for pack in order.chunks_exact(self.pack_size) {
+            cells.clear();
+            cells.extend(pack.iter().map(|&i| window[i as usize]));
+            let q = initial_capacity(&cells, self.parallel);
+            self.initial.push(q);
+            self.hist_initial.push(q);
+            if self.packs % self.stride == 0 {
+                self.life_cells.extend_from_slice(&cells);
+            }
+            self.packs += 1;
+        }
+    }
+}
+
+/// Run a scene on a backend. `progress` is called after every chunk and pack batch.
+pub fn run(
+    scene: &Scene,
+    backend: &mut dyn Backend,
+    opts: &RunOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Summary, EngineError> {
+    let t0 = Instant::now();
+    let params = LineParams::from_scene(scene);
+    let spec = HistSpec::for_params(&params);
+    let rng = params.rng();
+    let cancelled = || opts.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed));
+
+    let pack_size = scene.cells_per_pack() as usize;
+    let rated_pack = scene.cell.capacity_ah * f64::from(scene.pack.parallel);
+    let max_packs = scene.cells / pack_size as u64;
+    let stride = if scene.pack.life_packs == 0 {
+        u64::MAX
+    } else {
+        max_packs.div_ceil(u64::from(scene.pack.life_packs)).max(1)
+    };
+    let mut asm = Assembly {
+        pack_size,
+        parallel: scene.pack.parallel as usize,
+        stride,
+        packs: 0,
+        unpacked: 0,
+        windows: 0,
+        initial: Moments::default(),
+        hist_initial: Histogram::new(0.90 * rated_pack, 1.05 * rated_pack, 150),
+        life_cells: Vec::new(),
+    };
+
+    let mut stats = LineStats::new(&spec, params.grade_bins);
+    let window_size = scene.pack.window as usize;
+    let mut window: Vec<PackCell> = Vec::with_capacity(window_size.min(1 << 24));
+    let chunk = opts.chunk.max(1);
+    let mut start = 0u64;
+    while start < scene.cells {
+        if cancelled() {
+            return Err(EngineError::Cancelled);
+        }
+        let count = chunk.min(scene.cells - start);
+        let res = backend.cell_line(&params, &spec, start, count)?;
+        stats.merge(&res.stats);
+        let mut rest = &res.passed[..];
+        while !rest.is_empty() {
+            let take = (window_size - window.len()).min(rest.len());
+            window.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            if window.len() == window_size {
+                asm.assemble(scene, &window, &rng);
+                window.clear();
+            }
+        }
+        start += count;
+        progress(Progress {
+            cells_done: start,
+            cells_total: scene.cells,
+            packs_done: 0,
+            packs_total: 0,
+        });
+    }
+    // The last, partial warehouse batch is matched too.
+    if !window.is_empty() {
+        asm.assemble(scene, &window, &rng);
+    }
+    let line_s = t0.elapsed().as_secs_f64();
+
+    let aging = AgingParams::new(
+        scene.chemistry,
+        &scene.life,
+        scene.cell.capacity_ah,
+        scene.pack.series,
+        scene.pack.parallel,
+        scene.seed,
+    );
+    let table = RateTable::new(&aging, &scene.life);
+    let sample = asm.life_cells.len() / pack_size;
+    let mut lives = Vec::with_capacity(sample);
+    // Batches keep progress moving and let a cancel land within a fraction of the life phase.
+    let batch = 256usize;
+    for cells in asm.life_cells.chunks(batch * pack_size) {
+        if cancelled() {
+            return Err(EngineError::Cancelled);
+        }
+        lives.extend(backend.pack_life(&aging, &table, cells)?);
+        progress(Progress {
+            cells_done: scene.cells,
+            cells_total: scene.cells,
+            packs_done: lives.len() as u64,
+            packs_total: sample as u64,
+        });
+    }
+    let elapsed = t0.elapsed().as_secs_f64();
+    Ok(Summary::build(
+        scene,
+        backend,
+        &stats,
+        crate::summary::PackTotals {
+            packs: asm.packs,
+            unpacked: asm.unpacked,
+            windows: asm.windows,
+            initial: asm.initial,
+            hist_initial: asm.hist_initial,
+            lives,
+            life_cells: asm.life_cells,
+        },
+        line_s,
+        elapsed,
+    ))
+}
+
+/// The per-cell loop both CPU paths share: records for `start..start+count` into `out`.
+#[inline]
+pub fn simulate_range(p: &LineParams, start: u64, out: &mut [CellRecord]) {
+    let rng = p.rng();
+    let mut lots = crate::model::LotDraws::for_cell(p, &rng, start);
+    for (i, r) in out.iter_mut().enumerate() {
+        let cell = start + i as u64;
+        lots.refresh(p, &rng, cell);
+        *r = crate::model::simulate_cell(p, &rng, cell, &lots);
+    }
+}

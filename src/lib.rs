@@ -1,0 +1,19 @@
+//! celltwin: a digital twin of lithium-ion cell production.
+//!
+//! Millions of cells are Monte-Carlo simulated through coating, calendering, winding, filling,
+//! formation & aging and end-of-line test; passed cells are matched into series/parallel packs and
+//! the packs aged cycle by cycle, to show how manufacturing consistency drives pack life.
+//!
+//! - [`scene`]: the parameters (TOML), their defaults and validation;
+//! - [`rng`]: the counter-based generator every draw comes from;
+//! - [`model`]: the physics, stage by stage, backend-free;
+//! - [`engine`]: chunked runs on a backend ([`engine::cpu`], and the GPU twin);
+//! - [`summary`]: statistics, JSON and CSV.
+
+pub mod engine;
+pub mod model;
+pub mod rng;
+pub mod scene;
+pub mod summary;
+pub mod app;
+pub mod cli;

@@ -1,0 +1,27 @@
+//! Calendering: porosity, and through Bruggeman's relation the ionic resistance of the electrode.
+//! Twin: `calendering()` in `shaders/cell_line.wgsl`.
+
+use super::LineParams;
+use crate::rng::{Philox, box_muller, stream};
+
+#[derive(Clone, Copy, Debug)]
+pub struct Calendered {
+    pub porosity: f32,
+    /// Ionic resistance before the area correction, mΩ.
+    pub r_ionic: f32,
+}
+
+/// Porosity lower than target lengthens the ionic path: `R ∝ L·(ε₀/ε)^1.5` (Bruggeman, with
+/// tortuosity ε^-0.5), and the electrode thickness L follows the loading.
+#[inline]
+pub fn calendering(p: &LineParams, rng: &Philox, cell: u64, cathode_loading: f32) -> Calendered {
+    let u = rng.uniforms(cell, stream::CALENDERING, 0);
+    let (z, _) = box_muller(u[0], u[1]);
+    // A porosity below 2 % is not an electrode; the clamp only guards absurd scenes.
+    let porosity = (p.porosity_target + p.porosity_sd * z).max(0.02);
+    let ratio = p.porosity_target / porosity;
+    Calendered {
+        porosity,
+        r_ionic: p.r_ionic * cathode_loading * ratio * ratio.sqrt(),
+    }
+}

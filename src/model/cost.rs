@@ -1,0 +1,87 @@
+//! Cost: what each started cell costs by stage, and what scrap throws away.
+//!
+//! A cell that enters a stage is charged that stage's material and conversion; a cell scrapped at
+//! a stage has cost everything up to and including it. Cost per good cell spreads the whole spend
+//! over the cells that pass.
+
+use super::Stage;
+use crate::scene::Scene;
+use serde::Serialize;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StageCost {
+    pub stage: Stage,
+    /// Cells that entered the stage.
+    pub entered: u64,
+    /// USD spent at the stage (entered × (material + conversion)).
+    pub spend_usd: f64,
+    /// USD lost in cells scrapped at this stage (everything spent on them so far).
+    pub scrap_loss_usd: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CostSummary {
+    pub stages: Vec<StageCost>,
+    pub total_usd: f64,
+    /// Spend per started cell (what a cell costs if nothing were scrapped is the sum of the stages).
+    pub per_started_cell_usd: f64,
+    pub per_good_cell_usd: f64,
+    pub per_kwh_good_usd: f64,
+    /// Fraction of the spend lost in scrap.
+    pub scrap_share: f64,
+}
+
+/// `entered[s]` and `scrapped[s]`: cells that entered and were scrapped at each stage, in line order.
+pub fn cost_summary(scene: &Scene, entered: &[u64; 6], scrapped: &[u64; 6], good: u64) -> CostSummary {
+    let per = scene.cost.per_stage();
+    let mut cumulative = 0.0;
+    let mut total = 0.0;
+    let mut scrap_loss = 0.0;
+    let stages = Stage::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, &stage)| {
+            let unit = per[i].0 + per[i].1;
+            cumulative += unit;
+            let spend = entered[i] as f64 * unit;
+            let loss = scrapped[i] as f64 * cumulative;
+            total += spend;
+            scrap_loss += loss;
+            StageCost {
+                stage,
+                entered: entered[i],
+                spend_usd: spend,
+                scrap_loss_usd: loss,
+            }
+        })
+        .collect();
+    let started = entered[0].max(1) as f64;
+    let per_good = if good > 0 { total / good as f64 } else { f64::INFINITY };
+    CostSummary {
+        stages,
+        total_usd: total,
+        per_started_cell_usd: total / started,
+        per_good_cell_usd: per_good,
+        per_kwh_good_usd: per_good / scene.cell_kwh(),
+        scrap_share: if total > 0.0 { scrap_loss / total } else { 0.0 },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scene::{Chemistry, Scene};
+
+    /// With no scrap, a good cell costs the sum of the stage costs; scrap at the last stage raises
+    /// it by 1/yield.
+    #[test]
+    fn cost_follows_yield() {
+        let s = Scene::preset(Chemistry::Nmc21700);
+        let unit: f64 = s.cost.per_stage().iter().map(|(m, c)| m + c).sum();
+        let c = cost_summary(&s, &[100; 6], &[0; 6], 100);
+        assert!((c.per_good_cell_usd - unit).abs() < 1e-12);
+        let c = cost_summary(&s, &[100; 6], &[0, 0, 0, 0, 0, 20], 80);
+        assert!((c.per_good_cell_usd - unit / 0.8).abs() < 1e-12);
+        assert!((c.scrap_share - 0.2).abs() < 1e-12);
+    }
+}

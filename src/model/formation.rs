@@ -1,0 +1,55 @@
+//! Formation and aging: first-cycle loss on a formation rack (its temperature shared by the rack),
+//! the SEI resistance it leaves, self-discharge, and the latent defects that develop into
+//! micro-shorts during the aging test. Twin: `formation()` in `shaders/cell_line.wgsl`.
+
+use super::LineParams;
+use crate::rng::{Philox, box_muller, stream};
+
+#[derive(Clone, Copy, Debug)]
+pub struct Formed {
+    /// First-cycle loss, fraction of the formed capacity.
+    pub first_cycle_loss: f32,
+    /// SEI resistance, mΩ: scales with the loss (more lithium in the SEI, thicker SEI).
+    pub r_sei: f32,
+    /// Self-discharge with any defect fully developed, mV/day.
+    pub k_true: f32,
+    /// Self-discharge averaged over the aging test (a late-starting defect shows part of it).
+    pub k_during_test: f32,
+}
+
+/// The rack temperature normal shared by every cell of a formation rack.
+#[inline]
+pub fn rack_normal(rng: &Philox, rack: u64) -> f32 {
+    let u = rng.uniforms(rack, stream::FORMATION | stream::LOT, 0);
+    box_muller(u[0], u[1]).0
+}
+
+#[inline]
+pub fn formation(p: &LineParams, rng: &Philox, cell: u64, z_rack: f32, defect: bool) -> Formed {
+    let u = rng.uniforms(cell, stream::FORMATION, 0);
+    let (z_loss, z_k) = box_muller(u[0], u[1]);
+    let d_temp = p.rack_temp_sd * z_rack;
+    let loss = (p.first_cycle_loss + p.first_cycle_loss_sd * z_loss + p.loss_per_degc * d_temp)
+        .clamp(0.0, 0.9);
+    let k_base = p.k_median * (p.k_sigma * z_k).exp();
+    let (mut k_true, mut k_test) = (k_base, k_base);
+    if defect {
+        // Severity uniform in [min, max]; onset exponential: a defect that starts at t_on
+        // contributes (D - t_on)/D of its rate to a K-value measured over D days.
+        let severity = p.defect_k_min + (p.defect_k_max - p.defect_k_min) * u[2];
+        let onset = -p.defect_onset_mean * u[3].ln();
+        k_true += severity;
+        k_test += severity * ((p.aging_days - onset) / p.aging_days).max(0.0);
+    }
+    let loss_ratio = if p.first_cycle_loss > 0.0 {
+        loss / p.first_cycle_loss
+    } else {
+        1.0
+    };
+    Formed {
+        first_cycle_loss: loss,
+        r_sei: p.r_sei * loss_ratio,
+        k_true,
+        k_during_test: k_test,
+    }
+}

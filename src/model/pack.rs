@@ -1,0 +1,259 @@
+//! Pack assembly (matching within a warehouse window) and pack life (MODEL.md §3).
+//!
+//! Pack life is the CPU twin of `shaders/pack_life.wgsl`: the same per-step order — group sums,
+//! pack capacity, duty, each cell's conditions and fade, self-discharge and balancing, shorts.
+
+use super::aging::{AgingParams, CellAge, Conditions, step_cell};
+use super::{CellRecord, flags};
+use crate::rng::{Philox, box_muller, stream};
+use crate::scene::Matching;
+use bytemuck::{Pod, Zeroable};
+use serde::Serialize;
+
+/// What pack assembly and life need of a passed cell. Shared with WGSL (`PackCell`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
+pub struct PackCell {
+    /// Initial (true) capacity, Ah.
+    pub q0: f32,
+    /// Initial (true) DCIR, mΩ.
+    pub r0: f32,
+    /// Self-discharge, mV/day.
+    pub k: f32,
+    pub fill_shortfall: f32,
+    /// Measured capacity, Ah: what matching sorts by.
+    pub q_meas: f32,
+    /// [`flags`] bits of the cell record (defect, plating, grade).
+    pub flags: u32,
+    /// Global cell index (keys the cell's draws in life).
+    pub index_lo: u32,
+    pub index_hi: u32,
+}
+
+const _: () = assert!(std::mem::size_of::<PackCell>() == 32);
+
+impl PackCell {
+    pub fn from_record(r: &CellRecord, index: u64) -> PackCell {
+        PackCell {
+            q0: r.q_true,
+            r0: r.r_true,
+            k: r.k_true,
+            fill_shortfall: r.fill_shortfall,
+            q_meas: r.q_meas,
+            flags: r.flags,
+            index_lo: index as u32,
+            index_hi: (index >> 32) as u32,
+        }
+    }
+    pub fn index(&self) -> u64 {
+        u64::from(self.index_lo) | (u64::from(self.index_hi) << 32)
+    }
+    pub fn grade(&self) -> u32 {
+        (self.flags & flags::GRADE_MASK) >> flags::GRADE_SHIFT
+    }
+}
+
+/// Order a window's cells for assembly; consecutive runs of `pack_size` form packs (groups of
+/// `parallel` consecutive cells within a pack). Returns the order and how many cells are left over
+/// (they wait for the next batch: counted as unpacked).
+pub fn match_window(
+    cells: &[PackCell],
+    matching: Matching,
+    pack_size: usize,
+    grade_bins: u32,
+    rng: &Philox,
+    window: u64,
+) -> (Vec<u32>, usize) {
+    let n = cells.len();
+    match matching {
+        Matching::Random => {
+            // Fisher–Yates, each swap keyed by (window, draw): the same on every thread count.
+            let mut order: Vec<u32> = (0..n as u32).collect();
+            for i in (1..n).rev() {
+                let u = rng.words(window, stream::MATCHING, i as u32)[0];
+                let j = ((u64::from(u) * (i as u64 + 1)) >> 32) as usize;
+                order.swap(i, j);
+            }
+            let packs = n / pack_size;
+            order.truncate(packs * pack_size);
+            (order, n - packs * pack_size)
+        }
+        Matching::Sorted => {
+            let mut order: Vec<u32> = (0..n as u32).collect();
+            order.sort_by(|&a, &b| {
+                let (ca, cb) = (&cells[a as usize], &cells[b as usize]);
+                ca.q_meas.total_cmp(&cb.q_meas).then(a.cmp(&b))
+            });
+            let packs = n / pack_size;
+            order.truncate(packs * pack_size);
+            (order, n - packs * pack_size)
+        }
+        Matching::Binned => {
+            // Production order within each grade bin; a bin's remainder waits.
+            let mut order = Vec::with_capacity(n);
+            let mut left = 0;
+            let mut bins: Vec<Vec<u32>> = vec![Vec::new(); grade_bins as usize];
+            for (i, c) in cells.iter().enumerate() {
+                bins[(c.grade() as usize).min(grade_bins as usize - 1)].push(i as u32);
+            }
+            for bin in bins {
+                let packs = bin.len() / pack_size;
+                order.extend_from_slice(&bin[..packs * pack_size]);
+                left += bin.len() - packs * pack_size;
+            }
+            (order, left)
+        }
+    }
+}
+
+/// Initial capacity of a pack, Ah: the smallest parallel group.
+pub fn initial_capacity(cells: &[PackCell], parallel: usize) -> f32 {
+    cells
+        .chunks(parallel)
+        .map(|g| g.iter().map(|c| c.q0).sum::<f32>())
+        .fold(f32::INFINITY, f32::min)
+}
+
+/// Why a pack's life ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[repr(u32)]
+pub enum EndOfLife {
+    /// Capacity below `eol_fraction` of rated.
+    Fade = 0,
+    /// A latent defect turned into an internal short.
+    Short = 1,
+    /// Still above end of life at the cycle cap.
+    Cap = 2,
+}
+
+/// One pack's life: cycles to end of life, why, and its capacity after every step (fraction of
+/// rated, index 0 = before the first step).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PackLife {
+    pub cycles: u32,
+    pub reason: EndOfLife,
+    pub curve: Vec<f32>,
+}
+
+/// Per-cell state in a pack during life.
+#[derive(Clone, Copy, Debug)]
+struct Live {
+    age: CellAge,
+    q: f32,
+    r: f32,
+    scalar: f32,
+    cyc_factor: f32,
+    defect: bool,
+}
+
+/// The cell's unexplained fade scalar: lognormal, keyed by the cell.
+#[inline]
+pub fn fade_scalar(rng: &Philox, a: &AgingParams, index: u64) -> f32 {
+    let u = rng.uniforms(index, stream::AGING_CELL, 0);
+    (a.fade_sigma * box_muller(u[0], u[1]).0).exp()
+}
+
+/// Simulate one pack (cells in series-group order, `parallel` per group) from its first cycle to
+/// end of life, and on down to `stop_fraction` (for the fade band) or the cycle cap.
+pub fn simulate_pack(a: &AgingParams, table: &[f32], rng: &Philox, cells: &[PackCell]) -> PackLife {
+    let np = a.parallel as usize;
+    let ns = a.series as usize;
+    debug_assert_eq!(cells.len(), np * ns);
+    let mut live: Vec<Live> = cells
+        .iter()
+        .map(|c| {
+            let plating = if c.flags & flags::PLATING != 0 { a.plating_factor } else { 1.0 };
+            Live {
+                age: CellAge::default(),
+                q: c.q0,
+                r: c.r0,
+                scalar: fade_scalar(rng, a, c.index()),
+                cyc_factor: plating * (1.0 + a.underfill_factor * c.fill_shortfall),
+                defect: c.flags & flags::DEFECT != 0,
+            }
+        })
+        .collect();
+    let rated = a.q_rated * np as f32;
+    let mut offset = vec![0.0f32; ns];
+    let mut curve = Vec::with_capacity(64);
+    let mut end: Option<(u32, EndOfLife)> = None;
+    let short_p = 1.0 - (1.0 - a.short_hazard).powf(a.cycles_per_step);
+    let pack_current = a.c_rate * rated;
+    let ah_demand = a.dod_window * rated;
+
+    for step in 0..=a.max_steps {
+        // Pack capacity: the smallest group, less its charge offset from the best-charged group.
+        let min_off = offset.iter().copied().fold(f32::INFINITY, f32::min);
+        let mut q_pack = f32::INFINITY;
+        for g in 0..ns {
+            let q_g: f32 = live[g * np..(g + 1) * np].iter().map(|l| l.q).sum();
+            q_pack = q_pack.min(q_g - (offset[g] - min_off));
+        }
+        let frac = q_pack / rated;
+        let cycles = step * a.cycles_per_step as u32;
+        if end.is_none() && frac < a.eol_fraction {
+            // Interpolate the crossing within the step (a pack born below it ends at cycle 0).
+            let prev = curve.last().copied().unwrap_or(frac);
+            let within = if prev > frac { (prev - a.eol_fraction) / (prev - frac) } else { 0.0 };
+            let at = cycles as f32 - a.cycles_per_step * (1.0 - within.clamp(0.0, 1.0));
+            end = Some((at.max(0.0).round() as u32, EndOfLife::Fade));
+        }
+        curve.push(frac);
+        if frac < a.stop_fraction || step == a.max_steps {
+            break;
+        }
+        // Energy-throughput duty (BLAST-Lite's default): the pack is asked for the rated window's
+        // Ah every cycle; it delivers what it has.
+        let ah_cycle = ah_demand.min(q_pack.max(0.0));
+        let self_discharge_days = a.days_per_step;
+        for g in 0..ns {
+            let group = &mut live[g * np..(g + 1) * np];
+            let q_g: f32 = group.iter().map(|l| l.q).sum();
+            let g_sum: f32 = group.iter().map(|l| 1.0 / l.r).sum();
+            let pos = if ns > 1 { g as f32 / (ns - 1) as f32 } else { 0.0 };
+            let t_base = a.ambient_k + a.gradient_k * pos;
+            let dod = (ah_cycle / q_g).min(1.0);
+            let mut sd_ah = 0.0;
+            for (j, l) in group.iter_mut().enumerate() {
+                let c = &cells[g * np + j];
+                // Current divides by conductance; charge over a cycle by capacity (shared voltage).
+                let i_cell = pack_current * (1.0 / l.r) / g_sum;
+                let heat_w = i_cell * i_cell * l.r * 1e-3;
+                let cond = Conditions {
+                    t_rest_k: t_base,
+                    t_cyc_k: t_base + heat_w * a.r_th,
+                    dod,
+                    efc_per_cycle: ah_cycle * (l.q / q_g) / c.q0,
+                    c_dis: i_cell / c.q0,
+                    scalar: l.scalar,
+                    cyc_factor: l.cyc_factor,
+                };
+                step_cell(a, table, &mut l.age, &cond);
+                let loss = l.age.loss();
+                l.q = c.q0 * (1.0 - loss);
+                l.r = c.r0 * (1.0 + a.r_growth * loss);
+                // mV/day → SOC/day through the OCV slope → Ah.
+                sd_ah += c.k * 1e-3 / a.ocv_slope_v * l.q * self_discharge_days;
+                if l.defect && end.is_none() {
+                    let u = rng.uniforms(c.index(), stream::AGING_SHORT, step)[0];
+                    if u < short_p {
+                        end = Some((cycles + a.cycles_per_step as u32, EndOfLife::Short));
+                    }
+                }
+            }
+            offset[g] += sd_ah;
+        }
+        // Passive balancing pulls every group toward the best-charged one.
+        let min_off = offset.iter().copied().fold(f32::INFINITY, f32::min);
+        for o in offset.iter_mut() {
+            *o = (*o - a.balance_ah).max(min_off);
+        }
+    }
+    let (cycles, reason) = end.unwrap_or((a.max_steps * a.cycles_per_step as u32, EndOfLife::Cap));
+    PackLife {
+        cycles,
+        reason,
+        curve,
+    }
+}

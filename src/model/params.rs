@@ -1,0 +1,152 @@
+//! The scene flattened into what one cell's simulation reads: every spread already multiplied by
+//! the line's `spread_scale`, every unit converted, all f32/u32 so that the same bytes are the GPU's
+//! uniform buffer (`Params` in `shaders/shared/layout.wgsl`; a test checks the layouts agree).
+
+use crate::scene::Scene;
+use bytemuck::{Pod, Zeroable};
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
+pub struct LineParams {
+    /// Philox key: the seed's low and high words.
+    pub seed_lo: u32,
+    pub seed_hi: u32,
+    /// Cells per coating lot and per formation rack.
+    pub coating_lot_size: u32,
+    pub rack_size: u32,
+
+    // Coating.
+    pub cathode_cv: f32,
+    pub cathode_lot_cv: f32,
+    pub anode_cv: f32,
+    pub anode_lot_cv: f32,
+    pub np_design: f32,
+    pub np_min: f32,
+    pub loading_tolerance: f32,
+    pub defects_per_cell: f32,
+
+    // Calendering.
+    pub porosity_target: f32,
+    pub porosity_sd: f32,
+    pub r_ionic: f32,
+
+    // Winding.
+    pub area_cv: f32,
+    pub misalignment_sd: f32,
+    pub overhang: f32,
+    pub tab_median: f32,
+    pub tab_sigma: f32,
+    pub xray_detect: f32,
+
+    // Filling.
+    pub fill_cv: f32,
+    pub r_bulk: f32,
+    pub r_per_shortfall: f32,
+
+    // Formation and aging.
+    pub rack_temp_sd: f32,
+    pub first_cycle_loss: f32,
+    pub first_cycle_loss_sd: f32,
+    pub loss_per_degc: f32,
+    pub r_sei: f32,
+    pub k_median: f32,
+    pub k_sigma: f32,
+    pub defect_k_min: f32,
+    pub defect_k_max: f32,
+    pub defect_onset_mean: f32,
+    pub aging_days: f32,
+
+    // End of line.
+    /// Rated capacity, Ah: a nominal cell (every draw zero) has exactly this.
+    pub q_rated: f32,
+    /// Nominal DCIR, mΩ.
+    pub r_nominal: f32,
+    pub capacity_noise: f32,
+    pub dcir_noise: f32,
+    /// K-value gauge noise for this aging test length, mV/day.
+    pub k_noise: f32,
+    /// Limits in absolute units: Ah, mΩ, mV/day.
+    pub capacity_min: f32,
+    pub dcir_max: f32,
+    pub k_max: f32,
+    pub grade_bins: u32,
+    /// Lower edge of grade bin 0 and the bin width, Ah.
+    pub grade_lo: f32,
+    pub grade_width: f32,
+    /// N/P below which the cell plates lithium in life.
+    pub plating_np: f32,
+    pub _pad: [u32; 1],
+}
+
+const _: () = assert!(std::mem::size_of::<LineParams>() % 16 == 0);
+
+impl LineParams {
+    pub fn from_scene(s: &Scene) -> LineParams {
+        let sp = s.line.spread_scale;
+        let f = |x: f64| x as f32;
+        let spread = |x: f64| (x * sp) as f32;
+        let c = &s.coating;
+        let k = &s.calendering;
+        let w = &s.winding;
+        let fi = &s.filling;
+        let fo = &s.formation;
+        let e = &s.eol;
+        let q = s.cell.capacity_ah;
+        let bins = e.grade_bins;
+        LineParams {
+            seed_lo: s.seed as u32,
+            seed_hi: (s.seed >> 32) as u32,
+            coating_lot_size: c.lot_size.min(1 << 31) as u32,
+            rack_size: fo.rack_size.min(1 << 31) as u32,
+            cathode_cv: spread(c.cathode_loading_cv),
+            cathode_lot_cv: spread(c.cathode_loading_lot_cv),
+            anode_cv: spread(c.anode_loading_cv),
+            anode_lot_cv: spread(c.anode_loading_lot_cv),
+            np_design: f(c.np_design),
+            np_min: f(c.np_min),
+            loading_tolerance: f(c.loading_tolerance),
+            defects_per_cell: f(c.defects_per_cell * s.line.defect_scale),
+            porosity_target: f(k.porosity_target),
+            porosity_sd: spread(k.porosity_sd),
+            r_ionic: f(k.r_ionic_mohm),
+            area_cv: spread(w.area_cv),
+            misalignment_sd: spread(w.misalignment_sd_mm),
+            overhang: f(w.overhang_mm),
+            tab_median: f(w.tab_weld_median_mohm),
+            tab_sigma: spread(w.tab_weld_sigma),
+            xray_detect: f(w.xray_detect),
+            fill_cv: spread(fi.fill_cv),
+            r_bulk: f(fi.r_bulk_mohm),
+            r_per_shortfall: f(fi.r_per_shortfall),
+            rack_temp_sd: spread(fo.rack_temp_sd_c),
+            first_cycle_loss: f(fo.first_cycle_loss),
+            first_cycle_loss_sd: spread(fo.first_cycle_loss_sd),
+            loss_per_degc: f(fo.loss_per_degc),
+            r_sei: f(fo.r_sei_mohm),
+            k_median: f(fo.k_median_mv_day),
+            k_sigma: spread(fo.k_sigma),
+            defect_k_min: f(fo.defect_k_min_mv_day),
+            defect_k_max: f(fo.defect_k_max_mv_day),
+            defect_onset_mean: f(fo.defect_onset_mean_days),
+            aging_days: f(fo.aging_days),
+            q_rated: f(q),
+            r_nominal: f(s.cell.dcir_mohm),
+            capacity_noise: f(e.capacity_noise),
+            dcir_noise: f(e.dcir_noise),
+            // A K-value is ΔOCV / days: the same voltmeter noise over a shorter test is larger.
+            k_noise: f(e.k_noise_mv_day * 10.0 / fo.aging_days),
+            capacity_min: f(e.capacity_min * q),
+            dcir_max: f(e.dcir_max * s.cell.dcir_mohm),
+            k_max: f(e.k_max_mv_day),
+            grade_bins: bins,
+            grade_lo: f(q * (1.0 - 0.5 * f64::from(bins) * e.bin_width)),
+            grade_width: f(q * e.bin_width),
+            plating_np: f(s.life.plating_np),
+            _pad: [0; 1],
+        }
+    }
+
+    pub fn rng(&self) -> crate::rng::Philox {
+        crate::rng::Philox::new(u64::from(self.seed_lo) | (u64::from(self.seed_hi) << 32))
+    }
+}

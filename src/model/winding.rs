@@ -1,0 +1,34 @@
+//! Winding: electrode area, layer misalignment against the anode overhang, tab-weld resistance,
+//! and the in-line X-ray that looks for overhang breaches. Twin: `winding()` in
+//! `shaders/cell_line.wgsl`.
+
+use super::LineParams;
+use crate::rng::{Philox, box_muller, stream};
+
+#[derive(Clone, Copy, Debug)]
+pub struct Wound {
+    /// Electrode area relative to design.
+    pub area: f32,
+    /// |misalignment| beyond the overhang: the cathode faces no anode at the edge.
+    pub breach: bool,
+    /// The X-ray saw the breach (only meaningful when `breach`).
+    pub caught: bool,
+    /// Tab-weld resistance, mΩ (lognormal).
+    pub r_tab: f32,
+}
+
+#[inline]
+pub fn winding(p: &LineParams, rng: &Philox, cell: u64) -> Wound {
+    let u = rng.uniforms(cell, stream::WINDING, 0);
+    let (z_area, z_mis) = box_muller(u[0], u[1]);
+    let (z_tab, _) = box_muller(u[2], u[3]);
+    let breach = (p.misalignment_sd * z_mis).abs() > p.overhang;
+    // The X-ray draw is taken only for a breached cell (rare): a second Philox call.
+    let caught = breach && rng.uniforms(cell, stream::WINDING, 1)[0] < p.xray_detect;
+    Wound {
+        area: 1.0 + p.area_cv * z_area,
+        breach,
+        caught,
+        r_tab: p.tab_median * (p.tab_sigma * z_tab).exp(),
+    }
+}

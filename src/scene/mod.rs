@@ -1,0 +1,465 @@
+//! Scenes: every parameter of the line, the packs and their life, with the defaults of
+//! `docs/MODEL.md` and their sources.
+//!
+//! A scene file is TOML. Every key is optional: a file names a `chemistry`, whose preset fills every
+//! key, and then overrides what it sets. Keys are checked against the preset, so a misspelt key is
+//! an error naming it rather than a silently ignored line (see [`load`]). Ranges are checked in
+//! [`validate`], naming the field, the value and the allowed range.
+
+mod load;
+mod validate;
+
+pub use load::{SceneError, apply_set, builtin_names, from_toml_str, load, parse_set};
+pub use validate::validate;
+
+use serde::{Deserialize, Serialize};
+
+/// The cell design and its BLAST-Lite fade law.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Chemistry {
+    /// Cylindrical 21700, NMC811 / graphite-SiOx, 5 Ah (LG M50 class); fade law
+    /// `Nmc811_GrSi_LGM50_5Ah_Battery`.
+    Nmc21700,
+    /// Large prismatic LFP / graphite, 250 Ah; fade law `Lfp_Gr_250AhPrismatic`.
+    LfpPrismatic,
+}
+
+/// How passed cells of one matching window are put into packs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Matching {
+    /// No matching: a keyed shuffle of the window, consecutive cells form packs.
+    Random,
+    /// Cells of the same capacity grade bin go together; leftovers of a bin wait (unpacked).
+    Binned,
+    /// Sort the window by measured capacity; consecutive cells form packs.
+    Sorted,
+}
+
+/// A whole scene: what the line makes, how packs are built and how they are used.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scene {
+    /// A readable name for plots and summaries.
+    pub name: String,
+    /// The chemistry preset whose defaults fill every key not set.
+    pub chemistry: Chemistry,
+    /// Cells started into the line (10⁴ … 10¹⁰).
+    pub cells: u64,
+    /// Seed of the counter-based generator: same seed, same cells, on any backend.
+    pub seed: u64,
+    /// Whole-line multipliers (the ramp-up presets set these).
+    pub line: Line,
+    /// The nominal cell: what spec limits and grades are relative to.
+    pub cell: CellSpec,
+    pub coating: Coating,
+    pub calendering: Calendering,
+    pub winding: Winding,
+    pub filling: Filling,
+    pub formation: Formation,
+    pub eol: Eol,
+    pub pack: Pack,
+    pub life: Life,
+    pub cost: Cost,
+}
+
+/// Line-wide multipliers, applied on top of every stage's own figure.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Line {
+    /// Multiplies every process spread (CVs, SDs, lognormal σ). `ramp_up` presets: 4.
+    pub spread_scale: f64,
+    /// Multiplies every defect rate (particle defects). `ramp_up` presets: 5.
+    pub defect_scale: f64,
+}
+
+/// The nominal cell.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CellSpec {
+    /// Rated capacity, Ah (NMC 21700: 5.0, LG M50 class; LFP prismatic: 250).
+    pub capacity_ah: f64,
+    /// Nominal voltage, V (NMC: 3.63; LFP: 3.2), for energy and cost per kWh.
+    pub voltage_v: f64,
+    /// Nominal DC internal resistance, mΩ (NMC 21700: 18; LFP 250 Ah: 0.5).
+    pub dcir_mohm: f64,
+}
+
+/// Electrode coating: areal loading of both electrodes, averaged over a cell's electrode.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Coating {
+    /// Cells per coating lot (one coil / slurry batch), sharing the lot draw.
+    pub lot_size: u64,
+    /// Cathode loading, within-lot CV (default 0.25 %).
+    pub cathode_loading_cv: f64,
+    /// Cathode loading, lot-to-lot CV (default 0.15 %).
+    pub cathode_loading_lot_cv: f64,
+    /// Anode loading, within-lot CV (default 0.25 %).
+    pub anode_loading_cv: f64,
+    /// Anode loading, lot-to-lot CV (default 0.15 %).
+    pub anode_loading_lot_cv: f64,
+    /// Design N/P (anode over cathode areal capacity), typically 1.05–1.15.
+    pub np_design: f64,
+    /// N/P below which the anode, not the cathode, limits capacity.
+    pub np_min: f64,
+    /// Beta-gauge tolerance: a cell whose cathode or anode loading is off by more than this
+    /// fraction is cut out at coating (default ±3 %).
+    pub loading_tolerance: f64,
+    /// Latent particle defects (metal particles, burrs), Poisson mean per cell (default 0.02).
+    pub defects_per_cell: f64,
+}
+
+/// Calendering sets porosity, and porosity the ionic resistance (Bruggeman).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Calendering {
+    /// Target porosity (default 0.30).
+    pub porosity_target: f64,
+    /// Porosity SD, absolute (default 0.015 = 1.5 points).
+    pub porosity_sd: f64,
+    /// Ionic resistance at target porosity and nominal loading, mΩ.
+    pub r_ionic_mohm: f64,
+}
+
+/// Winding (or stacking): electrode area, layer alignment, tab welding.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Winding {
+    /// Electrode area CV (default 0.1 %).
+    pub area_cv: f64,
+    /// Layer misalignment SD, mm (default 0.15).
+    pub misalignment_sd_mm: f64,
+    /// Anode overhang over the cathode, mm (default 1.0): a misalignment beyond it is a breach.
+    pub overhang_mm: f64,
+    /// Tab-weld resistance median, mΩ (default 2 for the 21700).
+    pub tab_weld_median_mohm: f64,
+    /// Tab-weld resistance lognormal σ (default 0.15).
+    pub tab_weld_sigma: f64,
+    /// Probability that the in-line X-ray after winding catches an overhang breach (0.95).
+    pub xray_detect: f64,
+}
+
+/// Electrolyte filling.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Filling {
+    /// Target electrolyte mass per Ah of rated capacity, g/Ah (default 1.3).
+    pub g_per_ah: f64,
+    /// Fill mass CV (default 1 %).
+    pub fill_cv: f64,
+    /// Electrolyte and bulk resistance at full fill, mΩ.
+    pub r_bulk_mohm: f64,
+    /// Relative rise of the bulk resistance per unit of fill shortfall (3: 1 % short → +3 %).
+    pub r_per_shortfall: f64,
+}
+
+/// Formation and aging: SEI formation on racks, then the self-discharge (K-value) test.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Formation {
+    /// Cells per formation rack, sharing the rack temperature draw.
+    pub rack_size: u64,
+    /// Rack temperature SD, °C (default 1.5), around the set point.
+    pub rack_temp_sd_c: f64,
+    /// First-cycle capacity loss (default 0.09).
+    pub first_cycle_loss: f64,
+    /// First-cycle loss SD, absolute (default 0.001: the ±0.2 points read as a ±2σ band).
+    pub first_cycle_loss_sd: f64,
+    /// First-cycle loss added per °C of rack temperature above set point (default 0.001).
+    pub loss_per_degc: f64,
+    /// SEI resistance at nominal first-cycle loss, mΩ; scales with the loss (more SEI, more R).
+    pub r_sei_mohm: f64,
+    /// Self-discharge median, mV/day (default 0.03).
+    pub k_median_mv_day: f64,
+    /// Self-discharge lognormal σ (default 0.5).
+    pub k_sigma: f64,
+    /// A developed latent defect adds a self-discharge uniform in [min, max] mV/day (0.5–5).
+    pub defect_k_min_mv_day: f64,
+    pub defect_k_max_mv_day: f64,
+    /// Mean onset of a latent defect's micro-short after formation, days (exponential). A defect
+    /// that starts late in the aging test shows only part of its self-discharge: why shortening
+    /// the test lets defects escape.
+    pub defect_onset_mean_days: f64,
+    /// Length of the self-discharge (K-value) aging test, days (default 10).
+    pub aging_days: f64,
+}
+
+/// End-of-line test and sorting.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Eol {
+    /// Capacity gauge noise, relative SD (default 0.1 %).
+    pub capacity_noise: f64,
+    /// DCIR gauge noise, relative SD (default 1 %).
+    pub dcir_noise: f64,
+    /// K-value gauge noise, mV/day SD over a 10-day test (default 0.01); scales as 10/aging_days.
+    pub k_noise_mv_day: f64,
+    /// Lower capacity limit, fraction of rated (default 0.97).
+    pub capacity_min: f64,
+    /// Upper DCIR limit, fraction of nominal (default 1.15).
+    pub dcir_max: f64,
+    /// Upper self-discharge limit, mV/day (default 0.1).
+    pub k_max_mv_day: f64,
+    /// Number of capacity grade bins (default 8).
+    pub grade_bins: u32,
+    /// Width of a grade bin, fraction of rated capacity (default 0.25 %); bins are centred on rated.
+    pub bin_width: f64,
+}
+
+/// Pack assembly.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pack {
+    /// Series groups (default 96).
+    pub series: u32,
+    /// Cells in parallel per group (default 1).
+    pub parallel: u32,
+    /// Matching strategy within a window.
+    pub matching: Matching,
+    /// Matching window: passed cells per warehouse batch (default 100 000).
+    pub window: u64,
+    /// Packs whose life is simulated, spread evenly over the run (pack life is the costly part;
+    /// P5/P50/P95 from 1000 packs are good to a few cycles).
+    pub life_packs: u32,
+}
+
+/// Pack life: duty, thermal and fade-law settings (MODEL.md §3).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Life {
+    /// Ambient temperature, °C (default 25).
+    pub ambient_c: f64,
+    /// Coolant inlet-to-outlet gradient across the string, K (default 5).
+    pub gradient_k: f64,
+    /// Cell thermal resistance to coolant, K/W (21700: 4; prismatic on a cold plate: 0.5).
+    pub thermal_resistance_k_per_w: f64,
+    /// Charge and discharge rate, C (default 0.5).
+    pub c_rate: f64,
+    /// Pack SOC window, low and high (default 0.1–0.9).
+    pub soc_lo: f64,
+    pub soc_hi: f64,
+    /// SOC at rest for the rest of the day (default 0.5).
+    pub soc_rest: f64,
+    /// Full cycles a day (default 1).
+    pub cycles_per_day: f64,
+    /// Cycles per simulation step (default 10).
+    pub cycles_per_step: u32,
+    /// Cycle cap: a pack still alive here is reported as `cap`.
+    pub max_cycles: u32,
+    /// End of life: pack capacity below this fraction of rated (default 0.8).
+    pub eol_fraction: f64,
+    /// Passive balancing current, A, and hours a cycle (50 mA for 2 h).
+    pub balance_current_a: f64,
+    pub balance_hours: f64,
+    /// N/P below this, or an escaped overhang breach, plates lithium (default 1.03) …
+    pub plating_np: f64,
+    /// … and multiplies the cycling fade rate by this (default 3).
+    pub plating_factor: f64,
+    /// Under-fill multiplies cycling fade by 1 + this × shortfall (default 5).
+    pub underfill_factor: f64,
+    /// Unexplained cell-to-cell fade scalar, lognormal σ (default 0.10).
+    pub cell_fade_sigma: f64,
+    /// Resistance growth per unit capacity loss: R = R0 (1 + this × loss) (default 2.0).
+    pub resistance_growth: f64,
+    /// Internal-short hazard per cycle of a cell with a latent defect (default 1e-5).
+    pub short_hazard: f64,
+    /// OCV slope used to turn self-discharge (mV/day) into charge (V per unit SOC).
+    pub ocv_slope_v: f64,
+}
+
+/// Cost per started cell at each stage, USD: material bought in at that stage and conversion
+/// (labour, energy, depreciation). A cell scrapped at a stage has cost what was spent up to and
+/// including that stage.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cost {
+    pub coating_material: f64,
+    pub coating_conversion: f64,
+    pub calendering_material: f64,
+    pub calendering_conversion: f64,
+    pub winding_material: f64,
+    pub winding_conversion: f64,
+    pub filling_material: f64,
+    pub filling_conversion: f64,
+    pub formation_material: f64,
+    pub formation_conversion: f64,
+    pub eol_material: f64,
+    pub eol_conversion: f64,
+}
+
+impl Cost {
+    /// (material, conversion) per stage in line order.
+    pub fn per_stage(&self) -> [(f64, f64); 6] {
+        [
+            (self.coating_material, self.coating_conversion),
+            (self.calendering_material, self.calendering_conversion),
+            (self.winding_material, self.winding_conversion),
+            (self.filling_material, self.filling_conversion),
+            (self.formation_material, self.formation_conversion),
+            (self.eol_material, self.eol_conversion),
+        ]
+    }
+}
+
+impl Scene {
+    /// The preset of a chemistry: a mature line, every default of `docs/MODEL.md`.
+    pub fn preset(chemistry: Chemistry) -> Scene {
+        let nmc = chemistry == Chemistry::Nmc21700;
+        // Resistance budget (mΩ): tab + ionic + SEI + bulk = nominal DCIR.
+        let (r_tab, r_ionic, r_sei, r_bulk) = if nmc {
+            (2.0, 5.0, 4.0, 7.0)
+        } else {
+            (0.05, 0.15, 0.1, 0.2)
+        };
+        Scene {
+            name: if nmc {
+                "NMC 21700, mature line".into()
+            } else {
+                "LFP prismatic 250 Ah, mature line".into()
+            },
+            chemistry,
+            cells: 1_000_000,
+            seed: 1,
+            line: Line {
+                spread_scale: 1.0,
+                defect_scale: 1.0,
+            },
+            cell: CellSpec {
+                capacity_ah: if nmc { 5.0 } else { 250.0 },
+                voltage_v: if nmc { 3.63 } else { 3.2 },
+                dcir_mohm: r_tab + r_ionic + r_sei + r_bulk,
+            },
+            coating: Coating {
+                lot_size: 20_000,
+                cathode_loading_cv: 0.0025,
+                cathode_loading_lot_cv: 0.0015,
+                anode_loading_cv: 0.0025,
+                anode_loading_lot_cv: 0.0015,
+                np_design: 1.08,
+                np_min: 1.0,
+                loading_tolerance: 0.03,
+                defects_per_cell: 0.02,
+            },
+            calendering: Calendering {
+                porosity_target: 0.30,
+                porosity_sd: 0.015,
+                r_ionic_mohm: r_ionic,
+            },
+            winding: Winding {
+                area_cv: 0.001,
+                misalignment_sd_mm: 0.15,
+                overhang_mm: 1.0,
+                tab_weld_median_mohm: r_tab,
+                tab_weld_sigma: 0.15,
+                xray_detect: 0.95,
+            },
+            filling: Filling {
+                g_per_ah: 1.3,
+                fill_cv: 0.01,
+                r_bulk_mohm: r_bulk,
+                r_per_shortfall: 3.0,
+            },
+            formation: Formation {
+                rack_size: 500,
+                rack_temp_sd_c: 1.5,
+                first_cycle_loss: 0.09,
+                first_cycle_loss_sd: 0.001,
+                loss_per_degc: 0.001,
+                r_sei_mohm: r_sei,
+                k_median_mv_day: 0.03,
+                k_sigma: 0.5,
+                defect_k_min_mv_day: 0.5,
+                defect_k_max_mv_day: 5.0,
+                defect_onset_mean_days: 4.0,
+                aging_days: 10.0,
+            },
+            eol: Eol {
+                capacity_noise: 0.001,
+                dcir_noise: 0.01,
+                k_noise_mv_day: 0.01,
+                capacity_min: 0.97,
+                dcir_max: 1.15,
+                k_max_mv_day: 0.1,
+                grade_bins: 8,
+                bin_width: 0.0025,
+            },
+            pack: Pack {
+                series: 96,
+                parallel: 1,
+                matching: Matching::Sorted,
+                window: 100_000,
+                life_packs: 1000,
+            },
+            life: Life {
+                ambient_c: 25.0,
+                gradient_k: 5.0,
+                thermal_resistance_k_per_w: if nmc { 4.0 } else { 0.5 },
+                c_rate: 0.5,
+                soc_lo: 0.1,
+                soc_hi: 0.9,
+                soc_rest: 0.5,
+                cycles_per_day: 1.0,
+                cycles_per_step: 10,
+                max_cycles: if nmc { 5000 } else { 12000 },
+                eol_fraction: 0.8,
+                balance_current_a: 0.05,
+                balance_hours: 2.0,
+                plating_np: 1.03,
+                plating_factor: 3.0,
+                underfill_factor: 5.0,
+                cell_fade_sigma: 0.10,
+                resistance_growth: 2.0,
+                short_hazard: 1e-5,
+                ocv_slope_v: if nmc { 0.8 } else { 0.15 },
+            },
+            cost: Cost::preset(chemistry),
+        }
+    }
+
+    /// Cells in one pack.
+    pub fn cells_per_pack(&self) -> u64 {
+        u64::from(self.pack.series) * u64::from(self.pack.parallel)
+    }
+
+    /// Rated energy of one cell, kWh.
+    pub fn cell_kwh(&self) -> f64 {
+        self.cell.capacity_ah * self.cell.voltage_v / 1000.0
+    }
+}
+
+impl Cost {
+    /// Cost defaults per started cell (USD), docs/MODEL.md §Cost: cell cost anchored on published
+    /// 2023–24 cell prices (BNEF battery price survey 2023: EV cells 89 USD/kWh; Fastmarkets 2024:
+    /// NCM-811 cylindrical 67 USD/kWh, LFP prismatic 49 USD/kWh), split 75/25 (NMC) and 70/30 (LFP)
+    /// into materials and conversion after BNEF's cell cost breakdown (manufacturing and
+    /// depreciation 24 % of cell cost); materials are booked where they enter the line, conversion
+    /// split by step with formation & aging about one third (our synthesis, see MODEL.md).
+    pub fn preset(chemistry: Chemistry) -> Cost {
+        let [cm, cc, km, kc, wm, wc, fm, fc, om, oc, em, ec] = match chemistry {
+            // 18.15 Wh at 80 USD/kWh = 1.452 USD per cell.
+            Chemistry::Nmc21700 => [
+                0.893, 0.080, 0.0, 0.047, 0.142, 0.080, 0.054, 0.018, 0.0, 0.116, 0.0, 0.022,
+            ],
+            // 800 Wh at 55 USD/kWh = 44.0 USD per cell.
+            Chemistry::LfpPrismatic => [
+                20.33, 2.90, 0.0, 1.72, 7.39, 2.90, 3.08, 0.66, 0.0, 4.22, 0.0, 0.79,
+            ],
+        };
+        Cost {
+            coating_material: cm,
+            coating_conversion: cc,
+            calendering_material: km,
+            calendering_conversion: kc,
+            winding_material: wm,
+            winding_conversion: wc,
+            filling_material: fm,
+            filling_conversion: fc,
+            formation_material: om,
+            formation_conversion: oc,
+            eol_material: em,
+            eol_conversion: ec,
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! Range checks: every numeric key has an allowed range, and a value outside it (NaN included) is
+//! an error that names the key, the value and the range.
+
+use super::{Scene, SceneError};
+
+fn range(key: &str, v: f64, lo: f64, hi: f64) -> Result<(), SceneError> {
+    // NaN fails both comparisons, so it is caught here too.
+    if v >= lo && v <= hi {
+        Ok(())
+    } else {
+        Err(SceneError::Invalid {
+            key: key.to_string(),
+            value: format!("{v}"),
+            range: format!("[{lo}, {hi}]"),
+        })
+    }
+}
+
+fn spread(key: &str, v: f64) -> Result<(), SceneError> {
+    range(key, v, 0.0, 0.5)
+}
+
+fn prob(key: &str, v: f64) -> Result<(), SceneError> {
+    range(key, v, 0.0, 1.0)
+}
+
+fn positive(key: &str, v: f64, hi: f64) -> Result<(), SceneError> {
+    if v > 0.0 && v <= hi {
+        Ok(())
+    } else {
+        Err(SceneError::Invalid {
+            key: key.to_string(),
+            value: format!("{v}"),
+            range: format!("(0, {hi}]"),
+        })
+    }
+}
+
+fn count(key: &str, v: u64, lo: u64, hi: u64) -> Result<(), SceneError> {
+    if v >= lo && v <= hi {
+        Ok(())
+    } else {
+        Err(SceneError::Invalid {
+            key: key.to_string(),
+            value: v.to_string(),
+            range: format!("[{lo}, {hi}]"),
+        })
+    }
+}
+
+/// Check a decoded scene; the first offending key is reported.
+pub fn validate(s: &Scene) -> Result<(), SceneError> {
+    count("cells", s.cells, 1, 10_000_000_000)?;
+    range("line.spread_scale", s.line.spread_scale, 0.0, 20.0)?;
+    range("line.defect_scale", s.line.defect_scale, 0.0, 50.0)?;
+
+    positive("cell.capacity_ah", s.cell.capacity_ah, 10_000.0)?;
+    positive("cell.voltage_v", s.cell.voltage_v, 10.0)?;
+    positive("cell.dcir_mohm", s.cell.dcir_mohm, 10_000.0)?;
+
+    let c = &s.coating;
+    count("coating.lot_size", c.lot_size, 1, u64::MAX)?;
+    spread("coating.cathode_loading_cv", c.cathode_loading_cv)?;
+    spread("coating.cathode_loading_lot_cv", c.cathode_loading_lot_cv)?;
+    spread("coating.anode_loading_cv", c.anode_loading_cv)?;
+    spread("coating.anode_loading_lot_cv", c.anode_loading_lot_cv)?;
+    range("coating.np_design", c.np_design, 0.8, 2.0)?;
+    range("coating.np_min", c.np_min, 0.5, 2.0)?;
+    positive("coating.loading_tolerance", c.loading_tolerance, 1.0)?;
+    range("coating.defects_per_cell", c.defects_per_cell, 0.0, 1.0)?;
+
+    let k = &s.calendering;
+    range("calendering.porosity_target", k.porosity_target, 0.05, 0.8)?;
+    range("calendering.porosity_sd", k.porosity_sd, 0.0, 0.1)?;
+    range("calendering.r_ionic_mohm", k.r_ionic_mohm, 0.0, 10_000.0)?;
+
+    let w = &s.winding;
+    spread("winding.area_cv", w.area_cv)?;
+    range("winding.misalignment_sd_mm", w.misalignment_sd_mm, 0.0, 10.0)?;
+    positive("winding.overhang_mm", w.overhang_mm, 20.0)?;
+    range("winding.tab_weld_median_mohm", w.tab_weld_median_mohm, 0.0, 10_000.0)?;
+    range("winding.tab_weld_sigma", w.tab_weld_sigma, 0.0, 2.0)?;
+    prob("winding.xray_detect", w.xray_detect)?;
+
+    let f = &s.filling;
+    positive("filling.g_per_ah", f.g_per_ah, 10.0)?;
+    spread("filling.fill_cv", f.fill_cv)?;
+    range("filling.r_bulk_mohm", f.r_bulk_mohm, 0.0, 10_000.0)?;
+    range("filling.r_per_shortfall", f.r_per_shortfall, 0.0, 100.0)?;
+
+    let fo = &s.formation;
+    count("formation.rack_size", fo.rack_size, 1, u64::MAX)?;
+    range("formation.rack_temp_sd_c", fo.rack_temp_sd_c, 0.0, 20.0)?;
+    range("formation.first_cycle_loss", fo.first_cycle_loss, 0.0, 0.5)?;
+    range("formation.first_cycle_loss_sd", fo.first_cycle_loss_sd, 0.0, 0.1)?;
+    range("formation.loss_per_degc", fo.loss_per_degc, 0.0, 0.05)?;
+    range("formation.r_sei_mohm", fo.r_sei_mohm, 0.0, 10_000.0)?;
+    positive("formation.k_median_mv_day", fo.k_median_mv_day, 100.0)?;
+    range("formation.k_sigma", fo.k_sigma, 0.0, 3.0)?;
+    range("formation.defect_k_min_mv_day", fo.defect_k_min_mv_day, 0.0, 1000.0)?;
+    range(
+        "formation.defect_k_max_mv_day",
+        fo.defect_k_max_mv_day,
+        fo.defect_k_min_mv_day,
+        1000.0,
+    )?;
+    positive("formation.defect_onset_mean_days", fo.defect_onset_mean_days, 1000.0)?;
+    positive("formation.aging_days", fo.aging_days, 100.0)?;
+
+    let e = &s.eol;
+    range("eol.capacity_noise", e.capacity_noise, 0.0, 0.2)?;
+    range("eol.dcir_noise", e.dcir_noise, 0.0, 0.5)?;
+    range("eol.k_noise_mv_day", e.k_noise_mv_day, 0.0, 10.0)?;
+    range("eol.capacity_min", e.capacity_min, 0.0, 1.5)?;
+    range("eol.dcir_max", e.dcir_max, 0.5, 10.0)?;
+    positive("eol.k_max_mv_day", e.k_max_mv_day, 1000.0)?;
+    count("eol.grade_bins", u64::from(e.grade_bins), 1, 64)?;
+    positive("eol.bin_width", e.bin_width, 0.2)?;
+
+    let p = &s.pack;
+    count("pack.series", u64::from(p.series), 1, 1024)?;
+    count("pack.parallel", u64::from(p.parallel), 1, 64)?;
+    let per_pack = s.cells_per_pack();
+    count("pack.window", p.window, per_pack, 100_000_000)?;
+    if per_pack > s.cells {
+        return Err(SceneError::Invalid {
+            key: "pack.series × pack.parallel".into(),
+            value: per_pack.to_string(),
+            range: format!("[1, cells = {}]: a pack cannot hold more cells than the run makes", s.cells),
+        });
+    }
+    count("pack.life_packs", u64::from(p.life_packs), 0, 1_000_000)?;
+
+    let l = &s.life;
+    range("life.ambient_c", l.ambient_c, -30.0, 60.0)?;
+    range("life.gradient_k", l.gradient_k, 0.0, 30.0)?;
+    range("life.thermal_resistance_k_per_w", l.thermal_resistance_k_per_w, 0.0, 50.0)?;
+    positive("life.c_rate", l.c_rate, 5.0)?;
+    range("life.soc_lo", l.soc_lo, 0.0, 1.0)?;
+    range("life.soc_hi", l.soc_hi, l.soc_lo + 0.01, 1.0)?;
+    range("life.soc_rest", l.soc_rest, l.soc_lo, l.soc_hi)?;
+    positive("life.cycles_per_day", l.cycles_per_day, 24.0 * l.c_rate / (2.0 * (l.soc_hi - l.soc_lo)))?;
+    count("life.cycles_per_step", u64::from(l.cycles_per_step), 1, 1000)?;
+    count("life.max_cycles", u64::from(l.max_cycles), 1, 100_000)?;
+    range("life.eol_fraction", l.eol_fraction, 0.3, 0.99)?;
+    range("life.balance_current_a", l.balance_current_a, 0.0, 100.0)?;
+    range("life.balance_hours", l.balance_hours, 0.0, 24.0)?;
+    range("life.plating_np", l.plating_np, 0.0, 2.0)?;
+    range("life.plating_factor", l.plating_factor, 1.0, 100.0)?;
+    range("life.underfill_factor", l.underfill_factor, 0.0, 100.0)?;
+    range("life.cell_fade_sigma", l.cell_fade_sigma, 0.0, 2.0)?;
+    range("life.resistance_growth", l.resistance_growth, 0.0, 20.0)?;
+    prob("life.short_hazard", l.short_hazard)?;
+    positive("life.ocv_slope_v", l.ocv_slope_v, 10.0)?;
+
+    for (i, (m, c)) in s.cost.per_stage().iter().enumerate() {
+        let stage = crate::model::Stage::ALL[i].key();
+        range(&format!("cost.{stage}_material"), *m, 0.0, 1.0e6)?;
+        range(&format!("cost.{stage}_conversion"), *c, 0.0, 1.0e6)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Chemistry, Scene};
+    use super::*;
+
+    #[test]
+    fn presets_are_valid() {
+        validate(&Scene::preset(Chemistry::Nmc21700)).unwrap();
+        validate(&Scene::preset(Chemistry::LfpPrismatic)).unwrap();
+    }
+
+    #[test]
+    fn nan_is_caught() {
+        let mut s = Scene::preset(Chemistry::Nmc21700);
+        s.winding.area_cv = f64::NAN;
+        let e = validate(&s).unwrap_err().to_string();
+        assert!(e.contains("winding.area_cv") && e.contains("NaN"), "{e}");
+    }
+}

@@ -1,0 +1,425 @@
+//! What a run reports: per-stage flow and scrap, distributions, capability, defects, packs, life,
+//! cost. One [`Summary`] feeds the CLI's text and JSON, the CSV export and the app.
+
+mod export;
+mod stats;
+
+pub use export::{write_csvs, write_out_dir};
+pub use stats::{HistSpec, Histogram, LineStats, Moments, Stat};
+
+use crate::engine::Backend;
+use crate::model::cost::{CostSummary, cost_summary};
+use crate::model::pack::{EndOfLife, PackCell, PackLife};
+use crate::model::{Scrap, Stage, flags};
+use crate::scene::{Matching, Scene};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Flow through one station.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StageSummary {
+    pub stage: Stage,
+    pub label: &'static str,
+    pub cells_in: u64,
+    pub cells_out: u64,
+    pub scrapped: u64,
+    /// cells_out / cells_in.
+    #[serde(rename = "yield")]
+    pub yield_: f64,
+    pub scrap_by_reason: BTreeMap<&'static str, u64>,
+}
+
+/// One scrap reason, for the Pareto.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ScrapLine {
+    pub reason: Scrap,
+    pub stage: Stage,
+    pub cells: u64,
+    /// Fraction of started cells.
+    pub fraction: f64,
+}
+
+/// A tested characteristic: true and measured spread, limits, capability.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Characteristic {
+    pub unit: &'static str,
+    #[serde(rename = "true")]
+    pub true_: Stat,
+    pub measured: Stat,
+    /// Cells that passed (what packs are built from), true values.
+    pub passed: Stat,
+    pub lower_limit: Option<f64>,
+    pub upper_limit: Option<f64>,
+    /// Cp needs both limits; None for one-sided specs.
+    pub cp: Option<f64>,
+    /// Cpk of the measured values against the limit(s), normal assumption.
+    pub cpk: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Defects {
+    /// Cells with a latent particle defect.
+    pub latent: u64,
+    /// Defect cells scrapped on any test.
+    pub caught: u64,
+    /// Defect cells that passed every test.
+    pub escaped: u64,
+    /// Escaped defect cells per million passed cells.
+    pub escaped_ppm: f64,
+    /// Escaped defect cells that went into the life-simulated packs, and those packs.
+    pub escaped_in_life_packs: u64,
+    pub life_packs_with_defect: u64,
+    pub overhang_breaches: u64,
+    pub breaches_escaped: u64,
+    /// Passed cells that plate lithium in life (low N/P or escaped breach).
+    pub plating_passed: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Percentiles {
+    pub mean: f64,
+    pub p5: f64,
+    pub p50: f64,
+    pub p95: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FadeCurve {
+    pub cycles: Vec<u32>,
+    /// Pack capacity, fraction of rated.
+    pub p5: Vec<f64>,
+    pub p50: Vec<f64>,
+    pub p95: Vec<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PacksSummary {
+    pub topology: String,
+    pub matching: Matching,
+    pub window: u64,
+    pub packs: u64,
+    pub windows: u64,
+    /// Passed cells left over when a window did not fill a pack (or a bin's pack).
+    pub unpacked_cells: u64,
+    pub rated_ah: f64,
+    /// Initial pack capacity of every pack, Ah.
+    pub initial_capacity_ah: Percentiles,
+    /// As a fraction of rated.
+    pub initial_capacity_fraction: f64,
+    /// Packs whose life was simulated.
+    pub life_packs: u64,
+    /// Cycles to end of life.
+    pub life_cycles: Percentiles,
+    pub eol_reasons: BTreeMap<&'static str, u64>,
+    pub fade_curve: FadeCurve,
+}
+
+/// Histograms users read (MODEL.md §4).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Histograms {
+    pub capacity_true_ah: Histogram,
+    pub capacity_measured_ah: Histogram,
+    pub capacity_scrapped_ah: Histogram,
+    pub dcir_measured_mohm: Histogram,
+    pub k_measured_mv_day: Histogram,
+    pub np_ratio: Histogram,
+    pub pack_initial_capacity_ah: Histogram,
+    pub pack_life_cycles: Histogram,
+}
+
+/// Everything a run reports.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Summary {
+    pub scene: String,
+    pub chemistry: crate::scene::Chemistry,
+    pub cells: u64,
+    pub seed: u64,
+    pub backend: &'static str,
+    pub device: String,
+    pub stages: Vec<StageSummary>,
+    /// Fraction of started cells that pass every test (first-pass yield).
+    #[serde(rename = "yield")]
+    pub yield_: f64,
+    pub scrap_pareto: Vec<ScrapLine>,
+    pub capacity: Characteristic,
+    pub dcir: Characteristic,
+    pub k_value: Characteristic,
+    pub np_ratio: Stat,
+    pub grades: Vec<u64>,
+    pub defects: Defects,
+    pub packs: PacksSummary,
+    pub cost: CostSummary,
+    pub histograms: Histograms,
+    /// Seconds in the cell line (incl. matching) and in total.
+    pub line_s: f64,
+    pub elapsed_s: f64,
+    /// Started cells per second of the whole run.
+    pub cells_per_s: f64,
+}
+
+/// What the engine hands over about packs.
+pub struct PackTotals {
+    pub packs: u64,
+    pub unpacked: u64,
+    pub windows: u64,
+    pub initial: Moments,
+    pub hist_initial: Histogram,
+    pub lives: Vec<PackLife>,
+    pub life_cells: Vec<PackCell>,
+}
+
+fn capability(m: &Stat, lo: Option<f64>, hi: Option<f64>) -> (Option<f64>, Option<f64>) {
+    let cp = match (lo, hi) {
+        (Some(l), Some(h)) => Some((h - l) / (6.0 * m.sd)),
+        _ => None,
+    };
+    let lower = lo.map(|l| (m.mean - l) / (3.0 * m.sd));
+    let upper = hi.map(|h| (h - m.mean) / (3.0 * m.sd));
+    let cpk = match (lower, upper) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    (cp, cpk.filter(|c| c.is_finite()))
+}
+
+fn characteristic(
+    unit: &'static str,
+    t: &Moments,
+    m: &Moments,
+    passed: &Moments,
+    lo: Option<f64>,
+    hi: Option<f64>,
+) -> Characteristic {
+    let measured = m.stats();
+    let (cp, cpk) = capability(&measured, lo, hi);
+    Characteristic {
+        unit,
+        true_: t.stats(),
+        measured,
+        passed: passed.stats(),
+        lower_limit: lo,
+        upper_limit: hi,
+        cp,
+        cpk,
+    }
+}
+
+/// Percentile of a sorted slice (nearest-rank with linear interpolation).
+pub fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let x = q * (sorted.len() - 1) as f64;
+    let i = x.floor() as usize;
+    let f = x - i as f64;
+    if i + 1 < sorted.len() {
+        sorted[i] * (1.0 - f) + sorted[i + 1] * f
+    } else {
+        sorted[i]
+    }
+}
+
+fn percentiles(mut v: Vec<f64>) -> Percentiles {
+    v.sort_by(f64::total_cmp);
+    let mean = v.iter().sum::<f64>() / v.len().max(1) as f64;
+    Percentiles {
+        mean: if v.is_empty() { f64::NAN } else { mean },
+        p5: percentile(&v, 0.05),
+        p50: percentile(&v, 0.50),
+        p95: percentile(&v, 0.95),
+    }
+}
+
+fn fade_curve(lives: &[PackLife], cycles_per_step: u32) -> FadeCurve {
+    let steps = lives.iter().map(|l| l.curve.len()).max().unwrap_or(0);
+    let mut out = FadeCurve {
+        cycles: Vec::with_capacity(steps),
+        p5: Vec::with_capacity(steps),
+        p50: Vec::with_capacity(steps),
+        p95: Vec::with_capacity(steps),
+    };
+    let mut col = Vec::with_capacity(lives.len());
+    for s in 0..steps {
+        col.clear();
+        // A pack followed to its stop level keeps its last value: it is below end of life there.
+        col.extend(lives.iter().filter_map(|l| l.curve.get(s).or(l.curve.last())).map(|&x| f64::from(x)));
+        col.sort_by(f64::total_cmp);
+        out.cycles.push(s as u32 * cycles_per_step);
+        out.p5.push(percentile(&col, 0.05));
+        out.p50.push(percentile(&col, 0.50));
+        out.p95.push(percentile(&col, 0.95));
+    }
+    out
+}
+
+impl Summary {
+    pub fn build(
+        scene: &Scene,
+        backend: &dyn Backend,
+        s: &LineStats,
+        packs: PackTotals,
+        line_s: f64,
+        elapsed_s: f64,
+    ) -> Summary {
+        let by_stage = s.scrapped_by_stage();
+        let stages = Stage::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, &stage)| {
+                let cells_in = s.entered[i];
+                let scrapped = by_stage[i];
+                let scrap_by_reason = Scrap::ALL
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.stage() == stage)
+                    .map(|(j, r)| (r.key(), s.scrapped[j]))
+                    .collect();
+                StageSummary {
+                    stage,
+                    label: stage.label(),
+                    cells_in,
+                    cells_out: cells_in - scrapped,
+                    scrapped,
+                    yield_: if cells_in > 0 {
+                        (cells_in - scrapped) as f64 / cells_in as f64
+                    } else {
+                        f64::NAN
+                    },
+                    scrap_by_reason,
+                }
+            })
+            .collect();
+        let started = s.entered[0];
+        let mut scrap_pareto: Vec<ScrapLine> = Scrap::ALL
+            .iter()
+            .enumerate()
+            .map(|(j, &reason)| ScrapLine {
+                reason,
+                stage: reason.stage(),
+                cells: s.scrapped[j],
+                fraction: s.scrapped[j] as f64 / started.max(1) as f64,
+            })
+            .collect();
+        scrap_pareto.sort_by(|a, b| b.cells.cmp(&a.cells));
+
+        let q = scene.cell.capacity_ah;
+        let r = scene.cell.dcir_mohm;
+        let capacity = characteristic(
+            "Ah",
+            &s.q_true,
+            &s.q_meas,
+            &s.q_passed,
+            Some(scene.eol.capacity_min * q),
+            None,
+        );
+        let dcir = characteristic(
+            "mΩ",
+            &s.r_true,
+            &s.r_meas,
+            &s.r_passed,
+            None,
+            Some(scene.eol.dcir_max * r),
+        );
+        let k_value = characteristic(
+            "mV/day",
+            &s.k_meas,
+            &s.k_meas,
+            &s.k_meas,
+            None,
+            Some(scene.eol.k_max_mv_day),
+        );
+
+        let pack_size = scene.cells_per_pack() as usize;
+        let life_packs = packs.lives.len() as u64;
+        let mut escaped_in_life = 0;
+        let mut packs_with_defect = 0;
+        for pack in packs.life_cells.chunks(pack_size) {
+            let d = pack.iter().filter(|c| c.flags & flags::DEFECT != 0).count() as u64;
+            escaped_in_life += d;
+            packs_with_defect += u64::from(d > 0);
+        }
+        let defects = Defects {
+            latent: s.defects,
+            caught: s.defects - s.defects_passed,
+            escaped: s.defects_passed,
+            escaped_ppm: 1e6 * s.defects_passed as f64 / s.passed.max(1) as f64,
+            escaped_in_life_packs: escaped_in_life,
+            life_packs_with_defect: packs_with_defect,
+            overhang_breaches: s.breaches,
+            breaches_escaped: s.breaches_passed,
+            plating_passed: s.plating_passed,
+        };
+
+        let rated_pack = q * f64::from(scene.pack.parallel);
+        let initial = packs.initial.stats();
+        let mut eol_reasons = BTreeMap::new();
+        for key in ["fade", "short", "cap"] {
+            eol_reasons.insert(key, 0);
+        }
+        let mut hist_life = Histogram::new(0.0, f64::from(scene.life.max_cycles) + 1.0, 100);
+        for l in &packs.lives {
+            let key = match l.reason {
+                EndOfLife::Fade => "fade",
+                EndOfLife::Short => "short",
+                EndOfLife::Cap => "cap",
+            };
+            *eol_reasons.get_mut(key).expect("inserted above") += 1;
+            hist_life.push(l.cycles as f32);
+        }
+        let life_cycles = percentiles(packs.lives.iter().map(|l| f64::from(l.cycles)).collect());
+        let hi = &packs.hist_initial;
+        let packs_summary = PacksSummary {
+            topology: format!("{}S{}P", scene.pack.series, scene.pack.parallel),
+            matching: scene.pack.matching,
+            window: scene.pack.window,
+            packs: packs.packs,
+            windows: packs.windows,
+            unpacked_cells: packs.unpacked,
+            rated_ah: rated_pack,
+            initial_capacity_ah: Percentiles {
+                mean: initial.mean,
+                p5: hi.quantile(0.05),
+                p50: hi.quantile(0.5),
+                p95: hi.quantile(0.95),
+            },
+            initial_capacity_fraction: initial.mean / rated_pack,
+            life_packs,
+            life_cycles,
+            eol_reasons,
+            fade_curve: fade_curve(&packs.lives, scene.life.cycles_per_step),
+        };
+        let cost = cost_summary(scene, &s.entered, &by_stage, s.passed);
+        Summary {
+            scene: scene.name.clone(),
+            chemistry: scene.chemistry,
+            cells: scene.cells,
+            seed: scene.seed,
+            backend: backend.kind(),
+            device: backend.device(),
+            stages,
+            yield_: s.passed as f64 / started.max(1) as f64,
+            scrap_pareto,
+            capacity,
+            dcir,
+            k_value,
+            np_ratio: s.np.stats(),
+            grades: s.grades.clone(),
+            defects,
+            packs: packs_summary,
+            cost,
+            histograms: Histograms {
+                capacity_true_ah: s.hist_q_true.clone(),
+                capacity_measured_ah: s.hist_q_meas.clone(),
+                capacity_scrapped_ah: s.hist_q_scrapped.clone(),
+                dcir_measured_mohm: s.hist_r_meas.clone(),
+                k_measured_mv_day: s.hist_k_meas.clone(),
+                np_ratio: s.hist_np.clone(),
+                pack_initial_capacity_ah: packs.hist_initial,
+                pack_life_cycles: hist_life,
+            },
+            line_s,
+            elapsed_s,
+            cells_per_s: scene.cells as f64 / elapsed_s.max(1e-9),
+        }
+    }
+}

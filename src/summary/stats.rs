@@ -1,0 +1,366 @@
+//! Streaming statistics of the line: counts, histograms and moments, merged from any number of
+//! blocks in any order with the same result.
+//!
+//! Moments are kept in fixed point (i128 sums of values scaled by 2²⁴), so merging is integer
+//! addition: associative, hence independent of thread count and chunk size bit for bit.
+
+use crate::model::{CellRecord, LineParams, Scrap, Stage, flags};
+use serde::Serialize;
+
+const FIX: f64 = 16_777_216.0;
+
+/// Count, mean and SD of a value, merged exactly.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Moments {
+    pub n: u64,
+    sum: i128,
+    sum_sq: i128,
+}
+
+impl Moments {
+    #[inline]
+    pub fn push(&mut self, x: f32) {
+        let v = (f64::from(x) * FIX).round() as i64 as i128;
+        self.n += 1;
+        self.sum += v;
+        self.sum_sq += v * v;
+    }
+    pub fn merge(&mut self, o: &Moments) {
+        self.n += o.n;
+        self.sum += o.sum;
+        self.sum_sq += o.sum_sq;
+    }
+    pub fn mean(&self) -> f64 {
+        if self.n == 0 {
+            return f64::NAN;
+        }
+        self.sum as f64 / self.n as f64 / FIX
+    }
+    /// Sample SD (n − 1), from exact integer sums: no cancellation trouble.
+    pub fn sd(&self) -> f64 {
+        if self.n < 2 {
+            return f64::NAN;
+        }
+        let n = self.n as i128;
+        // n·Σx² − (Σx)² is exact in i128 for the runs celltwin makes (≤ 10¹⁰ cells).
+        let num = n * self.sum_sq - self.sum * self.sum;
+        ((num as f64) / (self.n as f64 * (self.n - 1) as f64)).max(0.0).sqrt() / FIX
+    }
+    pub fn stats(&self) -> Stat {
+        let (mean, sd) = (self.mean(), self.sd());
+        Stat {
+            n: self.n,
+            mean,
+            sd,
+            cv: sd / mean,
+        }
+    }
+}
+
+/// Mean, SD and CV, as reported.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Stat {
+    pub n: u64,
+    pub mean: f64,
+    pub sd: f64,
+    pub cv: f64,
+}
+
+/// A fixed-range histogram with under- and overflow counts.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Histogram {
+    pub lo: f64,
+    pub hi: f64,
+    pub counts: Vec<u64>,
+    pub underflow: u64,
+    pub overflow: u64,
+}
+
+impl Histogram {
+    pub fn new(lo: f64, hi: f64, bins: usize) -> Histogram {
+        Histogram {
+            lo,
+            hi,
+            counts: vec![0; bins],
+            underflow: 0,
+            overflow: 0,
+        }
+    }
+    #[inline]
+    pub fn push(&mut self, x: f32) {
+        let t = (f64::from(x) - self.lo) / (self.hi - self.lo);
+        if t < 0.0 || t.is_nan() {
+            self.underflow += 1;
+        } else if t >= 1.0 {
+            self.overflow += 1;
+        } else {
+            let bins = self.counts.len();
+            self.counts[((t * bins as f64) as usize).min(bins - 1)] += 1;
+        }
+    }
+    pub fn merge(&mut self, o: &Histogram) {
+        debug_assert_eq!(self.counts.len(), o.counts.len());
+        for (a, b) in self.counts.iter_mut().zip(&o.counts) {
+            *a += b;
+        }
+        self.underflow += o.underflow;
+        self.overflow += o.overflow;
+    }
+    pub fn total(&self) -> u64 {
+        self.counts.iter().sum::<u64>() + self.underflow + self.overflow
+    }
+    pub fn bin_width(&self) -> f64 {
+        (self.hi - self.lo) / self.counts.len() as f64
+    }
+    /// Bin centres and counts, for plots and CSV.
+    pub fn centres(&self) -> impl Iterator<Item = (f64, u64)> + '_ {
+        let w = self.bin_width();
+        self.counts
+            .iter()
+            .enumerate()
+            .map(move |(i, &c)| (self.lo + (i as f64 + 0.5) * w, c))
+    }
+    /// Quantile by linear interpolation within the bin (under/overflow clamp to the range).
+    pub fn quantile(&self, q: f64) -> f64 {
+        let total = self.total();
+        if total == 0 {
+            return f64::NAN;
+        }
+        let target = q * total as f64;
+        let mut acc = self.underflow as f64;
+        if acc >= target {
+            return self.lo;
+        }
+        let w = self.bin_width();
+        for (i, &c) in self.counts.iter().enumerate() {
+            if acc + c as f64 >= target && c > 0 {
+                return self.lo + w * (i as f64 + (target - acc) / c as f64);
+            }
+            acc += c as f64;
+        }
+        self.hi
+    }
+}
+
+/// Histogram ranges of a scene, fixed before the run so that blocks can merge.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HistSpec {
+    pub capacity: (f64, f64, usize),
+    pub dcir: (f64, f64, usize),
+    pub k: (f64, f64, usize),
+    pub np: (f64, f64, usize),
+}
+
+impl HistSpec {
+    pub fn for_params(p: &LineParams) -> HistSpec {
+        let q = f64::from(p.q_rated);
+        let r = f64::from(p.r_nominal);
+        let np = f64::from(p.np_design);
+        HistSpec {
+            capacity: (0.90 * q, 1.10 * q, 200),
+            dcir: (0.70 * r, 1.60 * r, 180),
+            k: (0.0, 0.5, 200),
+            np: (0.85 * np, 1.15 * np, 150),
+        }
+    }
+}
+
+/// Everything the line's summary needs, accumulated per block and merged.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LineStats {
+    /// Cells that entered each stage (started = entered coating).
+    pub entered: [u64; 6],
+    /// Cells scrapped for each reason ([`Scrap::ALL`] order).
+    pub scrapped: [u64; 5],
+    pub passed: u64,
+    /// Passed cells per grade bin.
+    pub grades: Vec<u64>,
+    pub defects: u64,
+    /// Latent-defect cells that passed every test (escaped toward packs).
+    pub defects_passed: u64,
+    pub breaches: u64,
+    pub breaches_passed: u64,
+    /// Passed cells that will plate lithium (low N/P or escaped breach).
+    pub plating_passed: u64,
+    /// Tested at EOL (reached the capacity/DCIR gauges): true and measured.
+    pub q_true: Moments,
+    pub q_meas: Moments,
+    pub r_true: Moments,
+    pub r_meas: Moments,
+    /// Passed cells' true capacity and DCIR (what packs are built from).
+    pub q_passed: Moments,
+    pub r_passed: Moments,
+    /// K-value as measured, every cell that reached the aging test.
+    pub k_meas: Moments,
+    /// N/P of every started cell.
+    pub np: Moments,
+    pub hist_q_true: Histogram,
+    pub hist_q_meas: Histogram,
+    /// Measured capacity of cells scrapped at EOL (the shaded tail).
+    pub hist_q_scrapped: Histogram,
+    pub hist_r_meas: Histogram,
+    pub hist_k_meas: Histogram,
+    pub hist_np: Histogram,
+}
+
+impl LineStats {
+    pub fn new(h: &HistSpec, grade_bins: u32) -> LineStats {
+        let hist = |(lo, hi, n): (f64, f64, usize)| Histogram::new(lo, hi, n);
+        LineStats {
+            entered: [0; 6],
+            scrapped: [0; 5],
+            passed: 0,
+            grades: vec![0; grade_bins as usize],
+            defects: 0,
+            defects_passed: 0,
+            breaches: 0,
+            breaches_passed: 0,
+            plating_passed: 0,
+            q_true: Moments::default(),
+            q_meas: Moments::default(),
+            r_true: Moments::default(),
+            r_meas: Moments::default(),
+            q_passed: Moments::default(),
+            r_passed: Moments::default(),
+            k_meas: Moments::default(),
+            np: Moments::default(),
+            hist_q_true: hist(h.capacity),
+            hist_q_meas: hist(h.capacity),
+            hist_q_scrapped: hist(h.capacity),
+            hist_r_meas: hist(h.dcir),
+            hist_k_meas: hist(h.k),
+            hist_np: hist(h.np),
+        }
+    }
+
+    /// Count one cell.
+    #[inline]
+    pub fn push(&mut self, r: &CellRecord) {
+        let last = r.last_stage() as usize;
+        for e in &mut self.entered[..=last] {
+            *e += 1;
+        }
+        self.np.push(r.np_ratio);
+        self.hist_np.push(r.np_ratio);
+        if r.has(flags::DEFECT) {
+            self.defects += 1;
+        }
+        if r.has(flags::BREACH) {
+            self.breaches += 1;
+        }
+        if last >= Stage::Formation as usize {
+            self.k_meas.push(r.k_meas);
+            self.hist_k_meas.push(r.k_meas);
+        }
+        let scrap = r.scrap();
+        if let Some(s) = scrap {
+            self.scrapped[s as usize - 1] += 1;
+        }
+        let tested = matches!(scrap, None | Some(Scrap::LowCapacity | Scrap::HighDcir));
+        if tested {
+            self.q_true.push(r.q_true);
+            self.q_meas.push(r.q_meas);
+            self.r_true.push(r.r_true);
+            self.r_meas.push(r.r_meas);
+            self.hist_q_true.push(r.q_true);
+            self.hist_q_meas.push(r.q_meas);
+            self.hist_r_meas.push(r.r_meas);
+            if scrap.is_some() {
+                self.hist_q_scrapped.push(r.q_meas);
+            }
+        }
+        if scrap.is_none() {
+            self.passed += 1;
+            self.grades[r.grade() as usize] += 1;
+            self.q_passed.push(r.q_true);
+            self.r_passed.push(r.r_true);
+            if r.has(flags::DEFECT) {
+                self.defects_passed += 1;
+            }
+            if r.has(flags::BREACH) {
+                self.breaches_passed += 1;
+            }
+            if r.has(flags::PLATING) {
+                self.plating_passed += 1;
+            }
+        }
+    }
+
+    pub fn merge(&mut self, o: &LineStats) {
+        for (a, b) in self.entered.iter_mut().zip(o.entered) {
+            *a += b;
+        }
+        for (a, b) in self.scrapped.iter_mut().zip(o.scrapped) {
+            *a += b;
+        }
+        for (a, b) in self.grades.iter_mut().zip(&o.grades) {
+            *a += b;
+        }
+        self.passed += o.passed;
+        self.defects += o.defects;
+        self.defects_passed += o.defects_passed;
+        self.breaches += o.breaches;
+        self.breaches_passed += o.breaches_passed;
+        self.plating_passed += o.plating_passed;
+        for (a, b) in [
+            (&mut self.q_true, &o.q_true),
+            (&mut self.q_meas, &o.q_meas),
+            (&mut self.r_true, &o.r_true),
+            (&mut self.r_meas, &o.r_meas),
+            (&mut self.q_passed, &o.q_passed),
+            (&mut self.r_passed, &o.r_passed),
+            (&mut self.k_meas, &o.k_meas),
+            (&mut self.np, &o.np),
+        ] {
+            a.merge(b);
+        }
+        for (a, b) in [
+            (&mut self.hist_q_true, &o.hist_q_true),
+            (&mut self.hist_q_meas, &o.hist_q_meas),
+            (&mut self.hist_q_scrapped, &o.hist_q_scrapped),
+            (&mut self.hist_r_meas, &o.hist_r_meas),
+            (&mut self.hist_k_meas, &o.hist_k_meas),
+            (&mut self.hist_np, &o.hist_np),
+        ] {
+            a.merge(b);
+        }
+    }
+
+    /// Scrapped cells by the stage that scrapped them.
+    pub fn scrapped_by_stage(&self) -> [u64; 6] {
+        let mut s = [0; 6];
+        for (i, reason) in Scrap::ALL.iter().enumerate() {
+            s[reason.stage() as usize] += self.scrapped[i];
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moments_match_two_pass() {
+        let xs: Vec<f32> = (0..1000).map(|i| 5.0 + 0.01 * ((i * 37 % 101) as f32 - 50.0)).collect();
+        let mut m = Moments::default();
+        xs.iter().for_each(|&x| m.push(x));
+        let mean = xs.iter().map(|&x| f64::from(x)).sum::<f64>() / 1000.0;
+        let var = xs.iter().map(|&x| (f64::from(x) - mean).powi(2)).sum::<f64>() / 999.0;
+        assert!((m.mean() - mean).abs() < 1e-7);
+        assert!((m.sd() - var.sqrt()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn histogram_quantile_of_uniform() {
+        let mut h = Histogram::new(0.0, 1.0, 100);
+        for i in 0..10_000 {
+            h.push((i as f32 + 0.5) / 10_000.0);
+        }
+        assert!((h.quantile(0.5) - 0.5).abs() < 1e-3);
+        assert!((h.quantile(0.05) - 0.05).abs() < 1e-3);
+        h.push(2.0);
+        h.push(-1.0);
+        assert_eq!((h.underflow, h.overflow), (1, 1));
+    }
+}
