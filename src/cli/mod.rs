@@ -5,7 +5,7 @@ mod report;
 use crate::engine::{self, Backend, EngineError, Progress, RunOptions};
 use crate::scene::{self, Scene, SceneError};
 use crate::summary::Summary;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -36,14 +36,7 @@ pub enum Command {
     App(AppArgs),
 }
 
-/// Which engine runs the cells.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum BackendChoice {
-    /// A hardware GPU if there is one, else the CPU (a software GPU is slower than the CPU here).
-    Auto,
-    Cpu,
-    Gpu,
-}
+pub use crate::engine::BackendChoice;
 
 #[derive(Args, Debug, Clone)]
 pub struct Common {
@@ -158,19 +151,9 @@ pub fn load_scene(c: &Common) -> Result<Scene, CliError> {
     Ok(scene::load(c.scene.as_deref(), &sets)?)
 }
 
-/// Pick the backend. `auto` takes a hardware GPU if one exists, else the CPU, and says so.
+/// Pick the backend (see [`engine::select`]).
 pub fn make_backend(choice: BackendChoice, threads: Option<usize>) -> Result<Box<dyn Backend>, CliError> {
-    match choice {
-        BackendChoice::Cpu => Ok(Box::new(engine::cpu::CpuBackend::new(threads))),
-        BackendChoice::Gpu => Err(EngineError::NoGpu(
-            "this build has no GPU engine yet; use --backend cpu".into(),
-        )
-        .into()),
-        BackendChoice::Auto => {
-            eprintln!("celltwin: backend auto: no GPU engine in this build, using the CPU engine");
-            Ok(Box::new(engine::cpu::CpuBackend::new(threads)))
-        }
-    }
+    Ok(engine::select(choice, threads)?)
 }
 
 /// A progress bar on stderr, shown only when stderr is a terminal and the run passes one second.

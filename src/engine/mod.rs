@@ -36,8 +36,34 @@ pub struct ChunkResult {
     pub passed: Vec<PackCell>,
 }
 
+/// Which engine runs the cells (`--backend`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendChoice {
+    /// A hardware GPU if there is one, else the CPU (a software GPU is slower than the CPU here).
+    Auto,
+    Cpu,
+    Gpu,
+}
+
+/// Make the backend for a choice. `auto` takes a hardware GPU if one exists, else the CPU engine,
+/// and says which on stderr; `gpu` fails with a message naming what was tried when none exists.
+pub fn select(choice: BackendChoice, threads: Option<usize>) -> Result<Box<dyn Backend>, EngineError> {
+    match choice {
+        BackendChoice::Cpu => Ok(Box::new(cpu::CpuBackend::new(threads))),
+        BackendChoice::Gpu => Err(EngineError::NoGpu(
+            "this build has no GPU engine yet; use --backend cpu".into(),
+        )),
+        BackendChoice::Auto => {
+            eprintln!("celltwin: backend auto: no GPU engine in this build, using the CPU engine");
+            Ok(Box::new(cpu::CpuBackend::new(threads)))
+        }
+    }
+}
+
 /// What a compute backend does: the cell line over a range of cell indices, and pack life.
-pub trait Backend {
+/// `Send` so that the app can run it on a worker thread.
+pub trait Backend: Send {
     /// "cpu" or "gpu".
     fn kind(&self) -> &'static str;
     /// What ran it: thread count, or the adapter's name and API.

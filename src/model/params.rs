@@ -124,7 +124,9 @@ impl LineParams {
             loss_per_degc: f(fo.loss_per_degc),
             r_sei: f(fo.r_sei_mohm),
             k_median: f(fo.k_median_mv_day),
-            k_sigma: spread(fo.k_sigma),
+            // Self-discharge spread is the chemistry's own, not the process's: a ramp-up line raises it
+            // through contamination (defect_scale), not by widening the healthy cells' lognormal.
+            k_sigma: f(fo.k_sigma),
             defect_k_min: f(fo.defect_k_min_mv_day),
             defect_k_max: f(fo.defect_k_max_mv_day),
             defect_onset_mean: f(fo.defect_onset_mean_days),

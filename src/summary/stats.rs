@@ -25,6 +25,16 @@ impl Moments {
         self.sum += v;
         self.sum_sq += v * v;
     }
+    /// From a backend's own partial sums (e.g. a GPU's per-workgroup f32 sums, added in f64):
+    /// exact from here on, but only as exact as the sums given.
+    pub fn from_sums(n: u64, sum: f64, sum_sq: f64) -> Moments {
+        Moments {
+            n,
+            sum: (sum * FIX).round() as i128,
+            sum_sq: (sum_sq * FIX * FIX).round() as i128,
+        }
+    }
+
     pub fn merge(&mut self, o: &Moments) {
         self.n += o.n;
         self.sum += o.sum;
