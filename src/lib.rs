@@ -11,6 +11,7 @@
 //! - [`summary`]: statistics, JSON and CSV.
 
 pub mod engine;
+pub mod gpu;
 pub mod model;
 pub mod rng;
 pub mod scene;

@@ -46,18 +46,30 @@ pub enum BackendChoice {
     Gpu,
 }
 
-/// Make the backend for a choice. `auto` takes a hardware GPU if one exists, else the CPU engine,
-/// and says which on stderr; `gpu` fails with a message naming what was tried when none exists.
+/// Make the backend for a choice. `gpu` takes any adapter (a hardware GPU first, else a software
+/// one such as lavapipe) and fails with a message naming what was tried when there is none; `auto`
+/// takes a hardware GPU if one exists (or the adapter `WGPU_ADAPTER_NAME` names), else the CPU
+/// engine, and says which on stderr. A software GPU is slower than the CPU engine on the machines
+/// celltwin targets, so `auto` does not pick one unasked. `WGPU_BACKEND` limits the APIs tried.
 pub fn select(choice: BackendChoice, threads: Option<usize>) -> Result<Box<dyn Backend>, EngineError> {
+    use crate::gpu::{AdapterPolicy, GpuBackend};
     match choice {
         BackendChoice::Cpu => Ok(Box::new(cpu::CpuBackend::new(threads))),
-        BackendChoice::Gpu => Err(EngineError::NoGpu(
-            "this build has no GPU engine yet; use --backend cpu".into(),
-        )),
-        BackendChoice::Auto => {
-            eprintln!("celltwin: backend auto: no GPU engine in this build, using the CPU engine");
-            Ok(Box::new(cpu::CpuBackend::new(threads)))
-        }
+        BackendChoice::Gpu => Ok(Box::new(GpuBackend::new(AdapterPolicy::Any)?)),
+        BackendChoice::Auto => match GpuBackend::new(AdapterPolicy::Hardware) {
+            Ok(g) => {
+                eprintln!("celltwin: backend auto: using the GPU engine on {}", g.device());
+                Ok(Box::new(g))
+            }
+            Err(e) => {
+                let cpu = cpu::CpuBackend::new(threads);
+                eprintln!(
+                    "celltwin: backend auto: no hardware GPU ({e}); using the CPU engine ({} threads)",
+                    cpu.threads()
+                );
+                Ok(Box::new(cpu))
+            }
+        },
     }
 }
 
@@ -68,6 +80,10 @@ pub trait Backend: Send {
     fn kind(&self) -> &'static str;
     /// What ran it: thread count, or the adapter's name and API.
     fn device(&self) -> String;
+    /// Peak bytes of device buffers held at once (GPU backends); None for the CPU.
+    fn device_memory(&self) -> Option<u64> {
+        None
+    }
     /// Cells `start .. start + count` through the line.
     fn cell_line(
         &mut self,

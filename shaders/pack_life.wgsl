@@ -1,0 +1,294 @@
+// Pack life on the GPU: one workgroup per pack, the twin of `simulate_pack` (src/model/pack.rs) and
+// `step_cell` (src/model/aging.rs). Each invocation owns whole parallel groups (g = lid, lid + PWG,
+// ...), so every group sum runs over its cells in the CPU's order; the pack-wide reductions are
+// minima (exact in any order). Shorts and the fade scalar use the CPU's keys.
+//
+#import shared/philox.wgsl
+#import shared/layout.wgsl
+
+@group(0) @binding(0) var<uniform> a: AgingParams;
+@group(0) @binding(1) var<uniform> job: PackJob;
+@group(0) @binding(2) var<storage, read> table: array<f32>;
+@group(0) @binding(3) var<storage, read> cells: array<PackCell>;
+@group(0) @binding(4) var<storage, read_write> live: array<Live>;
+@group(0) @binding(5) var<storage, read_write> curve: array<f32>;
+@group(0) @binding(6) var<storage, read_write> results: array<PackResult>;
+
+const PWG: u32 = 32u;
+// scene validation caps pack.series at 1024.
+const MAX_SERIES: u32 = 1024u;
+const BIG: f32 = 3.4028235e38;
+
+// Per-cell state in a pack during life (`Live` in pack.rs, with `CellAge` inlined).
+struct Live {
+    loss_cal: f32,
+    loss_cyc: f32,
+    q: f32,
+    r: f32,
+    scalar: f32,
+    cyc_factor: f32,
+    defect: u32,
+    _pad: u32,
+}
+
+// `PackLife` without the curve (that goes to `curve`): cycles, reason (EndOfLife), curve length.
+struct PackResult {
+    cycles: u32,
+    reason: u32,
+    curve_len: u32,
+    _pad: u32,
+}
+
+const EOL_FADE: u32 = 0u;
+const EOL_SHORT: u32 = 1u;
+const EOL_CAP: u32 = 2u;
+
+var<workgroup> w_offset: array<f32, MAX_SERIES>;
+var<workgroup> w_red: array<f32, PWG>;
+var<workgroup> w_short: atomic<u32>;
+
+// ---- model::aging -------------------------------------------------------------------------------
+
+fn table_lookup(t_k: f32, which: u32) -> f32 {
+    let x = clamp((t_k - a.table_t0) / a.table_dt, 0.0, f32(a.table_len - 1u));
+    let i = min(u32(floor(x)), a.table_len - 2u);
+    let f = x - f32(i);
+    let v0 = table[2u * i + which];
+    let v1 = table[2u * i + 2u + which];
+    return v0 + (v1 - v0) * f;
+}
+
+fn k_cyc_at(t_k: f32, dod: f32, c_avg: f32, c_dis: f32) -> f32 {
+    if (a.law == 0u) {
+        return (4.38e-8 + 1.55e-8 * dod + 1.68e-7 * c_avg) * (exp(2190.0 / t_k) + exp(-1.55e5 / t_k));
+    } else {
+        let tn = t_k / 308.15;
+        return 0.18123502 * exp(-0.12377921 * c_dis * c_dis * c_dis)
+            * exp(1.2445954 * tn * tn * tn * sqrt(c_dis));
+    }
+}
+
+fn power_step(loss: f32, k: f32, p: f32, dx: f32) -> f32 {
+    if (k <= 0.0 || dx <= 0.0) {
+        return loss;
+    }
+    var x_eq = 0.0;
+    if (loss > 0.0) {
+        x_eq = pow(loss / k, 1.0 / p);
+    }
+    return k * pow(x_eq + dx, p);
+}
+
+struct Conditions {
+    t_rest_k: f32,
+    t_cyc_k: f32,
+    dod: f32,
+    efc_per_cycle: f32,
+    c_dis: f32,
+    scalar: f32,
+    cyc_factor: f32,
+}
+
+// `step_cell` on the (loss_cal, loss_cyc) of a Live.
+fn step_cell(age: vec2<f32>, c: Conditions) -> vec2<f32> {
+    let k_cal = a.f_cyc * table_lookup(c.t_cyc_k, 0u) + a.f_rest * table_lookup(c.t_rest_k, 1u);
+    let c_avg = a.cycles_per_day * 2.0 * c.efc_per_cycle / 24.0;
+    let k_cyc = a.f_cyc * k_cyc_at(c.t_cyc_k, c.dod, c_avg, c.c_dis)
+        + a.f_rest * k_cyc_at(c.t_rest_k, c.dod, c_avg, c.c_dis);
+    let dt = a.days_per_step * a.time_scale;
+    let defc = a.cycles_per_step * c.efc_per_cycle * a.time_scale;
+    return vec2<f32>(
+        power_step(age.x, c.scalar * k_cal, a.p_cal, dt),
+        power_step(age.y, c.scalar * c.cyc_factor * k_cyc, a.p_cyc, defc),
+    );
+}
+
+// ---- model::pack --------------------------------------------------------------------------------
+
+fn fade_scalar(index: vec2<u32>) -> f32 {
+    let u = uniforms(index, STREAM_AGING_CELL, 0u);
+    return exp(a.fade_sigma * box_muller(u.x, u.y).x);
+}
+
+// Minimum over the workgroup, the same value (and uniform) in every invocation.
+fn reduce_min(lid: u32, x: f32) -> f32 {
+    w_red[lid] = x;
+    workgroupBarrier();
+    for (var s = PWG / 2u; s > 0u; s >>= 1u) {
+        if (lid < s) {
+            w_red[lid] = min(w_red[lid], w_red[lid + s]);
+        }
+        workgroupBarrier();
+    }
+    let m = workgroupUniformLoad(&w_red[0]);
+    workgroupBarrier();
+    return m;
+}
+
+// Rust's f32::round for x >= 0 (half away from zero; WGSL's round is half to even).
+fn round_half_up(x: f32) -> f32 {
+    let f = floor(x);
+    return select(f, f + 1.0, x - f >= 0.5);
+}
+
+@compute @workgroup_size(32)
+fn pack_life(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    rng_key = vec2<u32>(a.seed_lo, a.seed_hi);
+    let lid = lid3.x;
+    let pack = wid.x;
+    let np = a.parallel;
+    let ns = a.series;
+    let base = pack * np * ns;
+
+    for (var g = lid; g < ns; g += PWG) {
+        for (var j = 0u; j < np; j++) {
+            let c = cells[base + g * np + j];
+            var plating = 1.0;
+            if ((c.flags & FLAG_PLATING) != 0u) {
+                plating = a.plating_factor;
+            }
+            live[base + g * np + j] = Live(
+                0.0,
+                0.0,
+                c.q0,
+                c.r0,
+                fade_scalar(vec2<u32>(c.index_lo, c.index_hi)),
+                plating * (1.0 + a.underfill_factor * c.fill_shortfall),
+                select(0u, 1u, (c.flags & FLAG_DEFECT) != 0u),
+                0u,
+            );
+        }
+        w_offset[g] = 0.0;
+    }
+    if (lid == 0u) {
+        atomicStore(&w_short, 0u);
+    }
+    workgroupBarrier();
+
+    let rated = a.q_rated * f32(np);
+    var end_set = false;
+    var end_cycles = 0u;
+    var end_reason = EOL_CAP;
+    var last = 0.0;
+    var have_last = false;
+    var curve_len = 0u;
+    let short_p = job.short_p;
+    let pack_current = a.c_rate * rated;
+    let ah_demand = a.dod_window * rated;
+
+    for (var step = 0u; step <= a.max_steps; step++) {
+        // Pack capacity: the smallest group, less its charge offset from the best-charged group.
+        var my_off = BIG;
+        for (var g = lid; g < ns; g += PWG) {
+            my_off = min(my_off, w_offset[g]);
+        }
+        let min_off = reduce_min(lid, my_off);
+        var my_q = BIG;
+        for (var g = lid; g < ns; g += PWG) {
+            var q_g = 0.0;
+            for (var j = 0u; j < np; j++) {
+                q_g += live[base + g * np + j].q;
+            }
+            my_q = min(my_q, q_g - (w_offset[g] - min_off));
+        }
+        let q_pack = reduce_min(lid, my_q);
+        let frac = q_pack / rated;
+        let cycles = step * u32(a.cycles_per_step);
+        if (!end_set && frac < a.eol_fraction) {
+            // Interpolate the crossing within the step (a pack born below it ends at cycle 0).
+            var prev = frac;
+            if (have_last) {
+                prev = last;
+            }
+            var within = 0.0;
+            if (prev > frac) {
+                within = (prev - a.eol_fraction) / (prev - frac);
+            }
+            let at = f32(cycles) - a.cycles_per_step * (1.0 - clamp(within, 0.0, 1.0));
+            end_set = true;
+            end_cycles = u32(round_half_up(max(at, 0.0)));
+            end_reason = EOL_FADE;
+        }
+        if (lid == 0u) {
+            curve[pack * job.curve_stride + step] = frac;
+        }
+        last = frac;
+        have_last = true;
+        curve_len = step + 1u;
+        if (frac < a.stop_fraction || step == a.max_steps) {
+            break;
+        }
+        let ah_cycle = min(ah_demand, max(q_pack, 0.0));
+        let self_discharge_days = a.days_per_step;
+        for (var g = lid; g < ns; g += PWG) {
+            let gb = base + g * np;
+            var q_g = 0.0;
+            var g_sum = 0.0;
+            for (var j = 0u; j < np; j++) {
+                q_g += live[gb + j].q;
+            }
+            for (var j = 0u; j < np; j++) {
+                g_sum += 1.0 / live[gb + j].r;
+            }
+            var pos = 0.0;
+            if (ns > 1u) {
+                pos = f32(g) / f32(ns - 1u);
+            }
+            let t_base = a.ambient_k + a.gradient_k * pos;
+            let dod = min(ah_cycle / q_g, 1.0);
+            var sd_ah = 0.0;
+            for (var j = 0u; j < np; j++) {
+                let c = cells[gb + j];
+                var l = live[gb + j];
+                let i_cell = pack_current * (1.0 / l.r) / g_sum;
+                let heat_w = i_cell * i_cell * l.r * 1e-3;
+                let cond = Conditions(
+                    t_base,
+                    t_base + heat_w * a.r_th,
+                    dod,
+                    ah_cycle * (l.q / q_g) / c.q0,
+                    i_cell / c.q0,
+                    l.scalar,
+                    l.cyc_factor,
+                );
+                let age = step_cell(vec2<f32>(l.loss_cal, l.loss_cyc), cond);
+                l.loss_cal = age.x;
+                l.loss_cyc = age.y;
+                let loss = l.loss_cal + l.loss_cyc;
+                l.q = c.q0 * (1.0 - loss);
+                l.r = c.r0 * (1.0 + a.r_growth * loss);
+                sd_ah += c.k * 1e-3 / a.ocv_slope_v * l.q * self_discharge_days;
+                if (l.defect != 0u && !end_set) {
+                    let u = uniforms(vec2<u32>(c.index_lo, c.index_hi), STREAM_AGING_SHORT, step).x;
+                    if (u < short_p) {
+                        atomicStore(&w_short, 1u);
+                    }
+                }
+                live[gb + j] = l;
+            }
+            w_offset[g] += sd_ah;
+        }
+        workgroupBarrier();
+        if (!end_set && atomicLoad(&w_short) != 0u) {
+            end_set = true;
+            end_cycles = cycles + u32(a.cycles_per_step);
+            end_reason = EOL_SHORT;
+        }
+        // Passive balancing pulls every group toward the best-charged one.
+        var my_min = BIG;
+        for (var g = lid; g < ns; g += PWG) {
+            my_min = min(my_min, w_offset[g]);
+        }
+        let min_off2 = reduce_min(lid, my_min);
+        for (var g = lid; g < ns; g += PWG) {
+            w_offset[g] = max(w_offset[g] - a.balance_ah, min_off2);
+        }
+    }
+    if (!end_set) {
+        end_cycles = a.max_steps * u32(a.cycles_per_step);
+        end_reason = EOL_CAP;
+    }
+    if (lid == 0u) {
+        results[pack] = PackResult(end_cycles, end_reason, curve_len, 0u);
+    }
+}

@@ -1,0 +1,104 @@
+// Philox4x32-10 (Salmon et al., SC'11) and the draws built on it: the WGSL twin of `src/rng/mod.rs`.
+// Same constants, same counter layout `[index_lo, index_hi, stream, draw]`, key `[seed_lo, seed_hi]`,
+// same float expressions. WGSL has no u64: the 32x32->64 multiply is built from 16-bit limbs and
+// keeps the carries of the low partial products (pinned by Random123's known-answer vectors on the
+// GPU in tests/gpu_parity.rs).
+
+// Stream ids: keep in sync with `rng::stream`.
+const STREAM_COATING: u32 = 1u;
+const STREAM_CALENDERING: u32 = 2u;
+const STREAM_WINDING: u32 = 3u;
+const STREAM_FILLING: u32 = 4u;
+const STREAM_FORMATION: u32 = 5u;
+const STREAM_EOL: u32 = 6u;
+const STREAM_AGING_CELL: u32 = 7u;
+const STREAM_AGING_SHORT: u32 = 8u;
+const STREAM_MATCHING: u32 = 9u;
+const STREAM_LOT: u32 = 0x80000000u;
+
+const PHILOX_M0: u32 = 0xD2511F53u;
+const PHILOX_M1: u32 = 0xCD9E8D57u;
+const PHILOX_W0: u32 = 0x9E3779B9u;
+const PHILOX_W1: u32 = 0xBB67AE85u;
+
+// The generator's key (`Philox::key`): set once by each entry point from its uniform.
+var<private> rng_key: vec2<u32>;
+
+// (hi, lo) of the 64-bit product a*b.
+fn mulhilo(a: u32, b: u32) -> vec2<u32> {
+    let al = a & 0xFFFFu;
+    let ah = a >> 16u;
+    let bl = b & 0xFFFFu;
+    let bh = b >> 16u;
+    let ll = al * bl;
+    let lh = al * bh;
+    let hl = ah * bl;
+    let hh = ah * bh;
+    // Carry out of the low word: the top half of ll plus the low halves of the cross products.
+    let mid = (ll >> 16u) + (lh & 0xFFFFu) + (hl & 0xFFFFu);
+    let hi = hh + (lh >> 16u) + (hl >> 16u) + (mid >> 16u);
+    return vec2<u32>(hi, a * b);
+}
+
+fn philox4x32(counter: vec4<u32>, key_in: vec2<u32>) -> vec4<u32> {
+    var c = counter;
+    var k = key_in;
+    for (var round = 0u; round < 10u; round++) {
+        if (round > 0u) {
+            k.x = k.x + PHILOX_W0;
+            k.y = k.y + PHILOX_W1;
+        }
+        let p0 = mulhilo(PHILOX_M0, c.x);
+        let p1 = mulhilo(PHILOX_M1, c.z);
+        c = vec4<u32>(p1.x ^ c.y ^ k.x, p1.y, p0.x ^ c.w ^ k.y, p0.y);
+    }
+    return c;
+}
+
+// Four raw words for `(index, stream, draw)`; `index` is a u64 as (lo, hi).
+fn words(index: vec2<u32>, stream: u32, draw: u32) -> vec4<u32> {
+    return philox4x32(vec4<u32>(index.x, index.y, stream, draw), rng_key);
+}
+
+// Uniform in (0, 1) from the top 24 bits, offset by half a step.
+fn uniform_open(x: u32) -> f32 {
+    return (f32(x >> 8u) + 0.5) * (1.0 / 16777216.0);
+}
+
+fn uniforms(index: vec2<u32>, stream: u32, draw: u32) -> vec4<f32> {
+    let w = words(index, stream, draw);
+    return vec4<f32>(uniform_open(w.x), uniform_open(w.y), uniform_open(w.z), uniform_open(w.w));
+}
+
+const TAU: f32 = 6.2831855;
+
+// Box-Muller: two uniforms in (0,1) -> two independent standard normals.
+fn box_muller(u1: f32, u2: f32) -> vec2<f32> {
+    let r = sqrt(-2.0 * log(u1));
+    let theta = TAU * u2;
+    return vec2<f32>(r * cos(theta), r * sin(theta));
+}
+
+fn normals(index: vec2<u32>, stream: u32, draw: u32) -> vec4<f32> {
+    let u = uniforms(index, stream, draw);
+    return vec4<f32>(box_muller(u.x, u.y), box_muller(u.z, u.w));
+}
+
+// Poisson count by inversion of one uniform, capped at 16 like the CPU.
+fn poisson(mean: f32, u: f32) -> u32 {
+    var p = exp(-mean);
+    var cdf = p;
+    var k = 0u;
+    while (u > cdf && k < 16u) {
+        k += 1u;
+        p *= mean / f32(k);
+        cdf += p;
+    }
+    return k;
+}
+
+// u64 helpers: (lo, hi) words.
+fn add64(a: vec2<u32>, b: u32) -> vec2<u32> {
+    let lo = a.x + b;
+    return vec2<u32>(lo, a.y + select(0u, 1u, lo < b));
+}

@@ -1,0 +1,338 @@
+//! Runner of `shaders/cell_line.wgsl`: pipelines and buffers made once (sized for the largest
+//! dispatch and the largest stats layout), reused for every chunk and run.
+
+use super::context::{GpuContext, entry, pod_vec};
+use super::layout::{ChunkParams, HistParams};
+use crate::engine::{ChunkResult, EngineError};
+use crate::model::pack::PackCell;
+use crate::model::{CellRecord, LineParams};
+use crate::summary::{HistSpec, Histogram, LineStats, Moments};
+
+/// Mirrors of the constants in cell_line.wgsl.
+pub const WG: u32 = 256;
+pub const ITEMS: u32 = 16;
+pub const TILE: u32 = WG * ITEMS;
+pub const MAX_STATS: u32 = 2048;
+const PARTIAL_VEC4S: u32 = 6;
+const ST_GRADES: u32 = 17;
+
+/// Where each counter and histogram of [`LineStats`] sits in the stats buffer.
+#[derive(Clone, Debug)]
+pub struct StatsLayout {
+    pub n_stats: u32,
+    pub hist: [HistParams; 6],
+}
+
+impl StatsLayout {
+    /// Histograms in shader order: q_true, q_meas, q_scrapped, r_meas, k_meas, np.
+    pub fn new(spec: &HistSpec, grade_bins: u32) -> StatsLayout {
+        let specs = [spec.capacity, spec.capacity, spec.capacity, spec.dcir, spec.k, spec.np];
+        let mut offset = ST_GRADES + grade_bins;
+        let mut hist = [HistParams::default(); 6];
+        for (h, (lo, hi, bins)) in hist.iter_mut().zip(specs) {
+            *h = HistParams {
+                lo: lo as f32,
+                scale: (bins as f64 / (hi - lo)) as f32,
+                bins: bins as u32,
+                offset,
+            };
+            offset += bins as u32 + 2;
+        }
+        StatsLayout { n_stats: offset, hist }
+    }
+}
+
+fn fill_hist(h: &mut Histogram, p: &HistParams, s: &[u32]) {
+    let o = p.offset as usize;
+    let b = p.bins as usize;
+    for (c, &v) in h.counts.iter_mut().zip(&s[o..o + b]) {
+        *c = u64::from(v);
+    }
+    h.underflow = u64::from(s[o + b]);
+    h.overflow = u64::from(s[o + b + 1]);
+}
+
+/// The pass: pipelines, buffers, bind groups.
+pub struct CellLinePass {
+    line: wgpu::ComputePipeline,
+    compact: wgpu::ComputePipeline,
+    records: wgpu::ComputePipeline,
+    params: wgpu::Buffer,
+    chunk: wgpu::Buffer,
+    stats: wgpu::Buffer,
+    partials: wgpu::Buffer,
+    tile_counts: wgpu::Buffer,
+    passed: wgpu::Buffer,
+    readback: wgpu::Buffer,
+    _thread_counts: wgpu::Buffer,
+    _staging: wgpu::Buffer,
+    line_bg: wgpu::BindGroup,
+    compact_bg: wgpu::BindGroup,
+    /// Lazily made for [`CellLinePass::records`] (tests and debugging).
+    records_buf: Option<(wgpu::Buffer, wgpu::Buffer, wgpu::BindGroup)>,
+    /// Most cells in one dispatch.
+    pub cap: u32,
+    max_tiles: u32,
+}
+
+impl CellLinePass {
+    /// `cap`: most cells per dispatch (rounded to whole tiles; bounded by the device's limits).
+    pub fn new(ctx: &GpuContext, cap: u32) -> Result<CellLinePass, EngineError> {
+        let lim = ctx.device.limits();
+        let fits = lim.max_storage_buffers_per_shader_stage >= 5
+            && lim.max_compute_workgroup_storage_size >= 13_400
+            && lim.max_compute_invocations_per_workgroup >= WG
+            && lim.max_compute_workgroup_size_x >= WG;
+        if !fits {
+            return Err(EngineError::Gpu(format!(
+                "{} is below the limits the cell-line shader needs (5 storage buffers, 13.4 KiB \
+                 workgroup memory, 256 invocations)",
+                ctx.describe()
+            )));
+        }
+        let max_binding = u64::from(lim.max_storage_buffer_binding_size).min(lim.max_buffer_size);
+        let by_limit = (max_binding / 32 / u64::from(TILE)).saturating_sub(1) * u64::from(TILE);
+        let cap = u64::from(cap.max(TILE)).min(by_limit).min(u64::from(lim.max_compute_workgroups_per_dimension - 1) * u64::from(TILE));
+        let cap = (cap / u64::from(TILE) * u64::from(TILE)) as u32;
+        if cap == 0 {
+            return Err(EngineError::Gpu(format!("{}: storage buffers too small", ctx.describe())));
+        }
+        let max_tiles = cap / TILE + 1;
+
+        let module = ctx.module("cell_line.wgsl", &super::shaders::cell_line())?;
+        let line = ctx.pipeline("cell_line", &module, "cell_line")?;
+        let compact = ctx.pipeline("compact", &module, "compact")?;
+        let records = ctx.pipeline("cell_records", &module, "cell_records")?;
+
+        use wgpu::BufferUsages as U;
+        let params = ctx.buffer("line params", size_of::<LineParams>() as u64, U::UNIFORM | U::COPY_DST)?;
+        let chunk = ctx.buffer("chunk params", size_of::<ChunkParams>() as u64, U::UNIFORM | U::COPY_DST)?;
+        let st = U::STORAGE | U::COPY_SRC | U::COPY_DST;
+        let stats = ctx.buffer("stats", u64::from(MAX_STATS) * 4, st)?;
+        let partials = ctx.buffer("moment partials", u64::from(max_tiles * PARTIAL_VEC4S) * 16, st)?;
+        let tile_counts = ctx.buffer("tile counts", u64::from(max_tiles) * 4, st)?;
+        let thread_counts = ctx.buffer("thread counts", u64::from(max_tiles * WG) * 4, st)?;
+        let staging = ctx.buffer("staging cells", u64::from(max_tiles * TILE) * 32, st)?;
+        let passed = ctx.buffer("passed cells", u64::from(cap) * 32, st)?;
+        let readback = ctx.buffer(
+            "cell-line readback",
+            u64::from(MAX_STATS) * 4 + u64::from(max_tiles * PARTIAL_VEC4S) * 16 + u64::from(max_tiles) * 4 + u64::from(cap) * 32,
+            U::MAP_READ | U::COPY_DST,
+        )?;
+        let line_bg = ctx.scoped("binding the cell-line buffers", || {
+            ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("cell_line"),
+                layout: &line.get_bind_group_layout(0),
+                entries: &[
+                    entry(0, &params),
+                    entry(1, &chunk),
+                    entry(2, &stats),
+                    entry(3, &partials),
+                    entry(4, &tile_counts),
+                    entry(5, &thread_counts),
+                    entry(6, &staging),
+                ],
+            })
+        })?;
+        let compact_bg = ctx.scoped("binding the compaction buffers", || {
+            ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("compact"),
+                layout: &compact.get_bind_group_layout(0),
+                entries: &[
+                    entry(4, &tile_counts),
+                    entry(5, &thread_counts),
+                    entry(6, &staging),
+                    entry(7, &passed),
+                ],
+            })
+        })?;
+        Ok(CellLinePass {
+            line,
+            compact,
+            records,
+            params,
+            chunk,
+            stats,
+            partials,
+            tile_counts,
+            passed,
+            readback,
+            _thread_counts: thread_counts,
+            _staging: staging,
+            line_bg,
+            compact_bg,
+            records_buf: None,
+            cap,
+            max_tiles,
+        })
+    }
+
+    fn chunk_params(p: &LineParams, layout: &StatsLayout, start: u64, count: u32) -> ChunkParams {
+        let lot_size = u64::from(p.coating_lot_size);
+        let rack_size = u64::from(p.rack_size);
+        let first = (start % u64::from(TILE)) as u32;
+        let lot = start / lot_size;
+        let rack = start / rack_size;
+        ChunkParams {
+            start_lo: start as u32,
+            start_hi: (start >> 32) as u32,
+            count,
+            first,
+            lot_lo: lot as u32,
+            lot_hi: (lot >> 32) as u32,
+            lot_offset: (start % lot_size) as u32,
+            n_stats: layout.n_stats,
+            rack_lo: rack as u32,
+            rack_hi: (rack >> 32) as u32,
+            rack_offset: (start % rack_size) as u32,
+            tiles: (first + count).div_ceil(TILE),
+            hist: layout.hist,
+        }
+    }
+
+    /// Cells `start .. start + count` (count ≤ cap): stats merged into `stats`, passed cells
+    /// appended to `passed` in index order.
+    pub fn run(
+        &mut self,
+        ctx: &GpuContext,
+        p: &LineParams,
+        layout: &StatsLayout,
+        start: u64,
+        count: u32,
+        stats: &mut LineStats,
+        passed: &mut Vec<PackCell>,
+    ) -> Result<(), EngineError> {
+        debug_assert!(count <= self.cap);
+        let c = Self::chunk_params(p, layout, start, count);
+        let tiles = c.tiles;
+        debug_assert!(tiles <= self.max_tiles);
+        ctx.queue.write_buffer(&self.params, 0, bytemuck::bytes_of(p));
+        ctx.queue.write_buffer(&self.chunk, 0, bytemuck::bytes_of(&c));
+        let mut enc = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("cell line") });
+        let stats_bytes = u64::from(layout.n_stats).next_multiple_of(4) * 4;
+        enc.clear_buffer(&self.stats, 0, Some(stats_bytes));
+        {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("cell_line"), timestamp_writes: None });
+            pass.set_pipeline(&self.line);
+            pass.set_bind_group(0, &self.line_bg, &[]);
+            pass.dispatch_workgroups(tiles, 1, 1);
+            pass.set_pipeline(&self.compact);
+            pass.set_bind_group(0, &self.compact_bg, &[]);
+            pass.dispatch_workgroups(tiles, 1, 1);
+        }
+        let part_bytes = u64::from(tiles * PARTIAL_VEC4S) * 16;
+        let tc_bytes = u64::from(tiles) * 4;
+        let cell_bytes = u64::from(count) * 32;
+        let (o_part, o_tc, o_cells) = (stats_bytes, stats_bytes + part_bytes, stats_bytes + part_bytes + tc_bytes);
+        enc.copy_buffer_to_buffer(&self.stats, 0, &self.readback, 0, stats_bytes);
+        enc.copy_buffer_to_buffer(&self.partials, 0, &self.readback, o_part, part_bytes);
+        enc.copy_buffer_to_buffer(&self.tile_counts, 0, &self.readback, o_tc, tc_bytes);
+        enc.copy_buffer_to_buffer(&self.passed, 0, &self.readback, o_cells, cell_bytes);
+        ctx.submit("running the cell line", enc)?;
+        let bytes = ctx.read(&self.readback, o_cells + cell_bytes)?;
+
+        let s: Vec<u32> = pod_vec(&bytes[..stats_bytes as usize]);
+        let parts: Vec<f32> = pod_vec(&bytes[o_part as usize..o_tc as usize]);
+        let tc: Vec<u32> = pod_vec(&bytes[o_tc as usize..o_cells as usize]);
+        let total: usize = tc.iter().map(|&x| x as usize).sum();
+        if total > count as usize {
+            return Err(EngineError::Gpu(format!("the device reported {total} passed cells out of {count}")));
+        }
+        passed.extend(pod_vec::<PackCell>(&bytes[o_cells as usize..o_cells as usize + 32 * total]));
+
+        let mut chunk_stats = LineStats::new(&HistSpec::for_params(p), p.grade_bins);
+        let st = &mut chunk_stats;
+        let u = |i: u32| u64::from(s[i as usize]);
+        for e in 0..6 {
+            st.entered[e] = u(e as u32);
+        }
+        for r in 0..5 {
+            st.scrapped[r] = u(6 + r as u32);
+        }
+        st.passed = u(11);
+        st.defects = u(12);
+        st.defects_passed = u(13);
+        st.breaches = u(14);
+        st.breaches_passed = u(15);
+        st.plating_passed = u(16);
+        for (g, v) in st.grades.iter_mut().enumerate() {
+            *v = u(ST_GRADES + g as u32);
+        }
+        let h = &layout.hist;
+        fill_hist(&mut st.hist_q_true, &h[0], &s);
+        fill_hist(&mut st.hist_q_meas, &h[1], &s);
+        fill_hist(&mut st.hist_q_scrapped, &h[2], &s);
+        fill_hist(&mut st.hist_r_meas, &h[3], &s);
+        fill_hist(&mut st.hist_k_meas, &h[4], &s);
+        fill_hist(&mut st.hist_np, &h[5], &s);
+        // Moments: per tile, partial sums of deviations from a nominal value, to exact fixed point.
+        let centres = [p.q_rated, p.q_rated, p.r_nominal, p.r_nominal, p.q_rated, p.r_nominal, p.k_median, p.np_design];
+        let mut moments = [Moments::default(); 8];
+        for t in parts.chunks_exact(24) {
+            for (m, acc) in moments.iter_mut().enumerate() {
+                let n = t[m] as f64;
+                if n == 0.0 {
+                    continue;
+                }
+                let (d, dd) = (f64::from(t[8 + m]), f64::from(t[16 + m]));
+                let c = f64::from(centres[m]);
+                let sum = n * c + d;
+                let sum_sq = n * c * c + 2.0 * c * d + dd;
+                acc.merge(&Moments::from_sums(n as u64, sum, sum_sq));
+            }
+        }
+        [st.q_true, st.q_meas, st.r_true, st.r_meas, st.q_passed, st.r_passed, st.k_meas, st.np] = moments;
+        stats.merge(&chunk_stats);
+        Ok(())
+    }
+
+    /// Full records of cells `start .. start + count` (one invocation a cell, lots drawn per cell).
+    pub fn records(&mut self, ctx: &GpuContext, p: &LineParams, start: u64, count: u32) -> Result<Vec<CellRecord>, EngineError> {
+        if count.div_ceil(WG) > ctx.device.limits().max_compute_workgroups_per_dimension {
+            return Err(EngineError::Gpu(format!("{count} records in one dispatch is too many")));
+        }
+        let bytes = u64::from(count) * size_of::<CellRecord>() as u64;
+        let have = self.records_buf.as_ref().map_or(0, |(b, _, _)| b.size());
+        if have < bytes {
+            if let Some((b, r, _)) = self.records_buf.take() {
+                ctx.release(b);
+                ctx.release(r);
+            }
+            use wgpu::BufferUsages as U;
+            let buf = ctx.buffer("cell records", bytes, U::STORAGE | U::COPY_SRC)?;
+            let rb = ctx.buffer("cell records readback", bytes, U::MAP_READ | U::COPY_DST)?;
+            let bg = ctx.scoped("binding the records buffers", || {
+                ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some("cell_records"),
+                    layout: &self.records.get_bind_group_layout(0),
+                    entries: &[
+                        wgpu::BindGroupEntry { binding: 0, resource: self.params.as_entire_binding() },
+                        wgpu::BindGroupEntry { binding: 1, resource: self.chunk.as_entire_binding() },
+                        wgpu::BindGroupEntry { binding: 8, resource: buf.as_entire_binding() },
+                    ],
+                })
+            })?;
+            self.records_buf = Some((buf, rb, bg));
+        }
+        let (buf, rb, bg) = self.records_buf.as_ref().expect("made above");
+        let layout = StatsLayout::new(&HistSpec::for_params(p), p.grade_bins);
+        let c = Self::chunk_params(p, &layout, start, count);
+        ctx.queue.write_buffer(&self.params, 0, bytemuck::bytes_of(p));
+        ctx.queue.write_buffer(&self.chunk, 0, bytemuck::bytes_of(&c));
+        let mut enc = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("cell records") });
+        {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("cell_records"), timestamp_writes: None });
+            pass.set_pipeline(&self.records);
+            pass.set_bind_group(0, bg, &[]);
+            pass.dispatch_workgroups(count.div_ceil(WG), 1, 1);
+        }
+        enc.copy_buffer_to_buffer(buf, 0, rb, 0, bytes);
+        ctx.submit("simulating cell records", enc)?;
+        Ok(pod_vec(&ctx.read(rb, bytes)?))
+    }
+}
+
+/// Merge-free helper: one chunk's result for the engine.
+pub fn chunk_result(stats: LineStats, passed: Vec<PackCell>) -> ChunkResult {
+    ChunkResult { stats, passed }
+}

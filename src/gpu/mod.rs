@@ -1,0 +1,243 @@
+//! The GPU engine: the cell line and pack life as wgpu compute passes (WGSL in `shaders/`), held to
+//! the CPU engine by the parity tests in `tests/gpu_parity.rs`.
+//!
+//! - [`context`]: instance, adapter, device; errors as [`EngineError::Gpu`], never panics;
+//! - [`shaders`]: the WGSL sources and their `#import` preprocessor;
+//! - [`layout`]: Pod twins of the GPU-only WGSL structs (the model's own are in `model`);
+//! - [`cell_line`], [`pack_life`]: one runner per pass, pipelines and buffers made once.
+//!
+//! How the adapter is chosen, and the parity tolerances: `docs/GPU.md`.
+
+pub mod cell_line;
+pub mod context;
+pub mod layout;
+pub mod pack_life;
+pub mod shaders;
+
+pub use context::{AdapterPolicy, GpuContext};
+
+use crate::engine::{Backend, ChunkResult, EngineError};
+use crate::model::aging::{AgingParams, RateTable};
+use crate::model::pack::{PackCell, PackLife};
+use crate::model::{CellRecord, LineParams};
+use crate::summary::{HistSpec, LineStats};
+use cell_line::{CellLinePass, StatsLayout};
+use context::{entry, pod_vec};
+use layout::RngJob;
+use pack_life::PackLifePass;
+
+/// Cells per dispatch unless told otherwise: 32 MiB of passed-cell buffer, 256 workgroups.
+pub const DEFAULT_DISPATCH: u32 = 1 << 20;
+
+/// The wgpu backend. `Send`: the app runs it on a worker thread.
+pub struct GpuBackend {
+    ctx: GpuContext,
+    dispatch: u32,
+    line: Option<CellLinePass>,
+    life: Option<PackLifePass>,
+    rng: Option<RngPass>,
+}
+
+impl GpuBackend {
+    /// Open a device on the best adapter the policy allows.
+    pub fn new(policy: AdapterPolicy) -> Result<GpuBackend, EngineError> {
+        Ok(GpuBackend::with_context(GpuContext::new(policy)?))
+    }
+
+    /// Use a device opened elsewhere, e.g. eframe's (`cc.wgpu_render_state`: `device`, `queue`,
+    /// `adapter.get_info()`), so the app computes on the device it draws with.
+    pub fn from_device(device: wgpu::Device, queue: wgpu::Queue, info: wgpu::AdapterInfo) -> GpuBackend {
+        GpuBackend::with_context(GpuContext::wrap(device, queue, info))
+    }
+
+    fn with_context(ctx: GpuContext) -> GpuBackend {
+        GpuBackend { ctx, dispatch: DEFAULT_DISPATCH, line: None, life: None, rng: None }
+    }
+
+    /// Cells per dispatch (rounded down to whole tiles of 4096, at least one tile). Results do not
+    /// depend on it (see `docs/GPU.md` for the one exception, moment rounding).
+    pub fn with_dispatch(mut self, cells: u32) -> GpuBackend {
+        self.dispatch = cells.max(cell_line::TILE);
+        self.line = None;
+        self
+    }
+
+    pub fn context(&self) -> &GpuContext {
+        &self.ctx
+    }
+
+    /// Is the adapter a software rasteriser (lavapipe, llvmpipe)?
+    pub fn is_software(&self) -> bool {
+        self.ctx.info.device_type == wgpu::DeviceType::Cpu
+    }
+
+    fn line_pass(&mut self) -> Result<&mut CellLinePass, EngineError> {
+        if self.line.is_none() {
+            self.line = Some(CellLinePass::new(&self.ctx, self.dispatch)?);
+        }
+        Ok(self.line.as_mut().expect("made above"))
+    }
+
+    /// Full records of cells `start .. start + count`, for parity tests and debugging.
+    pub fn cell_records(&mut self, p: &LineParams, start: u64, count: u64) -> Result<Vec<CellRecord>, EngineError> {
+        let mut out = Vec::with_capacity(count as usize);
+        let mut s = start;
+        while s < start + count {
+            let n = (start + count - s).min(1 << 20) as u32;
+            let ctx = &self.ctx;
+            let pass = match self.line.as_mut() {
+                Some(l) => l,
+                None => {
+                    self.line = Some(CellLinePass::new(ctx, self.dispatch)?);
+                    self.line.as_mut().expect("made above")
+                }
+            };
+            out.extend(pass.records(ctx, p, s, n)?);
+            s += u64::from(n);
+        }
+        Ok(out)
+    }
+
+    /// Philox4x32-10 on the device: `(counter, key)` → words.
+    pub fn philox(&mut self, inputs: &[([u32; 4], [u32; 2])]) -> Result<Vec<[u32; 4]>, EngineError> {
+        self.rng_pass()?;
+        self.rng.as_ref().expect("made above").kat(&self.ctx, inputs)
+    }
+
+    /// On the device, for indices `0..count` of a seed and stream: `normals(i, stream, 0)`, and
+    /// `[poisson(0.3, u0), poisson(1.0, u1), words(i, stream, 2)[0..2]]` with `u = uniforms(i, stream, 1)`.
+    pub fn draws(&mut self, seed: u64, stream: u32, count: u32) -> Result<(Vec<[f32; 4]>, Vec<[u32; 4]>), EngineError> {
+        self.rng_pass()?;
+        self.rng.as_ref().expect("made above").draws(&self.ctx, seed, stream, count)
+    }
+
+    fn rng_pass(&mut self) -> Result<(), EngineError> {
+        if self.rng.is_none() {
+            self.rng = Some(RngPass::new(&self.ctx)?);
+        }
+        Ok(())
+    }
+
+    /// Peak bytes of device buffers held at once.
+    pub fn peak_device_bytes(&self) -> u64 {
+        self.ctx.peak_bytes()
+    }
+}
+
+impl Backend for GpuBackend {
+    fn kind(&self) -> &'static str {
+        "gpu"
+    }
+
+    fn device(&self) -> String {
+        self.ctx.describe()
+    }
+
+    fn device_memory(&self) -> Option<u64> {
+        Some(self.ctx.peak_bytes())
+    }
+
+    fn cell_line(&mut self, p: &LineParams, spec: &HistSpec, start: u64, count: u64) -> Result<ChunkResult, EngineError> {
+        let layout = StatsLayout::new(spec, p.grade_bins);
+        if layout.n_stats > cell_line::MAX_STATS {
+            return Err(EngineError::Gpu(format!(
+                "the histograms need {} counters, the GPU engine holds {}",
+                layout.n_stats,
+                cell_line::MAX_STATS
+            )));
+        }
+        if p.coating_lot_size == 0 || p.rack_size == 0 {
+            return Err(EngineError::Gpu("lot and rack sizes must be positive".into()));
+        }
+        let mut stats = LineStats::new(spec, p.grade_bins);
+        let mut passed = Vec::with_capacity(count as usize);
+        let cap = u64::from(self.line_pass()?.cap);
+        let mut s = start;
+        while s < start + count {
+            let n = (start + count - s).min(cap) as u32;
+            let pass = self.line.as_mut().expect("made by line_pass");
+            pass.run(&self.ctx, p, &layout, s, n, &mut stats, &mut passed)?;
+            s += u64::from(n);
+        }
+        Ok(cell_line::chunk_result(stats, passed))
+    }
+
+    fn pack_life(&mut self, a: &AgingParams, table: &RateTable, cells: &[PackCell]) -> Result<Vec<PackLife>, EngineError> {
+        if self.life.is_none() {
+            self.life = Some(PackLifePass::new(&self.ctx)?);
+        }
+        let life = self.life.as_mut().expect("made above");
+        life.run(&self.ctx, a, &table.values, cells)
+    }
+}
+
+/// Runner of `shaders/rng_check.wgsl`.
+struct RngPass {
+    kat: wgpu::ComputePipeline,
+    draws: wgpu::ComputePipeline,
+}
+
+impl RngPass {
+    fn new(ctx: &GpuContext) -> Result<RngPass, EngineError> {
+        let module = ctx.module("rng_check.wgsl", &shaders::rng_check())?;
+        Ok(RngPass {
+            kat: ctx.pipeline("philox_kat", &module, "philox_kat")?,
+            draws: ctx.pipeline("draws", &module, "draws")?,
+        })
+    }
+
+    fn run(&self, ctx: &GpuContext, pipeline: &wgpu::ComputePipeline, job: RngJob, input: &[[u32; 4]], want_normals: bool) -> Result<(Vec<u8>, Vec<u8>), EngineError> {
+        use wgpu::BufferUsages as U;
+        let n = u64::from(job.count);
+        let job_buf = ctx.buffer("rng job", 16, U::UNIFORM | U::COPY_DST)?;
+        let words = ctx.buffer("words", n * 16, U::STORAGE | U::COPY_SRC)?;
+        let normals = ctx.buffer("normals", n * 16, U::STORAGE | U::COPY_SRC)?;
+        let input_buf = ctx.buffer("kat input", (input.len() as u64 * 16).max(16), U::STORAGE | U::COPY_DST)?;
+        let rb = ctx.buffer("rng readback", n * 32, U::MAP_READ | U::COPY_DST)?;
+        ctx.queue.write_buffer(&job_buf, 0, bytemuck::bytes_of(&job));
+        if !input.is_empty() {
+            ctx.queue.write_buffer(&input_buf, 0, bytemuck::cast_slice(input));
+        }
+        let entries: Vec<wgpu::BindGroupEntry> = if want_normals {
+            vec![entry(0, &job_buf), entry(2, &words), entry(3, &normals)]
+        } else {
+            vec![entry(0, &job_buf), entry(1, &input_buf), entry(2, &words)]
+        };
+        let bg = ctx.scoped("binding the rng buffers", || {
+            ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("rng"),
+                layout: &pipeline.get_bind_group_layout(0),
+                entries: &entries,
+            })
+        })?;
+        let mut enc = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("rng") });
+        {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("rng"), timestamp_writes: None });
+            pass.set_pipeline(pipeline);
+            pass.set_bind_group(0, &bg, &[]);
+            pass.dispatch_workgroups(job.count.div_ceil(64), 1, 1);
+        }
+        enc.copy_buffer_to_buffer(&words, 0, &rb, 0, n * 16);
+        enc.copy_buffer_to_buffer(&normals, 0, &rb, n * 16, n * 16);
+        ctx.submit("running the generator checks", enc)?;
+        let bytes = ctx.read(&rb, n * 32)?;
+        for b in [job_buf, words, normals, input_buf, rb] {
+            ctx.release(b);
+        }
+        let (w, f) = bytes.split_at((n * 16) as usize);
+        Ok((w.to_vec(), f.to_vec()))
+    }
+
+    fn kat(&self, ctx: &GpuContext, inputs: &[([u32; 4], [u32; 2])]) -> Result<Vec<[u32; 4]>, EngineError> {
+        let flat: Vec<[u32; 4]> = inputs.iter().flat_map(|(c, k)| [*c, [k[0], k[1], 0, 0]]).collect();
+        let job = RngJob { count: inputs.len() as u32, ..Default::default() };
+        let (w, _) = self.run(ctx, &self.kat, job, &flat, false)?;
+        Ok(pod_vec(&w))
+    }
+
+    fn draws(&self, ctx: &GpuContext, seed: u64, stream: u32, count: u32) -> Result<(Vec<[f32; 4]>, Vec<[u32; 4]>), EngineError> {
+        let job = RngJob { count, seed_lo: seed as u32, seed_hi: (seed >> 32) as u32, stream };
+        let (w, f) = self.run(ctx, &self.draws, job, &[], true)?;
+        Ok((pod_vec(&f), pod_vec(&w)))
+    }
+}
