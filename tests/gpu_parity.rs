@@ -1,0 +1,431 @@
+//! The GPU engine held to the CPU engine (the reference), on whatever adapter there is — lavapipe
+//! on CI. Tolerances and why: docs/GPU.md.
+//!
+//! No adapter: with CI=true the tests fail; otherwise each prints a loud SKIP and passes.
+//! The GPU tests share one backend (pipeline creation costs about a second on lavapipe) and run
+//! one at a time.
+
+use celltwin::engine::{self, Backend, RunOptions, cpu::CpuBackend, simulate_range};
+use celltwin::gpu::{AdapterPolicy, GpuBackend};
+use celltwin::model::aging::{AgingParams, RateTable};
+use celltwin::model::pack::{EndOfLife, PackCell, PackLife};
+use celltwin::model::{CellRecord, LineParams, flags};
+use celltwin::rng::{Philox, philox4x32, poisson, stream};
+use celltwin::scene::{self, Scene};
+use celltwin::summary::{HistSpec, Histogram, LineStats, Moments, Summary};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+/// Cells whose scrap decision or grade may differ between the backends, per cell: decisions
+/// that lie within float rounding of a limit (GPU exp/log/sin/cos are not the CPU's to the last
+/// bit). Observed: 0–3 per 10⁶ on lavapipe; bound 1 per 10⁵.
+const DECISION_BOUND: f64 = 1e-5;
+/// Per-cell values: relative difference. The GPU's sin/cos/log in Box–Muller put up to ~1e-5 of
+/// absolute error on a normal (observed max 1.3e-5 over 8·10⁵ normals on lavapipe); through
+/// `exp(σ·z)` and the sums that is ≤ 2.5e-5 relative on a value (observed). Bound 1e-4.
+const VALUE_RTOL: f32 = 1e-4;
+
+fn gpu() -> Option<MutexGuard<'static, GpuBackend>> {
+    static GPU: OnceLock<Option<Mutex<GpuBackend>>> = OnceLock::new();
+    let g = GPU.get_or_init(|| match GpuBackend::new(AdapterPolicy::Any) {
+        Ok(b) => {
+            eprintln!("GPU parity tests on {}", b.device());
+            Some(Mutex::new(b))
+        }
+        Err(e) => {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("CI=true and no GPU adapter for the parity tests: {e}");
+            }
+            None
+        }
+    });
+    match g {
+        Some(m) => Some(m.lock().unwrap_or_else(|e| e.into_inner())),
+        None => {
+            eprintln!(
+                "\n!!!!!!!! SKIPPED: no GPU adapter, GPU parity NOT tested !!!!!!!!\n\
+                 install lavapipe (apt-get install mesa-vulkan-drivers libvulkan1) to run these tests\n"
+            );
+            None
+        }
+    }
+}
+
+fn scene_with(sets: &[&str]) -> Scene {
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    scene::load(None, &sets).expect("scene")
+}
+
+/// Relative difference, with a floor on the scale for values that can cancel to near zero.
+fn rel(a: f32, b: f32, floor: f32) -> f32 {
+    (a - b).abs() / a.abs().max(b.abs()).max(floor)
+}
+
+// ---- the generator ------------------------------------------------------------------------------
+
+#[test]
+fn philox_known_answers_on_gpu() {
+    let Some(mut g) = gpu() else { return };
+    let cases = [
+        (([0u32; 4], [0u32; 2]), [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]),
+        (([u32::MAX; 4], [u32::MAX; 2]), [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd]),
+        (
+            ([0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344], [0xa4093822, 0x299f31d0]),
+            [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1],
+        ),
+    ];
+    let inputs: Vec<_> = cases.iter().map(|c| c.0).collect();
+    let out = g.philox(&inputs).expect("philox on the GPU");
+    for ((input, want), got) in cases.iter().zip(out) {
+        assert_eq!(got, *want, "Philox4x32-10 on the GPU for {input:x?}");
+    }
+}
+
+/// Raw words match bit for bit on many counters (carries of the limb multiply included); normals
+/// within float tolerance; Poisson counts equal except within rounding of a CDF step.
+#[test]
+fn gpu_draws_match_cpu() {
+    let Some(mut g) = gpu() else { return };
+    let n = 200_000u32;
+    let seed = 0x0123_4567_89ab_cdef;
+    let (normals, words) = g.draws(seed, stream::COATING, n).expect("draws on the GPU");
+    let rng = Philox::new(seed);
+    let inputs: Vec<_> = (0..1000u32).map(|i| ([i.wrapping_mul(0x9E37_79B9), !i, i ^ 0xdead_beef, i], [i, !i])).collect();
+    let kat = g.philox(&inputs).expect("philox");
+    for (inp, got) in inputs.iter().zip(kat) {
+        assert_eq!(got, philox4x32(inp.0, inp.1));
+    }
+    let (mut max_err, mut poisson_diff) = (0.0f32, 0);
+    for i in 0..n as usize {
+        let want = rng.normals(i as u64, stream::COATING, 0);
+        for k in 0..4 {
+            max_err = max_err.max((normals[i][k] - want[k]).abs());
+        }
+        let u = rng.uniforms(i as u64, stream::COATING, 1);
+        let w = rng.words(i as u64, stream::COATING, 2);
+        assert_eq!([words[i][2], words[i][3]], [w[0], w[1]], "words at {i}");
+        if words[i][0] != poisson(0.3, u[0]) || words[i][1] != poisson(1.0, u[1]) {
+            poisson_diff += 1;
+        }
+    }
+    eprintln!("normals: max |GPU − CPU| {max_err:e}; Poisson counts differing {poisson_diff} of {}", 2 * n);
+    assert!(max_err < 1e-4, "normals differ by {max_err}");
+    assert!(poisson_diff <= 2, "{poisson_diff} Poisson counts differ");
+}
+
+// ---- the cell line, cell by cell ----------------------------------------------------------------
+
+fn compare_records(p: &LineParams, cpu: &[CellRecord], gpu: &[CellRecord]) -> (usize, f32) {
+    let mut decisions = 0;
+    let mut max_rel = 0.0f32;
+    for (c, g) in cpu.iter().zip(gpu) {
+        let mask = flags::SCRAP_MASK | flags::GRADE_MASK;
+        // Latent defects, breaches and plating come from integers and exact comparisons of
+        // uniforms with the same words: never allowed to differ.
+        assert_eq!(c.flags & !mask & !flags::PLATING, g.flags & !mask & !flags::PLATING, "{c:?} vs {g:?}");
+        if c.flags & mask != g.flags & mask || c.has(flags::PLATING) != g.has(flags::PLATING) {
+            decisions += 1;
+            continue;
+        }
+        // k_meas = k_during_test + noise can cancel to ~0: its scale is the gauge noise.
+        for (a, b, floor) in [
+            (c.q_true, g.q_true, 1e-6),
+            (c.q_meas, g.q_meas, 1e-6),
+            (c.r_true, g.r_true, 1e-6),
+            (c.r_meas, g.r_meas, 1e-6),
+            (c.k_true, g.k_true, 1e-6),
+            (c.k_meas, g.k_meas, p.k_noise),
+            (c.np_ratio, g.np_ratio, 1e-6),
+        ] {
+            if rel(a, b, floor) > VALUE_RTOL && std::env::var("PARITY_DEBUG").is_ok() {
+                eprintln!("{c:?}\n{g:?}");
+            }
+            max_rel = max_rel.max(rel(a, b, floor));
+        }
+        max_rel = max_rel.max((c.fill_shortfall - g.fill_shortfall).abs());
+    }
+    (decisions, max_rel)
+}
+
+/// Per-cell records of a sample agree: flags within the decision bound, values within VALUE_RTOL.
+/// The sample starts just below 2³² so the u64 cell index carries into its high word, and spans
+/// lot and rack boundaries.
+#[test]
+fn cell_records_match_cpu() {
+    let Some(mut g) = gpu() else { return };
+    for (name, sets) in [
+        ("default", vec![]),
+        ("zero spreads", vec!["line.spread_scale=0", "line.defect_scale=0"]),
+        ("extreme spreads", vec!["line.spread_scale=6"]),
+    ] {
+        let p = LineParams::from_scene(&scene_with(&sets));
+        for start in [0u64, (1u64 << 32) - 150_000] {
+            let n = 300_000u64;
+            let mut cpu = vec![CellRecord::default(); n as usize];
+            simulate_range(&p, start, &mut cpu);
+            let gpu = g.cell_records(&p, start, n).expect("records on the GPU");
+            let (decisions, max_rel) = compare_records(&p, &cpu, &gpu);
+            eprintln!("{name} @ {start}: {decisions} decisions differ of {n}; max relative value difference {max_rel:e}");
+            assert!(decisions as f64 <= DECISION_BOUND * n as f64, "{name}: {decisions} decisions differ");
+            assert!(max_rel <= VALUE_RTOL, "{name}: values differ by {max_rel}");
+        }
+    }
+}
+
+// ---- the cell line, statistics ------------------------------------------------------------------
+
+fn count_diff(a: &[u64], b: &[u64]) -> u64 {
+    a.iter().zip(b).map(|(x, y)| x.abs_diff(*y)).sum()
+}
+
+fn hist_diff(a: &Histogram, b: &Histogram) -> u64 {
+    count_diff(&a.counts, &b.counts) + a.underflow.abs_diff(b.underflow) + a.overflow.abs_diff(b.overflow)
+}
+
+fn assert_moments_close(name: &str, what: &str, a: &Moments, b: &Moments) {
+    let (sa, sb) = (a.stats(), b.stats());
+    if sa.n < 2 && sb.n < 2 {
+        return;
+    }
+    // n can differ by the cells whose decisions differ; means and SDs agree well inside 1e-4.
+    assert!(sa.n.abs_diff(sb.n) as f64 <= DECISION_BOUND * sa.n as f64 + 1.0, "{name} {what}: n {} vs {}", sa.n, sb.n);
+    let dm = (sa.mean - sb.mean).abs() / sa.mean.abs().max(1e-9);
+    let ds = (sa.sd - sb.sd).abs() / sa.sd.abs().max(1e-9);
+    assert!(dm < 1e-5 && (ds < 1e-3 || (sa.sd - sb.sd).abs() < 1e-7), "{name} {what}: mean {} vs {}, sd {} vs {}", sa.mean, sb.mean, sa.sd, sb.sd);
+}
+
+fn assert_stats_close(name: &str, n: u64, c: &LineStats, g: &LineStats) {
+    let bound = (DECISION_BOUND * n as f64).ceil() as u64;
+    let d_scrap = count_diff(&c.scrapped, &g.scrapped);
+    let d_grade = count_diff(&c.grades, &g.grades);
+    let hists = [
+        (&c.hist_q_true, &g.hist_q_true),
+        (&c.hist_q_meas, &g.hist_q_meas),
+        (&c.hist_q_scrapped, &g.hist_q_scrapped),
+        (&c.hist_r_meas, &g.hist_r_meas),
+        (&c.hist_k_meas, &g.hist_k_meas),
+        (&c.hist_np, &g.hist_np),
+    ];
+    let d_hist: Vec<u64> = hists.iter().map(|(a, b)| hist_diff(a, b)).collect();
+    eprintln!(
+        "{name}: {n} cells, passed {} vs {}, scrap by reason {:?} vs {:?} (|Δ| {d_scrap}), grades |Δ| {d_grade}, histogram |Δ| {d_hist:?}",
+        c.passed, g.passed, c.scrapped, g.scrapped
+    );
+    assert_eq!(c.entered[0], g.entered[0]);
+    assert_eq!((c.defects, c.breaches), (g.defects, g.breaches), "{name}: defects, breaches");
+    assert!(d_scrap <= bound, "{name}: scrap counts differ by {d_scrap} (bound {bound})");
+    assert!(c.passed.abs_diff(g.passed) <= bound, "{name}: passed");
+    assert!(d_grade <= 2 * bound, "{name}: grades differ by {d_grade}");
+    assert!(count_diff(&c.entered, &g.entered) <= 6 * bound, "{name}: entered");
+    // A histogram count moves when a value sits within rounding of a bin edge (the CPU bins in
+    // f64, the GPU in f32) or its cell's decision moved.
+    for (k, d) in d_hist.iter().enumerate() {
+        let total = hists[k].0.total();
+        assert!(*d as f64 <= 2.0 * (bound as f64 + 2e-5 * total as f64) + 2.0, "{name}: histogram {k} differs by {d}");
+    }
+    for (what, a, b) in [
+        ("q_true", &c.q_true, &g.q_true),
+        ("q_meas", &c.q_meas, &g.q_meas),
+        ("r_true", &c.r_true, &g.r_true),
+        ("r_meas", &c.r_meas, &g.r_meas),
+        ("q_passed", &c.q_passed, &g.q_passed),
+        ("r_passed", &c.r_passed, &g.r_passed),
+        ("k_meas", &c.k_meas, &g.k_meas),
+        ("np", &c.np, &g.np),
+    ] {
+        assert_moments_close(name, what, a, b);
+    }
+}
+
+fn line_parity(name: &str, sets: &[&str], n: u64) {
+    let Some(mut g) = gpu() else { return };
+    let scene = scene_with(sets);
+    let p = LineParams::from_scene(&scene);
+    let spec = HistSpec::for_params(&p);
+    let mut cpu = CpuBackend::new(None);
+    let c = cpu.cell_line(&p, &spec, 0, n).expect("cpu");
+    let gr = g.cell_line(&p, &spec, 0, n).expect("gpu");
+    assert_stats_close(name, n, &c.stats, &gr.stats);
+    // Passed cells in index order on both; where decisions agree the lists are the same cells.
+    assert!(gr.passed.windows(2).all(|w| w[0].index() < w[1].index()), "{name}: GPU passed cells out of order");
+    let same = c.passed.len() == gr.passed.len() && c.passed.iter().zip(&gr.passed).all(|(a, b)| a.index() == b.index());
+    if c.stats.scrapped == gr.stats.scrapped {
+        assert!(same, "{name}: same counts but different passed cells");
+    }
+}
+
+#[test]
+fn line_parity_default() {
+    line_parity("default", &[], 1_000_000);
+}
+
+#[test]
+fn line_parity_zero_spreads() {
+    line_parity("zero spreads", &["line.spread_scale=0", "line.defect_scale=0"], 1_000_000);
+}
+
+#[test]
+fn line_parity_extreme_spreads() {
+    line_parity("extreme spreads", &["line.spread_scale=6"], 1_000_000);
+}
+
+// ---- determinism across dispatch and chunk sizes ------------------------------------------------
+
+/// The GPU gives the same statistics and passed cells whatever the chunking: bit for bit when the
+/// chunk boundaries are multiples of 4096 (the tile), and counts, histograms and cells bit for bit
+/// with moments within f32 rounding of the partial sums otherwise.
+#[test]
+fn gpu_deterministic_across_chunk_sizes() {
+    let Some(mut g) = gpu() else { return };
+    let Ok(mut small) = GpuBackend::new(AdapterPolicy::Any).map(|b| b.with_dispatch(3 * 4096)) else {
+        panic!("second GPU backend")
+    };
+    let scene = scene_with(&["line.spread_scale=2"]);
+    let p = LineParams::from_scene(&scene);
+    let spec = HistSpec::for_params(&p);
+    let start = 7 * 4096u64;
+    let n = 400_000u64;
+    let run = |b: &mut dyn Backend, chunk: u64| {
+        let mut stats = LineStats::new(&spec, p.grade_bins);
+        let mut passed = Vec::new();
+        let mut s = start;
+        while s < start + n {
+            let k = chunk.min(start + n - s);
+            let r = b.cell_line(&p, &spec, s, k).expect("cell line");
+            stats.merge(&r.stats);
+            passed.extend(r.passed);
+            s += k;
+        }
+        (stats, passed)
+    };
+    let (a_stats, a_cells) = run(&mut *g, n);
+    let (b_stats, b_cells) = run(&mut small, 5 * 4096);
+    assert_eq!(a_stats, b_stats, "aligned chunks: statistics differ");
+    assert_eq!(a_cells, b_cells, "aligned chunks: passed cells differ");
+    let (c_stats, c_cells) = run(&mut small, 100_003);
+    assert_eq!(a_cells, c_cells, "unaligned chunks: passed cells differ");
+    let mut counts_only = c_stats.clone();
+    for (m, o) in [
+        (&mut counts_only.q_true, a_stats.q_true),
+        (&mut counts_only.q_meas, a_stats.q_meas),
+        (&mut counts_only.r_true, a_stats.r_true),
+        (&mut counts_only.r_meas, a_stats.r_meas),
+        (&mut counts_only.q_passed, a_stats.q_passed),
+        (&mut counts_only.r_passed, a_stats.r_passed),
+        (&mut counts_only.k_meas, a_stats.k_meas),
+        (&mut counts_only.np, a_stats.np),
+    ] {
+        let (x, y) = (m.stats(), o.stats());
+        assert_eq!(x.n, y.n);
+        assert!((x.mean - y.mean).abs() <= 1e-9 * y.mean.abs().max(1.0), "mean {} vs {}", x.mean, y.mean);
+        assert!((x.sd - y.sd).abs() <= 1e-6 * y.sd.abs().max(1e-6), "sd {} vs {}", x.sd, y.sd);
+        *m = o;
+    }
+    assert_eq!(counts_only, a_stats, "unaligned chunks: counts or histograms differ");
+}
+
+// ---- pack life ----------------------------------------------------------------------------------
+
+fn percentile(v: &mut [f64], q: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[((v.len() - 1) as f64 * q).round() as usize]
+}
+
+/// Pack by pack on the same cells: reasons agree for nearly every pack and cycles within a step
+/// or two; curves within 1e-3 of rated.
+#[test]
+fn pack_life_matches_cpu() {
+    let Some(mut g) = gpu() else { return };
+    for (name, sets) in [
+        (None, vec![]),
+        (None, vec!["line.spread_scale=3", "line.defect_scale=20"]),
+        (Some("lfp_prismatic_mature"), vec!["pack.parallel=3", "pack.series=20"]),
+    ] {
+        let scene = match scene::load(name, &sets.iter().map(|s| s.to_string()).collect::<Vec<_>>()) {
+            Ok(s) => s,
+            Err(e) => panic!("scene {sets:?}: {e}"),
+        };
+        let p = LineParams::from_scene(&scene);
+        let spec = HistSpec::for_params(&p);
+        let mut cpu = CpuBackend::new(None);
+        let size = scene.cells_per_pack() as usize;
+        let cells: Vec<PackCell> = cpu.cell_line(&p, &spec, 0, 60_000).unwrap().passed;
+        let packs = (cells.len() / size).min(300);
+        let cells = &cells[..packs * size];
+        let a = AgingParams::new(scene.chemistry, &scene.life, scene.cell.capacity_ah, scene.pack.series, scene.pack.parallel, scene.seed);
+        let table = RateTable::new(&a, &scene.life);
+        let c: Vec<PackLife> = cpu.pack_life(&a, &table, cells).unwrap();
+        let gl: Vec<PackLife> = g.pack_life(&a, &table, cells).expect("pack life on the GPU");
+        assert_eq!(c.len(), gl.len());
+        let step = a.cycles_per_step as u32;
+        let (mut reason_diff, mut max_cyc, mut max_curve) = (0, 0u32, 0.0f32);
+        for (x, y) in c.iter().zip(&gl) {
+            if x.reason != y.reason {
+                reason_diff += 1;
+                continue;
+            }
+            max_cyc = max_cyc.max(x.cycles.abs_diff(y.cycles));
+            for (u, v) in x.curve.iter().zip(&y.curve) {
+                max_curve = max_curve.max((u - v).abs());
+            }
+        }
+        let shorts = c.iter().filter(|l| l.reason == EndOfLife::Short).count();
+        let mut cc: Vec<f64> = c.iter().map(|l| l.cycles as f64).collect();
+        let mut gc: Vec<f64> = gl.iter().map(|l| l.cycles as f64).collect();
+        let pc: Vec<f64> = [0.05, 0.5, 0.95].iter().map(|&q| percentile(&mut cc, q)).collect();
+        let pg: Vec<f64> = [0.05, 0.5, 0.95].iter().map(|&q| percentile(&mut gc, q)).collect();
+        eprintln!(
+            "pack life {name:?} {sets:?}: {packs} packs, {shorts} shorts, reasons differ {reason_diff}, max |Δcycles| {max_cyc}, \
+             max |Δcurve| {max_curve:e}, P5/P50/P95 CPU {pc:?} GPU {pg:?}"
+        );
+        assert!(reason_diff <= 1 + packs / 100, "{reason_diff} packs end for another reason");
+        assert!(max_cyc <= 2 * step, "cycles differ by {max_cyc}");
+        assert!(max_curve <= 1e-3, "curves differ by {max_curve}");
+        for (x, y) in pc.iter().zip(&pg) {
+            assert!((x - y).abs() <= f64::from(step), "percentiles {pc:?} vs {pg:?}");
+        }
+    }
+}
+
+// ---- whole runs, each matching strategy -----------------------------------------------------------
+
+fn run_parity(matching: &str) {
+    let Some(mut g) = gpu() else { return };
+    let scene = scene_with(&["cells=200000", "pack.life_packs=200", &format!("pack.matching=\"{matching}\"")]);
+    let mut cpu = CpuBackend::new(None);
+    let c: Summary = engine::run(&scene, &mut cpu, &RunOptions::default(), &mut |_| {}).unwrap();
+    let gs: Summary = engine::run(&scene, &mut *g, &RunOptions::default(), &mut |_| {}).expect("GPU run");
+    let (pc, pg) = (&c.packs, &gs.packs);
+    eprintln!(
+        "{matching}: packs {} vs {}, unpacked {} vs {}, initial P50 {:.5} vs {:.5}, life P5/P50/P95 {:.0}/{:.0}/{:.0} vs {:.0}/{:.0}/{:.0}",
+        pc.packs, pg.packs, pc.unpacked_cells, pg.unpacked_cells, pc.initial_capacity_ah.p50, pg.initial_capacity_ah.p50,
+        pc.life_cycles.p5, pc.life_cycles.p50, pc.life_cycles.p95, pg.life_cycles.p5, pg.life_cycles.p50, pg.life_cycles.p95
+    );
+    let bound = (DECISION_BOUND * scene.cells as f64).ceil() as u64;
+    assert!(pc.packs.abs_diff(pg.packs) <= bound, "{matching}: packs {} vs {}", pc.packs, pg.packs);
+    assert_eq!(pc.life_packs, pg.life_packs);
+    assert!((pc.initial_capacity_ah.p50 - pg.initial_capacity_ah.p50).abs() <= 1e-4 * pc.rated_ah);
+    let step = f64::from(scene.life.cycles_per_step);
+    for (x, y) in [
+        (pc.life_cycles.p5, pg.life_cycles.p5),
+        (pc.life_cycles.p50, pg.life_cycles.p50),
+        (pc.life_cycles.p95, pg.life_cycles.p95),
+    ] {
+        assert!((x - y).abs() <= 2.0 * step, "{matching}: life percentiles {x} vs {y}");
+    }
+    assert!((c.yield_ - gs.yield_).abs() <= DECISION_BOUND, "{matching}: yield");
+}
+
+#[test]
+fn run_parity_random_matching() {
+    run_parity("random");
+}
+
+#[test]
+fn run_parity_binned_matching() {
+    run_parity("binned");
+}
+
+#[test]
+fn run_parity_sorted_matching() {
+    run_parity("sorted");
+}
