@@ -429,3 +429,28 @@ fn run_parity_binned_matching() {
 fn run_parity_sorted_matching() {
     run_parity("sorted");
 }
+
+// ---- errors -------------------------------------------------------------------------------------
+
+/// What the GPU engine cannot hold is an `EngineError::Gpu` with a message, not a panic.
+#[test]
+fn gpu_limits_are_errors() {
+    let Some(mut g) = gpu() else { return };
+    let scene = scene_with(&[]);
+    let p = LineParams::from_scene(&scene);
+    let mut spec = HistSpec::for_params(&p);
+    spec.capacity.2 = 5000;
+    match g.cell_line(&p, &spec, 0, 1000) {
+        Err(engine::EngineError::Gpu(m)) => assert!(m.contains("counters"), "{m}"),
+        Err(e) => panic!("wrong error {e}"),
+        Ok(_) => panic!("5000-bin histograms accepted"),
+    }
+    let mut a = AgingParams::new(scene.chemistry, &scene.life, 5.0, 2000, 1, 1);
+    let table = RateTable::new(&a, &scene.life);
+    a.series = 2000;
+    let cells = vec![PackCell::default(); 2000];
+    assert!(matches!(g.pack_life(&a, &table, &cells), Err(engine::EngineError::Gpu(_))));
+    // The backend still works after refusing.
+    let spec = HistSpec::for_params(&p);
+    assert!(g.cell_line(&p, &spec, 0, 1000).is_ok());
+}

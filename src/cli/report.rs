@@ -165,6 +165,24 @@ pub fn bench(scene: &Scene, backend: &mut dyn Backend) -> Result<String, CliErro
     let p = LineParams::from_scene(scene);
     let spec = HistSpec::for_params(&p);
     let _ = writeln!(o, "celltwin bench: {} cells of {}, backend {} ({})", scene.cells, scene.name, backend.kind(), backend.device());
+    // Setup: the first call of each pass makes the GPU's pipelines and buffers (shader compilation
+    // on the device); timed apart so that the passes below measure steady throughput.
+    let t = Instant::now();
+    let warm = backend.cell_line(&p, &spec, 0, 4096.min(scene.cells))?.passed;
+    let pack_size = scene.cells_per_pack() as usize;
+    if warm.len() >= pack_size {
+        let aging = crate::model::aging::AgingParams::new(
+            scene.chemistry,
+            &scene.life,
+            scene.cell.capacity_ah,
+            scene.pack.series,
+            scene.pack.parallel,
+            scene.seed,
+        );
+        let table = crate::model::aging::RateTable::new(&aging, &scene.life);
+        backend.pack_life(&aging, &table, &warm[..pack_size])?;
+    }
+    let _ = writeln!(o, "  setup          {:8.3} s  (device, pipelines, first dispatch of each pass)", t.elapsed().as_secs_f64());
     // Pass 1: the cell line alone (generation, stats, compaction of passed cells).
     let t = Instant::now();
     let mut start = 0;
@@ -193,6 +211,10 @@ pub fn bench(scene: &Scene, backend: &mut dyn Backend) -> Result<String, CliErro
         scene.life.max_cycles
     );
     let _ = writeln!(o, "  end to end     {:8.3} s  {:8.2} M cells/s", total, scene.cells as f64 / total / 1e6);
+    if let Some(bytes) = backend.device_memory() {
+        let _ = writeln!(o, "  peak device memory {:.1} MiB (GPU buffers held at once)", bytes as f64 / 1048576.0);
+    }
+    let _ = writeln!(o, "  device         {} ({})", backend.device(), backend.kind());
     if let Some(rss) = peak_rss() {
         let _ = writeln!(o, "  peak host memory {:.1} MiB", rss as f64 / 1048576.0);
     }

@@ -63,8 +63,13 @@ pub fn select(choice: BackendChoice, threads: Option<usize>) -> Result<Box<dyn B
             }
             Err(e) => {
                 let cpu = cpu::CpuBackend::new(threads);
+                let why = match e {
+                    EngineError::NoGpu(m) | EngineError::Gpu(m) => m,
+                    other => other.to_string(),
+                };
                 eprintln!(
-                    "celltwin: backend auto: no hardware GPU ({e}); using the CPU engine ({} threads)",
+                    "celltwin: backend auto: {why}; using the CPU engine ({} threads). \
+                     --backend gpu runs on a software GPU too",
                     cpu.threads()
                 );
                 Ok(Box::new(cpu))

@@ -70,17 +70,19 @@ impl GpuContext {
             .collect();
         usable.sort_by_key(|a| rank(&a.get_info()));
         let Some(adapter) = usable.into_iter().next() else {
-            let kind = match policy {
-                AdapterPolicy::Any => "compute-capable",
-                AdapterPolicy::Hardware => "hardware (non-CPU)",
-            };
+            let tried = (backends & wgpu::Instance::enabled_backend_features()) - wgpu::Backends::NOOP;
             let name = wanted.map_or(String::new(), |w| format!(" named like \"{w}\" (WGPU_ADAPTER_NAME)"));
             let seen = if seen.is_empty() { "none".to_string() } else { seen.join("; ") };
-            return Err(EngineError::NoGpu(format!(
-                "no {kind} adapter{name}; tried backends {backends:?}, adapters seen: {seen}. \
-                 For a software GPU install Mesa's lavapipe (apt-get install mesa-vulkan-drivers \
-                 libvulkan1), or run with --backend cpu"
-            )));
+            return Err(EngineError::NoGpu(match policy {
+                AdapterPolicy::Any => format!(
+                    "no compute-capable adapter{name}; tried backends {tried:?}, adapters seen: {seen}. \
+                     For a software GPU install Mesa's lavapipe (apt-get install mesa-vulkan-drivers \
+                     libvulkan1), or run with --backend cpu"
+                ),
+                AdapterPolicy::Hardware => {
+                    format!("no hardware GPU{name} (tried backends {tried:?}; adapters seen: {seen})")
+                }
+            }));
         };
         let info = adapter.get_info();
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
