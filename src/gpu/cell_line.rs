@@ -90,7 +90,7 @@ impl CellLinePass {
                 ctx.describe()
             )));
         }
-        let max_binding = u64::from(lim.max_storage_buffer_binding_size).min(lim.max_buffer_size);
+        let max_binding = lim.max_storage_buffer_binding_size.min(lim.max_buffer_size);
         let by_limit = (max_binding / 32 / u64::from(TILE)).saturating_sub(1) * u64::from(TILE);
         let cap = u64::from(cap.max(TILE)).min(by_limit).min(u64::from(lim.max_compute_workgroups_per_dimension - 1) * u64::from(TILE));
         let cap = (cap / u64::from(TILE) * u64::from(TILE)) as u32;
@@ -192,6 +192,7 @@ impl CellLinePass {
 
     /// Cells `start .. start + count` (count ≤ cap): stats merged into `stats`, passed cells
     /// appended to `passed` in index order.
+    #[allow(clippy::too_many_arguments)]
     pub fn run(
         &mut self,
         ctx: &GpuContext,

@@ -26,6 +26,9 @@ use context::{entry, pod_vec};
 use layout::RngJob;
 use pack_life::PackLifePass;
 
+/// What [`GpuBackend::draws`] returns: normals, and Poisson counts with raw words.
+pub type Draws = (Vec<[f32; 4]>, Vec<[u32; 4]>);
+
 /// Cells per dispatch unless told otherwise: 32 MiB of passed-cell buffer, 256 workgroups.
 pub const DEFAULT_DISPATCH: u32 = 1 << 20;
 
@@ -106,7 +109,7 @@ impl GpuBackend {
 
     /// On the device, for indices `0..count` of a seed and stream: `normals(i, stream, 0)`, and
     /// `[poisson(0.3, u0), poisson(1.0, u1), words(i, stream, 2)[0..2]]` with `u = uniforms(i, stream, 1)`.
-    pub fn draws(&mut self, seed: u64, stream: u32, count: u32) -> Result<(Vec<[f32; 4]>, Vec<[u32; 4]>), EngineError> {
+    pub fn draws(&mut self, seed: u64, stream: u32, count: u32) -> Result<Draws, EngineError> {
         self.rng_pass()?;
         self.rng.as_ref().expect("made above").draws(&self.ctx, seed, stream, count)
     }
@@ -235,9 +238,15 @@ impl RngPass {
         Ok(pod_vec(&w))
     }
 
-    fn draws(&self, ctx: &GpuContext, seed: u64, stream: u32, count: u32) -> Result<(Vec<[f32; 4]>, Vec<[u32; 4]>), EngineError> {
+    fn draws(&self, ctx: &GpuContext, seed: u64, stream: u32, count: u32) -> Result<Draws, EngineError> {
         let job = RngJob { count, seed_lo: seed as u32, seed_hi: (seed >> 32) as u32, stream };
         let (w, f) = self.run(ctx, &self.draws, job, &[], true)?;
         Ok((pod_vec(&f), pod_vec(&w)))
     }
 }
+
+// The app runs a backend on a worker thread.
+const _: fn() = || {
+    fn assert_send<T: Send>() {}
+    assert_send::<GpuBackend>();
+};
