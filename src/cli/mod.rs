@@ -208,21 +208,21 @@ impl Default for Bar {
     }
 }
 
-fn run_scene(scene: &Scene, c: &Common) -> Result<Summary, CliError> {
-    let mut backend = make_backend(c.backend, c.threads)?;
+fn run_scene(scene: &Scene, c: &Common, backend: &mut dyn Backend) -> Result<Summary, CliError> {
     let mut bar = Bar::new();
     let opts = RunOptions {
         chunk: c.chunk,
         cancel: None,
     };
-    let s = engine::run(scene, backend.as_mut(), &opts, &mut |p| bar.update(p));
+    let s = engine::run(scene, backend, &opts, &mut |p| bar.update(p));
     bar.finish();
     Ok(s?)
 }
 
 fn cmd_run(a: &RunArgs) -> Result<(), CliError> {
     let scene = load_scene(&a.common)?;
-    let summary = run_scene(&scene, &a.common)?;
+    let mut backend = make_backend(a.common.backend, a.common.threads)?;
+    let summary = run_scene(&scene, &a.common, backend.as_mut())?;
     if a.json {
         println!("{}", serde_json::to_string(&summary).map_err(|e| CliError::Other(e.to_string()))?);
     } else {
@@ -272,12 +272,21 @@ impl SweepRow {
 }
 
 fn cmd_sweep(a: &SweepArgs) -> Result<(), CliError> {
+    // Every value is validated before the first run, and one backend serves them all (a GPU
+    // backend keeps its device and pipelines).
+    let scenes = a
+        .values
+        .iter()
+        .map(|v| {
+            let mut c = a.common.clone();
+            c.sets.push(format!("{}={}", a.param, v.trim()));
+            load_scene(&c)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut backend = make_backend(a.common.backend, a.common.threads)?;
     let mut rows = Vec::new();
-    for v in &a.values {
-        let mut c = a.common.clone();
-        c.sets.push(format!("{}={}", a.param, v.trim()));
-        let scene = load_scene(&c)?;
-        let s = run_scene(&scene, &c)?;
+    for (v, scene) in a.values.iter().zip(&scenes) {
+        let s = run_scene(scene, &a.common, backend.as_mut())?;
         rows.push(SweepRow::from_summary(v.trim().to_string(), &s));
     }
     let json = serde_json::to_string(&rows).map_err(|e| CliError::Other(e.to_string()))?;

@@ -11,6 +11,10 @@ use serde::Serialize;
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct StageCost {
     pub stage: Stage,
+    /// Material bought in at this stage and conversion (labour, energy, depreciation), USD per
+    /// cell that enters it.
+    pub material_per_cell_usd: f64,
+    pub conversion_per_cell_usd: f64,
     /// Cells that entered the stage.
     pub entered: u64,
     /// USD spent at the stage (entered × (material + conversion)).
@@ -49,6 +53,8 @@ pub fn cost_summary(scene: &Scene, entered: &[u64; 6], scrapped: &[u64; 6], good
             scrap_loss += loss;
             StageCost {
                 stage,
+                material_per_cell_usd: per[i].0,
+                conversion_per_cell_usd: per[i].1,
                 entered: entered[i],
                 spend_usd: spend,
                 scrap_loss_usd: loss,
