@@ -2,9 +2,9 @@
 //! (`cargo bench --bench pack_life`).
 
 use celltwin::engine::{Backend, cpu::CpuBackend};
+use celltwin::model::LineParams;
 use celltwin::model::aging::{AgingParams, RateTable};
 use celltwin::model::pack::PackCell;
-use celltwin::model::LineParams;
 use celltwin::scene;
 use celltwin::summary::HistSpec;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -26,7 +26,14 @@ fn bench(c: &mut Criterion) {
             .into_iter()
             .take(packs * size)
             .collect();
-        let a = AgingParams::new(s.chemistry, &s.life, s.cell.capacity_ah, s.pack.series, s.pack.parallel, s.seed);
+        let a = AgingParams::new(
+            s.chemistry,
+            &s.life,
+            s.cell.capacity_ah,
+            s.pack.series,
+            s.pack.parallel,
+            s.seed,
+        );
         let t = RateTable::new(&a, &s.life);
         g.throughput(Throughput::Elements(packs as u64));
         g.bench_function(format!("{name}_64_packs"), |b| {

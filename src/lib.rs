@@ -10,10 +10,10 @@
 //! - [`engine`]: chunked runs on a backend ([`engine::cpu`], and the GPU twin);
 //! - [`summary`]: statistics, JSON and CSV.
 
+pub mod app;
+pub mod cli;
 pub mod engine;
 pub mod model;
 pub mod rng;
 pub mod scene;
 pub mod summary;
-pub mod app;
-pub mod cli;

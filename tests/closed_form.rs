@@ -21,7 +21,9 @@ fn series_string_minimum() {
         let mut sets: Vec<String> = QUIET.iter().map(|s| s.to_string()).collect();
         sets.push(format!("coating.cathode_loading_cv={c}"));
         sets.push(format!("pack.series={n}"));
-        sets.extend(["pack.matching=random", "pack.life_packs=0", "cells=1000000"].map(String::from));
+        sets.extend(
+            ["pack.matching=random", "pack.life_packs=0", "cells=1000000"].map(String::from),
+        );
         let sets: Vec<&str> = sets.iter().map(String::as_str).collect();
         let s = run(&scene(None, &sets));
         let q = s.capacity.true_.mean;
@@ -60,15 +62,30 @@ fn one_sided_limit_passes_phi_k() {
             s.yield_,
             5.0 * se
         );
-        let low = s.scrap_pareto.iter().find(|l| l.reason == celltwin::model::Scrap::LowCapacity).unwrap();
-        assert_eq!(low.cells, s.cells - (s.yield_ * n).round() as u64, "every reject is for capacity");
+        let low = s
+            .scrap_pareto
+            .iter()
+            .find(|l| l.reason == celltwin::model::Scrap::LowCapacity)
+            .unwrap();
+        assert_eq!(
+            low.cells,
+            s.cells - (s.yield_ * n).round() as u64,
+            "every reject is for capacity"
+        );
     }
 }
 
 /// Gauge noise widens the measured spread by exactly the noise: σ_meas² = σ_true² + (noise·Q)².
 #[test]
 fn gauge_noise_adds_in_quadrature() {
-    let s = run(&scene(None, &["pack.life_packs=0", "cells=400000", "eol.capacity_noise=0.004"]));
+    let s = run(&scene(
+        None,
+        &[
+            "pack.life_packs=0",
+            "cells=400000",
+            "eol.capacity_noise=0.004",
+        ],
+    ));
     let t = s.capacity.true_.sd;
     let m = s.capacity.measured.sd;
     let want = (t * t + (0.004 * s.capacity.true_.mean).powi(2)).sqrt();

@@ -21,8 +21,14 @@ fn uniform_pack_ages_like_its_cell() {
         ],
     ));
     let life = s.packs.life_cycles.p50;
-    assert!((life - 925.0).abs() <= 10.0, "uniform pack life {life} cycles vs 925");
-    assert_eq!(s.packs.life_cycles.p5, s.packs.life_cycles.p95, "identical packs, identical lives");
+    assert!(
+        (life - 925.0).abs() <= 10.0,
+        "uniform pack life {life} cycles vs 925"
+    );
+    assert_eq!(
+        s.packs.life_cycles.p5, s.packs.life_cycles.p95,
+        "identical packs, identical lives"
+    );
 }
 
 /// Pack life falls as the process spread grows (same seed: common random numbers).
@@ -32,10 +38,17 @@ fn life_falls_as_spread_grows() {
     for scale in [0.0, 1.0, 2.0, 3.0, 4.0] {
         let s = run(&scene(
             None,
-            &[&format!("line.spread_scale={scale}"), "cells=300000", "pack.life_packs=300"],
+            &[
+                &format!("line.spread_scale={scale}"),
+                "cells=300000",
+                "pack.life_packs=300",
+            ],
         ));
         let mean = s.packs.life_cycles.mean;
-        assert!(mean < last, "spread ×{scale}: mean life {mean} not below {last}");
+        assert!(
+            mean < last,
+            "spread ×{scale}: mean life {mean} not below {last}"
+        );
         last = mean;
     }
 }
@@ -54,8 +67,18 @@ fn sorted_matching_is_not_worse_than_random() {
     let (r, so, b) = (life("random"), life("sorted"), life("binned"));
     let sd = (r.packs.life_cycles.p95 - r.packs.life_cycles.p5) / 3.29;
     let se = sd * (2.0 / r.packs.life_packs as f64).sqrt();
-    assert!(so.packs.life_cycles.mean >= r.packs.life_cycles.mean - 2.0 * se, "sorted {} random {}", so.packs.life_cycles.mean, r.packs.life_cycles.mean);
-    assert!(b.packs.life_cycles.mean >= r.packs.life_cycles.mean - 2.0 * se, "binned {} random {}", b.packs.life_cycles.mean, r.packs.life_cycles.mean);
+    assert!(
+        so.packs.life_cycles.mean >= r.packs.life_cycles.mean - 2.0 * se,
+        "sorted {} random {}",
+        so.packs.life_cycles.mean,
+        r.packs.life_cycles.mean
+    );
+    assert!(
+        b.packs.life_cycles.mean >= r.packs.life_cycles.mean - 2.0 * se,
+        "binned {} random {}",
+        b.packs.life_cycles.mean,
+        r.packs.life_cycles.mean
+    );
     // Initial capacity is where matching shows most: sorted packs start higher.
     assert!(so.packs.initial_capacity_ah.mean > r.packs.initial_capacity_ah.mean);
 }
@@ -64,7 +87,10 @@ fn sorted_matching_is_not_worse_than_random() {
 /// pair; the fade curve starts at the initial capacity fraction.
 #[test]
 fn parallel_groups_add_capacity() {
-    let s = run(&scene(None, &["pack.parallel=2", "cells=200000", "pack.life_packs=20"]));
+    let s = run(&scene(
+        None,
+        &["pack.parallel=2", "cells=200000", "pack.life_packs=20"],
+    ));
     assert_eq!(s.packs.topology, "96S2P");
     assert!((s.packs.rated_ah - 10.0).abs() < 1e-9);
     assert!((0.98..1.0).contains(&s.packs.initial_capacity_fraction));

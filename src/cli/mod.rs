@@ -152,7 +152,10 @@ pub fn load_scene(c: &Common) -> Result<Scene, CliError> {
 }
 
 /// Pick the backend (see [`engine::select`]).
-pub fn make_backend(choice: BackendChoice, threads: Option<usize>) -> Result<Box<dyn Backend>, CliError> {
+pub fn make_backend(
+    choice: BackendChoice,
+    threads: Option<usize>,
+) -> Result<Box<dyn Backend>, CliError> {
     Ok(engine::select(choice, threads)?)
 }
 
@@ -178,19 +181,31 @@ impl Bar {
         let bar = self.bar.get_or_insert_with(|| {
             let b = indicatif::ProgressBar::new(1000);
             b.set_style(
-                indicatif::ProgressStyle::with_template("{spinner} {msg:24} [{bar:40}] {percent:>3}% {elapsed}")
-                    .expect("a valid template")
-                    .progress_chars("=> "),
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} {msg:24} [{bar:40}] {percent:>3}% {elapsed}",
+                )
+                .expect("a valid template")
+                .progress_chars("=> "),
             );
             b
         });
         // The line is ~70 % of a run's time, pack life the rest.
         let line = p.cells_done as f64 / p.cells_total.max(1) as f64;
-        let life = if p.packs_total > 0 { p.packs_done as f64 / p.packs_total as f64 } else { 0.0 };
-        let (frac, msg) = if p.packs_total == 0 {
-            (0.7 * line, format!("cells {:.1}M", p.cells_done as f64 / 1e6))
+        let life = if p.packs_total > 0 {
+            p.packs_done as f64 / p.packs_total as f64
         } else {
-            (0.7 + 0.3 * life, format!("pack life {}/{}", p.packs_done, p.packs_total))
+            0.0
+        };
+        let (frac, msg) = if p.packs_total == 0 {
+            (
+                0.7 * line,
+                format!("cells {:.1}M", p.cells_done as f64 / 1e6),
+            )
+        } else {
+            (
+                0.7 + 0.3 * life,
+                format!("pack life {}/{}", p.packs_done, p.packs_total),
+            )
         };
         bar.set_message(msg);
         bar.set_position((frac * 1000.0) as u64);
@@ -224,7 +239,10 @@ fn cmd_run(a: &RunArgs) -> Result<(), CliError> {
     let mut backend = make_backend(a.common.backend, a.common.threads)?;
     let summary = run_scene(&scene, &a.common, backend.as_mut())?;
     if a.json {
-        println!("{}", serde_json::to_string(&summary).map_err(|e| CliError::Other(e.to_string()))?);
+        println!(
+            "{}",
+            serde_json::to_string(&summary).map_err(|e| CliError::Other(e.to_string()))?
+        );
     } else {
         print!("{}", report::text(&summary, &scene));
     }
@@ -306,8 +324,16 @@ fn cmd_sweep(a: &SweepArgs) -> Result<(), CliError> {
             for r in &rows {
                 csv += &format!(
                     "{},{},{},{},{},{},{},{},{},{}\n",
-                    r.value, r.yield_, r.capacity_cv, r.dcir_cv, r.pack_initial_fraction, r.life_p5,
-                    r.life_p50, r.life_p95, r.cost_per_kwh, r.escaped_defects_ppm
+                    r.value,
+                    r.yield_,
+                    r.capacity_cv,
+                    r.dcir_cv,
+                    r.pack_initial_fraction,
+                    r.life_p5,
+                    r.life_p50,
+                    r.life_p95,
+                    r.cost_per_kwh,
+                    r.escaped_defects_ppm
                 );
             }
             std::fs::write(dir.join("sweep.csv"), csv)

@@ -37,7 +37,9 @@ pub struct ChunkResult {
 }
 
 /// Which engine runs the cells (`--backend`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum BackendChoice {
     /// A hardware GPU if there is one, else the CPU (a software GPU is slower than the CPU here).
@@ -48,7 +50,10 @@ pub enum BackendChoice {
 
 /// Make the backend for a choice. `auto` takes a hardware GPU if one exists, else the CPU engine,
 /// and says which on stderr; `gpu` fails with a message naming what was tried when none exists.
-pub fn select(choice: BackendChoice, threads: Option<usize>) -> Result<Box<dyn Backend>, EngineError> {
+pub fn select(
+    choice: BackendChoice,
+    threads: Option<usize>,
+) -> Result<Box<dyn Backend>, EngineError> {
     match choice {
         BackendChoice::Cpu => Ok(Box::new(cpu::CpuBackend::new(threads))),
         BackendChoice::Gpu => Err(EngineError::NoGpu(
@@ -144,7 +149,7 @@ impl Assembly {
             let q = initial_capacity(&cells, self.parallel);
             self.initial.push(q);
             self.hist_initial.push(q);
-            if self.packs % self.stride == 0 {
+            if self.packs.is_multiple_of(self.stride) {
                 self.life_cells.extend_from_slice(&cells);
             }
             self.packs += 1;
@@ -163,7 +168,11 @@ pub fn run(
     let params = LineParams::from_scene(scene);
     let spec = HistSpec::for_params(&params);
     let rng = params.rng();
-    let cancelled = || opts.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed));
+    let cancelled = || {
+        opts.cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+    };
 
     let pack_size = scene.cells_per_pack() as usize;
     let rated_pack = scene.cell.capacity_ah * f64::from(scene.pack.parallel);

@@ -36,7 +36,12 @@ pub struct CostSummary {
 }
 
 /// `entered[s]` and `scrapped[s]`: cells that entered and were scrapped at each stage, in line order.
-pub fn cost_summary(scene: &Scene, entered: &[u64; 6], scrapped: &[u64; 6], good: u64) -> CostSummary {
+pub fn cost_summary(
+    scene: &Scene,
+    entered: &[u64; 6],
+    scrapped: &[u64; 6],
+    good: u64,
+) -> CostSummary {
     let per = scene.cost.per_stage();
     let mut cumulative = 0.0;
     let mut total = 0.0;
@@ -62,7 +67,11 @@ pub fn cost_summary(scene: &Scene, entered: &[u64; 6], scrapped: &[u64; 6], good
         })
         .collect();
     let started = entered[0].max(1) as f64;
-    let per_good = if good > 0 { total / good as f64 } else { f64::INFINITY };
+    let per_good = if good > 0 {
+        total / good as f64
+    } else {
+        f64::INFINITY
+    };
     CostSummary {
         stages,
         total_usd: total,

@@ -14,7 +14,16 @@ pub fn scene(spec: Option<&str>, sets: &[&str]) -> Scene {
 /// Run on the CPU engine with `threads` threads and `chunk` cells per chunk.
 pub fn run_with(s: &Scene, threads: usize, chunk: u64) -> Summary {
     let mut b = CpuBackend::new(Some(threads));
-    engine::run(s, &mut b, &RunOptions { chunk, cancel: None }, &mut |_| {}).expect("run")
+    engine::run(
+        s,
+        &mut b,
+        &RunOptions {
+            chunk,
+            cancel: None,
+        },
+        &mut |_| {},
+    )
+    .expect("run")
 }
 
 pub fn run(s: &Scene) -> Summary {
