@@ -27,7 +27,12 @@ fn gpu_benches(c: &mut Criterion) {
     g.sample_size(10);
     g.throughput(Throughput::Elements(n));
     g.bench_function("cell_line_1M", |b| {
-        b.iter(|| gpu.cell_line(&p, &spec, 0, n).expect("cell line").passed.len())
+        b.iter(|| {
+            gpu.cell_line(&p, &spec, 0, n)
+                .expect("cell line")
+                .passed
+                .len()
+        })
     });
 
     let cells = gpu.cell_line(&p, &spec, 0, 20_000).expect("cells").passed;
@@ -48,7 +53,10 @@ fn gpu_benches(c: &mut Criterion) {
         b.iter(|| gpu.pack_life(&a, &table, cells).expect("pack life").len())
     });
     g.finish();
-    eprintln!("benches/gpu: peak device memory {:.1} MiB", gpu.peak_device_bytes() as f64 / 1048576.0);
+    eprintln!(
+        "benches/gpu: peak device memory {:.1} MiB",
+        gpu.peak_device_bytes() as f64 / 1048576.0
+    );
 }
 
 criterion_group!(benches, gpu_benches);

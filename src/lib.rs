@@ -10,11 +10,11 @@
 //! - [`engine`]: chunked runs on a backend ([`engine::cpu`], and the GPU twin);
 //! - [`summary`]: statistics, JSON and CSV.
 
+pub mod app;
+pub mod cli;
 pub mod engine;
 pub mod gpu;
 pub mod model;
 pub mod rng;
 pub mod scene;
 pub mod summary;
-pub mod app;
-pub mod cli;

@@ -66,10 +66,19 @@ fn rel(a: f32, b: f32, floor: f32) -> f32 {
 fn philox_known_answers_on_gpu() {
     let Some(mut g) = gpu() else { return };
     let cases = [
-        (([0u32; 4], [0u32; 2]), [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]),
-        (([u32::MAX; 4], [u32::MAX; 2]), [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd]),
         (
-            ([0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344], [0xa4093822, 0x299f31d0]),
+            ([0u32; 4], [0u32; 2]),
+            [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8],
+        ),
+        (
+            ([u32::MAX; 4], [u32::MAX; 2]),
+            [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd],
+        ),
+        (
+            (
+                [0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344],
+                [0xa4093822, 0x299f31d0],
+            ),
             [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1],
         ),
     ];
@@ -89,7 +98,14 @@ fn gpu_draws_match_cpu() {
     let seed = 0x0123_4567_89ab_cdef;
     let (normals, words) = g.draws(seed, stream::COATING, n).expect("draws on the GPU");
     let rng = Philox::new(seed);
-    let inputs: Vec<_> = (0..1000u32).map(|i| ([i.wrapping_mul(0x9E37_79B9), !i, i ^ 0xdead_beef, i], [i, !i])).collect();
+    let inputs: Vec<_> = (0..1000u32)
+        .map(|i| {
+            (
+                [i.wrapping_mul(0x9E37_79B9), !i, i ^ 0xdead_beef, i],
+                [i, !i],
+            )
+        })
+        .collect();
     let kat = g.philox(&inputs).expect("philox");
     for (inp, got) in inputs.iter().zip(kat) {
         assert_eq!(got, philox4x32(inp.0, inp.1));
@@ -107,7 +123,10 @@ fn gpu_draws_match_cpu() {
             poisson_diff += 1;
         }
     }
-    eprintln!("normals: max |GPU − CPU| {max_err:e}; Poisson counts differing {poisson_diff} of {}", 2 * n);
+    eprintln!(
+        "normals: max |GPU − CPU| {max_err:e}; Poisson counts differing {poisson_diff} of {}",
+        2 * n
+    );
     assert!(max_err < 1e-4, "normals differ by {max_err}");
     assert!(poisson_diff <= 2, "{poisson_diff} Poisson counts differ");
 }
@@ -121,7 +140,11 @@ fn compare_records(p: &LineParams, cpu: &[CellRecord], gpu: &[CellRecord]) -> (u
         let mask = flags::SCRAP_MASK | flags::GRADE_MASK;
         // Latent defects, breaches and plating come from integers and exact comparisons of
         // uniforms with the same words: never allowed to differ.
-        assert_eq!(c.flags & !mask & !flags::PLATING, g.flags & !mask & !flags::PLATING, "{c:?} vs {g:?}");
+        assert_eq!(
+            c.flags & !mask & !flags::PLATING,
+            g.flags & !mask & !flags::PLATING,
+            "{c:?} vs {g:?}"
+        );
         if c.flags & mask != g.flags & mask || c.has(flags::PLATING) != g.has(flags::PLATING) {
             decisions += 1;
             continue;
@@ -154,7 +177,10 @@ fn cell_records_match_cpu() {
     let Some(mut g) = gpu() else { return };
     for (name, sets) in [
         ("default", vec![]),
-        ("zero spreads", vec!["line.spread_scale=0", "line.defect_scale=0"]),
+        (
+            "zero spreads",
+            vec!["line.spread_scale=0", "line.defect_scale=0"],
+        ),
         ("extreme spreads", vec!["line.spread_scale=6"]),
     ] {
         let p = LineParams::from_scene(&scene_with(&sets));
@@ -164,8 +190,13 @@ fn cell_records_match_cpu() {
             simulate_range(&p, start, &mut cpu);
             let gpu = g.cell_records(&p, start, n).expect("records on the GPU");
             let (decisions, max_rel) = compare_records(&p, &cpu, &gpu);
-            eprintln!("{name} @ {start}: {decisions} decisions differ of {n}; max relative value difference {max_rel:e}");
-            assert!(decisions as f64 <= DECISION_BOUND * n as f64, "{name}: {decisions} decisions differ");
+            eprintln!(
+                "{name} @ {start}: {decisions} decisions differ of {n}; max relative value difference {max_rel:e}"
+            );
+            assert!(
+                decisions as f64 <= DECISION_BOUND * n as f64,
+                "{name}: {decisions} decisions differ"
+            );
             assert!(max_rel <= VALUE_RTOL, "{name}: values differ by {max_rel}");
         }
     }
@@ -178,7 +209,9 @@ fn count_diff(a: &[u64], b: &[u64]) -> u64 {
 }
 
 fn hist_diff(a: &Histogram, b: &Histogram) -> u64 {
-    count_diff(&a.counts, &b.counts) + a.underflow.abs_diff(b.underflow) + a.overflow.abs_diff(b.overflow)
+    count_diff(&a.counts, &b.counts)
+        + a.underflow.abs_diff(b.underflow)
+        + a.overflow.abs_diff(b.overflow)
 }
 
 fn assert_moments_close(name: &str, what: &str, a: &Moments, b: &Moments) {
@@ -187,10 +220,22 @@ fn assert_moments_close(name: &str, what: &str, a: &Moments, b: &Moments) {
         return;
     }
     // n can differ by the cells whose decisions differ; means and SDs agree well inside 1e-4.
-    assert!(sa.n.abs_diff(sb.n) as f64 <= DECISION_BOUND * sa.n as f64 + 1.0, "{name} {what}: n {} vs {}", sa.n, sb.n);
+    assert!(
+        sa.n.abs_diff(sb.n) as f64 <= DECISION_BOUND * sa.n as f64 + 1.0,
+        "{name} {what}: n {} vs {}",
+        sa.n,
+        sb.n
+    );
     let dm = (sa.mean - sb.mean).abs() / sa.mean.abs().max(1e-9);
     let ds = (sa.sd - sb.sd).abs() / sa.sd.abs().max(1e-9);
-    assert!(dm < 1e-5 && (ds < 1e-3 || (sa.sd - sb.sd).abs() < 1e-7), "{name} {what}: mean {} vs {}, sd {} vs {}", sa.mean, sb.mean, sa.sd, sb.sd);
+    assert!(
+        dm < 1e-5 && (ds < 1e-3 || (sa.sd - sb.sd).abs() < 1e-7),
+        "{name} {what}: mean {} vs {}, sd {} vs {}",
+        sa.mean,
+        sb.mean,
+        sa.sd,
+        sb.sd
+    );
 }
 
 fn assert_stats_close(name: &str, n: u64, c: &LineStats, g: &LineStats) {
@@ -211,16 +256,29 @@ fn assert_stats_close(name: &str, n: u64, c: &LineStats, g: &LineStats) {
         c.passed, g.passed, c.scrapped, g.scrapped
     );
     assert_eq!(c.entered[0], g.entered[0]);
-    assert_eq!((c.defects, c.breaches), (g.defects, g.breaches), "{name}: defects, breaches");
-    assert!(d_scrap <= bound, "{name}: scrap counts differ by {d_scrap} (bound {bound})");
+    assert_eq!(
+        (c.defects, c.breaches),
+        (g.defects, g.breaches),
+        "{name}: defects, breaches"
+    );
+    assert!(
+        d_scrap <= bound,
+        "{name}: scrap counts differ by {d_scrap} (bound {bound})"
+    );
     assert!(c.passed.abs_diff(g.passed) <= bound, "{name}: passed");
     assert!(d_grade <= 2 * bound, "{name}: grades differ by {d_grade}");
-    assert!(count_diff(&c.entered, &g.entered) <= 6 * bound, "{name}: entered");
+    assert!(
+        count_diff(&c.entered, &g.entered) <= 6 * bound,
+        "{name}: entered"
+    );
     // A histogram count moves when a value sits within rounding of a bin edge (the CPU bins in
     // f64, the GPU in f32) or its cell's decision moved.
     for (k, d) in d_hist.iter().enumerate() {
         let total = hists[k].0.total();
-        assert!(*d as f64 <= 2.0 * (bound as f64 + 2e-5 * total as f64) + 2.0, "{name}: histogram {k} differs by {d}");
+        assert!(
+            *d as f64 <= 2.0 * (bound as f64 + 2e-5 * total as f64) + 2.0,
+            "{name}: histogram {k} differs by {d}"
+        );
     }
     for (what, a, b) in [
         ("q_true", &c.q_true, &g.q_true),
@@ -246,8 +304,15 @@ fn line_parity(name: &str, sets: &[&str], n: u64) {
     let gr = g.cell_line(&p, &spec, 0, n).expect("gpu");
     assert_stats_close(name, n, &c.stats, &gr.stats);
     // Passed cells in index order on both; where decisions agree the lists are the same cells.
-    assert!(gr.passed.windows(2).all(|w| w[0].index() < w[1].index()), "{name}: GPU passed cells out of order");
-    let same = c.passed.len() == gr.passed.len() && c.passed.iter().zip(&gr.passed).all(|(a, b)| a.index() == b.index());
+    assert!(
+        gr.passed.windows(2).all(|w| w[0].index() < w[1].index()),
+        "{name}: GPU passed cells out of order"
+    );
+    let same = c.passed.len() == gr.passed.len()
+        && c.passed
+            .iter()
+            .zip(&gr.passed)
+            .all(|(a, b)| a.index() == b.index());
     if c.stats.scrapped == gr.stats.scrapped {
         assert!(same, "{name}: same counts but different passed cells");
     }
@@ -260,7 +325,11 @@ fn line_parity_default() {
 
 #[test]
 fn line_parity_zero_spreads() {
-    line_parity("zero spreads", &["line.spread_scale=0", "line.defect_scale=0"], 1_000_000);
+    line_parity(
+        "zero spreads",
+        &["line.spread_scale=0", "line.defect_scale=0"],
+        1_000_000,
+    );
 }
 
 #[test]
@@ -276,7 +345,8 @@ fn line_parity_extreme_spreads() {
 #[test]
 fn gpu_deterministic_across_chunk_sizes() {
     let Some(mut g) = gpu() else { return };
-    let Ok(mut small) = GpuBackend::new(AdapterPolicy::Any).map(|b| b.with_dispatch(3 * 4096)) else {
+    let Ok(mut small) = GpuBackend::new(AdapterPolicy::Any).map(|b| b.with_dispatch(3 * 4096))
+    else {
         panic!("second GPU backend")
     };
     let scene = scene_with(&["line.spread_scale=2"]);
@@ -316,11 +386,24 @@ fn gpu_deterministic_across_chunk_sizes() {
     ] {
         let (x, y) = (m.stats(), o.stats());
         assert_eq!(x.n, y.n);
-        assert!((x.mean - y.mean).abs() <= 1e-9 * y.mean.abs().max(1.0), "mean {} vs {}", x.mean, y.mean);
-        assert!((x.sd - y.sd).abs() <= 1e-6 * y.sd.abs().max(1e-6), "sd {} vs {}", x.sd, y.sd);
+        assert!(
+            (x.mean - y.mean).abs() <= 1e-9 * y.mean.abs().max(1.0),
+            "mean {} vs {}",
+            x.mean,
+            y.mean
+        );
+        assert!(
+            (x.sd - y.sd).abs() <= 1e-6 * y.sd.abs().max(1e-6),
+            "sd {} vs {}",
+            x.sd,
+            y.sd
+        );
         *m = o;
     }
-    assert_eq!(counts_only, a_stats, "unaligned chunks: counts or histograms differ");
+    assert_eq!(
+        counts_only, a_stats,
+        "unaligned chunks: counts or histograms differ"
+    );
 }
 
 // ---- pack life ----------------------------------------------------------------------------------
@@ -338,9 +421,15 @@ fn pack_life_matches_cpu() {
     for (name, sets) in [
         (None, vec![]),
         (None, vec!["line.spread_scale=3", "line.defect_scale=20"]),
-        (Some("lfp_prismatic_mature"), vec!["pack.parallel=3", "pack.series=20"]),
+        (
+            Some("lfp_prismatic_mature"),
+            vec!["pack.parallel=3", "pack.series=20"],
+        ),
     ] {
-        let scene = match scene::load(name, &sets.iter().map(|s| s.to_string()).collect::<Vec<_>>()) {
+        let scene = match scene::load(
+            name,
+            &sets.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        ) {
             Ok(s) => s,
             Err(e) => panic!("scene {sets:?}: {e}"),
         };
@@ -351,10 +440,19 @@ fn pack_life_matches_cpu() {
         let cells: Vec<PackCell> = cpu.cell_line(&p, &spec, 0, 60_000).unwrap().passed;
         let packs = (cells.len() / size).min(300);
         let cells = &cells[..packs * size];
-        let a = AgingParams::new(scene.chemistry, &scene.life, scene.cell.capacity_ah, scene.pack.series, scene.pack.parallel, scene.seed);
+        let a = AgingParams::new(
+            scene.chemistry,
+            &scene.life,
+            scene.cell.capacity_ah,
+            scene.pack.series,
+            scene.pack.parallel,
+            scene.seed,
+        );
         let table = RateTable::new(&a, &scene.life);
         let c: Vec<PackLife> = cpu.pack_life(&a, &table, cells).unwrap();
-        let gl: Vec<PackLife> = g.pack_life(&a, &table, cells).expect("pack life on the GPU");
+        let gl: Vec<PackLife> = g
+            .pack_life(&a, &table, cells)
+            .expect("pack life on the GPU");
         assert_eq!(c.len(), gl.len());
         let step = a.cycles_per_step as u32;
         let (mut reason_diff, mut max_cyc, mut max_curve) = (0, 0u32, 0.0f32);
@@ -371,17 +469,29 @@ fn pack_life_matches_cpu() {
         let shorts = c.iter().filter(|l| l.reason == EndOfLife::Short).count();
         let mut cc: Vec<f64> = c.iter().map(|l| l.cycles as f64).collect();
         let mut gc: Vec<f64> = gl.iter().map(|l| l.cycles as f64).collect();
-        let pc: Vec<f64> = [0.05, 0.5, 0.95].iter().map(|&q| percentile(&mut cc, q)).collect();
-        let pg: Vec<f64> = [0.05, 0.5, 0.95].iter().map(|&q| percentile(&mut gc, q)).collect();
+        let pc: Vec<f64> = [0.05, 0.5, 0.95]
+            .iter()
+            .map(|&q| percentile(&mut cc, q))
+            .collect();
+        let pg: Vec<f64> = [0.05, 0.5, 0.95]
+            .iter()
+            .map(|&q| percentile(&mut gc, q))
+            .collect();
         eprintln!(
             "pack life {name:?} {sets:?}: {packs} packs, {shorts} shorts, reasons differ {reason_diff}, max |Δcycles| {max_cyc}, \
              max |Δcurve| {max_curve:e}, P5/P50/P95 CPU {pc:?} GPU {pg:?}"
         );
-        assert!(reason_diff <= 1 + packs / 100, "{reason_diff} packs end for another reason");
+        assert!(
+            reason_diff <= 1 + packs / 100,
+            "{reason_diff} packs end for another reason"
+        );
         assert!(max_cyc <= 2 * step, "cycles differ by {max_cyc}");
         assert!(max_curve <= 1e-3, "curves differ by {max_curve}");
         for (x, y) in pc.iter().zip(&pg) {
-            assert!((x - y).abs() <= f64::from(step), "percentiles {pc:?} vs {pg:?}");
+            assert!(
+                (x - y).abs() <= f64::from(step),
+                "percentiles {pc:?} vs {pg:?}"
+            );
         }
     }
 }
@@ -390,18 +500,38 @@ fn pack_life_matches_cpu() {
 
 fn run_parity(matching: &str) {
     let Some(mut g) = gpu() else { return };
-    let scene = scene_with(&["cells=200000", "pack.life_packs=200", &format!("pack.matching=\"{matching}\"")]);
+    let scene = scene_with(&[
+        "cells=200000",
+        "pack.life_packs=200",
+        &format!("pack.matching=\"{matching}\""),
+    ]);
     let mut cpu = CpuBackend::new(None);
     let c: Summary = engine::run(&scene, &mut cpu, &RunOptions::default(), &mut |_| {}).unwrap();
-    let gs: Summary = engine::run(&scene, &mut *g, &RunOptions::default(), &mut |_| {}).expect("GPU run");
+    let gs: Summary =
+        engine::run(&scene, &mut *g, &RunOptions::default(), &mut |_| {}).expect("GPU run");
     let (pc, pg) = (&c.packs, &gs.packs);
     eprintln!(
         "{matching}: packs {} vs {}, unpacked {} vs {}, initial P50 {:.5} vs {:.5}, life P5/P50/P95 {:.0}/{:.0}/{:.0} vs {:.0}/{:.0}/{:.0}",
-        pc.packs, pg.packs, pc.unpacked_cells, pg.unpacked_cells, pc.initial_capacity_ah.p50, pg.initial_capacity_ah.p50,
-        pc.life_cycles.p5, pc.life_cycles.p50, pc.life_cycles.p95, pg.life_cycles.p5, pg.life_cycles.p50, pg.life_cycles.p95
+        pc.packs,
+        pg.packs,
+        pc.unpacked_cells,
+        pg.unpacked_cells,
+        pc.initial_capacity_ah.p50,
+        pg.initial_capacity_ah.p50,
+        pc.life_cycles.p5,
+        pc.life_cycles.p50,
+        pc.life_cycles.p95,
+        pg.life_cycles.p5,
+        pg.life_cycles.p50,
+        pg.life_cycles.p95
     );
     let bound = (DECISION_BOUND * scene.cells as f64).ceil() as u64;
-    assert!(pc.packs.abs_diff(pg.packs) <= bound, "{matching}: packs {} vs {}", pc.packs, pg.packs);
+    assert!(
+        pc.packs.abs_diff(pg.packs) <= bound,
+        "{matching}: packs {} vs {}",
+        pc.packs,
+        pg.packs
+    );
     assert_eq!(pc.life_packs, pg.life_packs);
     assert!((pc.initial_capacity_ah.p50 - pg.initial_capacity_ah.p50).abs() <= 1e-4 * pc.rated_ah);
     let step = f64::from(scene.life.cycles_per_step);
@@ -410,9 +540,15 @@ fn run_parity(matching: &str) {
         (pc.life_cycles.p50, pg.life_cycles.p50),
         (pc.life_cycles.p95, pg.life_cycles.p95),
     ] {
-        assert!((x - y).abs() <= 2.0 * step, "{matching}: life percentiles {x} vs {y}");
+        assert!(
+            (x - y).abs() <= 2.0 * step,
+            "{matching}: life percentiles {x} vs {y}"
+        );
     }
-    assert!((c.yield_ - gs.yield_).abs() <= DECISION_BOUND, "{matching}: yield");
+    assert!(
+        (c.yield_ - gs.yield_).abs() <= DECISION_BOUND,
+        "{matching}: yield"
+    );
 }
 
 #[test]
@@ -449,7 +585,10 @@ fn gpu_limits_are_errors() {
     let table = RateTable::new(&a, &scene.life);
     a.series = 2000;
     let cells = vec![PackCell::default(); 2000];
-    assert!(matches!(g.pack_life(&a, &table, &cells), Err(engine::EngineError::Gpu(_))));
+    assert!(matches!(
+        g.pack_life(&a, &table, &cells),
+        Err(engine::EngineError::Gpu(_))
+    ));
     // The backend still works after refusing.
     let spec = HistSpec::for_params(&p);
     assert!(g.cell_line(&p, &spec, 0, 1000).is_ok());

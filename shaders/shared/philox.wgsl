@@ -60,9 +60,10 @@ fn words(index: vec2<u32>, stream: u32, draw: u32) -> vec4<u32> {
     return philox4x32(vec4<u32>(index.x, index.y, stream, draw), rng_key);
 }
 
-// Uniform in (0, 1) from the top 24 bits, offset by half a step.
+// Uniform in the open interval (0, 1): the top 23 bits plus half a step, every operation exact in
+// f32 (largest 1 - 2^-24, smallest 2^-24).
 fn uniform_open(x: u32) -> f32 {
-    return (f32(x >> 8u) + 0.5) * (1.0 / 16777216.0);
+    return (f32(x >> 9u) + 0.5) * (1.0 / 8388608.0);
 }
 
 fn uniforms(index: vec2<u32>, stream: u32, draw: u32) -> vec4<f32> {

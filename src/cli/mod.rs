@@ -152,7 +152,10 @@ pub fn load_scene(c: &Common) -> Result<Scene, CliError> {
 }
 
 /// Pick the backend (see [`engine::select`]).
-pub fn make_backend(choice: BackendChoice, threads: Option<usize>) -> Result<Box<dyn Backend>, CliError> {
+pub fn make_backend(
+    choice: BackendChoice,
+    threads: Option<usize>,
+) -> Result<Box<dyn Backend>, CliError> {
     Ok(engine::select(choice, threads)?)
 }
 
@@ -178,19 +181,31 @@ impl Bar {
         let bar = self.bar.get_or_insert_with(|| {
             let b = indicatif::ProgressBar::new(1000);
             b.set_style(
-                indicatif::ProgressStyle::with_template("{spinner} {msg:24} [{bar:40}] {percent:>3}% {elapsed}")
-                    .expect("a valid template")
-                    .progress_chars("=> "),
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} {msg:24} [{bar:40}] {percent:>3}% {elapsed}",
+                )
+                .expect("a valid template")
+                .progress_chars("=> "),
             );
             b
         });
         // The line is ~70 % of a run's time, pack life the rest.
         let line = p.cells_done as f64 / p.cells_total.max(1) as f64;
-        let life = if p.packs_total > 0 { p.packs_done as f64 / p.packs_total as f64 } else { 0.0 };
-        let (frac, msg) = if p.packs_total == 0 {
-            (0.7 * line, format!("cells {:.1}M", p.cells_done as f64 / 1e6))
+        let life = if p.packs_total > 0 {
+            p.packs_done as f64 / p.packs_total as f64
         } else {
-            (0.7 + 0.3 * life, format!("pack life {}/{}", p.packs_done, p.packs_total))
+            0.0
+        };
+        let (frac, msg) = if p.packs_total == 0 {
+            (
+                0.7 * line,
+                format!("cells {:.1}M", p.cells_done as f64 / 1e6),
+            )
+        } else {
+            (
+                0.7 + 0.3 * life,
+                format!("pack life {}/{}", p.packs_done, p.packs_total),
+            )
         };
         bar.set_message(msg);
         bar.set_position((frac * 1000.0) as u64);
@@ -208,23 +223,26 @@ impl Default for Bar {
     }
 }
 
-fn run_scene(scene: &Scene, c: &Common) -> Result<Summary, CliError> {
-    let mut backend = make_backend(c.backend, c.threads)?;
+fn run_scene(scene: &Scene, c: &Common, backend: &mut dyn Backend) -> Result<Summary, CliError> {
     let mut bar = Bar::new();
     let opts = RunOptions {
         chunk: c.chunk,
         cancel: None,
     };
-    let s = engine::run(scene, backend.as_mut(), &opts, &mut |p| bar.update(p));
+    let s = engine::run(scene, backend, &opts, &mut |p| bar.update(p));
     bar.finish();
     Ok(s?)
 }
 
 fn cmd_run(a: &RunArgs) -> Result<(), CliError> {
     let scene = load_scene(&a.common)?;
-    let summary = run_scene(&scene, &a.common)?;
+    let mut backend = make_backend(a.common.backend, a.common.threads)?;
+    let summary = run_scene(&scene, &a.common, backend.as_mut())?;
     if a.json {
-        println!("{}", serde_json::to_string(&summary).map_err(|e| CliError::Other(e.to_string()))?);
+        println!(
+            "{}",
+            serde_json::to_string(&summary).map_err(|e| CliError::Other(e.to_string()))?
+        );
     } else {
         print!("{}", report::text(&summary, &scene));
     }
@@ -272,12 +290,21 @@ impl SweepRow {
 }
 
 fn cmd_sweep(a: &SweepArgs) -> Result<(), CliError> {
+    // Every value is validated before the first run, and one backend serves them all (a GPU
+    // backend keeps its device and pipelines).
+    let scenes = a
+        .values
+        .iter()
+        .map(|v| {
+            let mut c = a.common.clone();
+            c.sets.push(format!("{}={}", a.param, v.trim()));
+            load_scene(&c)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut backend = make_backend(a.common.backend, a.common.threads)?;
     let mut rows = Vec::new();
-    for v in &a.values {
-        let mut c = a.common.clone();
-        c.sets.push(format!("{}={}", a.param, v.trim()));
-        let scene = load_scene(&c)?;
-        let s = run_scene(&scene, &c)?;
+    for (v, scene) in a.values.iter().zip(&scenes) {
+        let s = run_scene(scene, &a.common, backend.as_mut())?;
         rows.push(SweepRow::from_summary(v.trim().to_string(), &s));
     }
     let json = serde_json::to_string(&rows).map_err(|e| CliError::Other(e.to_string()))?;
@@ -297,8 +324,16 @@ fn cmd_sweep(a: &SweepArgs) -> Result<(), CliError> {
             for r in &rows {
                 csv += &format!(
                     "{},{},{},{},{},{},{},{},{},{}\n",
-                    r.value, r.yield_, r.capacity_cv, r.dcir_cv, r.pack_initial_fraction, r.life_p5,
-                    r.life_p50, r.life_p95, r.cost_per_kwh, r.escaped_defects_ppm
+                    r.value,
+                    r.yield_,
+                    r.capacity_cv,
+                    r.dcir_cv,
+                    r.pack_initial_fraction,
+                    r.life_p5,
+                    r.life_p50,
+                    r.life_p95,
+                    r.cost_per_kwh,
+                    r.escaped_defects_ppm
                 );
             }
             std::fs::write(dir.join("sweep.csv"), csv)

@@ -29,9 +29,16 @@ fn opt(x: Option<f64>) -> String {
 pub fn text(s: &Summary, scene: &Scene) -> String {
     let mut o = String::new();
     let w = &mut o;
-    let _ = writeln!(w, "celltwin — {} ({:?}), {} cells, seed {}", s.scene, s.chemistry, s.cells, s.seed);
+    let _ = writeln!(
+        w,
+        "celltwin — {} ({:?}), {} cells, seed {}",
+        s.scene, s.chemistry, s.cells, s.seed
+    );
     let _ = writeln!(w, "backend {} ({})", s.backend, s.device);
-    let _ = writeln!(w, "\nLine                      in         out     scrap   yield   scrap by reason");
+    let _ = writeln!(
+        w,
+        "\nLine                      in         out     scrap   yield   scrap by reason"
+    );
     for st in &s.stages {
         let reasons: Vec<String> = st
             .scrap_by_reason
@@ -78,7 +85,12 @@ pub fn text(s: &Summary, scene: &Scene) -> String {
         w,
         "\nLatent defects: {} made, {} caught, {} escaped ({:.0} ppm of passed cells); \
          in life-simulated packs: {} cells in {} packs",
-        d.latent, d.caught, d.escaped, d.escaped_ppm, d.escaped_in_life_packs, d.life_packs_with_defect
+        d.latent,
+        d.caught,
+        d.escaped,
+        d.escaped_ppm,
+        d.escaped_in_life_packs,
+        d.life_packs_with_defect
     );
     let _ = writeln!(
         w,
@@ -112,7 +124,11 @@ pub fn text(s: &Summary, scene: &Scene) -> String {
         p.life_cycles.p50,
         p.life_cycles.p95
     );
-    let reasons: Vec<String> = p.eol_reasons.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let reasons: Vec<String> = p
+        .eol_reasons
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
     let _ = writeln!(w, "  end of life by: {}", reasons.join(", "));
     let c = &s.cost;
     let _ = writeln!(
@@ -164,11 +180,20 @@ pub fn bench(scene: &Scene, backend: &mut dyn Backend) -> Result<String, CliErro
     let mut o = String::new();
     let p = LineParams::from_scene(scene);
     let spec = HistSpec::for_params(&p);
-    let _ = writeln!(o, "celltwin bench: {} cells of {}, backend {} ({})", scene.cells, scene.name, backend.kind(), backend.device());
+    let _ = writeln!(
+        o,
+        "celltwin bench: {} cells of {}, backend {} ({})",
+        scene.cells,
+        scene.name,
+        backend.kind(),
+        backend.device()
+    );
     // Setup: the first call of each pass makes the GPU's pipelines and buffers (shader compilation
     // on the device); timed apart so that the passes below measure steady throughput.
     let t = Instant::now();
-    let warm = backend.cell_line(&p, &spec, 0, 4096.min(scene.cells))?.passed;
+    let warm = backend
+        .cell_line(&p, &spec, 0, 4096.min(scene.cells))?
+        .passed;
     let pack_size = scene.cells_per_pack() as usize;
     if warm.len() >= pack_size {
         let aging = crate::model::aging::AgingParams::new(
@@ -182,7 +207,11 @@ pub fn bench(scene: &Scene, backend: &mut dyn Backend) -> Result<String, CliErro
         let table = crate::model::aging::RateTable::new(&aging, &scene.life);
         backend.pack_life(&aging, &table, &warm[..pack_size])?;
     }
-    let _ = writeln!(o, "  setup          {:8.3} s  (device, pipelines, first dispatch of each pass)", t.elapsed().as_secs_f64());
+    let _ = writeln!(
+        o,
+        "  setup          {:8.3} s  (device, pipelines, first dispatch of each pass)",
+        t.elapsed().as_secs_f64()
+    );
     // Pass 1: the cell line alone (generation, stats, compaction of passed cells).
     let t = Instant::now();
     let mut start = 0;
@@ -193,13 +222,24 @@ pub fn bench(scene: &Scene, backend: &mut dyn Backend) -> Result<String, CliErro
         start += n;
     }
     let line = t.elapsed().as_secs_f64();
-    let _ = writeln!(o, "  cell line      {:8.3} s  {:8.2} M cells/s  ({passed} passed)", line, scene.cells as f64 / line / 1e6);
+    let _ = writeln!(
+        o,
+        "  cell line      {:8.3} s  {:8.2} M cells/s  ({passed} passed)",
+        line,
+        scene.cells as f64 / line / 1e6
+    );
     // End to end: line, matching, pack life, summary.
     let t = Instant::now();
     let s = engine::run(scene, backend, &RunOptions::default(), &mut |_| {})?;
     let total = t.elapsed().as_secs_f64();
     let life = total - s.line_s;
-    let _ = writeln!(o, "  line+matching  {:8.3} s  {:8.2} M cells/s  ({} packs)", s.line_s, scene.cells as f64 / s.line_s / 1e6, s.packs.packs);
+    let _ = writeln!(
+        o,
+        "  line+matching  {:8.3} s  {:8.2} M cells/s  ({} packs)",
+        s.line_s,
+        scene.cells as f64 / s.line_s / 1e6,
+        s.packs.packs
+    );
     let _ = writeln!(
         o,
         "  pack life      {:8.3} s  {:8.1} packs/s   ({} packs × {} cells, to {:.0} % or {} cycles)",
@@ -210,11 +250,25 @@ pub fn bench(scene: &Scene, backend: &mut dyn Backend) -> Result<String, CliErro
         100.0 * (scene.life.eol_fraction - 0.1),
         scene.life.max_cycles
     );
-    let _ = writeln!(o, "  end to end     {:8.3} s  {:8.2} M cells/s", total, scene.cells as f64 / total / 1e6);
+    let _ = writeln!(
+        o,
+        "  end to end     {:8.3} s  {:8.2} M cells/s",
+        total,
+        scene.cells as f64 / total / 1e6
+    );
     if let Some(bytes) = backend.device_memory() {
-        let _ = writeln!(o, "  peak device memory {:.1} MiB (GPU buffers held at once)", bytes as f64 / 1048576.0);
+        let _ = writeln!(
+            o,
+            "  peak device memory {:.1} MiB (GPU buffers held at once)",
+            bytes as f64 / 1048576.0
+        );
     }
-    let _ = writeln!(o, "  device         {} ({})", backend.device(), backend.kind());
+    let _ = writeln!(
+        o,
+        "  device         {} ({})",
+        backend.device(),
+        backend.kind()
+    );
     if let Some(rss) = peak_rss() {
         let _ = writeln!(o, "  peak host memory {:.1} MiB", rss as f64 / 1048576.0);
     }

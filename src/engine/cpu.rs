@@ -26,7 +26,9 @@ impl CpuBackend {
             b = b.num_threads(t.max(1));
         }
         CpuBackend {
-            pool: b.build().expect("a rayon pool with a positive thread count"),
+            pool: b
+                .build()
+                .expect("a rayon pool with a positive thread count"),
         }
     }
 

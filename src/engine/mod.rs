@@ -37,7 +37,9 @@ pub struct ChunkResult {
 }
 
 /// Which engine runs the cells (`--backend`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum BackendChoice {
     /// A hardware GPU if there is one, else the CPU (a software GPU is slower than the CPU here).
@@ -51,14 +53,20 @@ pub enum BackendChoice {
 /// takes a hardware GPU if one exists (or the adapter `WGPU_ADAPTER_NAME` names), else the CPU
 /// engine, and says which on stderr. A software GPU is slower than the CPU engine on the machines
 /// celltwin targets, so `auto` does not pick one unasked. `WGPU_BACKEND` limits the APIs tried.
-pub fn select(choice: BackendChoice, threads: Option<usize>) -> Result<Box<dyn Backend>, EngineError> {
+pub fn select(
+    choice: BackendChoice,
+    threads: Option<usize>,
+) -> Result<Box<dyn Backend>, EngineError> {
     use crate::gpu::{AdapterPolicy, GpuBackend};
     match choice {
         BackendChoice::Cpu => Ok(Box::new(cpu::CpuBackend::new(threads))),
         BackendChoice::Gpu => Ok(Box::new(GpuBackend::new(AdapterPolicy::Any)?)),
         BackendChoice::Auto => match GpuBackend::new(AdapterPolicy::Hardware) {
             Ok(g) => {
-                eprintln!("celltwin: backend auto: using the GPU engine on {}", g.device());
+                eprintln!(
+                    "celltwin: backend auto: using the GPU engine on {}",
+                    g.device()
+                );
                 Ok(Box::new(g))
             }
             Err(e) => {
@@ -165,7 +173,7 @@ impl Assembly {
             let q = initial_capacity(&cells, self.parallel);
             self.initial.push(q);
             self.hist_initial.push(q);
-            if self.packs % self.stride == 0 {
+            if self.packs.is_multiple_of(self.stride) {
                 self.life_cells.extend_from_slice(&cells);
             }
             self.packs += 1;
@@ -184,7 +192,11 @@ pub fn run(
     let params = LineParams::from_scene(scene);
     let spec = HistSpec::for_params(&params);
     let rng = params.rng();
-    let cancelled = || opts.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed));
+    let cancelled = || {
+        opts.cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+    };
 
     let pack_size = scene.cells_per_pack() as usize;
     let rated_pack = scene.cell.capacity_ah * f64::from(scene.pack.parallel);

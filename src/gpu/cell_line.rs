@@ -26,7 +26,14 @@ pub struct StatsLayout {
 impl StatsLayout {
     /// Histograms in shader order: q_true, q_meas, q_scrapped, r_meas, k_meas, np.
     pub fn new(spec: &HistSpec, grade_bins: u32) -> StatsLayout {
-        let specs = [spec.capacity, spec.capacity, spec.capacity, spec.dcir, spec.k, spec.np];
+        let specs = [
+            spec.capacity,
+            spec.capacity,
+            spec.capacity,
+            spec.dcir,
+            spec.k,
+            spec.np,
+        ];
         let mut offset = ST_GRADES + grade_bins;
         let mut hist = [HistParams::default(); 6];
         for (h, (lo, hi, bins)) in hist.iter_mut().zip(specs) {
@@ -38,7 +45,10 @@ impl StatsLayout {
             };
             offset += bins as u32 + 2;
         }
-        StatsLayout { n_stats: offset, hist }
+        StatsLayout {
+            n_stats: offset,
+            hist,
+        }
     }
 }
 
@@ -92,10 +102,15 @@ impl CellLinePass {
         }
         let max_binding = lim.max_storage_buffer_binding_size.min(lim.max_buffer_size);
         let by_limit = (max_binding / 32 / u64::from(TILE)).saturating_sub(1) * u64::from(TILE);
-        let cap = u64::from(cap.max(TILE)).min(by_limit).min(u64::from(lim.max_compute_workgroups_per_dimension - 1) * u64::from(TILE));
+        let cap = u64::from(cap.max(TILE))
+            .min(by_limit)
+            .min(u64::from(lim.max_compute_workgroups_per_dimension - 1) * u64::from(TILE));
         let cap = (cap / u64::from(TILE) * u64::from(TILE)) as u32;
         if cap == 0 {
-            return Err(EngineError::Gpu(format!("{}: storage buffers too small", ctx.describe())));
+            return Err(EngineError::Gpu(format!(
+                "{}: storage buffers too small",
+                ctx.describe()
+            )));
         }
         let max_tiles = cap / TILE + 1;
 
@@ -105,18 +120,33 @@ impl CellLinePass {
         let records = ctx.pipeline("cell_records", &module, "cell_records")?;
 
         use wgpu::BufferUsages as U;
-        let params = ctx.buffer("line params", size_of::<LineParams>() as u64, U::UNIFORM | U::COPY_DST)?;
-        let chunk = ctx.buffer("chunk params", size_of::<ChunkParams>() as u64, U::UNIFORM | U::COPY_DST)?;
+        let params = ctx.buffer(
+            "line params",
+            size_of::<LineParams>() as u64,
+            U::UNIFORM | U::COPY_DST,
+        )?;
+        let chunk = ctx.buffer(
+            "chunk params",
+            size_of::<ChunkParams>() as u64,
+            U::UNIFORM | U::COPY_DST,
+        )?;
         let st = U::STORAGE | U::COPY_SRC | U::COPY_DST;
         let stats = ctx.buffer("stats", u64::from(MAX_STATS) * 4, st)?;
-        let partials = ctx.buffer("moment partials", u64::from(max_tiles * PARTIAL_VEC4S) * 16, st)?;
+        let partials = ctx.buffer(
+            "moment partials",
+            u64::from(max_tiles * PARTIAL_VEC4S) * 16,
+            st,
+        )?;
         let tile_counts = ctx.buffer("tile counts", u64::from(max_tiles) * 4, st)?;
         let thread_counts = ctx.buffer("thread counts", u64::from(max_tiles * WG) * 4, st)?;
         let staging = ctx.buffer("staging cells", u64::from(max_tiles * TILE) * 32, st)?;
         let passed = ctx.buffer("passed cells", u64::from(cap) * 32, st)?;
         let readback = ctx.buffer(
             "cell-line readback",
-            u64::from(MAX_STATS) * 4 + u64::from(max_tiles * PARTIAL_VEC4S) * 16 + u64::from(max_tiles) * 4 + u64::from(cap) * 32,
+            u64::from(MAX_STATS) * 4
+                + u64::from(max_tiles * PARTIAL_VEC4S) * 16
+                + u64::from(max_tiles) * 4
+                + u64::from(cap) * 32,
             U::MAP_READ | U::COPY_DST,
         )?;
         let line_bg = ctx.scoped("binding the cell-line buffers", || {
@@ -207,13 +237,22 @@ impl CellLinePass {
         let c = Self::chunk_params(p, layout, start, count);
         let tiles = c.tiles;
         debug_assert!(tiles <= self.max_tiles);
-        ctx.queue.write_buffer(&self.params, 0, bytemuck::bytes_of(p));
-        ctx.queue.write_buffer(&self.chunk, 0, bytemuck::bytes_of(&c));
-        let mut enc = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("cell line") });
+        ctx.queue
+            .write_buffer(&self.params, 0, bytemuck::bytes_of(p));
+        ctx.queue
+            .write_buffer(&self.chunk, 0, bytemuck::bytes_of(&c));
+        let mut enc = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("cell line"),
+            });
         let stats_bytes = u64::from(layout.n_stats).next_multiple_of(4) * 4;
         enc.clear_buffer(&self.stats, 0, Some(stats_bytes));
         {
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("cell_line"), timestamp_writes: None });
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("cell_line"),
+                timestamp_writes: None,
+            });
             pass.set_pipeline(&self.line);
             pass.set_bind_group(0, &self.line_bg, &[]);
             pass.dispatch_workgroups(tiles, 1, 1);
@@ -224,7 +263,11 @@ impl CellLinePass {
         let part_bytes = u64::from(tiles * PARTIAL_VEC4S) * 16;
         let tc_bytes = u64::from(tiles) * 4;
         let cell_bytes = u64::from(count) * 32;
-        let (o_part, o_tc, o_cells) = (stats_bytes, stats_bytes + part_bytes, stats_bytes + part_bytes + tc_bytes);
+        let (o_part, o_tc, o_cells) = (
+            stats_bytes,
+            stats_bytes + part_bytes,
+            stats_bytes + part_bytes + tc_bytes,
+        );
         enc.copy_buffer_to_buffer(&self.stats, 0, &self.readback, 0, stats_bytes);
         enc.copy_buffer_to_buffer(&self.partials, 0, &self.readback, o_part, part_bytes);
         enc.copy_buffer_to_buffer(&self.tile_counts, 0, &self.readback, o_tc, tc_bytes);
@@ -237,9 +280,13 @@ impl CellLinePass {
         let tc: Vec<u32> = pod_vec(&bytes[o_tc as usize..o_cells as usize]);
         let total: usize = tc.iter().map(|&x| x as usize).sum();
         if total > count as usize {
-            return Err(EngineError::Gpu(format!("the device reported {total} passed cells out of {count}")));
+            return Err(EngineError::Gpu(format!(
+                "the device reported {total} passed cells out of {count}"
+            )));
         }
-        passed.extend(pod_vec::<PackCell>(&bytes[o_cells as usize..o_cells as usize + 32 * total]));
+        passed.extend(pod_vec::<PackCell>(
+            &bytes[o_cells as usize..o_cells as usize + 32 * total],
+        ));
 
         let mut chunk_stats = LineStats::new(&HistSpec::for_params(p), p.grade_bins);
         let st = &mut chunk_stats;
@@ -267,7 +314,16 @@ impl CellLinePass {
         fill_hist(&mut st.hist_k_meas, &h[4], &s);
         fill_hist(&mut st.hist_np, &h[5], &s);
         // Moments: per tile, partial sums of deviations from a nominal value, to exact fixed point.
-        let centres = [p.q_rated, p.q_rated, p.r_nominal, p.r_nominal, p.q_rated, p.r_nominal, p.k_median, p.np_design];
+        let centres = [
+            p.q_rated,
+            p.q_rated,
+            p.r_nominal,
+            p.r_nominal,
+            p.q_rated,
+            p.r_nominal,
+            p.k_median,
+            p.np_design,
+        ];
         let mut moments = [Moments::default(); 8];
         for t in parts.chunks_exact(24) {
             for (m, acc) in moments.iter_mut().enumerate() {
@@ -282,15 +338,32 @@ impl CellLinePass {
                 acc.merge(&Moments::from_sums(n as u64, sum, sum_sq));
             }
         }
-        [st.q_true, st.q_meas, st.r_true, st.r_meas, st.q_passed, st.r_passed, st.k_meas, st.np] = moments;
+        [
+            st.q_true,
+            st.q_meas,
+            st.r_true,
+            st.r_meas,
+            st.q_passed,
+            st.r_passed,
+            st.k_meas,
+            st.np,
+        ] = moments;
         stats.merge(&chunk_stats);
         Ok(())
     }
 
     /// Full records of cells `start .. start + count` (one invocation a cell, lots drawn per cell).
-    pub fn records(&mut self, ctx: &GpuContext, p: &LineParams, start: u64, count: u32) -> Result<Vec<CellRecord>, EngineError> {
+    pub fn records(
+        &mut self,
+        ctx: &GpuContext,
+        p: &LineParams,
+        start: u64,
+        count: u32,
+    ) -> Result<Vec<CellRecord>, EngineError> {
         if count.div_ceil(WG) > ctx.device.limits().max_compute_workgroups_per_dimension {
-            return Err(EngineError::Gpu(format!("{count} records in one dispatch is too many")));
+            return Err(EngineError::Gpu(format!(
+                "{count} records in one dispatch is too many"
+            )));
         }
         let bytes = u64::from(count) * size_of::<CellRecord>() as u64;
         let have = self.records_buf.as_ref().map_or(0, |(b, _, _)| b.size());
@@ -307,9 +380,18 @@ impl CellLinePass {
                     label: Some("cell_records"),
                     layout: &self.records.get_bind_group_layout(0),
                     entries: &[
-                        wgpu::BindGroupEntry { binding: 0, resource: self.params.as_entire_binding() },
-                        wgpu::BindGroupEntry { binding: 1, resource: self.chunk.as_entire_binding() },
-                        wgpu::BindGroupEntry { binding: 8, resource: buf.as_entire_binding() },
+                        wgpu::BindGroupEntry {
+                            binding: 0,
+                            resource: self.params.as_entire_binding(),
+                        },
+                        wgpu::BindGroupEntry {
+                            binding: 1,
+                            resource: self.chunk.as_entire_binding(),
+                        },
+                        wgpu::BindGroupEntry {
+                            binding: 8,
+                            resource: buf.as_entire_binding(),
+                        },
                     ],
                 })
             })?;
@@ -318,11 +400,20 @@ impl CellLinePass {
         let (buf, rb, bg) = self.records_buf.as_ref().expect("made above");
         let layout = StatsLayout::new(&HistSpec::for_params(p), p.grade_bins);
         let c = Self::chunk_params(p, &layout, start, count);
-        ctx.queue.write_buffer(&self.params, 0, bytemuck::bytes_of(p));
-        ctx.queue.write_buffer(&self.chunk, 0, bytemuck::bytes_of(&c));
-        let mut enc = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("cell records") });
+        ctx.queue
+            .write_buffer(&self.params, 0, bytemuck::bytes_of(p));
+        ctx.queue
+            .write_buffer(&self.chunk, 0, bytemuck::bytes_of(&c));
+        let mut enc = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("cell records"),
+            });
         {
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("cell_records"), timestamp_writes: None });
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("cell_records"),
+                timestamp_writes: None,
+            });
             pass.set_pipeline(&self.records);
             pass.set_bind_group(0, bg, &[]);
             pass.dispatch_workgroups(count.div_ceil(WG), 1, 1);

@@ -55,13 +55,17 @@ impl GpuContext {
         let instance = wgpu::Instance::new(desc);
         let adapters = pollster::block_on(instance.enumerate_adapters(backends));
         let seen: Vec<String> = adapters.iter().map(|a| describe(&a.get_info())).collect();
-        let wanted = std::env::var("WGPU_ADAPTER_NAME").ok().map(|s| s.to_lowercase());
+        let wanted = std::env::var("WGPU_ADAPTER_NAME")
+            .ok()
+            .map(|s| s.to_lowercase());
         let mut usable: Vec<wgpu::Adapter> = adapters
             .into_iter()
             .filter(|a| {
                 let info = a.get_info();
                 let caps = a.get_downlevel_capabilities();
-                let named = wanted.as_ref().is_none_or(|w| info.name.to_lowercase().contains(w));
+                let named = wanted
+                    .as_ref()
+                    .is_none_or(|w| info.name.to_lowercase().contains(w));
                 let allowed = policy == AdapterPolicy::Any
                     || wanted.is_some()
                     || info.device_type != wgpu::DeviceType::Cpu;
@@ -70,9 +74,16 @@ impl GpuContext {
             .collect();
         usable.sort_by_key(|a| rank(&a.get_info()));
         let Some(adapter) = usable.into_iter().next() else {
-            let tried = (backends & wgpu::Instance::enabled_backend_features()) - wgpu::Backends::NOOP;
-            let name = wanted.map_or(String::new(), |w| format!(" named like \"{w}\" (WGPU_ADAPTER_NAME)"));
-            let seen = if seen.is_empty() { "none".to_string() } else { seen.join("; ") };
+            let tried =
+                (backends & wgpu::Instance::enabled_backend_features()) - wgpu::Backends::NOOP;
+            let name = wanted.map_or(String::new(), |w| {
+                format!(" named like \"{w}\" (WGPU_ADAPTER_NAME)")
+            });
+            let seen = if seen.is_empty() {
+                "none".to_string()
+            } else {
+                seen.join("; ")
+            };
             return Err(EngineError::NoGpu(match policy {
                 AdapterPolicy::Any => format!(
                     "no compute-capable adapter{name}; tried backends {tried:?}, adapters seen: {seen}. \
@@ -80,7 +91,9 @@ impl GpuContext {
                      libvulkan1), or run with --backend cpu"
                 ),
                 AdapterPolicy::Hardware => {
-                    format!("no hardware GPU{name} (tried backends {tried:?}; adapters seen: {seen})")
+                    format!(
+                        "no hardware GPU{name} (tried backends {tried:?}; adapters seen: {seen})"
+                    )
                 }
             }));
         };
@@ -91,14 +104,20 @@ impl GpuContext {
             required_limits: adapter.limits(),
             ..Default::default()
         }))
-        .map_err(|e| gpu_err(&format!("could not open a device on {}", describe(&info)), e))?;
+        .map_err(|e| {
+            gpu_err(
+                &format!("could not open a device on {}", describe(&info)),
+                e,
+            )
+        })?;
         let ctx = GpuContext::wrap(device, queue, info);
         let errors = ctx.errors.clone();
-        ctx.device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
-            if let Ok(mut v) = errors.lock() {
-                v.push(e.to_string());
-            }
-        }));
+        ctx.device
+            .on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+                if let Ok(mut v) = errors.lock() {
+                    v.push(e.to_string());
+                }
+            }));
         let lost = ctx.lost.clone();
         ctx.device.set_device_lost_callback(move |reason, msg| {
             if let Ok(mut l) = lost.lock() {
@@ -129,7 +148,10 @@ impl GpuContext {
     /// The first recorded error, if any, as an engine error.
     pub fn check(&self) -> Result<(), EngineError> {
         if let Some(l) = self.lost.lock().ok().and_then(|l| l.clone()) {
-            return Err(EngineError::Gpu(format!("device lost on {}: {l}", self.describe())));
+            return Err(EngineError::Gpu(format!(
+                "device lost on {}: {l}",
+                self.describe()
+            )));
         }
         if let Ok(mut v) = self.errors.lock()
             && !v.is_empty()
@@ -155,14 +177,22 @@ impl GpuContext {
             )));
         }
         if let Some(e) = v {
-            return Err(EngineError::Gpu(format!("{what} on {}: {e}", self.describe())));
+            return Err(EngineError::Gpu(format!(
+                "{what} on {}: {e}",
+                self.describe()
+            )));
         }
         self.check()?;
         Ok(out)
     }
 
     /// A buffer, counted in the device-memory tally.
-    pub fn buffer(&self, label: &str, size: u64, usage: wgpu::BufferUsages) -> Result<wgpu::Buffer, EngineError> {
+    pub fn buffer(
+        &self,
+        label: &str,
+        size: u64,
+        usage: wgpu::BufferUsages,
+    ) -> Result<wgpu::Buffer, EngineError> {
         let size = size.max(16).next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT);
         let max = self.device.limits().max_buffer_size;
         if size > max {
@@ -195,16 +225,22 @@ impl GpuContext {
     }
 
     /// A compute pipeline for one entry point of a WGSL source (layout from the shader).
-    pub fn pipeline(&self, label: &str, module: &wgpu::ShaderModule, entry: &str) -> Result<wgpu::ComputePipeline, EngineError> {
+    pub fn pipeline(
+        &self,
+        label: &str,
+        module: &wgpu::ShaderModule,
+        entry: &str,
+    ) -> Result<wgpu::ComputePipeline, EngineError> {
         self.scoped(&format!("creating pipeline {label}"), || {
-            self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(label),
-                layout: None,
-                module,
-                entry_point: Some(entry),
-                compilation_options: Default::default(),
-                cache: None,
-            })
+            self.device
+                .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(label),
+                    layout: None,
+                    module,
+                    entry_point: Some(entry),
+                    compilation_options: Default::default(),
+                    cache: None,
+                })
         })
     }
 
@@ -212,10 +248,11 @@ impl GpuContext {
     pub fn module(&self, name: &str, src: &str) -> Result<wgpu::ShaderModule, EngineError> {
         super::shaders::validate(name, src).map_err(EngineError::Gpu)?;
         self.scoped(&format!("compiling {name}"), || {
-            self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(name),
-                source: wgpu::ShaderSource::Wgsl(src.into()),
-            })
+            self.device
+                .create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some(name),
+                    source: wgpu::ShaderSource::Wgsl(src.into()),
+                })
         })
     }
 
@@ -241,15 +278,30 @@ impl GpuContext {
                 submission_index: None,
                 timeout: Some(WAIT),
             })
-            .map_err(|e| gpu_err(&format!("waiting for {} (limit {} s)", self.describe(), WAIT.as_secs()), e))?;
+            .map_err(|e| {
+                gpu_err(
+                    &format!(
+                        "waiting for {} (limit {} s)",
+                        self.describe(),
+                        WAIT.as_secs()
+                    ),
+                    e,
+                )
+            })?;
         self.check()?;
         match rx.recv_timeout(Duration::from_secs(5)) {
             Ok(Ok(())) => {}
             Ok(Err(e)) => return Err(gpu_err("reading results back (device lost?)", e)),
-            Err(_) => return Err(EngineError::Gpu("the device never answered a read-back".into())),
+            Err(_) => {
+                return Err(EngineError::Gpu(
+                    "the device never answered a read-back".into(),
+                ));
+            }
         }
         let data = {
-            let view = slice.get_mapped_range().map_err(|e| gpu_err("mapping results", e))?;
+            let view = slice
+                .get_mapped_range()
+                .map_err(|e| gpu_err("mapping results", e))?;
             view.to_vec()
         };
         buf.unmap();
@@ -264,5 +316,8 @@ pub fn pod_vec<T: bytemuck::Pod>(bytes: &[u8]) -> Vec<T> {
 
 /// A bind-group entry for a whole buffer.
 pub fn entry(binding: u32, buf: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
-    wgpu::BindGroupEntry { binding, resource: buf.as_entire_binding() }
+    wgpu::BindGroupEntry {
+        binding,
+        resource: buf.as_entire_binding(),
+    }
 }

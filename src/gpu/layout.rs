@@ -109,41 +109,93 @@ mod tests {
     /// WGSL twin.
     #[test]
     fn rust_and_wgsl_layouts_agree() {
-        let cell = super::super::shaders::validate("cell_line", &super::super::shaders::cell_line()).unwrap();
-        let life = super::super::shaders::validate("pack_life", &super::super::shaders::pack_life()).unwrap();
-        let rng = super::super::shaders::validate("rng_check", &super::super::shaders::rng_check()).unwrap();
+        let cell =
+            super::super::shaders::validate("cell_line", &super::super::shaders::cell_line())
+                .unwrap();
+        let life =
+            super::super::shaders::validate("pack_life", &super::super::shaders::pack_life())
+                .unwrap();
+        let rng = super::super::shaders::validate("rng_check", &super::super::shaders::rng_check())
+            .unwrap();
         let cases = [
-            (&cell, "Params", fields!(LineParams; seed_lo, seed_hi, coating_lot_size, rack_size,
+            (
+                &cell,
+                "Params",
+                fields!(LineParams; seed_lo, seed_hi, coating_lot_size, rack_size,
                 cathode_cv, cathode_lot_cv, anode_cv, anode_lot_cv, np_design, np_min, loading_tolerance,
                 defects_per_cell, porosity_target, porosity_sd, r_ionic, area_cv, misalignment_sd,
                 overhang, tab_median, tab_sigma, xray_detect, fill_cv, r_bulk, r_per_shortfall,
                 rack_temp_sd, first_cycle_loss, first_cycle_loss_sd, loss_per_degc, r_sei, k_median,
                 k_sigma, defect_k_min, defect_k_max, defect_onset_mean, aging_days, q_rated, r_nominal,
                 capacity_noise, dcir_noise, k_noise, capacity_min, dcir_max, k_max, grade_bins,
-                grade_lo, grade_width, plating_np, _pad)),
-            (&cell, "CellRecord", fields!(CellRecord; q_true, q_meas, r_true, r_meas, k_true, k_meas,
-                np_ratio, fill_shortfall, flags)),
-            (&cell, "PackCell", fields!(PackCell; q0, r0, k, fill_shortfall, q_meas, flags, index_lo, index_hi)),
+                grade_lo, grade_width, plating_np, _pad),
+            ),
+            (
+                &cell,
+                "CellRecord",
+                fields!(CellRecord; q_true, q_meas, r_true, r_meas, k_true, k_meas,
+                np_ratio, fill_shortfall, flags),
+            ),
+            (
+                &cell,
+                "PackCell",
+                fields!(PackCell; q0, r0, k, fill_shortfall, q_meas, flags, index_lo, index_hi),
+            ),
             (&cell, "Hist", fields!(HistParams; lo, scale, bins, offset)),
-            (&cell, "Chunk", fields!(ChunkParams; start_lo, start_hi, count, first, lot_lo, lot_hi,
-                lot_offset, n_stats, rack_lo, rack_hi, rack_offset, tiles, hist)),
-            (&life, "AgingParams", fields!(AgingParams; law, table_len, table_t0, table_dt, p_cal, p_cyc,
+            (
+                &cell,
+                "Chunk",
+                fields!(ChunkParams; start_lo, start_hi, count, first, lot_lo, lot_hi,
+                lot_offset, n_stats, rack_lo, rack_hi, rack_offset, tiles, hist),
+            ),
+            (
+                &life,
+                "AgingParams",
+                fields!(AgingParams; law, table_len, table_t0, table_dt, p_cal, p_cyc,
                 time_scale, f_cyc, f_rest, cycles_per_day, cycles_per_step, days_per_step, c_rate,
                 dod_window, ambient_k, gradient_k, r_th, eol_fraction, stop_fraction, balance_ah,
                 ocv_slope_v, plating_factor, underfill_factor, fade_sigma, r_growth, short_hazard,
-                series, parallel, max_steps, q_rated, seed_lo, seed_hi)),
-            (&life, "PackJob", fields!(PackJob; packs, curve_stride, short_p, _pad)),
-            (&life, "Live", fields!(Live; loss_cal, loss_cyc, q, r, scalar, cyc_factor, defect, _pad)),
-            (&life, "PackResult", fields!(PackResult; cycles, reason, curve_len, _pad)),
-            (&rng, "RngJob", fields!(RngJob; count, seed_lo, seed_hi, stream)),
+                series, parallel, max_steps, q_rated, seed_lo, seed_hi),
+            ),
+            (
+                &life,
+                "PackJob",
+                fields!(PackJob; packs, curve_stride, short_p, _pad),
+            ),
+            (
+                &life,
+                "Live",
+                fields!(Live; loss_cal, loss_cyc, q, r, scalar, cyc_factor, defect, _pad),
+            ),
+            (
+                &life,
+                "PackResult",
+                fields!(PackResult; cycles, reason, curve_len, _pad),
+            ),
+            (
+                &rng,
+                "RngJob",
+                fields!(RngJob; count, seed_lo, seed_hi, stream),
+            ),
         ];
         for (module, wgsl_name, (rust_name, size, fields)) in cases {
             let (members, span) = find_struct(module, wgsl_name)
                 .unwrap_or_else(|| panic!("struct {wgsl_name} not in the WGSL"));
-            assert_eq!(span as usize, size, "{rust_name} is {size} B, WGSL {wgsl_name} is {span} B");
-            assert_eq!(members.len(), fields.len(), "{rust_name} vs {wgsl_name}: field count");
+            assert_eq!(
+                span as usize, size,
+                "{rust_name} is {size} B, WGSL {wgsl_name} is {span} B"
+            );
+            assert_eq!(
+                members.len(),
+                fields.len(),
+                "{rust_name} vs {wgsl_name}: field count"
+            );
             for (m, (name, off)) in members.iter().zip(&fields) {
-                assert_eq!(m.name.as_deref(), Some(*name), "{rust_name} vs {wgsl_name}: field name");
+                assert_eq!(
+                    m.name.as_deref(),
+                    Some(*name),
+                    "{rust_name} vs {wgsl_name}: field name"
+                );
                 assert_eq!(m.offset as usize, *off, "{rust_name}.{name} offset vs WGSL");
             }
         }

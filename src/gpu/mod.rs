@@ -49,12 +49,22 @@ impl GpuBackend {
 
     /// Use a device opened elsewhere, e.g. eframe's (`cc.wgpu_render_state`: `device`, `queue`,
     /// `adapter.get_info()`), so the app computes on the device it draws with.
-    pub fn from_device(device: wgpu::Device, queue: wgpu::Queue, info: wgpu::AdapterInfo) -> GpuBackend {
+    pub fn from_device(
+        device: wgpu::Device,
+        queue: wgpu::Queue,
+        info: wgpu::AdapterInfo,
+    ) -> GpuBackend {
         GpuBackend::with_context(GpuContext::wrap(device, queue, info))
     }
 
     fn with_context(ctx: GpuContext) -> GpuBackend {
-        GpuBackend { ctx, dispatch: DEFAULT_DISPATCH, line: None, life: None, rng: None }
+        GpuBackend {
+            ctx,
+            dispatch: DEFAULT_DISPATCH,
+            line: None,
+            life: None,
+            rng: None,
+        }
     }
 
     /// Cells per dispatch (rounded down to whole tiles of 4096, at least one tile). Results do not
@@ -82,7 +92,12 @@ impl GpuBackend {
     }
 
     /// Full records of cells `start .. start + count`, for parity tests and debugging.
-    pub fn cell_records(&mut self, p: &LineParams, start: u64, count: u64) -> Result<Vec<CellRecord>, EngineError> {
+    pub fn cell_records(
+        &mut self,
+        p: &LineParams,
+        start: u64,
+        count: u64,
+    ) -> Result<Vec<CellRecord>, EngineError> {
         let mut out = Vec::with_capacity(count as usize);
         let mut s = start;
         while s < start + count {
@@ -102,16 +117,25 @@ impl GpuBackend {
     }
 
     /// Philox4x32-10 on the device: `(counter, key)` → words.
-    pub fn philox(&mut self, inputs: &[([u32; 4], [u32; 2])]) -> Result<Vec<[u32; 4]>, EngineError> {
+    pub fn philox(
+        &mut self,
+        inputs: &[([u32; 4], [u32; 2])],
+    ) -> Result<Vec<[u32; 4]>, EngineError> {
         self.rng_pass()?;
-        self.rng.as_ref().expect("made above").kat(&self.ctx, inputs)
+        self.rng
+            .as_ref()
+            .expect("made above")
+            .kat(&self.ctx, inputs)
     }
 
     /// On the device, for indices `0..count` of a seed and stream: `normals(i, stream, 0)`, and
     /// `[poisson(0.3, u0), poisson(1.0, u1), words(i, stream, 2)[0..2]]` with `u = uniforms(i, stream, 1)`.
     pub fn draws(&mut self, seed: u64, stream: u32, count: u32) -> Result<Draws, EngineError> {
         self.rng_pass()?;
-        self.rng.as_ref().expect("made above").draws(&self.ctx, seed, stream, count)
+        self.rng
+            .as_ref()
+            .expect("made above")
+            .draws(&self.ctx, seed, stream, count)
     }
 
     fn rng_pass(&mut self) -> Result<(), EngineError> {
@@ -140,7 +164,13 @@ impl Backend for GpuBackend {
         Some(self.ctx.peak_bytes())
     }
 
-    fn cell_line(&mut self, p: &LineParams, spec: &HistSpec, start: u64, count: u64) -> Result<ChunkResult, EngineError> {
+    fn cell_line(
+        &mut self,
+        p: &LineParams,
+        spec: &HistSpec,
+        start: u64,
+        count: u64,
+    ) -> Result<ChunkResult, EngineError> {
         let layout = StatsLayout::new(spec, p.grade_bins);
         if layout.n_stats > cell_line::MAX_STATS {
             return Err(EngineError::Gpu(format!(
@@ -150,7 +180,9 @@ impl Backend for GpuBackend {
             )));
         }
         if p.coating_lot_size == 0 || p.rack_size == 0 {
-            return Err(EngineError::Gpu("lot and rack sizes must be positive".into()));
+            return Err(EngineError::Gpu(
+                "lot and rack sizes must be positive".into(),
+            ));
         }
         let mut stats = LineStats::new(spec, p.grade_bins);
         let mut passed = Vec::with_capacity(count as usize);
@@ -165,7 +197,12 @@ impl Backend for GpuBackend {
         Ok(cell_line::chunk_result(stats, passed))
     }
 
-    fn pack_life(&mut self, a: &AgingParams, table: &RateTable, cells: &[PackCell]) -> Result<Vec<PackLife>, EngineError> {
+    fn pack_life(
+        &mut self,
+        a: &AgingParams,
+        table: &RateTable,
+        cells: &[PackCell],
+    ) -> Result<Vec<PackLife>, EngineError> {
         if self.life.is_none() {
             self.life = Some(PackLifePass::new(&self.ctx)?);
         }
@@ -189,17 +226,30 @@ impl RngPass {
         })
     }
 
-    fn run(&self, ctx: &GpuContext, pipeline: &wgpu::ComputePipeline, job: RngJob, input: &[[u32; 4]], want_normals: bool) -> Result<(Vec<u8>, Vec<u8>), EngineError> {
+    fn run(
+        &self,
+        ctx: &GpuContext,
+        pipeline: &wgpu::ComputePipeline,
+        job: RngJob,
+        input: &[[u32; 4]],
+        want_normals: bool,
+    ) -> Result<(Vec<u8>, Vec<u8>), EngineError> {
         use wgpu::BufferUsages as U;
         let n = u64::from(job.count);
         let job_buf = ctx.buffer("rng job", 16, U::UNIFORM | U::COPY_DST)?;
         let words = ctx.buffer("words", n * 16, U::STORAGE | U::COPY_SRC)?;
         let normals = ctx.buffer("normals", n * 16, U::STORAGE | U::COPY_SRC)?;
-        let input_buf = ctx.buffer("kat input", (input.len() as u64 * 16).max(16), U::STORAGE | U::COPY_DST)?;
+        let input_buf = ctx.buffer(
+            "kat input",
+            (input.len() as u64 * 16).max(16),
+            U::STORAGE | U::COPY_DST,
+        )?;
         let rb = ctx.buffer("rng readback", n * 32, U::MAP_READ | U::COPY_DST)?;
-        ctx.queue.write_buffer(&job_buf, 0, bytemuck::bytes_of(&job));
+        ctx.queue
+            .write_buffer(&job_buf, 0, bytemuck::bytes_of(&job));
         if !input.is_empty() {
-            ctx.queue.write_buffer(&input_buf, 0, bytemuck::cast_slice(input));
+            ctx.queue
+                .write_buffer(&input_buf, 0, bytemuck::cast_slice(input));
         }
         let entries: Vec<wgpu::BindGroupEntry> = if want_normals {
             vec![entry(0, &job_buf), entry(2, &words), entry(3, &normals)]
@@ -213,9 +263,14 @@ impl RngPass {
                 entries: &entries,
             })
         })?;
-        let mut enc = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("rng") });
+        let mut enc = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("rng") });
         {
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("rng"), timestamp_writes: None });
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("rng"),
+                timestamp_writes: None,
+            });
             pass.set_pipeline(pipeline);
             pass.set_bind_group(0, &bg, &[]);
             pass.dispatch_workgroups(job.count.div_ceil(64), 1, 1);
@@ -231,15 +286,36 @@ impl RngPass {
         Ok((w.to_vec(), f.to_vec()))
     }
 
-    fn kat(&self, ctx: &GpuContext, inputs: &[([u32; 4], [u32; 2])]) -> Result<Vec<[u32; 4]>, EngineError> {
-        let flat: Vec<[u32; 4]> = inputs.iter().flat_map(|(c, k)| [*c, [k[0], k[1], 0, 0]]).collect();
-        let job = RngJob { count: inputs.len() as u32, ..Default::default() };
+    fn kat(
+        &self,
+        ctx: &GpuContext,
+        inputs: &[([u32; 4], [u32; 2])],
+    ) -> Result<Vec<[u32; 4]>, EngineError> {
+        let flat: Vec<[u32; 4]> = inputs
+            .iter()
+            .flat_map(|(c, k)| [*c, [k[0], k[1], 0, 0]])
+            .collect();
+        let job = RngJob {
+            count: inputs.len() as u32,
+            ..Default::default()
+        };
         let (w, _) = self.run(ctx, &self.kat, job, &flat, false)?;
         Ok(pod_vec(&w))
     }
 
-    fn draws(&self, ctx: &GpuContext, seed: u64, stream: u32, count: u32) -> Result<Draws, EngineError> {
-        let job = RngJob { count, seed_lo: seed as u32, seed_hi: (seed >> 32) as u32, stream };
+    fn draws(
+        &self,
+        ctx: &GpuContext,
+        seed: u64,
+        stream: u32,
+        count: u32,
+    ) -> Result<Draws, EngineError> {
+        let job = RngJob {
+            count,
+            seed_lo: seed as u32,
+            seed_hi: (seed >> 32) as u32,
+            stream,
+        };
         let (w, f) = self.run(ctx, &self.draws, job, &[], true)?;
         Ok((pod_vec(&f), pod_vec(&w)))
     }

@@ -34,16 +34,48 @@ impl PackLifePass {
         let module = ctx.module("pack_life.wgsl", &super::shaders::pack_life())?;
         let pipeline = ctx.pipeline("pack_life", &module, "pack_life")?;
         use wgpu::BufferUsages as U;
-        let aging = ctx.buffer("aging params", size_of::<AgingParams>() as u64, U::UNIFORM | U::COPY_DST)?;
-        let job = ctx.buffer("pack job", size_of::<PackJob>() as u64, U::UNIFORM | U::COPY_DST)?;
-        Ok(PackLifePass { pipeline, aging, job, bufs: None })
+        let aging = ctx.buffer(
+            "aging params",
+            size_of::<AgingParams>() as u64,
+            U::UNIFORM | U::COPY_DST,
+        )?;
+        let job = ctx.buffer(
+            "pack job",
+            size_of::<PackJob>() as u64,
+            U::UNIFORM | U::COPY_DST,
+        )?;
+        Ok(PackLifePass {
+            pipeline,
+            aging,
+            job,
+            bufs: None,
+        })
     }
 
     /// Make sure the buffers hold `cells` cells, `packs × stride` curve points and `table` floats.
-    fn ensure(&mut self, ctx: &GpuContext, table: usize, cells: usize, packs: usize, stride: usize) -> Result<(), EngineError> {
-        let need = [table * 4, cells * 32, cells * 32, packs * stride * 4, packs * 16];
+    fn ensure(
+        &mut self,
+        ctx: &GpuContext,
+        table: usize,
+        cells: usize,
+        packs: usize,
+        stride: usize,
+    ) -> Result<(), EngineError> {
+        let need = [
+            table * 4,
+            cells * 32,
+            cells * 32,
+            packs * stride * 4,
+            packs * 16,
+        ];
         if let Some(b) = &self.bufs {
-            let have = [b.table.size(), b.cells.size(), b.live.size(), b.curve.size(), b.results.size()];
+            let have = [
+                b.table.size(),
+                b.cells.size(),
+                b.live.size(),
+                b.curve.size(),
+                b.results.size(),
+            ];
             if need.iter().zip(have).all(|(&n, h)| n as u64 <= h) {
                 return Ok(());
             }
@@ -60,7 +92,11 @@ impl PackLifePass {
         let live = ctx.buffer("live cells", need[2] as u64, st)?;
         let curve = ctx.buffer("fade curves", need[3] as u64, st)?;
         let results = ctx.buffer("pack results", need[4] as u64, st)?;
-        let readback = ctx.buffer("pack readback", (need[3] + need[4]) as u64, U::MAP_READ | U::COPY_DST)?;
+        let readback = ctx.buffer(
+            "pack readback",
+            (need[3] + need[4]) as u64,
+            U::MAP_READ | U::COPY_DST,
+        )?;
         let bind = ctx.scoped("binding the pack-life buffers", || {
             ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("pack_life"),
@@ -76,15 +112,32 @@ impl PackLifePass {
                 ],
             })
         })?;
-        self.bufs = Some(Buffers { table, cells, live, curve, results, readback, bind });
+        self.bufs = Some(Buffers {
+            table,
+            cells,
+            live,
+            curve,
+            results,
+            readback,
+            bind,
+        });
         Ok(())
     }
 
     /// Life of every pack in `cells` (packs laid out one after another).
-    pub fn run(&mut self, ctx: &GpuContext, a: &AgingParams, table: &[f32], cells: &[PackCell]) -> Result<Vec<PackLife>, EngineError> {
+    pub fn run(
+        &mut self,
+        ctx: &GpuContext,
+        a: &AgingParams,
+        table: &[f32],
+        cells: &[PackCell],
+    ) -> Result<Vec<PackLife>, EngineError> {
         let size = (a.series * a.parallel) as usize;
         if a.series > MAX_SERIES {
-            return Err(EngineError::Gpu(format!("pack.series {} is above the GPU engine's {MAX_SERIES}", a.series)));
+            return Err(EngineError::Gpu(format!(
+                "pack.series {} is above the GPU engine's {MAX_SERIES}",
+                a.series
+            )));
         }
         if size == 0 || cells.is_empty() {
             return Ok(Vec::new());
@@ -100,14 +153,30 @@ impl PackLifePass {
             let packs = batch.len() / size;
             self.ensure(ctx, table.len(), batch.len(), packs, stride)?;
             let b = self.bufs.as_ref().expect("ensured");
-            let job = PackJob { packs: packs as u32, curve_stride: stride as u32, short_p, _pad: 0 };
-            ctx.queue.write_buffer(&self.aging, 0, bytemuck::bytes_of(a));
-            ctx.queue.write_buffer(&self.job, 0, bytemuck::bytes_of(&job));
-            ctx.queue.write_buffer(&b.table, 0, bytemuck::cast_slice(table));
-            ctx.queue.write_buffer(&b.cells, 0, bytemuck::cast_slice(batch));
-            let mut enc = ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("pack life") });
+            let job = PackJob {
+                packs: packs as u32,
+                curve_stride: stride as u32,
+                short_p,
+                _pad: 0,
+            };
+            ctx.queue
+                .write_buffer(&self.aging, 0, bytemuck::bytes_of(a));
+            ctx.queue
+                .write_buffer(&self.job, 0, bytemuck::bytes_of(&job));
+            ctx.queue
+                .write_buffer(&b.table, 0, bytemuck::cast_slice(table));
+            ctx.queue
+                .write_buffer(&b.cells, 0, bytemuck::cast_slice(batch));
+            let mut enc = ctx
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("pack life"),
+                });
             {
-                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("pack_life"), timestamp_writes: None });
+                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("pack_life"),
+                    timestamp_writes: None,
+                });
                 pass.set_pipeline(&self.pipeline);
                 pass.set_bind_group(0, &b.bind, &[]);
                 pass.dispatch_workgroups(packs as u32, 1, 1);
@@ -127,7 +196,11 @@ impl PackLifePass {
                     1 => EndOfLife::Short,
                     _ => EndOfLife::Cap,
                 };
-                out.push(PackLife { cycles: r.cycles, reason, curve: curve[k * stride..k * stride + len].to_vec() });
+                out.push(PackLife {
+                    cycles: r.cycles,
+                    reason,
+                    curve: curve[k * stride..k * stride + len].to_vec(),
+                });
             }
         }
         Ok(out)

@@ -48,10 +48,14 @@ pub fn all() -> Vec<(&'static str, String)> {
 
 /// Parse and validate with naga (what wgpu does at pipeline creation), for tests and clear errors.
 pub fn validate(name: &str, src: &str) -> Result<naga::Module, String> {
-    let module = naga::front::wgsl::parse_str(src).map_err(|e| format!("{name}: {}", e.emit_to_string(src)))?;
-    naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty())
-        .validate(&module)
+    let module = naga::front::wgsl::parse_str(src)
         .map_err(|e| format!("{name}: {}", e.emit_to_string(src)))?;
+    naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        naga::valid::Capabilities::empty(),
+    )
+    .validate(&module)
+    .map_err(|e| format!("{name}: {}", e.emit_to_string(src)))?;
     Ok(module)
 }
 

@@ -100,7 +100,7 @@ pub struct AgingParams {
     pub seed_hi: u32,
 }
 
-const _: () = assert!(std::mem::size_of::<AgingParams>() % 16 == 0);
+const _: () = assert!(std::mem::size_of::<AgingParams>().is_multiple_of(16));
 
 /// `k_cal` tabulated over temperature, two entries per temperature: the SOC-sweep average while
 /// cycling, and the value at the rest SOC.
@@ -114,7 +114,14 @@ pub struct RateTable {
 const SOC_POINTS: usize = 16;
 
 impl AgingParams {
-    pub fn new(chem: Chemistry, life: &Life, q_rated: f64, series: u32, parallel: u32, seed: u64) -> Self {
+    pub fn new(
+        chem: Chemistry,
+        life: &Life,
+        q_rated: f64,
+        series: u32,
+        parallel: u32,
+        seed: u64,
+    ) -> Self {
         let (p_cal, p_cyc, time_scale) = exponents(chem);
         let dod = life.soc_hi - life.soc_lo;
         let hours_cycling = life.cycles_per_day * 2.0 * dod / life.c_rate;
@@ -143,7 +150,9 @@ impl AgingParams {
             r_th: life.thermal_resistance_k_per_w as f32,
             eol_fraction: life.eol_fraction as f32,
             stop_fraction: (life.eol_fraction - 0.1).max(0.05) as f32,
-            balance_ah: (life.balance_current_a * life.balance_hours * f64::from(life.cycles_per_step)) as f32,
+            balance_ah: (life.balance_current_a
+                * life.balance_hours
+                * f64::from(life.cycles_per_step)) as f32,
             ocv_slope_v: life.ocv_slope_v as f32,
             plating_factor: life.plating_factor as f32,
             underfill_factor: life.underfill_factor as f32,
@@ -177,7 +186,8 @@ impl RateTable {
             let t = f64::from(a.table_t0) + f64::from(i) * f64::from(a.table_dt);
             let sweep = (0..SOC_POINTS)
                 .map(|j| {
-                    let soc = life.soc_lo + (life.soc_hi - life.soc_lo) * (j as f64 + 0.5) / SOC_POINTS as f64;
+                    let soc = life.soc_lo
+                        + (life.soc_hi - life.soc_lo) * (j as f64 + 0.5) / SOC_POINTS as f64;
                     k_cal_at(chem, t, soc)
                 })
                 .sum::<f64>()
@@ -214,7 +224,8 @@ pub fn k_cyc_at(a: &AgingParams, t_k: f32, dod: f32, c_avg: f32, c_dis: f32) -> 
         (4.38e-8 + 1.55e-8 * dod + 1.68e-7 * c_avg) * ((2190.0 / t_k).exp() + (-1.55e5 / t_k).exp())
     } else {
         let tn = t_k / 308.15;
-        0.181_235_02 * (-0.123_779_21 * c_dis * c_dis * c_dis).exp()
+        0.181_235_02
+            * (-0.123_779_21 * c_dis * c_dis * c_dis).exp()
             * (1.244_595_4 * tn * tn * tn * c_dis.sqrt()).exp()
     }
 }
@@ -225,7 +236,11 @@ pub fn power_step(loss: f32, k: f32, p: f32, dx: f32) -> f32 {
     if k <= 0.0 || dx <= 0.0 {
         return loss;
     }
-    let x_eq = if loss > 0.0 { (loss / k).powf(1.0 / p) } else { 0.0 };
+    let x_eq = if loss > 0.0 {
+        (loss / k).powf(1.0 / p)
+    } else {
+        0.0
+    };
     k * (x_eq + dx).powf(p)
 }
 
@@ -263,7 +278,8 @@ pub struct Conditions {
 /// Advance one cell by one step (`cycles_per_step` cycles).
 #[inline]
 pub fn step_cell(a: &AgingParams, table: &[f32], age: &mut CellAge, c: &Conditions) {
-    let k_cal = a.f_cyc * table_lookup(table, a, c.t_cyc_k, 0) + a.f_rest * table_lookup(table, a, c.t_rest_k, 1);
+    let k_cal = a.f_cyc * table_lookup(table, a, c.t_cyc_k, 0)
+        + a.f_rest * table_lookup(table, a, c.t_rest_k, 1);
     // Day-average |C|: two sweeps of the cell's swing per cycle, over 24 h (rest counts as zero).
     let c_avg = a.cycles_per_day * 2.0 * c.efc_per_cycle / 24.0;
     let k_cyc = a.f_cyc * k_cyc_at(a, c.t_cyc_k, c.dod, c_avg, c.c_dis)
@@ -285,8 +301,16 @@ mod tests {
     #[test]
     fn nominal_cell_matches_blast_lite() {
         let cases = [
-            (Chemistry::LfpPrismatic, 25.0, [0.9775, 0.9638, 0.9309, 0.8859]),
-            (Chemistry::LfpPrismatic, 35.0, [0.9706, 0.9547, 0.9184, 0.8710]),
+            (
+                Chemistry::LfpPrismatic,
+                25.0,
+                [0.9775, 0.9638, 0.9309, 0.8859],
+            ),
+            (
+                Chemistry::LfpPrismatic,
+                35.0,
+                [0.9706, 0.9547, 0.9184, 0.8710],
+            ),
             (Chemistry::Nmc21700, 25.0, [0.8760, 0.8231, 0.7145, 0.5876]),
             (Chemistry::Nmc21700, 35.0, [0.8536, 0.7894, 0.6565, 0.4997]),
         ];

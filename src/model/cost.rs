@@ -11,6 +11,10 @@ use serde::Serialize;
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct StageCost {
     pub stage: Stage,
+    /// Material bought in at this stage and conversion (labour, energy, depreciation), USD per
+    /// cell that enters it.
+    pub material_per_cell_usd: f64,
+    pub conversion_per_cell_usd: f64,
     /// Cells that entered the stage.
     pub entered: u64,
     /// USD spent at the stage (entered × (material + conversion)).
@@ -32,7 +36,12 @@ pub struct CostSummary {
 }
 
 /// `entered[s]` and `scrapped[s]`: cells that entered and were scrapped at each stage, in line order.
-pub fn cost_summary(scene: &Scene, entered: &[u64; 6], scrapped: &[u64; 6], good: u64) -> CostSummary {
+pub fn cost_summary(
+    scene: &Scene,
+    entered: &[u64; 6],
+    scrapped: &[u64; 6],
+    good: u64,
+) -> CostSummary {
     let per = scene.cost.per_stage();
     let mut cumulative = 0.0;
     let mut total = 0.0;
@@ -49,6 +58,8 @@ pub fn cost_summary(scene: &Scene, entered: &[u64; 6], scrapped: &[u64; 6], good
             scrap_loss += loss;
             StageCost {
                 stage,
+                material_per_cell_usd: per[i].0,
+                conversion_per_cell_usd: per[i].1,
                 entered: entered[i],
                 spend_usd: spend,
                 scrap_loss_usd: loss,
@@ -56,7 +67,11 @@ pub fn cost_summary(scene: &Scene, entered: &[u64; 6], scrapped: &[u64; 6], good
         })
         .collect();
     let started = entered[0].max(1) as f64;
-    let per_good = if good > 0 { total / good as f64 } else { f64::INFINITY };
+    let per_good = if good > 0 {
+        total / good as f64
+    } else {
+        f64::INFINITY
+    };
     CostSummary {
         stages,
         total_usd: total,

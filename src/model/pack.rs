@@ -163,7 +163,11 @@ pub fn simulate_pack(a: &AgingParams, table: &[f32], rng: &Philox, cells: &[Pack
     let mut live: Vec<Live> = cells
         .iter()
         .map(|c| {
-            let plating = if c.flags & flags::PLATING != 0 { a.plating_factor } else { 1.0 };
+            let plating = if c.flags & flags::PLATING != 0 {
+                a.plating_factor
+            } else {
+                1.0
+            };
             Live {
                 age: CellAge::default(),
                 q: c.q0,
@@ -195,7 +199,11 @@ pub fn simulate_pack(a: &AgingParams, table: &[f32], rng: &Philox, cells: &[Pack
         if end.is_none() && frac < a.eol_fraction {
             // Interpolate the crossing within the step (a pack born below it ends at cycle 0).
             let prev = curve.last().copied().unwrap_or(frac);
-            let within = if prev > frac { (prev - a.eol_fraction) / (prev - frac) } else { 0.0 };
+            let within = if prev > frac {
+                (prev - a.eol_fraction) / (prev - frac)
+            } else {
+                0.0
+            };
             let at = cycles as f32 - a.cycles_per_step * (1.0 - within.clamp(0.0, 1.0));
             end = Some((at.max(0.0).round() as u32, EndOfLife::Fade));
         }
@@ -211,7 +219,11 @@ pub fn simulate_pack(a: &AgingParams, table: &[f32], rng: &Philox, cells: &[Pack
             let group = &mut live[g * np..(g + 1) * np];
             let q_g: f32 = group.iter().map(|l| l.q).sum();
             let g_sum: f32 = group.iter().map(|l| 1.0 / l.r).sum();
-            let pos = if ns > 1 { g as f32 / (ns - 1) as f32 } else { 0.0 };
+            let pos = if ns > 1 {
+                g as f32 / (ns - 1) as f32
+            } else {
+                0.0
+            };
             let t_base = a.ambient_k + a.gradient_k * pos;
             let dod = (ah_cycle / q_g).min(1.0);
             let mut sd_ah = 0.0;

@@ -78,7 +78,7 @@ pub struct LineParams {
     pub _pad: [u32; 1],
 }
 
-const _: () = assert!(std::mem::size_of::<LineParams>() % 16 == 0);
+const _: () = assert!(std::mem::size_of::<LineParams>().is_multiple_of(16));
 
 impl LineParams {
     pub fn from_scene(s: &Scene) -> LineParams {

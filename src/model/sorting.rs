@@ -26,8 +26,8 @@ pub fn test_and_sort(
     fo: &Formed,
 ) -> CellRecord {
     let electrode = c.cathode.min(c.anode * p.np_design / p.np_min);
-    let q_true = p.q_rated * electrode * w.area * (1.0 - fo.first_cycle_loss)
-        / (1.0 - p.first_cycle_loss);
+    let q_true =
+        p.q_rated * electrode * w.area * (1.0 - fo.first_cycle_loss) / (1.0 - p.first_cycle_loss);
     let r_true = w.r_tab + (k.r_ionic + fo.r_sei + f.r_bulk) / w.area;
 
     let u = rng.uniforms(cell, stream::EOL, 0);

@@ -248,7 +248,10 @@ fn merge(base: &mut Value, user: &Table, prefix: &str) -> Result<(), SceneError>
             (Value::Table(_), Value::Table(ut)) => merge(bv, ut, &key)?,
             (Value::Table(_), _) => return Err(wrong("a table")),
             (Value::Float(_), Value::Float(_) | Value::Integer(_)) => {
-                *bv = Value::Float(uv.as_float().unwrap_or_else(|| uv.as_integer().unwrap_or(0) as f64));
+                *bv = Value::Float(
+                    uv.as_float()
+                        .unwrap_or_else(|| uv.as_integer().unwrap_or(0) as f64),
+                );
             }
             (Value::Integer(_), Value::Integer(i)) => {
                 if *i < 0 {
@@ -260,7 +263,9 @@ fn merge(base: &mut Value, user: &Table, prefix: &str) -> Result<(), SceneError>
                 }
                 *bv = uv.clone();
             }
-            (Value::Integer(_), Value::Float(f)) if f.fract() == 0.0 && *f >= 0.0 && *f < 9.0e15 => {
+            (Value::Integer(_), Value::Float(f))
+                if f.fract() == 0.0 && *f >= 0.0 && *f < 9.0e15 =>
+            {
                 // 1e6 for a count is common shorthand; accept whole numbers written as floats.
                 *bv = Value::Integer(*f as i64);
             }

@@ -308,6 +308,10 @@ impl Scene {
     pub fn preset(chemistry: Chemistry) -> Scene {
         let nmc = chemistry == Chemistry::Nmc21700;
         // Resistance budget (mΩ): tab + ionic + SEI + bulk = nominal DCIR.
+        // Self-discharge is read as an OCV drop (K-value, mV/day). LFP's flat OCV (≈0.15 V per unit
+        // SOC mid-window against ≈0.8 V for NMC) shows the same charge loss as a ~5× smaller K, so
+        // the LFP preset's K figures (distribution, defects, gauge, limit) are the NMC ones × 0.2.
+        let k_scale = if nmc { 1.0 } else { 0.2 };
         let (r_tab, r_ionic, r_sei, r_bulk) = if nmc {
             (2.0, 5.0, 4.0, 7.0)
         } else {
@@ -368,20 +372,20 @@ impl Scene {
                 first_cycle_loss_sd: 0.001,
                 loss_per_degc: 0.001,
                 r_sei_mohm: r_sei,
-                k_median_mv_day: 0.03,
+                k_median_mv_day: 0.03 * k_scale,
                 k_sigma: 0.5,
-                defect_k_min_mv_day: 0.5,
-                defect_k_max_mv_day: 5.0,
+                defect_k_min_mv_day: 0.5 * k_scale,
+                defect_k_max_mv_day: 5.0 * k_scale,
                 defect_onset_mean_days: 4.0,
                 aging_days: 10.0,
             },
             eol: Eol {
                 capacity_noise: 0.001,
                 dcir_noise: 0.01,
-                k_noise_mv_day: 0.01,
+                k_noise_mv_day: 0.01 * k_scale,
                 capacity_min: 0.97,
                 dcir_max: 1.15,
-                k_max_mv_day: 0.1,
+                k_max_mv_day: 0.1 * k_scale,
                 grade_bins: 8,
                 bin_width: 0.0025,
             },
@@ -404,7 +408,8 @@ impl Scene {
                 cycles_per_step: 10,
                 max_cycles: if nmc { 5000 } else { 12000 },
                 eol_fraction: 0.8,
-                balance_current_a: 0.05,
+                // 50 mA for a 21700; a large-format BMS balances with ~1 A (scaled to 250 Ah cells).
+                balance_current_a: if nmc { 0.05 } else { 1.0 },
                 balance_hours: 2.0,
                 plating_np: 1.03,
                 plating_factor: 3.0,

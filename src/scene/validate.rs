@@ -76,9 +76,19 @@ pub fn validate(s: &Scene) -> Result<(), SceneError> {
 
     let w = &s.winding;
     spread("winding.area_cv", w.area_cv)?;
-    range("winding.misalignment_sd_mm", w.misalignment_sd_mm, 0.0, 10.0)?;
+    range(
+        "winding.misalignment_sd_mm",
+        w.misalignment_sd_mm,
+        0.0,
+        10.0,
+    )?;
     positive("winding.overhang_mm", w.overhang_mm, 20.0)?;
-    range("winding.tab_weld_median_mohm", w.tab_weld_median_mohm, 0.0, 10_000.0)?;
+    range(
+        "winding.tab_weld_median_mohm",
+        w.tab_weld_median_mohm,
+        0.0,
+        10_000.0,
+    )?;
     range("winding.tab_weld_sigma", w.tab_weld_sigma, 0.0, 2.0)?;
     prob("winding.xray_detect", w.xray_detect)?;
 
@@ -92,19 +102,33 @@ pub fn validate(s: &Scene) -> Result<(), SceneError> {
     count("formation.rack_size", fo.rack_size, 1, u64::MAX)?;
     range("formation.rack_temp_sd_c", fo.rack_temp_sd_c, 0.0, 20.0)?;
     range("formation.first_cycle_loss", fo.first_cycle_loss, 0.0, 0.5)?;
-    range("formation.first_cycle_loss_sd", fo.first_cycle_loss_sd, 0.0, 0.1)?;
+    range(
+        "formation.first_cycle_loss_sd",
+        fo.first_cycle_loss_sd,
+        0.0,
+        0.1,
+    )?;
     range("formation.loss_per_degc", fo.loss_per_degc, 0.0, 0.05)?;
     range("formation.r_sei_mohm", fo.r_sei_mohm, 0.0, 10_000.0)?;
     positive("formation.k_median_mv_day", fo.k_median_mv_day, 100.0)?;
     range("formation.k_sigma", fo.k_sigma, 0.0, 3.0)?;
-    range("formation.defect_k_min_mv_day", fo.defect_k_min_mv_day, 0.0, 1000.0)?;
+    range(
+        "formation.defect_k_min_mv_day",
+        fo.defect_k_min_mv_day,
+        0.0,
+        1000.0,
+    )?;
     range(
         "formation.defect_k_max_mv_day",
         fo.defect_k_max_mv_day,
         fo.defect_k_min_mv_day,
         1000.0,
     )?;
-    positive("formation.defect_onset_mean_days", fo.defect_onset_mean_days, 1000.0)?;
+    positive(
+        "formation.defect_onset_mean_days",
+        fo.defect_onset_mean_days,
+        1000.0,
+    )?;
     positive("formation.aging_days", fo.aging_days, 100.0)?;
 
     let e = &s.eol;
@@ -126,7 +150,10 @@ pub fn validate(s: &Scene) -> Result<(), SceneError> {
         return Err(SceneError::Invalid {
             key: "pack.series × pack.parallel".into(),
             value: per_pack.to_string(),
-            range: format!("[1, cells = {}]: a pack cannot hold more cells than the run makes", s.cells),
+            range: format!(
+                "[1, cells = {}]: a pack cannot hold more cells than the run makes",
+                s.cells
+            ),
         });
     }
     count("pack.life_packs", u64::from(p.life_packs), 0, 1_000_000)?;
@@ -134,13 +161,27 @@ pub fn validate(s: &Scene) -> Result<(), SceneError> {
     let l = &s.life;
     range("life.ambient_c", l.ambient_c, -30.0, 60.0)?;
     range("life.gradient_k", l.gradient_k, 0.0, 30.0)?;
-    range("life.thermal_resistance_k_per_w", l.thermal_resistance_k_per_w, 0.0, 50.0)?;
+    range(
+        "life.thermal_resistance_k_per_w",
+        l.thermal_resistance_k_per_w,
+        0.0,
+        50.0,
+    )?;
     positive("life.c_rate", l.c_rate, 5.0)?;
     range("life.soc_lo", l.soc_lo, 0.0, 1.0)?;
     range("life.soc_hi", l.soc_hi, l.soc_lo + 0.01, 1.0)?;
     range("life.soc_rest", l.soc_rest, l.soc_lo, l.soc_hi)?;
-    positive("life.cycles_per_day", l.cycles_per_day, 24.0 * l.c_rate / (2.0 * (l.soc_hi - l.soc_lo)))?;
-    count("life.cycles_per_step", u64::from(l.cycles_per_step), 1, 1000)?;
+    positive(
+        "life.cycles_per_day",
+        l.cycles_per_day,
+        24.0 * l.c_rate / (2.0 * (l.soc_hi - l.soc_lo)),
+    )?;
+    count(
+        "life.cycles_per_step",
+        u64::from(l.cycles_per_step),
+        1,
+        1000,
+    )?;
     count("life.max_cycles", u64::from(l.max_cycles), 1, 100_000)?;
     range("life.eol_fraction", l.eol_fraction, 0.3, 0.99)?;
     range("life.balance_current_a", l.balance_current_a, 0.0, 100.0)?;

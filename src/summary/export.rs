@@ -28,7 +28,10 @@ pub fn write_csvs(s: &Summary, dir: &Path) -> std::io::Result<()> {
         ("hist_dcir_measured.csv", &h.dcir_measured_mohm),
         ("hist_k_measured.csv", &h.k_measured_mv_day),
         ("hist_np_ratio.csv", &h.np_ratio),
-        ("hist_pack_initial_capacity.csv", &h.pack_initial_capacity_ah),
+        (
+            "hist_pack_initial_capacity.csv",
+            &h.pack_initial_capacity_ah,
+        ),
         ("hist_pack_life.csv", &h.pack_life_cycles),
     ] {
         write_hist(dir, name, hist)?;
@@ -43,13 +46,28 @@ pub fn write_csvs(s: &Summary, dir: &Path) -> std::io::Result<()> {
     let mut f = std::io::BufWriter::new(std::fs::File::create(dir.join("stages.csv"))?);
     writeln!(f, "stage,cells_in,cells_out,scrapped,yield")?;
     for st in &s.stages {
-        writeln!(f, "{},{},{},{},{}", st.stage.key(), st.cells_in, st.cells_out, st.scrapped, st.yield_)?;
+        writeln!(
+            f,
+            "{},{},{},{},{}",
+            st.stage.key(),
+            st.cells_in,
+            st.cells_out,
+            st.scrapped,
+            st.yield_
+        )?;
     }
     f.flush()?;
     let mut f = std::io::BufWriter::new(std::fs::File::create(dir.join("scrap_pareto.csv"))?);
     writeln!(f, "reason,stage,cells,fraction_of_started")?;
     for l in &s.scrap_pareto {
-        writeln!(f, "{},{},{},{}", l.reason.key(), l.stage.key(), l.cells, l.fraction)?;
+        writeln!(
+            f,
+            "{},{},{},{}",
+            l.reason.key(),
+            l.stage.key(),
+            l.cells,
+            l.fraction
+        )?;
     }
     f.flush()?;
     let mut f = std::io::BufWriter::new(std::fs::File::create(dir.join("grades.csv"))?);

@@ -242,7 +242,12 @@ fn fade_curve(lives: &[PackLife], cycles_per_step: u32) -> FadeCurve {
     for s in 0..steps {
         col.clear();
         // A pack followed to its stop level keeps its last value: it is below end of life there.
-        col.extend(lives.iter().filter_map(|l| l.curve.get(s).or(l.curve.last())).map(|&x| f64::from(x)));
+        col.extend(
+            lives
+                .iter()
+                .filter_map(|l| l.curve.get(s).or(l.curve.last()))
+                .map(|&x| f64::from(x)),
+        );
         col.sort_by(f64::total_cmp);
         out.cycles.push(s as u32 * cycles_per_step);
         out.p5.push(percentile(&col, 0.05));
@@ -300,7 +305,7 @@ impl Summary {
                 fraction: s.scrapped[j] as f64 / started.max(1) as f64,
             })
             .collect();
-        scrap_pareto.sort_by(|a, b| b.cells.cmp(&a.cells));
+        scrap_pareto.sort_by_key(|l| std::cmp::Reverse(l.cells));
 
         let q = scene.cell.capacity_ah;
         let r = scene.cell.dcir_mohm;

@@ -54,7 +54,10 @@ impl Moments {
         let n = self.n as i128;
         // n·Σx² − (Σx)² is exact in i128 for the runs celltwin makes (≤ 10¹⁰ cells).
         let num = n * self.sum_sq - self.sum * self.sum;
-        ((num as f64) / (self.n as f64 * (self.n - 1) as f64)).max(0.0).sqrt() / FIX
+        ((num as f64) / (self.n as f64 * (self.n - 1) as f64))
+            .max(0.0)
+            .sqrt()
+            / FIX
     }
     pub fn stats(&self) -> Stat {
         let (mean, sd) = (self.mean(), self.sd());
@@ -352,11 +355,17 @@ mod tests {
 
     #[test]
     fn moments_match_two_pass() {
-        let xs: Vec<f32> = (0..1000).map(|i| 5.0 + 0.01 * ((i * 37 % 101) as f32 - 50.0)).collect();
+        let xs: Vec<f32> = (0..1000)
+            .map(|i| 5.0 + 0.01 * ((i * 37 % 101) as f32 - 50.0))
+            .collect();
         let mut m = Moments::default();
         xs.iter().for_each(|&x| m.push(x));
         let mean = xs.iter().map(|&x| f64::from(x)).sum::<f64>() / 1000.0;
-        let var = xs.iter().map(|&x| (f64::from(x) - mean).powi(2)).sum::<f64>() / 999.0;
+        let var = xs
+            .iter()
+            .map(|&x| (f64::from(x) - mean).powi(2))
+            .sum::<f64>()
+            / 999.0;
         assert!((m.mean() - mean).abs() < 1e-7);
         assert!((m.sd() - var.sqrt()).abs() < 1e-6);
     }

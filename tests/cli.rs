@@ -1,0 +1,246 @@
+//! The command line as a contract: exit codes, messages naming key/value/range, JSON keys, files.
+
+use std::process::Command;
+
+fn celltwin(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_celltwin"))
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Each bad input exits with status 2 and a message that names what is wrong; none panics.
+#[test]
+fn bad_input_is_a_clear_error() {
+    let dir = std::env::temp_dir().join(format!("celltwin-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad_file = dir.join("bad.toml");
+    std::fs::write(
+        &bad_file,
+        "chemistry = \"nmc21700\"\n[coating]\ncathod_loading_cv = 0.01\n",
+    )
+    .unwrap();
+    let broken = dir.join("broken.toml");
+    std::fs::write(&broken, "cells = = 3\n").unwrap();
+    let cases: Vec<(Vec<String>, Vec<&str>)> = vec![
+        (
+            vec!["--set".into(), "coating.cathod_loading_cv=0.01".into()],
+            vec![
+                "unknown key",
+                "coating.cathod_loading_cv",
+                "cathode_loading_cv",
+            ],
+        ),
+        (
+            vec![bad_file.display().to_string()],
+            vec!["unknown key", "coating.cathod_loading_cv"],
+        ),
+        (vec![broken.display().to_string()], vec!["not valid TOML"]),
+        (
+            vec!["--set".into(), "winding.area_cv=abc".into()],
+            vec!["winding.area_cv", "expected a number", "abc"],
+        ),
+        (
+            vec!["--set".into(), "winding.area_cv=nan".into()],
+            vec!["winding.area_cv", "NaN", "[0, 0.5]"],
+        ),
+        (
+            vec!["--set".into(), "calendering.porosity_sd=-0.01".into()],
+            vec!["calendering.porosity_sd", "-0.01", "[0, 0.1]"],
+        ),
+        (
+            vec!["--set".into(), "winding.xray_detect=1.5".into()],
+            vec!["winding.xray_detect", "1.5", "[0, 1]"],
+        ),
+        (
+            vec!["--set".into(), "life.short_hazard=-1e-5".into()],
+            vec!["life.short_hazard", "[0, 1]"],
+        ),
+        (
+            vec!["--set".into(), "pack.series=0".into()],
+            vec!["pack.series", "0", "[1, 1024]"],
+        ),
+        (
+            vec!["--set".into(), "pack.window=50".into()],
+            vec!["pack.window", "50", "[96,"],
+        ),
+        (
+            vec!["--cells".into(), "50".into()],
+            vec!["pack.series × pack.parallel", "96", "cells = 50"],
+        ),
+        (
+            vec![
+                "--set".into(),
+                "pack.series=500".into(),
+                "--set".into(),
+                "pack.parallel=64".into(),
+                "--set".into(),
+                "pack.window=100000000".into(),
+                "--cells".into(),
+                "20000".into(),
+            ],
+            vec![
+                "pack.series × pack.parallel",
+                "32000",
+                "cannot hold more cells",
+            ],
+        ),
+        (
+            vec!["--cells".into(), "0".into()],
+            vec!["cells", "0", "[1, 10000000000]"],
+        ),
+        (
+            vec!["--set".into(), "pack.matching=greedy".into()],
+            vec!["pack.matching", "unknown variant", "sorted"],
+        ),
+        (
+            vec!["--set".into(), "chemistry=nca".into()],
+            vec!["chemistry", "nmc21700"],
+        ),
+        (
+            vec!["--set".into(), "noequals".into()],
+            vec!["--set", "KEY=VALUE"],
+        ),
+        (
+            vec!["no_such_scene".into()],
+            vec!["no_such_scene", "built-ins", "nmc21700_mature"],
+        ),
+    ];
+    for (extra, needles) in cases {
+        let mut args = vec!["run", "--backend", "cpu"];
+        args.extend(extra.iter().map(String::as_str));
+        let (code, _, err) = celltwin(&args);
+        assert_eq!(code, 2, "{args:?} exited {code}: {err}");
+        assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+        for n in needles {
+            assert!(err.contains(n), "{args:?}: message lacks `{n}`: {err}");
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `run --json` prints one JSON object with the contract's keys; `--out` writes summary.json and
+/// the CSVs; stats are consistent with each other.
+#[test]
+fn run_json_and_out_dir() {
+    let dir = std::env::temp_dir().join(format!("celltwin-out-{}", std::process::id()));
+    let d = dir.display().to_string();
+    let (code, out, err) = celltwin(&[
+        "run",
+        "--backend",
+        "cpu",
+        "--cells",
+        "100000",
+        "--seed",
+        "7",
+        "--json",
+        "--out",
+        &d,
+        "--set",
+        "pack.life_packs=20",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON object");
+    for k in [
+        "cells",
+        "seed",
+        "backend",
+        "stages",
+        "yield",
+        "packs",
+        "cost",
+        "elapsed_s",
+        "cells_per_s",
+    ] {
+        assert!(v.get(k).is_some(), "JSON lacks `{k}`");
+    }
+    assert_eq!(v["cells"], 100000);
+    assert_eq!(v["seed"], 7);
+    assert_eq!(v["backend"], "cpu");
+    // Stage flow is conserved: what leaves one station enters the next.
+    let stages = v["stages"].as_array().unwrap();
+    for w in stages.windows(2) {
+        assert_eq!(w[0]["cells_out"], w[1]["cells_in"]);
+    }
+    let passed = stages.last().unwrap()["cells_out"].as_f64().unwrap();
+    assert!((v["yield"].as_f64().unwrap() - passed / 1e5).abs() < 1e-12);
+    for f in [
+        "summary.json",
+        "fade_curve.csv",
+        "hist_capacity_true.csv",
+        "hist_capacity_measured.csv",
+        "hist_dcir_measured.csv",
+        "hist_k_measured.csv",
+        "hist_np_ratio.csv",
+        "hist_pack_initial_capacity.csv",
+        "hist_pack_life.csv",
+        "stages.csv",
+        "scrap_pareto.csv",
+        "grades.csv",
+    ] {
+        assert!(dir.join(f).is_file(), "missing {f}");
+    }
+    let fade = std::fs::read_to_string(dir.join("fade_curve.csv")).unwrap();
+    assert!(fade.starts_with("cycles,p5,p50,p95\n") && fade.lines().count() > 10);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn check_prints_resolved_values_and_sweep_prints_a_table() {
+    let (code, out, err) = celltwin(&[
+        "check",
+        "nmc21700_ramp_up",
+        "--set",
+        "formation.aging_days=6",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("spread_scale = 4.0") && out.contains("aging_days = 6.0"),
+        "{out}"
+    );
+    let (code, out, err) = celltwin(&[
+        "sweep",
+        "--backend",
+        "cpu",
+        "--cells",
+        "40000",
+        "--param",
+        "line.spread_scale",
+        "--values",
+        "1,3",
+        "--json",
+        "--set",
+        "pack.life_packs=10",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let rows: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(
+        rows[1]["yield"].as_f64() < rows[0]["yield"].as_f64(),
+        "more spread, less yield"
+    );
+}
+
+#[test]
+fn gpu_backend_is_a_clear_error_or_runs() {
+    let (code, _, err) = celltwin(&[
+        "run",
+        "--backend",
+        "gpu",
+        "--cells",
+        "20000",
+        "--set",
+        "pack.life_packs=0",
+    ]);
+    assert!(
+        code == 0 || (code == 2 && err.contains("GPU")),
+        "exit {code}: {err}"
+    );
+    assert!(!err.contains("panicked"));
+}
