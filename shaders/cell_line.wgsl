@@ -72,6 +72,9 @@ var<workgroup> w_red: array<vec4<f32>, WG>;
 var<workgroup> w_count: atomic<u32>;
 var<workgroup> w_base: atomic<u32>;
 
+// The invocation's own tallies of the 17 scalar counters (ST_ENTERED .. ST_GRADES), flushed to
+// workgroup atomics once per invocation: atomics are the expensive part on some drivers.
+var<private> tally_: array<u32, 17>;
 var<private> m_n: array<f32, 8>;
 var<private> m_sum: array<f32, 8>;
 var<private> m_sq: array<f32, 8>;
@@ -279,6 +282,10 @@ fn count(at: u32) {
     atomicAdd(&w_stats[at], 1u);
 }
 
+fn tally(at: u32) {
+    tally_[at] += 1u;
+}
+
 fn hist_push(h: u32, x: f32) {
     let hp = chunk.hist[h];
     let t = (x - hp.lo) * hp.scale;
@@ -311,22 +318,22 @@ fn stats_push(r: CellRecord) {
         last = STAGE_FORMATION;
     }
     for (var e = 0u; e <= last; e++) {
-        count(ST_ENTERED + e);
+        tally(ST_ENTERED + e);
     }
     moment_push(M_NP, r.np_ratio, p.np_design);
     hist_push(H_NP, r.np_ratio);
     if ((r.flags & FLAG_DEFECT) != 0u) {
-        count(ST_DEFECTS);
+        tally(ST_DEFECTS);
     }
     if ((r.flags & FLAG_BREACH) != 0u) {
-        count(ST_BREACHES);
+        tally(ST_BREACHES);
     }
     if (last >= STAGE_FORMATION) {
         moment_push(M_K_MEAS, r.k_meas, p.k_median);
         hist_push(H_K_MEAS, r.k_meas);
     }
     if (scrap != 0u) {
-        count(ST_SCRAPPED + scrap - 1u);
+        tally(ST_SCRAPPED + scrap - 1u);
     }
     let tested = scrap == 0u || scrap == SCRAP_LOW_CAPACITY || scrap == SCRAP_HIGH_DCIR;
     if (tested) {
@@ -342,18 +349,18 @@ fn stats_push(r: CellRecord) {
         }
     }
     if (scrap == 0u) {
-        count(ST_PASSED);
+        tally(ST_PASSED);
         count(ST_GRADES + ((r.flags & GRADE_MASK) >> GRADE_SHIFT));
         moment_push(M_Q_PASSED, r.q_true, p.q_rated);
         moment_push(M_R_PASSED, r.r_true, p.r_nominal);
         if ((r.flags & FLAG_DEFECT) != 0u) {
-            count(ST_DEFECTS_PASSED);
+            tally(ST_DEFECTS_PASSED);
         }
         if ((r.flags & FLAG_BREACH) != 0u) {
-            count(ST_BREACHES_PASSED);
+            tally(ST_BREACHES_PASSED);
         }
         if ((r.flags & FLAG_PLATING) != 0u) {
-            count(ST_PLATING_PASSED);
+            tally(ST_PLATING_PASSED);
         }
     }
 }
@@ -383,6 +390,9 @@ fn cell_line(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
     }
     if (lid == 0u) {
         atomicStore(&w_count, 0u);
+    }
+    for (var t = 0u; t < ST_GRADES; t++) {
+        tally_[t] = 0u;
     }
     for (var m = 0u; m < 8u; m++) {
         m_n[m] = 0.0;
@@ -426,6 +436,11 @@ fn cell_line(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
     }
     thread_counts[tile * WG + lid] = kept;
     atomicAdd(&w_count, kept);
+    for (var t = 0u; t < ST_GRADES; t++) {
+        if (tally_[t] != 0u) {
+            atomicAdd(&w_stats[t], tally_[t]);
+        }
+    }
 
     // Moments: per-tile partial sums, reduced in a fixed tree (the same for any chunking whose
     // boundaries are multiples of TILE).
