@@ -273,20 +273,27 @@ impl CellLinePass {
         enc.copy_buffer_to_buffer(&self.tile_counts, 0, &self.readback, o_tc, tc_bytes);
         enc.copy_buffer_to_buffer(&self.passed, 0, &self.readback, o_cells, cell_bytes);
         ctx.submit("running the cell line", enc)?;
-        let bytes = ctx.read(&self.readback, o_cells + cell_bytes)?;
-
-        let s: Vec<u32> = pod_vec(&bytes[..stats_bytes as usize]);
-        let parts: Vec<f32> = pod_vec(&bytes[o_part as usize..o_tc as usize]);
-        let tc: Vec<u32> = pod_vec(&bytes[o_tc as usize..o_cells as usize]);
-        let total: usize = tc.iter().map(|&x| x as usize).sum();
+        // Small parts copied out; passed cells appended straight from the mapped range.
+        let (s, parts, total) = ctx.read_with(&self.readback, o_cells + cell_bytes, |bytes| {
+            let s: Vec<u32> = pod_vec(&bytes[..stats_bytes as usize]);
+            let parts: Vec<f32> = pod_vec(&bytes[o_part as usize..o_tc as usize]);
+            let tc: Vec<u32> = pod_vec(&bytes[o_tc as usize..o_cells as usize]);
+            let total: usize = tc.iter().map(|&x| x as usize).sum();
+            if total <= count as usize {
+                let cells = &bytes[o_cells as usize..o_cells as usize + 32 * total];
+                passed.extend(
+                    cells
+                        .chunks_exact(32)
+                        .map(bytemuck::pod_read_unaligned::<PackCell>),
+                );
+            }
+            (s, parts, total)
+        })?;
         if total > count as usize {
             return Err(EngineError::Gpu(format!(
                 "the device reported {total} passed cells out of {count}"
             )));
         }
-        passed.extend(pod_vec::<PackCell>(
-            &bytes[o_cells as usize..o_cells as usize + 32 * total],
-        ));
 
         let mut chunk_stats = LineStats::new(&HistSpec::for_params(p), p.grade_bins);
         let st = &mut chunk_stats;

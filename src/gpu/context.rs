@@ -265,47 +265,57 @@ impl GpuContext {
 
     /// Map `buf[..size]` for reading, wait (with a time limit) and copy it out.
     pub fn read(&self, buf: &wgpu::Buffer, size: u64) -> Result<Vec<u8>, EngineError> {
+        self.read_with(buf, size, <[u8]>::to_vec)
+    }
+
+    /// Map `buf[..size]` for reading, wait (with a time limit) and hand the mapped bytes to `f`.
+    /// On any error the mapping is cancelled, so the buffer can be used again.
+    pub fn read_with<T>(
+        &self,
+        buf: &wgpu::Buffer,
+        size: u64,
+        f: impl FnOnce(&[u8]) -> T,
+    ) -> Result<T, EngineError> {
         if size == 0 {
-            return Ok(Vec::new());
+            return Ok(f(&[]));
         }
         let slice = buf.slice(..size);
         let (tx, rx) = std::sync::mpsc::channel();
         slice.map_async(wgpu::MapMode::Read, move |r| {
             let _ = tx.send(r);
         });
-        self.device
+        let waited = self
+            .device
             .poll(wgpu::PollType::Wait {
                 submission_index: None,
                 timeout: Some(WAIT),
             })
             .map_err(|e| {
-                gpu_err(
-                    &format!(
-                        "waiting for {} (limit {} s)",
-                        self.describe(),
-                        WAIT.as_secs()
-                    ),
-                    e,
-                )
-            })?;
-        self.check()?;
-        match rx.recv_timeout(Duration::from_secs(5)) {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(gpu_err("reading results back (device lost?)", e)),
-            Err(_) => {
-                return Err(EngineError::Gpu(
+                let what = format!(
+                    "waiting for {} (limit {} s)",
+                    self.describe(),
+                    WAIT.as_secs()
+                );
+                gpu_err(&what, e)
+            })
+            .and_then(|_| self.check())
+            .and_then(|()| match rx.recv_timeout(Duration::from_secs(5)) {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(gpu_err("reading results back (device lost?)", e)),
+                Err(_) => Err(EngineError::Gpu(
                     "the device never answered a read-back".into(),
-                ));
-            }
+                )),
+            });
+        if let Err(e) = waited {
+            buf.unmap();
+            return Err(e);
         }
-        let data = {
-            let view = slice
-                .get_mapped_range()
-                .map_err(|e| gpu_err("mapping results", e))?;
-            view.to_vec()
+        let out = match slice.get_mapped_range() {
+            Ok(view) => Ok(f(&view)),
+            Err(e) => Err(gpu_err("mapping results", e)),
         };
         buf.unmap();
-        Ok(data)
+        out
     }
 }
 
