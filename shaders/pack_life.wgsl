@@ -3,6 +3,12 @@
 // ...), so every group sum runs over its cells in the CPU's order; the pack-wide reductions are
 // minima (exact in any order). Shorts and the fade scalar use the CPU's keys.
 //
+// Entry points:
+//   pack_init  the cells' life state, the groups' charge offsets, the pack's state;
+//   pack_life  up to `job.steps` steps of each pack from its saved state, saved again at the end.
+// Life runs in several dispatches because lavapipe (llvmpipe) ends every loop of an invocation
+// once 65 535 loop iterations in total have run; the host sizes `job.steps` to stay well below.
+//
 #import shared/philox.wgsl
 #import shared/layout.wgsl
 
@@ -12,11 +18,12 @@
 @group(0) @binding(3) var<storage, read> cells: array<PackCell>;
 @group(0) @binding(4) var<storage, read_write> live: array<Live>;
 @group(0) @binding(5) var<storage, read_write> curve: array<f32>;
-@group(0) @binding(6) var<storage, read_write> results: array<PackResult>;
+@group(0) @binding(6) var<storage, read_write> state: array<PackState>;
+@group(0) @binding(7) var<storage, read_write> offsets: array<f32>;
 
-const PWG: u32 = 32u;
-// scene validation caps pack.series at 1024.
-const MAX_SERIES: u32 = 1024u;
+// Invocations per pack, set by the host (a power of two <= MAX_PWG).
+override PWG: u32 = 32u;
+const MAX_PWG: u32 = 64u;
 const BIG: f32 = 3.4028235e38;
 
 // Per-cell state in a pack during life (`Live` in pack.rs, with `CellAge` inlined).
@@ -31,21 +38,31 @@ struct Live {
     _pad: u32,
 }
 
-// `PackLife` without the curve (that goes to `curve`): cycles, reason (EndOfLife), curve length.
-struct PackResult {
+// A pack between dispatches, and at the end its `PackLife` without the curve: cycles, reason
+// (EndOfLife), curve length.
+struct PackState {
     cycles: u32,
     reason: u32,
     curve_len: u32,
-    _pad: u32,
+    next_step: u32,
+    // The last curve point (`curve.last()`), valid when HAVE_LAST.
+    last: f32,
+    flags: u32,
+    _pad0: u32,
+    _pad1: u32,
 }
+
+const END_SET: u32 = 1u;
+const DONE: u32 = 2u;
+const HAVE_LAST: u32 = 4u;
 
 const EOL_FADE: u32 = 0u;
 const EOL_SHORT: u32 = 1u;
 const EOL_CAP: u32 = 2u;
 
-var<workgroup> w_offset: array<f32, MAX_SERIES>;
-var<workgroup> w_red: array<f32, PWG>;
+var<workgroup> w_red: array<f32, MAX_PWG>;
 var<workgroup> w_short: atomic<u32>;
+var<workgroup> w_state: PackState;
 
 // ---- model::aging -------------------------------------------------------------------------------
 
@@ -131,15 +148,15 @@ fn round_half_up(x: f32) -> f32 {
     return select(f, f + 1.0, x - f >= 0.5);
 }
 
-@compute @workgroup_size(32)
-fn pack_life(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+// The `live` initialisation of `simulate_pack`.
+@compute @workgroup_size(PWG)
+fn pack_init(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
     rng_key = vec2<u32>(a.seed_lo, a.seed_hi);
     let lid = lid3.x;
     let pack = wid.x;
     let np = a.parallel;
     let ns = a.series;
     let base = pack * np * ns;
-
     for (var g = lid; g < ns; g += PWG) {
         for (var j = 0u; j < np; j++) {
             let c = cells[base + g * np + j];
@@ -158,29 +175,51 @@ fn pack_life(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
                 0u,
             );
         }
-        w_offset[g] = 0.0;
+        offsets[pack * ns + g] = 0.0;
     }
     if (lid == 0u) {
+        state[pack] = PackState(0u, EOL_CAP, 0u, 0u, 0.0, 0u, 0u, 0u);
+    }
+}
+
+// The step loop of `simulate_pack`, from the pack's saved state, for up to `job.steps` steps.
+@compute @workgroup_size(PWG)
+fn pack_life(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    rng_key = vec2<u32>(a.seed_lo, a.seed_hi);
+    let lid = lid3.x;
+    let pack = wid.x;
+    let np = a.parallel;
+    let ns = a.series;
+    let base = pack * np * ns;
+    let ob = pack * ns;
+    if (lid == 0u) {
+        w_state = state[pack];
         atomicStore(&w_short, 0u);
     }
-    workgroupBarrier();
+    let st = workgroupUniformLoad(&w_state);
+    if ((st.flags & DONE) != 0u) {
+        return;
+    }
 
     let rated = a.q_rated * f32(np);
-    var end_set = false;
-    var end_cycles = 0u;
-    var end_reason = EOL_CAP;
-    var last = 0.0;
-    var have_last = false;
-    var curve_len = 0u;
+    var end_set = (st.flags & END_SET) != 0u;
+    var end_cycles = st.cycles;
+    var end_reason = st.reason;
+    var last = st.last;
+    var have_last = (st.flags & HAVE_LAST) != 0u;
+    var curve_len = st.curve_len;
+    var done = false;
     let short_p = job.short_p;
     let pack_current = a.c_rate * rated;
     let ah_demand = a.dod_window * rated;
 
-    for (var step = 0u; step <= a.max_steps; step++) {
+    let step_end = min(st.next_step + job.steps, a.max_steps + 1u);
+    var step = st.next_step;
+    for (; step < step_end; step++) {
         // Pack capacity: the smallest group, less its charge offset from the best-charged group.
         var my_off = BIG;
         for (var g = lid; g < ns; g += PWG) {
-            my_off = min(my_off, w_offset[g]);
+            my_off = min(my_off, offsets[ob + g]);
         }
         let min_off = reduce_min(lid, my_off);
         var my_q = BIG;
@@ -189,7 +228,7 @@ fn pack_life(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
             for (var j = 0u; j < np; j++) {
                 q_g += live[base + g * np + j].q;
             }
-            my_q = min(my_q, q_g - (w_offset[g] - min_off));
+            my_q = min(my_q, q_g - (offsets[ob + g] - min_off));
         }
         let q_pack = reduce_min(lid, my_q);
         let frac = q_pack / rated;
@@ -216,6 +255,7 @@ fn pack_life(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
         have_last = true;
         curve_len = step + 1u;
         if (frac < a.stop_fraction || step == a.max_steps) {
+            done = true;
             break;
         }
         let ah_cycle = min(ah_demand, max(q_pack, 0.0));
@@ -240,6 +280,7 @@ fn pack_life(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
             for (var j = 0u; j < np; j++) {
                 let c = cells[gb + j];
                 var l = live[gb + j];
+                // Current divides by conductance; charge over a cycle by capacity.
                 let i_cell = pack_current * (1.0 / l.r) / g_sum;
                 let heat_w = i_cell * i_cell * l.r * 1e-3;
                 let cond = Conditions(
@@ -257,6 +298,7 @@ fn pack_life(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
                 let loss = l.loss_cal + l.loss_cyc;
                 l.q = c.q0 * (1.0 - loss);
                 l.r = c.r0 * (1.0 + a.r_growth * loss);
+                // mV/day -> SOC/day through the OCV slope -> Ah.
                 sd_ah += c.k * 1e-3 / a.ocv_slope_v * l.q * self_discharge_days;
                 if (l.defect != 0u && !end_set) {
                     let u = uniforms(vec2<u32>(c.index_lo, c.index_hi), STREAM_AGING_SHORT, step).x;
@@ -266,7 +308,7 @@ fn pack_life(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
                 }
                 live[gb + j] = l;
             }
-            w_offset[g] += sd_ah;
+            offsets[ob + g] += sd_ah;
         }
         workgroupBarrier();
         if (!end_set && atomicLoad(&w_short) != 0u) {
@@ -277,18 +319,28 @@ fn pack_life(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
         // Passive balancing pulls every group toward the best-charged one.
         var my_min = BIG;
         for (var g = lid; g < ns; g += PWG) {
-            my_min = min(my_min, w_offset[g]);
+            my_min = min(my_min, offsets[ob + g]);
         }
         let min_off2 = reduce_min(lid, my_min);
         for (var g = lid; g < ns; g += PWG) {
-            w_offset[g] = max(w_offset[g] - a.balance_ah, min_off2);
+            offsets[ob + g] = max(offsets[ob + g] - a.balance_ah, min_off2);
         }
     }
-    if (!end_set) {
+    if (done && !end_set) {
         end_cycles = a.max_steps * u32(a.cycles_per_step);
         end_reason = EOL_CAP;
     }
     if (lid == 0u) {
-        results[pack] = PackResult(end_cycles, end_reason, curve_len, 0u);
+        var flags = 0u;
+        if (end_set) {
+            flags |= END_SET;
+        }
+        if (done) {
+            flags |= DONE;
+        }
+        if (have_last) {
+            flags |= HAVE_LAST;
+        }
+        state[pack] = PackState(end_cycles, end_reason, curve_len, step, last, flags, 0u, 0u);
     }
 }

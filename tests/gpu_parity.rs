@@ -425,6 +425,9 @@ fn pack_life_matches_cpu() {
             Some("lfp_prismatic_mature"),
             vec!["pack.parallel=3", "pack.series=20"],
         ),
+        // LFP 96S1P lives ~600 steps: far past lavapipe's per-invocation loop limit in one
+        // dispatch (it once ended every pack at the cycle cap).
+        (Some("lfp_prismatic_mature"), vec![]),
     ] {
         let scene = match scene::load(
             name,
@@ -493,6 +496,63 @@ fn pack_life_matches_cpu() {
                 "percentiles {pc:?} vs {pg:?}"
             );
         }
+    }
+}
+
+/// Pack life does not depend on how many invocations share a pack (each owns whole groups and
+/// sums them in the CPU's order, and the pack-wide reductions are minima) nor on how many steps
+/// one dispatch runs (each pack continues from its saved state).
+#[test]
+fn pack_life_independent_of_workgroup_and_steps_per_dispatch() {
+    let Some(mut g) = gpu() else { return };
+    let scene = scene_with(&["line.spread_scale=3", "line.defect_scale=20"]);
+    let p = LineParams::from_scene(&scene);
+    let spec = HistSpec::for_params(&p);
+    let size = scene.cells_per_pack() as usize;
+    let cells = g.cell_line(&p, &spec, 0, 20_000).expect("cells").passed;
+    let cells = &cells[..(cells.len() / size).min(64) * size];
+    let a = AgingParams::new(
+        scene.chemistry,
+        &scene.life,
+        scene.cell.capacity_ah,
+        scene.pack.series,
+        scene.pack.parallel,
+        scene.seed,
+    );
+    let table = RateTable::new(&a, &scene.life);
+    let reference = g.pack_life(&a, &table, cells).expect("pack life");
+    for (pwg, steps) in [
+        (1, None),
+        (2, Some(7)),
+        (32, None),
+        (64, Some(1)),
+        (8, Some(500)),
+    ] {
+        let mut other = GpuBackend::new(AdapterPolicy::Any)
+            .expect("second GPU backend")
+            .with_pack_workgroup(pwg);
+        if let Some(k) = steps {
+            other = other.with_pack_steps(k);
+        }
+        let lives = other.pack_life(&a, &table, cells).expect("pack life");
+        for (k, (x, y)) in lives.iter().zip(&reference).enumerate() {
+            if x != y && std::env::var("PARITY_DEBUG").is_ok() {
+                let d = x.curve.iter().zip(&y.curve).position(|(u, v)| u != v);
+                eprintln!(
+                    "pwg {pwg} pack {k}: {} {:?} len {} vs {} {:?} len {}; first curve diff at {d:?}",
+                    x.cycles,
+                    x.reason,
+                    x.curve.len(),
+                    y.cycles,
+                    y.reason,
+                    y.curve.len()
+                );
+            }
+        }
+        assert_eq!(
+            lives, reference,
+            "{pwg} invocations per pack, {steps:?} steps a dispatch"
+        );
     }
 }
 
@@ -581,14 +641,14 @@ fn gpu_limits_are_errors() {
         Err(e) => panic!("wrong error {e}"),
         Ok(_) => panic!("5000-bin histograms accepted"),
     }
-    let mut a = AgingParams::new(scene.chemistry, &scene.life, 5.0, 2000, 1, 1);
+    // Far beyond the scene limits (1024S64P): a pack whose step alone would exceed the loop budget.
+    let a = AgingParams::new(scene.chemistry, &scene.life, 5.0, 4000, 200, 1);
     let table = RateTable::new(&a, &scene.life);
-    a.series = 2000;
-    let cells = vec![PackCell::default(); 2000];
-    assert!(matches!(
-        g.pack_life(&a, &table, &cells),
-        Err(engine::EngineError::Gpu(_))
-    ));
+    let cells = vec![PackCell::default(); 4000 * 200];
+    match g.pack_life(&a, &table, &cells) {
+        Err(engine::EngineError::Gpu(m)) => assert!(m.contains("too large"), "{m}"),
+        other => panic!("a 4000S200P pack: {:?}", other.map(|v| v.len())),
+    }
     // The backend still works after refusing.
     let spec = HistSpec::for_params(&p);
     assert!(g.cell_line(&p, &spec, 0, 1000).is_ok());

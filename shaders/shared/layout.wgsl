@@ -167,5 +167,6 @@ struct PackJob {
     curve_stride: u32,
     // 1 - (1 - short_hazard)^cycles_per_step, computed on the host like the CPU.
     short_p: f32,
-    _pad: u32,
+    // Life steps per dispatch (a dispatch continues each pack from its saved state).
+    steps: u32,
 }

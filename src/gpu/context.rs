@@ -231,6 +231,18 @@ impl GpuContext {
         module: &wgpu::ShaderModule,
         entry: &str,
     ) -> Result<wgpu::ComputePipeline, EngineError> {
+        self.pipeline_with(label, module, entry, &[])
+    }
+
+    /// The same with values for the shader's `override` constants. Workgroup memory is not
+    /// zero-filled by the driver: every shader initialises what it reads.
+    pub fn pipeline_with(
+        &self,
+        label: &str,
+        module: &wgpu::ShaderModule,
+        entry: &str,
+        constants: &[(&str, f64)],
+    ) -> Result<wgpu::ComputePipeline, EngineError> {
         self.scoped(&format!("creating pipeline {label}"), || {
             self.device
                 .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
@@ -238,7 +250,10 @@ impl GpuContext {
                     layout: None,
                     module,
                     entry_point: Some(entry),
-                    compilation_options: Default::default(),
+                    compilation_options: wgpu::PipelineCompilationOptions {
+                        constants,
+                        zero_initialize_workgroup_memory: false,
+                    },
                     cache: None,
                 })
         })

@@ -44,7 +44,8 @@ pub struct PackJob {
     pub curve_stride: u32,
     /// `1 − (1 − short_hazard)^cycles_per_step`, computed as the CPU does.
     pub short_p: f32,
-    pub _pad: u32,
+    /// Life steps per dispatch.
+    pub steps: u32,
 }
 
 /// A cell's state during life (`Live` in pack_life.wgsl).
@@ -61,14 +62,24 @@ pub struct Live {
     pub _pad: u32,
 }
 
-/// A pack's end of life (`PackResult` in pack_life.wgsl).
+/// A pack between dispatches, and its end of life (`PackState` in pack_life.wgsl).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
-pub struct PackResult {
+pub struct PackState {
     pub cycles: u32,
+    /// `EndOfLife` as u32.
     pub reason: u32,
     pub curve_len: u32,
-    pub _pad: u32,
+    pub next_step: u32,
+    pub last: f32,
+    /// 1: end of life set, 2: done, 4: `last` valid.
+    pub flags: u32,
+    pub _pad0: u32,
+    pub _pad1: u32,
+}
+
+impl PackState {
+    pub const DONE: u32 = 2;
 }
 
 /// `RngJob` in rng_check.wgsl.
@@ -160,7 +171,7 @@ mod tests {
             (
                 &life,
                 "PackJob",
-                fields!(PackJob; packs, curve_stride, short_p, _pad),
+                fields!(PackJob; packs, curve_stride, short_p, steps),
             ),
             (
                 &life,
@@ -169,8 +180,8 @@ mod tests {
             ),
             (
                 &life,
-                "PackResult",
-                fields!(PackResult; cycles, reason, curve_len, _pad),
+                "PackState",
+                fields!(PackState; cycles, reason, curve_len, next_step, last, flags, _pad0, _pad1),
             ),
             (
                 &rng,

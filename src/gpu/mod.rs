@@ -36,6 +36,10 @@ pub const DEFAULT_DISPATCH: u32 = 1 << 20;
 pub struct GpuBackend {
     ctx: GpuContext,
     dispatch: u32,
+    /// Invocations per pack in pack life (None: by device type).
+    pack_workgroup: Option<u32>,
+    /// Life steps per dispatch (None: from the loop budget).
+    pack_steps: Option<u32>,
     line: Option<CellLinePass>,
     life: Option<PackLifePass>,
     rng: Option<RngPass>,
@@ -61,6 +65,8 @@ impl GpuBackend {
         GpuBackend {
             ctx,
             dispatch: DEFAULT_DISPATCH,
+            pack_workgroup: None,
+            pack_steps: None,
             line: None,
             life: None,
             rng: None,
@@ -72,6 +78,22 @@ impl GpuBackend {
     pub fn with_dispatch(mut self, cells: u32) -> GpuBackend {
         self.dispatch = cells.max(cell_line::TILE);
         self.line = None;
+        self
+    }
+
+    /// Invocations per pack in pack life (a power of two ≤ 64; default 8 on a software
+    /// rasteriser, 32 on hardware). Results do not depend on it.
+    pub fn with_pack_workgroup(mut self, invocations: u32) -> GpuBackend {
+        self.pack_workgroup = Some(invocations);
+        self.life = None;
+        self
+    }
+
+    /// Life steps per dispatch (default: as many as keep every invocation well inside lavapipe's
+    /// loop limit). Results do not depend on it.
+    pub fn with_pack_steps(mut self, steps: u32) -> GpuBackend {
+        self.pack_steps = Some(steps.max(1));
+        self.life = None;
         self
     }
 
@@ -204,7 +226,10 @@ impl Backend for GpuBackend {
         cells: &[PackCell],
     ) -> Result<Vec<PackLife>, EngineError> {
         if self.life.is_none() {
-            self.life = Some(PackLifePass::new(&self.ctx)?);
+            let mut life = PackLifePass::new(&self.ctx)?;
+            life.workgroup = self.pack_workgroup;
+            life.steps = self.pack_steps;
+            self.life = Some(life);
         }
         let life = self.life.as_mut().expect("made above");
         life.run(&self.ctx, a, &table.values, cells)
