@@ -653,3 +653,21 @@ fn gpu_limits_are_errors() {
     let spec = HistSpec::for_params(&p);
     assert!(g.cell_line(&p, &spec, 0, 1000).is_ok());
 }
+
+/// A lost device (here: destroyed under the backend) is an `EngineError::Gpu`, not a panic or a
+/// hang.
+#[test]
+fn lost_device_is_an_error() {
+    let Some(_g) = gpu() else { return };
+    let scene = scene_with(&[]);
+    let p = LineParams::from_scene(&scene);
+    let spec = HistSpec::for_params(&p);
+    let mut b = GpuBackend::new(AdapterPolicy::Any).expect("GPU backend");
+    assert!(b.cell_line(&p, &spec, 0, 10_000).is_ok());
+    b.context().device.destroy();
+    match b.cell_line(&p, &spec, 0, 10_000) {
+        Err(engine::EngineError::Gpu(m)) => eprintln!("after destroy: {m}"),
+        Err(e) => panic!("wrong error: {e}"),
+        Ok(_) => panic!("a destroyed device ran the cell line"),
+    }
+}

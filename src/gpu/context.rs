@@ -121,7 +121,11 @@ impl GpuContext {
         let lost = ctx.lost.clone();
         ctx.device.set_device_lost_callback(move |reason, msg| {
             if let Ok(mut l) = lost.lock() {
-                *l = Some(format!("{reason:?}: {msg}"));
+                *l = Some(if msg.is_empty() {
+                    format!("{reason:?}")
+                } else {
+                    format!("{reason:?}: {msg}")
+                });
             }
         });
         Ok(ctx)
