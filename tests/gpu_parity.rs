@@ -671,3 +671,40 @@ fn lost_device_is_an_error() {
         Ok(_) => panic!("a destroyed device ran the cell line"),
     }
 }
+
+/// The app's path: a device opened elsewhere (as eframe opens it, `Limits::default()`) runs the
+/// engine with the same results; one opened with WebGL2 limits (eframe on GL) is refused clearly.
+#[test]
+fn backend_from_a_shared_device() {
+    let Some(mut g) = gpu() else { return };
+    let instance =
+        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    let adapter =
+        pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions::default()))
+            .expect("an adapter");
+    let open = |limits: wgpu::Limits| {
+        pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("like eframe"),
+            required_limits: limits,
+            ..Default::default()
+        }))
+        .expect("a device")
+    };
+    let scene = scene_with(&[]);
+    let p = LineParams::from_scene(&scene);
+    let spec = HistSpec::for_params(&p);
+    let (device, queue) = open(wgpu::Limits::default());
+    let mut shared = GpuBackend::from_device(&adapter, &device, &queue).expect("from_device");
+    let a = shared
+        .cell_line(&p, &spec, 0, 100_000)
+        .expect("cell line on the shared device");
+    let b = g.cell_line(&p, &spec, 0, 100_000).expect("cell line");
+    assert_eq!(a.stats, b.stats);
+    assert_eq!(a.passed, b.passed);
+    let (device, queue) = open(wgpu::Limits::downlevel_webgl2_defaults());
+    match GpuBackend::from_device(&adapter, &device, &queue) {
+        Err(engine::EngineError::NoGpu(m)) => assert!(m.contains("limits"), "{m}"),
+        Err(e) => panic!("wrong error {e}"),
+        Ok(_) => panic!("a device without storage buffers accepted"),
+    }
+}

@@ -89,13 +89,13 @@ impl CellLinePass {
     /// `cap`: most cells per dispatch (rounded to whole tiles; bounded by the device's limits).
     pub fn new(ctx: &GpuContext, cap: u32) -> Result<CellLinePass, EngineError> {
         let lim = ctx.device.limits();
-        let fits = lim.max_storage_buffers_per_shader_stage >= 5
+        let fits = lim.max_storage_buffers_per_shader_stage >= 6
             && lim.max_compute_workgroup_storage_size >= 13_400
             && lim.max_compute_invocations_per_workgroup >= WG
             && lim.max_compute_workgroup_size_x >= WG;
         if !fits {
             return Err(EngineError::Gpu(format!(
-                "{} is below the limits the cell-line shader needs (5 storage buffers, 13.4 KiB \
+                "{} is below the limits the GPU engine needs (6 storage buffers, 13.4 KiB \
                  workgroup memory, 256 invocations)",
                 ctx.describe()
             )));

@@ -48,17 +48,69 @@ pub struct GpuBackend {
 impl GpuBackend {
     /// Open a device on the best adapter the policy allows.
     pub fn new(policy: AdapterPolicy) -> Result<GpuBackend, EngineError> {
-        Ok(GpuBackend::with_context(GpuContext::new(policy)?))
+        let b = GpuBackend::with_context(GpuContext::new(policy)?);
+        b.check_limits()?;
+        Ok(b)
     }
 
-    /// Use a device opened elsewhere, e.g. eframe's (`cc.wgpu_render_state`: `device`, `queue`,
-    /// `adapter.get_info()`), so the app computes on the device it draws with.
+    /// Compute on a device opened elsewhere — eframe's, so the app's engine and its plots share
+    /// one GPU: with `rs = cc.wgpu_render_state.as_ref()?`,
+    /// `GpuBackend::from_device(&rs.adapter, &rs.device, &rs.queue)`. The handles are cloned (they
+    /// are reference-counted). No error handlers are installed on the device (they would replace
+    /// the owner's); our work runs inside error scopes. Fails with a clear message when the device
+    /// was opened with limits too small for the shaders (e.g. eframe on GL asks for WebGL2 limits,
+    /// which have no storage buffers). Prefer it only on hardware ([`GpuBackend::is_software`]):
+    /// on a software rasteriser the CPU engine is faster.
     pub fn from_device(
+        adapter: &wgpu::Adapter,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+    ) -> Result<GpuBackend, EngineError> {
+        let downlevel = adapter.get_downlevel_capabilities();
+        if !downlevel
+            .flags
+            .contains(wgpu::DownlevelFlags::COMPUTE_SHADERS)
+        {
+            return Err(EngineError::NoGpu(format!(
+                "{} cannot run compute shaders",
+                context::describe(&adapter.get_info())
+            )));
+        }
+        let b = GpuBackend::from_parts(device.clone(), queue.clone(), adapter.get_info());
+        b.check_limits()?;
+        Ok(b)
+    }
+
+    /// The same from the bare handles and the adapter's info.
+    pub fn from_parts(
         device: wgpu::Device,
         queue: wgpu::Queue,
         info: wgpu::AdapterInfo,
     ) -> GpuBackend {
         GpuBackend::with_context(GpuContext::wrap(device, queue, info))
+    }
+
+    /// Does the device allow what the shaders need (storage buffers, workgroup size and memory)?
+    pub fn check_limits(&self) -> Result<(), EngineError> {
+        let lim = self.ctx.device.limits();
+        let fits = lim.max_storage_buffers_per_shader_stage >= 6
+            && lim.max_compute_workgroup_storage_size >= 13_400
+            && lim.max_compute_invocations_per_workgroup >= cell_line::WG
+            && lim.max_compute_workgroup_size_x >= cell_line::WG
+            && lim.max_storage_buffer_binding_size >= 2 * 32 * u64::from(cell_line::TILE);
+        if fits {
+            Ok(())
+        } else {
+            Err(EngineError::NoGpu(format!(
+                "the device on {} was opened with limits too small for the GPU engine (it needs 6 \
+                 storage buffers per stage, 13.4 KiB of workgroup memory, 256 invocations per \
+                 workgroup; it has {}, {} B, {})",
+                self.ctx.describe(),
+                lim.max_storage_buffers_per_shader_stage,
+                lim.max_compute_workgroup_storage_size,
+                lim.max_compute_invocations_per_workgroup
+            )))
+        }
     }
 
     fn with_context(ctx: GpuContext) -> GpuBackend {
