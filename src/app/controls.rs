@@ -75,15 +75,19 @@ pub fn fmt_value(x: f64) -> String {
 pub fn side_panel(app: &mut CellTwinApp, ui: &mut egui::Ui) {
     egui::Panel::left("controls")
         .resizable(true)
-        .default_size(360.0)
+        .default_size(370.0)
+        .size_range(280.0..=460.0)
         .show(ui, |ui| {
             egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
                 ui.spacing_mut().slider_width = 150.0;
                 ui.heading("Process controls");
-                ui.label(
-                    RichText::new("Every change re-simulates. Orange = changed from the scene; reset returns it to the scene value.")
-                        .small()
-                        .weak(),
+                ui.add(
+                    egui::Label::new(
+                        RichText::new("Every change re-simulates. Orange = changed from the scene; reset returns it to the scene value.")
+                            .small()
+                            .weak(),
+                    )
+                    .wrap(),
                 );
                 ui.separator();
                 run_size(app, ui);

@@ -82,7 +82,7 @@ pub fn show(app: &mut CellTwinApp, ui: &mut egui::Ui) {
     let started = st[0].cells_in.max(1) as f64;
 
     let width = ui.available_width().max(700.0);
-    let (rect, _) = ui.allocate_exact_size(vec2(width, 132.0), Sense::hover());
+    let (rect, _) = ui.allocate_exact_size(vec2(width, 142.0), Sense::hover());
     let painter = ui.painter_at(rect);
     let text_col = ui.visuals().text_color();
     let n = st.len() as f32;
@@ -149,7 +149,7 @@ pub fn show(app: &mut CellTwinApp, ui: &mut egui::Ui) {
         line(2.0, format!("yield {}", pct(station.yield_())), colour);
         if i == 6 {
             painter.text(
-                Pos2::new(b.center().x, b.bottom() + 4.0),
+                Pos2::new(b.center().x, b.bottom() + 48.0),
                 Align2::CENTER_TOP,
                 format!("{} packs {}", fmt_count(s.packs.packs), s.packs.topology),
                 small.clone(),
@@ -224,7 +224,7 @@ fn details(app: &mut CellTwinApp, s: &Summary, st: &[Station], ui: &mut egui::Ui
                         for k in &g.knobs {
                             let v = k.get(scene);
                             let changed = v != k.get(base);
-                            let t = RichText::new(format!("{} = {}", k.label, fmt_value(v))).small();
+                            let t = RichText::new(format!("{} = {}", k.label, fmt_value(v)));
                             ui.label(if changed { t.color(CHANGED) } else { t }).on_hover_text(&k.key);
                             col += 1;
                             if col % 2 == 0 {
@@ -233,13 +233,13 @@ fn details(app: &mut CellTwinApp, s: &Summary, st: &[Station], ui: &mut egui::Ui
                         }
                     }
                     if i == 6 {
-                        ui.label(RichText::new(format!("matching = {:?}", scene.pack.matching)).small());
+                        ui.label(format!("matching = {:?}", scene.pack.matching));
                     }
                     if i == 5 {
                         ui.end_row();
                         for (name, c) in [("capacity", &s.capacity), ("DCIR", &s.dcir), ("K-value", &s.k_value)] {
                             let cpk = c.cpk.map_or("—".into(), |x| format!("{x:.2}"));
-                            ui.label(RichText::new(format!("Cpk {name} = {cpk}")).small());
+                            ui.label(format!("Cpk {name} = {cpk}"));
                         }
                     }
                 });

@@ -228,6 +228,13 @@ impl CellTwinApp {
         let Some(k) = self.sweepable.get(self.sweep.knob).cloned() else { return };
         // The knob's accessor is a fn pointer, so it travels to the worker as is.
         let knobs::Acc::F(field) = k.acc else { return };
+        // The current value is always on the chart: widen the range to take it in.
+        let v = k.get(&mut self.scene);
+        if v < self.sweep.lo.min(self.sweep.hi) {
+            self.sweep.lo = v;
+        } else if v > self.sweep.hi.max(self.sweep.lo) {
+            self.sweep.hi = v;
+        }
         let n = self.sweep.points_n.max(2);
         let (lo, hi) = (self.sweep.lo.min(self.sweep.hi), self.sweep.hi.max(self.sweep.lo));
         let values: Vec<f64> = (0..n).map(|i| lo + (hi - lo) * i as f64 / (n - 1) as f64).collect();

@@ -39,7 +39,7 @@ pub fn show(app: &mut CellTwinApp, ui: &mut egui::Ui) {
                 .lo_limit(q)
                 .with_true(|s| &s.histograms.capacity_true_ah)
                 .with_scrapped(|s| &s.histograms.capacity_scrapped_ah),
-            HistSpec::new("DCIR (mΩ), measured", |s| &s.histograms.dcir_measured_mohm).hi_limit(s.dcir.upper_limit),
+            HistSpec::new("DCIR (mΩ), measured; dashed = limit, red = scrap zone", |s| &s.histograms.dcir_measured_mohm).hi_limit(s.dcir.upper_limit),
             HistSpec::new("K-value self-discharge (mV/day), measured", |s| &s.histograms.k_measured_mv_day)
                 .hi_limit(s.k_value.upper_limit),
         ],
@@ -140,13 +140,12 @@ fn histogram(ui: &mut egui::Ui, id: &str, spec: &HistSpec, s: &Summary, pins: &[
     let mut all = vec![main];
     all.extend(pins.iter().map(|(_, p)| (spec.pick)(&p.summary)));
     let range = data_range(&all);
-    let mut plot = Plot::new(id)
-        .height(h)
-        .allow_scroll(false)
-        .allow_drag(false)
-        .show_y(false)
-        .y_axis_label("share")
-        .legend(Legend::default().position(egui_plot::Corner::RightTop));
+    // A legend only where it says something: several series, or pinned runs to tell apart.
+    let corner = if spec.lo.is_some() { egui_plot::Corner::LeftTop } else { egui_plot::Corner::RightTop };
+    let mut plot = Plot::new(id).height(h).allow_scroll(false).allow_drag(false).show_y(false).y_axis_label("share");
+    if spec.true_.is_some() || !pins.is_empty() {
+        plot = plot.legend(Legend::default().position(corner));
+    }
     if let Some((a, b)) = range {
         let a = spec.lo.map_or(a, |l| a.min(l - (b - a) * 0.05));
         let b = spec.hi.map_or(b, |l| b.max(l + (b - a) * 0.05));
@@ -155,10 +154,10 @@ fn histogram(ui: &mut egui::Ui, id: &str, spec: &HistSpec, s: &Summary, pins: &[
     }
     plot.show(ui, |pu| {
         if let (Some(l), Some((a, _))) = (spec.lo, range) {
-            pu.span(Span::new("scrap zone", a.min(l)..=l).fill(SCRAP.gamma_multiply(0.15)));
+            pu.span(Span::new("", a.min(l)..=l).fill(SCRAP.gamma_multiply(0.15)));
         }
         if let (Some(l), Some((_, b))) = (spec.hi, range) {
-            pu.span(Span::new("scrap zone", l..=b.max(l)).fill(SCRAP.gamma_multiply(0.15)));
+            pu.span(Span::new("", l..=b.max(l)).fill(SCRAP.gamma_multiply(0.15)));
         }
         pu.bar_chart(bars(main, "current", CURRENT, norm));
         if let Some(sc) = spec.scrapped {
@@ -171,7 +170,7 @@ fn histogram(ui: &mut egui::Ui, id: &str, spec: &HistSpec, s: &Summary, pins: &[
             pu.line(outline((spec.pick)(&p.summary), &format!("pin {}", i + 1), PIN_COLOURS[*i]));
         }
         for l in [spec.lo, spec.hi].into_iter().flatten() {
-            pu.vline(VLine::new("limit", l).color(LIMIT).width(1.5).style(LineStyle::dashed_loose()));
+            pu.vline(VLine::new("", l).color(LIMIT).width(1.5).style(LineStyle::dashed_loose()));
         }
     });
 }
@@ -301,5 +300,5 @@ fn headline_chart(app: &mut CellTwinApp, s: &Summary, ui: &mut egui::Ui, h: f32)
             _ => String::new(),
         }
     };
-    ui.label(RichText::new(note).small());
+    ui.label(RichText::new(note).color(Color32::from_rgb(120, 200, 255)));
 }
