@@ -110,6 +110,21 @@ fn the_headline_sweep_runs_in_the_background() {
 }
 
 #[test]
+fn exporting_the_summary_writes_json_and_csv() {
+    let dir = std::env::temp_dir().join(format!("celltwin_app_export_{}", std::process::id()));
+    let mut app = small_app(false);
+    app.export_dir = dir.display().to_string();
+    let mut h = harness(app);
+    h.run();
+    h.get_by_label("Summary JSON+CSV").click();
+    h.run();
+    let json = std::fs::read_to_string(dir.join("summary.json")).expect("summary.json written");
+    assert!(json.contains("\"stages\""));
+    assert!(dir.join("fade_curve.csv").is_file());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn snapshot_of_the_default_view() {
     let mut h = harness(small_app(true));
     h.run();

@@ -112,7 +112,7 @@ fn outline(h: &Histogram, name: &str, colour: Color32) -> Line<'static> {
         pts.push([x, y]);
         pts.push([x + w, y]);
     }
-    Line::new(name, PlotPoints::new(pts)).color(colour).width(1.5)
+    Line::new(name, PlotPoints::new(pts)).color(colour).width(1.0)
 }
 
 /// The x range where a histogram has data (its bins are fixed and often much wider).
