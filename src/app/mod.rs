@@ -283,12 +283,11 @@ impl CellTwinApp {
 
     fn apply(&mut self, m: Msg) {
         match m {
-            Msg::Progress { id, preview, p } if id == self.id || !self.running => {
+            Msg::Progress { id, preview, p } => {
                 if id == self.id {
                     self.progress = Some((preview, p));
                 }
             }
-            Msg::Progress { .. } => {}
             Msg::Run { id, preview, summary } => {
                 if id != self.id {
                     return;
