@@ -5,12 +5,13 @@
 
 use celltwin::app::CellTwinApp;
 use egui::accesskit::Role;
-use egui_kittest::kittest::{By, Queryable};
 use egui_kittest::Harness;
+use egui_kittest::kittest::{By, Queryable};
 
 /// The default scene at 10⁵ cells with a small life sample: a run takes well under a second.
 fn small_app(auto_sweep: bool) -> CellTwinApp {
-    let scene = celltwin::scene::load(None, &["cells=100000".into(), "pack.life_packs=200".into()]).unwrap();
+    let scene = celltwin::scene::load(None, &["cells=100000".into(), "pack.life_packs=200".into()])
+        .unwrap();
     let mut app = CellTwinApp::new_headless(scene, true);
     app.cell_cap = Some(100_000);
     app.sweep.auto = auto_sweep;
@@ -32,12 +33,16 @@ fn moving_a_slider_reruns_and_changes_the_summary() {
     let before = h.state().current.clone().expect("the first run is in");
     assert_eq!(before.cells, 100_000);
 
-    h.get(By::new().role(Role::Slider).label("Spread scale")).set_value_accesskit(4.0);
+    h.get(By::new().role(Role::Slider).label("Spread scale"))
+        .set_value_accesskit(4.0);
     h.run();
     let app = h.state();
     assert_eq!(app.scene.line.spread_scale, 4.0);
     let after = app.current.clone().expect("the rerun is in");
-    assert!(!std::sync::Arc::ptr_eq(&before, &after), "a new summary arrived");
+    assert!(
+        !std::sync::Arc::ptr_eq(&before, &after),
+        "a new summary arrived"
+    );
     assert!(
         after.capacity.true_.cv > 2.0 * before.capacity.true_.cv,
         "4× spreads widen capacity: CV {} -> {}",
@@ -81,7 +86,8 @@ fn pinning_a_run_overlays_it() {
     h.run();
     assert!(h.state().pins[0].is_some());
     // A changed run next to the pin: both stay.
-    h.get(By::new().role(Role::Slider).label("Defect scale")).set_value_accesskit(10.0);
+    h.get(By::new().role(Role::Slider).label("Defect scale"))
+        .set_value_accesskit(10.0);
     h.run();
     let app = h.state();
     let pin = app.pins[0].as_ref().unwrap();

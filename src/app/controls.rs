@@ -43,7 +43,8 @@ pub fn knob_row(ui: &mut egui::Ui, k: &Knob, scene: &mut Scene, base: &mut Scene
         } else {
             slider = slider.custom_formatter(|x, _| fmt_value(x));
         }
-        ui.add(slider).on_hover_text(format!("{}  (scene value {})", k.key, fmt_value(b)));
+        ui.add(slider)
+            .on_hover_text(format!("{}  (scene value {})", k.key, fmt_value(b)));
     });
     if v != old {
         k.set(scene, v);
@@ -143,7 +144,11 @@ fn matching_row(ui: &mut egui::Ui, scene: &mut Scene, base: &Scene) {
                 }
             });
         let t = RichText::new("Matching strategy");
-        let l = ui.label(if changed { t.color(CHANGED).strong() } else { t });
+        let l = ui.label(if changed {
+            t.color(CHANGED).strong()
+        } else {
+            t
+        });
         combo.response.labelled_by(l.id);
     });
 }
@@ -167,7 +172,11 @@ fn run_size(app: &mut CellTwinApp, ui: &mut egui::Ui) {
                 .logarithmic(true)
                 .integer()
                 .custom_formatter(|x, _| fmt_count(x as u64))
-                .text(if changed { t.color(CHANGED).strong() } else { t }),
+                .text(if changed {
+                    t.color(CHANGED).strong()
+                } else {
+                    t
+                }),
         )
         .on_hover_text("cells started into the line (a quick 100 000-cell picture comes first)");
         if cells as u64 != scene.cells {
@@ -183,8 +192,13 @@ fn run_size(app: &mut CellTwinApp, ui: &mut egui::Ui) {
         ui.separator();
         let changed = scene.seed != base.seed;
         let t = RichText::new("Seed");
-        let seed_label = ui.label(if changed { t.color(CHANGED).strong() } else { t });
-        ui.add(egui::DragValue::new(&mut scene.seed).range(0..=u64::MAX)).labelled_by(seed_label.id);
+        let seed_label = ui.label(if changed {
+            t.color(CHANGED).strong()
+        } else {
+            t
+        });
+        ui.add(egui::DragValue::new(&mut scene.seed).range(0..=u64::MAX))
+            .labelled_by(seed_label.id);
     });
 }
 
@@ -281,7 +295,9 @@ pub fn top_bar(app: &mut CellTwinApp, ui: &mut egui::Ui) {
                     }
                 } else if let Some(name) = &app.pins_pending[slot] {
                     ui.spinner();
-                    ui.label(RichText::new(format!("pin {}: running {name}…", slot + 1)).color(colour));
+                    ui.label(
+                        RichText::new(format!("pin {}: running {name}…", slot + 1)).color(colour),
+                    );
                 }
             }
         });
@@ -295,12 +311,24 @@ pub fn status_bar(app: &mut CellTwinApp, ui: &mut egui::Ui) {
             if let Some(s) = app.current.as_ref().filter(|_| app.deterministic_status) {
                 ui.label(format!("backend {}", s.backend));
                 ui.separator();
-                ui.label(format!("{} cells{}", fmt_count(s.cells), if app.current_preview { " (preview)" } else { "" }));
+                ui.label(format!(
+                    "{} cells{}",
+                    fmt_count(s.cells),
+                    if app.current_preview {
+                        " (preview)"
+                    } else {
+                        ""
+                    }
+                ));
             } else if let Some(s) = &app.current {
                 ui.label(format!("backend {} · {}", s.backend, s.device));
                 ui.separator();
                 let cells = if app.current_preview {
-                    format!("{} cells (preview; refining to {})", fmt_count(s.cells), fmt_count(app.scene.cells))
+                    format!(
+                        "{} cells (preview; refining to {})",
+                        fmt_count(s.cells),
+                        fmt_count(app.scene.cells)
+                    )
                 } else {
                     format!("{} cells", fmt_count(s.cells))
                 };
@@ -318,13 +346,29 @@ pub fn status_bar(app: &mut CellTwinApp, ui: &mut egui::Ui) {
                     Some((preview, p)) => {
                         let line = p.cells_done as f32 / p.cells_total.max(1) as f32;
                         let life = p.packs_done as f32 / p.packs_total.max(1) as f32;
-                        let frac = if p.packs_total == 0 { 0.7 * line } else { 0.7 + 0.3 * life };
+                        let frac = if p.packs_total == 0 {
+                            0.7 * line
+                        } else {
+                            0.7 + 0.3 * life
+                        };
                         let what = if preview { "preview" } else { "full run" };
-                        (frac, format!("{what}: {} cells, packs {}/{}", fmt_count(p.cells_done), p.packs_done, p.packs_total))
+                        (
+                            frac,
+                            format!(
+                                "{what}: {} cells, packs {}/{}",
+                                fmt_count(p.cells_done),
+                                p.packs_done,
+                                p.packs_total
+                            ),
+                        )
                     }
                     None => (0.0, "starting run".into()),
                 };
-                ui.add(egui::ProgressBar::new(frac).desired_width(260.0).text(format!("{text} · {:.1} s", app.run_elapsed())));
+                ui.add(
+                    egui::ProgressBar::new(frac)
+                        .desired_width(260.0)
+                        .text(format!("{text} · {:.1} s", app.run_elapsed())),
+                );
             }
             if app.sweep.running {
                 ui.separator();
@@ -338,7 +382,11 @@ pub fn status_bar(app: &mut CellTwinApp, ui: &mut egui::Ui) {
             if let Some(n) = &app.note {
                 if n.at.elapsed().as_secs() < 15 || n.error {
                     ui.separator();
-                    let c = if n.error { Color32::LIGHT_RED } else { ui.visuals().text_color() };
+                    let c = if n.error {
+                        Color32::LIGHT_RED
+                    } else {
+                        ui.visuals().text_color()
+                    };
                     ui.colored_label(c, &n.text);
                 }
             }

@@ -76,8 +76,15 @@ pub fn write_summary(app: &mut CellTwinApp) {
     let dir = PathBuf::from(&app.export_dir);
     match crate::summary::write_out_dir(&s, &dir) {
         Ok(()) => {
-            let what = if app.current_preview { " (the preview; the full run is still going)" } else { "" };
-            app.note(format!("wrote summary.json and CSVs to {}{what}", dir.display()), false)
+            let what = if app.current_preview {
+                " (the preview; the full run is still going)"
+            } else {
+                ""
+            };
+            app.note(
+                format!("wrote summary.json and CSVs to {}{what}", dir.display()),
+                false,
+            )
         }
         Err(e) => app.note(format!("cannot write {}: {e}", dir.display()), true),
     }

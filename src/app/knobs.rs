@@ -91,21 +91,77 @@ pub fn groups() -> Vec<Group> {
             title: "Coating",
             station: Some(0),
             knobs: vec![
-                knob!(F, 0.0, 0.02, false, "Cathode loading CV", coating.cathode_loading_cv),
-                knob!(F, 0.0, 0.02, false, "Cathode lot-to-lot CV", coating.cathode_loading_lot_cv),
-                knob!(F, 0.0, 0.02, false, "Anode loading CV", coating.anode_loading_cv),
-                knob!(F, 0.0, 0.02, false, "Anode lot-to-lot CV", coating.anode_loading_lot_cv),
+                knob!(
+                    F,
+                    0.0,
+                    0.02,
+                    false,
+                    "Cathode loading CV",
+                    coating.cathode_loading_cv
+                ),
+                knob!(
+                    F,
+                    0.0,
+                    0.02,
+                    false,
+                    "Cathode lot-to-lot CV",
+                    coating.cathode_loading_lot_cv
+                ),
+                knob!(
+                    F,
+                    0.0,
+                    0.02,
+                    false,
+                    "Anode loading CV",
+                    coating.anode_loading_cv
+                ),
+                knob!(
+                    F,
+                    0.0,
+                    0.02,
+                    false,
+                    "Anode lot-to-lot CV",
+                    coating.anode_loading_lot_cv
+                ),
                 knob!(F, 0.95, 1.3, false, "Design N/P", coating.np_design),
-                knob!(F, 0.005, 0.1, false, "Loading tolerance (beta gauge)", coating.loading_tolerance),
-                knob!(F, 0.0, 0.2, false, "Particle defects per cell", coating.defects_per_cell),
-                knob!(U64, 100, 1_000_000, true, "Cells per coating lot", coating.lot_size),
+                knob!(
+                    F,
+                    0.005,
+                    0.1,
+                    false,
+                    "Loading tolerance (beta gauge)",
+                    coating.loading_tolerance
+                ),
+                knob!(
+                    F,
+                    0.0,
+                    0.2,
+                    false,
+                    "Particle defects per cell",
+                    coating.defects_per_cell
+                ),
+                knob!(
+                    U64,
+                    100,
+                    1_000_000,
+                    true,
+                    "Cells per coating lot",
+                    coating.lot_size
+                ),
             ],
         },
         Group {
             title: "Calendering",
             station: Some(1),
             knobs: vec![
-                knob!(F, 0.15, 0.5, false, "Porosity target", calendering.porosity_target),
+                knob!(
+                    F,
+                    0.15,
+                    0.5,
+                    false,
+                    "Porosity target",
+                    calendering.porosity_target
+                ),
                 knob!(F, 0.0, 0.05, false, "Porosity SD", calendering.porosity_sd),
             ],
         },
@@ -114,10 +170,38 @@ pub fn groups() -> Vec<Group> {
             station: Some(2),
             knobs: vec![
                 knob!(F, 0.0, 0.01, false, "Electrode area CV", winding.area_cv),
-                knob!(F, 0.0, 0.6, false, "Misalignment SD (mm)", winding.misalignment_sd_mm),
-                knob!(F, 0.2, 2.0, false, "Anode overhang (mm)", winding.overhang_mm),
-                knob!(F, 0.0, 0.6, false, "Tab-weld resistance sigma", winding.tab_weld_sigma),
-                knob!(F, 0.0, 1.0, false, "X-ray detection probability", winding.xray_detect),
+                knob!(
+                    F,
+                    0.0,
+                    0.6,
+                    false,
+                    "Misalignment SD (mm)",
+                    winding.misalignment_sd_mm
+                ),
+                knob!(
+                    F,
+                    0.2,
+                    2.0,
+                    false,
+                    "Anode overhang (mm)",
+                    winding.overhang_mm
+                ),
+                knob!(
+                    F,
+                    0.0,
+                    0.6,
+                    false,
+                    "Tab-weld resistance sigma",
+                    winding.tab_weld_sigma
+                ),
+                knob!(
+                    F,
+                    0.0,
+                    1.0,
+                    false,
+                    "X-ray detection probability",
+                    winding.xray_detect
+                ),
             ],
         },
         Group {
@@ -126,34 +210,132 @@ pub fn groups() -> Vec<Group> {
             knobs: vec![
                 knob!(F, 1.0, 1.6, false, "Electrolyte (g/Ah)", filling.g_per_ah),
                 knob!(F, 0.0, 0.05, false, "Fill mass CV", filling.fill_cv),
-                knob!(F, 0.0, 10.0, false, "Resistance rise per shortfall", filling.r_per_shortfall),
+                knob!(
+                    F,
+                    0.0,
+                    10.0,
+                    false,
+                    "Resistance rise per shortfall",
+                    filling.r_per_shortfall
+                ),
             ],
         },
         Group {
             title: "Formation & aging",
             station: Some(4),
             knobs: vec![
-                knob!(F, 1.0, 21.0, false, "Aging test (days)", formation.aging_days),
-                knob!(F, 0.0, 5.0, false, "Rack temperature SD (°C)", formation.rack_temp_sd_c),
-                knob!(F, 0.05, 0.15, false, "First-cycle loss", formation.first_cycle_loss),
-                knob!(F, 0.0, 0.005, false, "First-cycle loss SD", formation.first_cycle_loss_sd),
+                knob!(
+                    F,
+                    1.0,
+                    21.0,
+                    false,
+                    "Aging test (days)",
+                    formation.aging_days
+                ),
+                knob!(
+                    F,
+                    0.0,
+                    5.0,
+                    false,
+                    "Rack temperature SD (°C)",
+                    formation.rack_temp_sd_c
+                ),
+                knob!(
+                    F,
+                    0.05,
+                    0.15,
+                    false,
+                    "First-cycle loss",
+                    formation.first_cycle_loss
+                ),
+                knob!(
+                    F,
+                    0.0,
+                    0.005,
+                    false,
+                    "First-cycle loss SD",
+                    formation.first_cycle_loss_sd
+                ),
                 knob!(F, 0.0, 0.005, false, "Loss per °C", formation.loss_per_degc),
-                knob!(F, 0.005, 0.1, false, "Self-discharge median (mV/day)", formation.k_median_mv_day),
-                knob!(F, 0.0, 1.5, false, "Self-discharge sigma", formation.k_sigma),
-                knob!(F, 0.5, 20.0, false, "Defect onset mean (days)", formation.defect_onset_mean_days),
-                knob!(U64, 10, 100_000, true, "Cells per rack", formation.rack_size),
+                knob!(
+                    F,
+                    0.005,
+                    0.1,
+                    false,
+                    "Self-discharge median (mV/day)",
+                    formation.k_median_mv_day
+                ),
+                knob!(
+                    F,
+                    0.0,
+                    1.5,
+                    false,
+                    "Self-discharge sigma",
+                    formation.k_sigma
+                ),
+                knob!(
+                    F,
+                    0.5,
+                    20.0,
+                    false,
+                    "Defect onset mean (days)",
+                    formation.defect_onset_mean_days
+                ),
+                knob!(
+                    U64,
+                    10,
+                    100_000,
+                    true,
+                    "Cells per rack",
+                    formation.rack_size
+                ),
             ],
         },
         Group {
             title: "End-of-line test",
             station: Some(5),
             knobs: vec![
-                knob!(F, 0.0, 0.01, false, "Capacity gauge noise", eol.capacity_noise),
+                knob!(
+                    F,
+                    0.0,
+                    0.01,
+                    false,
+                    "Capacity gauge noise",
+                    eol.capacity_noise
+                ),
                 knob!(F, 0.0, 0.05, false, "DCIR gauge noise", eol.dcir_noise),
-                knob!(F, 0.0, 0.05, false, "K-value gauge noise (mV/day)", eol.k_noise_mv_day),
-                knob!(F, 0.9, 1.0, false, "Capacity lower limit (× rated)", eol.capacity_min),
-                knob!(F, 1.0, 1.5, false, "DCIR upper limit (× nominal)", eol.dcir_max),
-                knob!(F, 0.02, 0.5, false, "K-value limit (mV/day)", eol.k_max_mv_day),
+                knob!(
+                    F,
+                    0.0,
+                    0.05,
+                    false,
+                    "K-value gauge noise (mV/day)",
+                    eol.k_noise_mv_day
+                ),
+                knob!(
+                    F,
+                    0.9,
+                    1.0,
+                    false,
+                    "Capacity lower limit (× rated)",
+                    eol.capacity_min
+                ),
+                knob!(
+                    F,
+                    1.0,
+                    1.5,
+                    false,
+                    "DCIR upper limit (× nominal)",
+                    eol.dcir_max
+                ),
+                knob!(
+                    F,
+                    0.02,
+                    0.5,
+                    false,
+                    "K-value limit (mV/day)",
+                    eol.k_max_mv_day
+                ),
                 knob!(F, 0.0005, 0.01, false, "Grade bin width", eol.bin_width),
                 knob!(U32, 1, 16, false, "Grade bins", eol.grade_bins),
             ],
@@ -164,8 +346,22 @@ pub fn groups() -> Vec<Group> {
             knobs: vec![
                 knob!(U32, 1, 200, false, "Cells in series", pack.series),
                 knob!(U32, 1, 8, false, "Cells in parallel", pack.parallel),
-                knob!(U64, 1000, 1_000_000, true, "Matching window (cells)", pack.window),
-                knob!(U32, 50, 5000, true, "Packs aged (life sample)", pack.life_packs),
+                knob!(
+                    U64,
+                    1000,
+                    1_000_000,
+                    true,
+                    "Matching window (cells)",
+                    pack.window
+                ),
+                knob!(
+                    U32,
+                    50,
+                    5000,
+                    true,
+                    "Packs aged (life sample)",
+                    pack.life_packs
+                ),
             ],
         },
         Group {
@@ -176,9 +372,30 @@ pub fn groups() -> Vec<Group> {
                 knob!(F, 0.0, 15.0, false, "Coolant gradient (K)", life.gradient_k),
                 knob!(F, 0.1, 3.0, false, "C-rate", life.c_rate),
                 knob!(F, 0.2, 3.0, false, "Cycles per day", life.cycles_per_day),
-                knob!(F, 0.0, 0.3, false, "Cell-to-cell fade sigma", life.cell_fade_sigma),
-                knob!(F, 0.0, 1e-3, true, "Short hazard per cycle", life.short_hazard),
-                knob!(F, 0.6, 0.9, false, "End of life (× rated)", life.eol_fraction),
+                knob!(
+                    F,
+                    0.0,
+                    0.3,
+                    false,
+                    "Cell-to-cell fade sigma",
+                    life.cell_fade_sigma
+                ),
+                knob!(
+                    F,
+                    0.0,
+                    1e-3,
+                    true,
+                    "Short hazard per cycle",
+                    life.short_hazard
+                ),
+                knob!(
+                    F,
+                    0.6,
+                    0.9,
+                    false,
+                    "End of life (× rated)",
+                    life.eol_fraction
+                ),
             ],
         },
     ]
@@ -204,12 +421,24 @@ mod tests {
         for g in groups() {
             for k in &g.knobs {
                 let mut base = crate::scene::load(None, &[]).unwrap();
-                let v = if k.is_integer() { k.hi.round() } else { (k.lo + k.hi) / 2.0 };
-                let text = if k.is_integer() { format!("{}", v as u64) } else { format!("{v}") };
+                let v = if k.is_integer() {
+                    k.hi.round()
+                } else {
+                    (k.lo + k.hi) / 2.0
+                };
+                let text = if k.is_integer() {
+                    format!("{}", v as u64)
+                } else {
+                    format!("{v}")
+                };
                 let via_set = crate::scene::load(None, &[format!("{}={text}", k.key)])
                     .unwrap_or_else(|e| panic!("{}: {e}", k.key));
                 k.set(&mut base, v);
-                assert_eq!(base, via_set, "knob {} writes another field than its key", k.key);
+                assert_eq!(
+                    base, via_set,
+                    "knob {} writes another field than its key",
+                    k.key
+                );
             }
         }
     }

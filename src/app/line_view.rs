@@ -6,7 +6,9 @@ use super::controls::{CHANGED, fmt_value};
 use super::knobs::STATIONS;
 use super::{CellTwinApp, fmt_count};
 use crate::summary::Summary;
-use egui::{Align2, Color32, CornerRadius, FontId, Pos2, Rect, Sense, Stroke, StrokeKind, Vec2, pos2, vec2};
+use egui::{
+    Align2, Color32, CornerRadius, FontId, Pos2, Rect, Sense, Stroke, StrokeKind, Vec2, pos2, vec2,
+};
 
 /// One station's flow.
 pub struct Station {
@@ -18,7 +20,11 @@ pub struct Station {
 
 impl Station {
     pub fn yield_(&self) -> f64 {
-        if self.cells_in == 0 { f64::NAN } else { self.cells_out as f64 / self.cells_in as f64 }
+        if self.cells_in == 0 {
+            f64::NAN
+        } else {
+            self.cells_out as f64 / self.cells_in as f64
+        }
     }
 }
 
@@ -29,8 +35,11 @@ pub fn stations(s: &Summary) -> Vec<Station> {
         .iter()
         .zip(STATIONS)
         .map(|(st, name)| {
-            let mut scrap: Vec<(String, u64)> =
-                st.scrap_by_reason.iter().map(|(k, v)| (k.replace('_', " "), *v)).collect();
+            let mut scrap: Vec<(String, u64)> = st
+                .scrap_by_reason
+                .iter()
+                .map(|(k, v)| (k.replace('_', " "), *v))
+                .collect();
             scrap.sort_by(|a, b| b.1.cmp(&a.1));
             Station {
                 name,
@@ -54,7 +63,11 @@ pub fn stations(s: &Summary) -> Vec<Station> {
 /// Green for a clean station, through amber, to red at 5 % loss or more.
 pub fn loss_colour(loss: f64) -> Color32 {
     let t = (loss / 0.05).clamp(0.0, 1.0) as f32;
-    let (g, a, r) = ([70.0, 170.0, 95.0], [230.0, 170.0, 50.0], [220.0, 60.0, 50.0]);
+    let (g, a, r) = (
+        [70.0, 170.0, 95.0],
+        [230.0, 170.0, 50.0],
+        [220.0, 60.0, 50.0],
+    );
     let mix = |x: [f32; 3], y: [f32; 3], u: f32| {
         Color32::from_rgb(
             (x[0] + (y[0] - x[0]) * u) as u8,
@@ -62,7 +75,11 @@ pub fn loss_colour(loss: f64) -> Color32 {
             (x[2] + (y[2] - x[2]) * u) as u8,
         )
     };
-    if t < 0.5 { mix(g, a, t * 2.0) } else { mix(a, r, (t - 0.5) * 2.0) }
+    if t < 0.5 {
+        mix(g, a, t * 2.0)
+    } else {
+        mix(a, r, (t - 0.5) * 2.0)
+    }
 }
 
 fn pct(x: f64) -> String {
@@ -101,8 +118,13 @@ pub fn show(app: &mut CellTwinApp, ui: &mut egui::Ui) {
         // The band into the next station: thickness = cells still in the line.
         if i + 1 < st.len() {
             let t = (band_max * (station.cells_out as f64 / started) as f32).max(2.0);
-            let band = Rect::from_center_size(pos2(x0 + box_w + gap / 2.0, mid_y), vec2(gap + 2.0, t));
-            painter.rect_filled(band, CornerRadius::ZERO, loss_colour(cum_loss).gamma_multiply(0.8));
+            let band =
+                Rect::from_center_size(pos2(x0 + box_w + gap / 2.0, mid_y), vec2(gap + 2.0, t));
+            painter.rect_filled(
+                band,
+                CornerRadius::ZERO,
+                loss_colour(cum_loss).gamma_multiply(0.8),
+            );
         }
         // The scrap branch: thickness ∝ scrapped cells (at least a hairline when any).
         let scrapped = station.cells_in - station.cells_out;
@@ -139,13 +161,29 @@ pub fn show(app: &mut CellTwinApp, ui: &mut egui::Ui) {
         };
         painter.rect_stroke(b, CornerRadius::same(6), stroke, StrokeKind::Inside);
         let c = b.center_top() + Vec2::new(0.0, 6.0);
-        painter.text(c, Align2::CENTER_TOP, station.name, FontId::proportional(13.0), text_col);
+        painter.text(
+            c,
+            Align2::CENTER_TOP,
+            station.name,
+            FontId::proportional(13.0),
+            text_col,
+        );
         let small = FontId::proportional(11.0);
         let line = |k: f32, t: String, col: Color32| {
-            painter.text(c + Vec2::new(0.0, 17.0 + 13.0 * k), Align2::CENTER_TOP, t, small.clone(), col);
+            painter.text(
+                c + Vec2::new(0.0, 17.0 + 13.0 * k),
+                Align2::CENTER_TOP,
+                t,
+                small.clone(),
+                col,
+            );
         };
         line(0.0, format!("in {}", fmt_count(station.cells_in)), text_col);
-        line(1.0, format!("out {}", fmt_count(station.cells_out)), text_col);
+        line(
+            1.0,
+            format!("out {}", fmt_count(station.cells_out)),
+            text_col,
+        );
         line(2.0, format!("yield {}", pct(station.yield_())), colour);
         if i == 6 {
             painter.text(
@@ -185,7 +223,11 @@ fn headline(s: &Summary, ui: &mut egui::Ui) {
     ui.horizontal_wrapped(|ui| {
         ui.label(RichText::new(&s.scene).strong().size(15.0));
         ui.separator();
-        ui.label(format!("{} cells started, first-pass yield {}", fmt_count(s.cells), pct(s.yield_)));
+        ui.label(format!(
+            "{} cells started, first-pass yield {}",
+            fmt_count(s.cells),
+            pct(s.yield_)
+        ));
         ui.separator();
         ui.label(format!(
             "{} packs {} ({:?} matching), initial {:.2} % of rated",
@@ -196,14 +238,18 @@ fn headline(s: &Summary, ui: &mut egui::Ui) {
         ));
         ui.separator();
         ui.label(
-            RichText::new(format!("pack life P50 {:.0} cycles (P5 {:.0} · P95 {:.0})", l.p50, l.p5, l.p95))
-                .strong()
-                .color(Color32::from_rgb(120, 200, 255)),
+            RichText::new(format!(
+                "pack life P50 {:.0} cycles (P5 {:.0} · P95 {:.0})",
+                l.p50, l.p5, l.p95
+            ))
+            .strong()
+            .color(Color32::from_rgb(120, 200, 255)),
         );
         ui.separator();
         ui.label(format!("{:.1} USD/kWh", s.cost.per_kwh_good_usd));
         ui.separator();
-        ui.label(format!("escaped defects {:.0} ppm", s.defects.escaped_ppm)).on_hover_text("latent defect cells that passed every test, per million passed cells");
+        ui.label(format!("escaped defects {:.0} ppm", s.defects.escaped_ppm))
+            .on_hover_text("latent defect cells that passed every test, per million passed cells");
     });
 }
 
@@ -292,9 +338,18 @@ fn pareto(ui: &mut egui::Ui, rows: &[(String, u64)], started: f64) {
         let (r, _) = ui.allocate_exact_size(vec2(w, 16.0), Sense::hover());
         let p = ui.painter_at(r);
         let label_w = 190.0;
-        p.text(r.left_center(), Align2::LEFT_CENTER, &name, FontId::proportional(11.0), ui.visuals().text_color());
+        p.text(
+            r.left_center(),
+            Align2::LEFT_CENTER,
+            &name,
+            FontId::proportional(11.0),
+            ui.visuals().text_color(),
+        );
         let bar_w = ((w - label_w - 130.0).max(20.0)) * n as f32 / max;
-        let bar = Rect::from_min_size(pos2(r.left() + label_w, r.top() + 3.0), vec2(bar_w.max(1.0), 10.0));
+        let bar = Rect::from_min_size(
+            pos2(r.left() + label_w, r.top() + 3.0),
+            vec2(bar_w.max(1.0), 10.0),
+        );
         p.rect_filled(bar, CornerRadius::ZERO, Color32::from_rgb(200, 60, 50));
         p.text(
             pos2(bar.right() + 6.0, r.center().y),

@@ -100,7 +100,12 @@ pub struct CellTwinApp {
 }
 
 impl CellTwinApp {
-    fn with_factory(scene: Scene, source: String, factory: BackendFactory, blocking: bool) -> CellTwinApp {
+    fn with_factory(
+        scene: Scene,
+        source: String,
+        factory: BackendFactory,
+        blocking: bool,
+    ) -> CellTwinApp {
         let groups = knobs::groups();
         let sweepable = knobs::sweepable(&groups);
         let mut app = CellTwinApp {
@@ -157,7 +162,8 @@ impl CellTwinApp {
     /// The app without a window (tests). With `blocking`, each frame that starts work waits until
     /// the worker is idle, so a test sees the result on the next frame.
     pub fn new_headless(scene: Scene, blocking: bool) -> CellTwinApp {
-        let mut app = CellTwinApp::with_factory(scene, "test".into(), worker::default_factory(), blocking);
+        let mut app =
+            CellTwinApp::with_factory(scene, "test".into(), worker::default_factory(), blocking);
         app.deterministic_status = true;
         app
     }
@@ -175,7 +181,9 @@ impl CellTwinApp {
 
     /// Default sweep range around the current value of the chosen key.
     pub fn reset_sweep_range(&mut self) {
-        let Some(k) = self.sweepable.get(self.sweep.knob).cloned() else { return };
+        let Some(k) = self.sweepable.get(self.sweep.knob).cloned() else {
+            return;
+        };
         let v = k.get(&mut self.scene);
         if k.key == "line.spread_scale" {
             (self.sweep.lo, self.sweep.hi) = (0.5, (2.0 * v).max(4.0).min(k.hi));
@@ -225,7 +233,9 @@ impl CellTwinApp {
 
     /// Ask for the headline sweep of the current scene.
     pub fn request_sweep(&mut self) {
-        let Some(k) = self.sweepable.get(self.sweep.knob).cloned() else { return };
+        let Some(k) = self.sweepable.get(self.sweep.knob).cloned() else {
+            return;
+        };
         // The knob's accessor is a fn pointer, so it travels to the worker as is.
         let knobs::Acc::F(field) = k.acc else { return };
         // The current value is always on the chart: widen the range to take it in.
@@ -236,8 +246,13 @@ impl CellTwinApp {
             self.sweep.hi = v;
         }
         let n = self.sweep.points_n.max(2);
-        let (lo, hi) = (self.sweep.lo.min(self.sweep.hi), self.sweep.hi.max(self.sweep.lo));
-        let values: Vec<f64> = (0..n).map(|i| lo + (hi - lo) * i as f64 / (n - 1) as f64).collect();
+        let (lo, hi) = (
+            self.sweep.lo.min(self.sweep.hi),
+            self.sweep.hi.max(self.sweep.lo),
+        );
+        let values: Vec<f64> = (0..n)
+            .map(|i| lo + (hi - lo) * i as f64 / (n - 1) as f64)
+            .collect();
         let mut s = self.scene.clone();
         s.cells = s.cells.min(self.sweep.cells).max(s.cells_per_pack());
         s.pack.life_packs = s.pack.life_packs.min(400);
@@ -252,7 +267,9 @@ impl CellTwinApp {
 
     /// Pin the current result into the first free slot (or the second).
     pub fn pin_current(&mut self) {
-        let Some(sum) = self.current.clone() else { return };
+        let Some(sum) = self.current.clone() else {
+            return;
+        };
         let slot = self.pins.iter().position(Option::is_none).unwrap_or(1);
         let label = format!("{} ({} cells)", self.scene.name, fmt_count(sum.cells));
         self.pins[slot] = Some(Pin {
@@ -288,7 +305,11 @@ impl CellTwinApp {
                     self.progress = Some((preview, p));
                 }
             }
-            Msg::Run { id, preview, summary } => {
+            Msg::Run {
+                id,
+                preview,
+                summary,
+            } => {
                 if id != self.id {
                     return;
                 }
@@ -380,7 +401,8 @@ impl CellTwinApp {
     pub fn ui_contents(&mut self, ui: &mut egui::Ui) {
         if !self.wake_set {
             let ctx = ui.ctx().clone();
-            self.worker.set_wake(Arc::new(move || ctx.request_repaint()));
+            self.worker
+                .set_wake(Arc::new(move || ctx.request_repaint()));
             self.wake_set = true;
         }
         self.pump();
@@ -391,11 +413,13 @@ impl CellTwinApp {
         controls::side_panel(self, ui);
         egui::CentralPanel::default().show(ui, |ui| {
             self.export.plots_rect = Some(ui.max_rect());
-            egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
-                line_view::show(self, ui);
-                ui.add_space(4.0);
-                plots::show(self, ui);
-            });
+            egui::ScrollArea::vertical()
+                .auto_shrink([false, false])
+                .show(ui, |ui| {
+                    line_view::show(self, ui);
+                    ui.add_space(4.0);
+                    plots::show(self, ui);
+                });
         });
         // Changes made this frame start a run at once.
         self.submit_if_changed();
@@ -437,9 +461,11 @@ pub fn launch(scene: Option<&str>) -> Result<(), String> {
     let source = scene.unwrap_or("nmc21700_mature").to_string();
     let has_display = |v: &str| std::env::var_os(v).is_some_and(|s| !s.is_empty());
     if cfg!(target_os = "linux") && !has_display("DISPLAY") && !has_display("WAYLAND_DISPLAY") {
-        return Err("no display (neither DISPLAY nor WAYLAND_DISPLAY is set): the desktop app needs one. \
+        return Err(
+            "no display (neither DISPLAY nor WAYLAND_DISPLAY is set): the desktop app needs one. \
              For a headless summary run `celltwin run [SCENE]` (see `celltwin run --help`)"
-            .into());
+                .into(),
+        );
     }
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()

@@ -134,7 +134,12 @@ impl Ctx {
         }
         Ok(self.backend.as_deref_mut().expect("just made"))
     }
-    fn run(&mut self, scene: &Scene, cancel: &Arc<AtomicBool>, report: &mut dyn FnMut(&Ctx, Progress)) -> Result<Summary, EngineError> {
+    fn run(
+        &mut self,
+        scene: &Scene,
+        cancel: &Arc<AtomicBool>,
+        report: &mut dyn FnMut(&Ctx, Progress),
+    ) -> Result<Summary, EngineError> {
         let opts = RunOptions {
             chunk: APP_CHUNK,
             cancel: Some(cancel.clone()),
@@ -171,7 +176,9 @@ fn line_thread(rx: Receiver<Job>, mut cx: Ctx) {
         while let Ok(j) = rx.try_recv() {
             job = j;
         }
-        let Job::Run { id, scene, cancel } = job else { continue };
+        let Job::Run { id, scene, cancel } = job else {
+            continue;
+        };
         let mut stages = Vec::new();
         if let Some(p) = preview_of(&scene) {
             stages.push((true, p));
@@ -181,7 +188,9 @@ fn line_thread(rx: Receiver<Job>, mut cx: Ctx) {
             if cancel.load(Ordering::Relaxed) {
                 break;
             }
-            let res = cx.run(&s, &cancel, &mut |cx, p| cx.send(Msg::Progress { id, preview, p }));
+            let res = cx.run(&s, &cancel, &mut |cx, p| {
+                cx.send(Msg::Progress { id, preview, p })
+            });
             match res {
                 Ok(summary) => cx.send(Msg::Run {
                     id,
