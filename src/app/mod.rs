@@ -1,9 +1,504 @@
-//! The desktop app (issue 5 builds it out).
+//! The desktop app: the line as a flow, the controls, the plots, all live (see `docs/APP.md`).
+//!
+//! [`CellTwinApp`] holds the scene being edited and the latest results; the simulation runs on the
+//! [`worker`] threads, so the UI thread only draws. [`CellTwinApp::new_headless`] makes the same app
+//! without a window for tests (egui_kittest), optionally blocking until each result is in.
+//!
+//! - [`worker`]: background runs, sweeps and pins;
+//! - [`knobs`]: the scene values behind the sliders;
+//! - [`controls`]: the side panel and the top bar;
+//! - [`line_view`]: the stations as a flow, station details and scrap Pareto;
+//! - [`plots`]: histograms, fade curve, the headline pack-life chart;
+//! - [`export`]: PNG of the plots, summary JSON and CSV.
 
-/// Open the app on a scene. Until the app lands this says how to run headless.
-pub fn launch(_scene: Option<&str>) -> Result<(), String> {
-    Err(
-        "the desktop app is not part of this build yet; run `celltwin run` for a headless summary"
-            .into(),
-    )
+pub mod controls;
+pub mod export;
+pub mod knobs;
+pub mod line_view;
+pub mod plots;
+pub mod worker;
+
+use crate::engine::Progress;
+use crate::scene::Scene;
+use crate::summary::Summary;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use worker::{BackendFactory, Msg, SweepPoint, Worker};
+
+/// A run pinned for comparison (up to two).
+pub struct Pin {
+    pub label: String,
+    pub scene: Scene,
+    pub summary: Arc<Summary>,
+}
+
+/// The headline chart's settings and points.
+pub struct SweepState {
+    /// Index into [`knobs::sweepable`].
+    pub knob: usize,
+    pub lo: f64,
+    pub hi: f64,
+    pub points_n: usize,
+    /// Cells per point (reduced).
+    pub cells: u64,
+    /// Recompute after each full run.
+    pub auto: bool,
+    pub points: Vec<SweepPoint>,
+    /// Key the points are for.
+    pub points_key: String,
+    pub id: u64,
+    pub running: bool,
+    pub progress: (usize, usize),
+    /// The scene the points were asked for (to know when they are stale).
+    pub basis: Option<Scene>,
+}
+
+/// A message for the status bar.
+pub struct Note {
+    pub text: String,
+    pub error: bool,
+    pub at: Instant,
+}
+
+pub struct CellTwinApp {
+    /// The scene as loaded: what "reset" goes back to.
+    pub base: Scene,
+    /// Where the base came from (built-in name or file).
+    pub base_source: String,
+    /// The scene being edited.
+    pub scene: Scene,
+    /// The last scene sent to the worker.
+    submitted: Option<Scene>,
+    pub scene_error: Option<String>,
+    pub(crate) worker: Worker,
+    pub(crate) groups: Vec<knobs::Group>,
+    pub(crate) sweepable: Vec<knobs::Knob>,
+    id: u64,
+    /// The latest result and whether it is the quick preview.
+    pub current: Option<Arc<Summary>>,
+    pub current_preview: bool,
+    pub running: bool,
+    pub progress: Option<(bool, Progress)>,
+    run_started: Instant,
+    pub sweep: SweepState,
+    pub pins: [Option<Pin>; 2],
+    pub pins_pending: [Option<String>; 2],
+    pub selected_station: Option<usize>,
+    pub hovered_station: Option<usize>,
+    pub file_path: String,
+    pub export_dir: String,
+    pub note: Option<Note>,
+    /// Block in `ui` until the worker is idle (tests).
+    blocking: bool,
+    /// Tests: cap the cell count of every scene loaded (keeps headless runs small).
+    pub cell_cap: Option<u64>,
+    /// Tests: leave machine-dependent text (timings, thread count) out of the status bar so
+    /// snapshots compare across machines.
+    pub deterministic_status: bool,
+    wake_set: bool,
+    pub(crate) export: export::ExportState,
+}
+
+impl CellTwinApp {
+    fn with_factory(
+        scene: Scene,
+        source: String,
+        factory: BackendFactory,
+        blocking: bool,
+    ) -> CellTwinApp {
+        let groups = knobs::groups();
+        let sweepable = knobs::sweepable(&groups);
+        let mut app = CellTwinApp {
+            base: scene.clone(),
+            base_source: source,
+            scene,
+            submitted: None,
+            scene_error: None,
+            worker: Worker::spawn(factory),
+            groups,
+            sweepable,
+            id: 0,
+            current: None,
+            current_preview: false,
+            running: false,
+            progress: None,
+            run_started: Instant::now(),
+            sweep: SweepState {
+                knob: 0,
+                lo: 0.5,
+                hi: 4.0,
+                points_n: 6,
+                cells: 200_000,
+                auto: true,
+                points: Vec::new(),
+                points_key: String::new(),
+                id: 0,
+                running: false,
+                progress: (0, 0),
+                basis: None,
+            },
+            pins: [None, None],
+            pins_pending: [None, None],
+            selected_station: None,
+            hovered_station: None,
+            file_path: "my_scene.toml".into(),
+            export_dir: "celltwin_export".into(),
+            note: None,
+            blocking,
+            cell_cap: None,
+            deterministic_status: false,
+            wake_set: false,
+            export: export::ExportState::default(),
+        };
+        app.reset_sweep_range();
+        app
+    }
+
+    /// The app on a scene, with the auto backend, for a window.
+    pub fn new(scene: Scene, source: String, factory: BackendFactory) -> CellTwinApp {
+        CellTwinApp::with_factory(scene, source, factory, false)
+    }
+
+    /// The app without a window (tests). With `blocking`, each frame that starts work waits until
+    /// the worker is idle, so a test sees the result on the next frame.
+    pub fn new_headless(scene: Scene, blocking: bool) -> CellTwinApp {
+        let mut app =
+            CellTwinApp::with_factory(scene, "test".into(), worker::default_factory(), blocking);
+        app.deterministic_status = true;
+        app
+    }
+
+    /// Replace the base scene (load a preset or a file): every control resets to it.
+    pub fn load_scene(&mut self, mut scene: Scene, source: String) {
+        if let Some(cap) = self.cell_cap {
+            scene.cells = scene.cells.min(cap).max(scene.cells_per_pack());
+        }
+        self.base = scene.clone();
+        self.scene = scene;
+        self.base_source = source;
+        self.reset_sweep_range();
+    }
+
+    /// Default sweep range around the current value of the chosen key.
+    pub fn reset_sweep_range(&mut self) {
+        let Some(k) = self.sweepable.get(self.sweep.knob).cloned() else {
+            return;
+        };
+        let v = k.get(&mut self.scene);
+        if k.key == "line.spread_scale" {
+            (self.sweep.lo, self.sweep.hi) = (0.5, (2.0 * v).max(4.0).min(k.hi));
+        } else if v > 0.0 {
+            self.sweep.lo = (0.5 * v).max(k.lo);
+            self.sweep.hi = (2.5 * v).min(k.hi).max(self.sweep.lo * 1.01);
+        } else {
+            (self.sweep.lo, self.sweep.hi) = (k.lo, k.hi);
+        }
+    }
+
+    pub fn note(&mut self, text: impl Into<String>, error: bool) {
+        self.note = Some(Note {
+            text: text.into(),
+            error,
+            at: Instant::now(),
+        });
+    }
+
+    /// Whether anything is being computed.
+    pub fn busy(&self) -> bool {
+        self.running || self.sweep.running || self.pins_pending.iter().any(Option::is_some)
+    }
+
+    /// Start a run if the scene changed since the last one.
+    fn submit_if_changed(&mut self) {
+        if self.submitted.as_ref() == Some(&self.scene) {
+            return;
+        }
+        self.submitted = Some(self.scene.clone());
+        if let Err(e) = crate::scene::validate(&self.scene) {
+            self.scene_error = Some(e.to_string());
+            return;
+        }
+        self.scene_error = None;
+        self.id += 1;
+        self.running = true;
+        self.progress = None;
+        self.run_started = Instant::now();
+        // A sweep of an older scene is stale: stop it, the next full run asks again.
+        if self.sweep.running && self.sweep.auto {
+            self.worker.cancel_sweep();
+            self.sweep.running = false;
+        }
+        self.worker.run(self.id, self.scene.clone());
+    }
+
+    /// Ask for the headline sweep of the current scene.
+    pub fn request_sweep(&mut self) {
+        let Some(k) = self.sweepable.get(self.sweep.knob).cloned() else {
+            return;
+        };
+        // The knob's accessor is a fn pointer, so it travels to the worker as is.
+        let knobs::Acc::F(field) = k.acc else { return };
+        // The current value is always on the chart: widen the range to take it in.
+        let v = k.get(&mut self.scene);
+        if v < self.sweep.lo.min(self.sweep.hi) {
+            self.sweep.lo = v;
+        } else if v > self.sweep.hi.max(self.sweep.lo) {
+            self.sweep.hi = v;
+        }
+        let n = self.sweep.points_n.max(2);
+        let (lo, hi) = (
+            self.sweep.lo.min(self.sweep.hi),
+            self.sweep.hi.max(self.sweep.lo),
+        );
+        let values: Vec<f64> = (0..n)
+            .map(|i| lo + (hi - lo) * i as f64 / (n - 1) as f64)
+            .collect();
+        let mut s = self.scene.clone();
+        s.cells = s.cells.min(self.sweep.cells).max(s.cells_per_pack());
+        s.pack.life_packs = s.pack.life_packs.min(400);
+        s.pack.window = s.pack.window.min(s.cells).max(s.cells_per_pack());
+        self.id += 1;
+        self.sweep.id = self.id;
+        self.sweep.running = true;
+        self.sweep.progress = (0, n);
+        self.sweep.basis = Some(self.scene.clone());
+        self.worker.sweep(self.id, s, k.key.clone(), field, values);
+    }
+
+    /// Pin the current result into the first free slot (or the second).
+    pub fn pin_current(&mut self) {
+        let Some(sum) = self.current.clone() else {
+            return;
+        };
+        let slot = self.pins.iter().position(Option::is_none).unwrap_or(1);
+        let label = format!("{} ({} cells)", self.scene.name, fmt_count(sum.cells));
+        self.pins[slot] = Some(Pin {
+            label,
+            scene: self.scene.clone(),
+            summary: sum,
+        });
+    }
+
+    /// Pin a built-in story in slot 0 (computed in the background) and load its twin as current.
+    pub fn compare_stories(&mut self, pinned: &str, current: &str) {
+        let a = crate::scene::load(Some(pinned), &[]);
+        let b = crate::scene::load(Some(current), &[]);
+        match (a, b) {
+            (Ok(a), Ok(b)) => {
+                let mut a = a;
+                a.cells = b.cells.min(self.scene.cells).max(a.cells_per_pack());
+                let mut b = b;
+                b.cells = a.cells;
+                self.pins_pending[0] = Some(pinned.to_string());
+                self.pins[0] = None;
+                self.worker.pin(0, a.name.clone(), a);
+                self.load_scene(b, current.to_string());
+            }
+            (Err(e), _) | (_, Err(e)) => self.note(e.to_string(), true),
+        }
+    }
+
+    fn apply(&mut self, m: Msg) {
+        match m {
+            Msg::Progress { id, preview, p } => {
+                if id == self.id {
+                    self.progress = Some((preview, p));
+                }
+            }
+            Msg::Run {
+                id,
+                preview,
+                summary,
+            } => {
+                if id != self.id {
+                    return;
+                }
+                self.current = Some(summary);
+                self.current_preview = preview;
+                if !preview {
+                    self.running = false;
+                    self.progress = None;
+                    let stale = self.sweep.basis.as_ref() != Some(&self.scene)
+                        || self.sweep.points_key != self.sweepable[self.sweep.knob].key;
+                    if self.sweep.auto && stale {
+                        self.request_sweep();
+                    }
+                }
+            }
+            Msg::SweepProgress { id, done, total } => {
+                if id == self.sweep.id {
+                    self.sweep.progress = (done, total);
+                }
+            }
+            Msg::Sweep { id, key, points } => {
+                if id == self.sweep.id {
+                    self.sweep.points = points;
+                    self.sweep.points_key = key;
+                    self.sweep.running = false;
+                }
+            }
+            Msg::Pinned {
+                slot,
+                label,
+                scene,
+                summary,
+            } => {
+                self.pins_pending[slot] = None;
+                self.pins[slot] = Some(Pin {
+                    label,
+                    scene: *scene,
+                    summary,
+                });
+            }
+            Msg::Failed { id, what, err } => {
+                if id.is_none() || id == Some(self.id) || id == Some(self.sweep.id) {
+                    if id == Some(self.id) {
+                        self.running = false;
+                    }
+                    if id == Some(self.sweep.id) {
+                        self.sweep.running = false;
+                    }
+                    if id.is_none() {
+                        self.pins_pending = [None, None];
+                    }
+                    self.note(format!("{what} failed: {err}"), true);
+                }
+            }
+        }
+    }
+
+    /// Take in what the worker sent; in blocking mode wait until it is idle.
+    fn pump(&mut self) {
+        for m in self.worker.poll() {
+            self.apply(m);
+        }
+        if self.blocking {
+            self.wait_idle(Duration::from_secs(120));
+        }
+    }
+
+    /// Block until no run, sweep or pin is in flight (tests), or `timeout` passes.
+    pub fn wait_idle(&mut self, timeout: Duration) -> bool {
+        let t0 = Instant::now();
+        while self.busy() {
+            let left = timeout.saturating_sub(t0.elapsed());
+            if left.is_zero() {
+                return false;
+            }
+            if let Some(m) = self.worker.wait(left) {
+                self.apply(m);
+            }
+        }
+        true
+    }
+
+    /// Seconds the current run has taken so far.
+    pub fn run_elapsed(&self) -> f64 {
+        self.run_started.elapsed().as_secs_f64()
+    }
+
+    /// The whole window's contents; `App::ui` calls this, and so do the tests.
+    pub fn ui_contents(&mut self, ui: &mut egui::Ui) {
+        if !self.wake_set {
+            let ctx = ui.ctx().clone();
+            self.worker
+                .set_wake(Arc::new(move || ctx.request_repaint()));
+            self.wake_set = true;
+        }
+        self.pump();
+        export::handle_results(self, ui.ctx());
+
+        controls::top_bar(self, ui);
+        controls::status_bar(self, ui);
+        controls::side_panel(self, ui);
+        egui::CentralPanel::default().show(ui, |ui| {
+            self.export.plots_rect = Some(ui.max_rect());
+            egui::ScrollArea::vertical()
+                .auto_shrink([false, false])
+                .show(ui, |ui| {
+                    line_view::show(self, ui);
+                    ui.add_space(4.0);
+                    plots::show(self, ui);
+                });
+        });
+        // Changes made this frame start a run at once.
+        self.submit_if_changed();
+        if self.blocking {
+            self.wait_idle(Duration::from_secs(120));
+        }
+        if self.busy() && !self.blocking {
+            // Progress moves with the worker's wake-ups; this only keeps the clock ticking.
+            ui.ctx().request_repaint_after(Duration::from_millis(250));
+        }
+    }
+}
+
+/// 1234567 → "1,234,567".
+pub fn fmt_count(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl eframe::App for CellTwinApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.ui_contents(ui);
+    }
+}
+
+/// Open the app on a scene (a file or built-in name; None: the embedded default).
+///
+/// On a machine with no display this returns an error pointing to `celltwin run` instead of
+/// starting eframe; an error from eframe itself is returned too, never a panic.
+pub fn launch(scene: Option<&str>) -> Result<(), String> {
+    let loaded = crate::scene::load(scene, &[]).map_err(|e| e.to_string())?;
+    let source = scene.unwrap_or("nmc21700_mature").to_string();
+    let has_display = |v: &str| std::env::var_os(v).is_some_and(|s| !s.is_empty());
+    if cfg!(target_os = "linux") && !has_display("DISPLAY") && !has_display("WAYLAND_DISPLAY") {
+        return Err(
+            "no display (neither DISPLAY nor WAYLAND_DISPLAY is set): the desktop app needs one. \
+             For a headless summary run `celltwin run [SCENE]` (see `celltwin run --help`)"
+                .into(),
+        );
+    }
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title(format!("celltwin — {}", loaded.name))
+            .with_inner_size([1600.0, 1000.0])
+            .with_min_inner_size([900.0, 600.0]),
+        renderer: eframe::Renderer::Wgpu,
+        ..Default::default()
+    };
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        eframe::run_native(
+            "celltwin",
+            options,
+            Box::new(move |_cc| {
+                // GPU HOOK: when `celltwin::gpu::GpuBackend::from_device(...)` lands, build the
+                // factory from eframe's own device here, so the engine and the plots share one GPU:
+                //     if let Some(rs) = _cc.wgpu_render_state.as_ref() {
+                //         let (adapter, device, queue) = (rs.adapter.clone(), rs.device.clone(), rs.queue.clone());
+                //         factory = Arc::new(move || Ok(Box::new(GpuBackend::from_device(&adapter, &device, &queue)?)));
+                //     }
+                // (`Backend: Send`; a hardware adapter should be preferred, llvmpipe is slower than the CPU.)
+                let factory = worker::default_factory();
+                Ok(Box::new(CellTwinApp::new(loaded, source, factory)))
+            }),
+        )
+    }));
+    match result {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(format!(
+            "cannot open the app window: {e}. For a headless summary run `celltwin run [SCENE]`"
+        )),
+        Err(_) => Err("the app window failed to start (see the message above). \
+             For a headless summary run `celltwin run [SCENE]`"
+            .into()),
+    }
 }

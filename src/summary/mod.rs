@@ -230,8 +230,19 @@ fn percentiles(mut v: Vec<f64>) -> Percentiles {
     }
 }
 
+/// P5/P50/P95 of pack capacity after each step. Packs are followed to `stop_fraction` below end of
+/// life and then stop; a stopped pack keeps its last value, so the band ends where more than 5 % of
+/// packs have stopped (beyond that P5 would be made of stale values).
 fn fade_curve(lives: &[PackLife], cycles_per_step: u32) -> FadeCurve {
-    let steps = lives.iter().map(|l| l.curve.len()).max().unwrap_or(0);
+    let longest = lives.iter().map(|l| l.curve.len()).max().unwrap_or(0);
+    let mut steps = longest;
+    for s in 0..longest {
+        let stopped = lives.iter().filter(|l| l.curve.len() <= s).count();
+        if stopped * 20 > lives.len() {
+            steps = s;
+            break;
+        }
+    }
     let mut out = FadeCurve {
         cycles: Vec::with_capacity(steps),
         p5: Vec::with_capacity(steps),
@@ -241,7 +252,6 @@ fn fade_curve(lives: &[PackLife], cycles_per_step: u32) -> FadeCurve {
     let mut col = Vec::with_capacity(lives.len());
     for s in 0..steps {
         col.clear();
-        // A pack followed to its stop level keeps its last value: it is below end of life there.
         col.extend(
             lives
                 .iter()
@@ -255,6 +265,20 @@ fn fade_curve(lives: &[PackLife], cycles_per_step: u32) -> FadeCurve {
         out.p95.push(percentile(&col, 0.95));
     }
     out
+}
+
+/// Pack life histogram over the sample's own range (the sample is complete when the summary is
+/// built, so the bins can follow it: 60 bins from 0.9·min to 1.05·max).
+fn life_histogram(lives: &[PackLife], max_cycles: u32) -> Histogram {
+    let lo = lives.iter().map(|l| l.cycles).min().unwrap_or(0);
+    let hi = lives.iter().map(|l| l.cycles).max().unwrap_or(max_cycles);
+    let lo = (0.9 * f64::from(lo)).floor();
+    let hi = (1.05 * f64::from(hi)).ceil().max(lo + 60.0);
+    let mut h = Histogram::new(lo, hi, 60);
+    for l in lives {
+        h.push(l.cycles as f32);
+    }
+    h
 }
 
 impl Summary {
@@ -361,7 +385,6 @@ impl Summary {
         for key in ["fade", "short", "cap"] {
             eol_reasons.insert(key, 0);
         }
-        let mut hist_life = Histogram::new(0.0, f64::from(scene.life.max_cycles) + 1.0, 100);
         for l in &packs.lives {
             let key = match l.reason {
                 EndOfLife::Fade => "fade",
@@ -369,8 +392,8 @@ impl Summary {
                 EndOfLife::Cap => "cap",
             };
             *eol_reasons.get_mut(key).expect("inserted above") += 1;
-            hist_life.push(l.cycles as f32);
         }
+        let hist_life = life_histogram(&packs.lives, scene.life.max_cycles);
         let life_cycles = percentiles(packs.lives.iter().map(|l| f64::from(l.cycles)).collect());
         let hi = &packs.hist_initial;
         let packs_summary = PacksSummary {

@@ -1,0 +1,395 @@
+//! The side panel of sliders (one collapsible group per station), the top bar (scenes, files,
+//! pins, export) and the status bar (backend, cells, time, throughput).
+
+use super::knobs::Knob;
+use super::{CellTwinApp, fmt_count};
+use crate::scene::{Matching, Scene};
+use egui::{Color32, RichText};
+
+/// Colour of a value that differs from the loaded scene.
+pub const CHANGED: Color32 = Color32::from_rgb(255, 170, 60);
+
+/// Built-in scenes offered in the scene menu (aliases left out).
+pub fn builtin_scenes() -> Vec<&'static str> {
+    let aliases = ["nmc21700", "lfp_prismatic", "default"];
+    crate::scene::builtin_names()
+        .into_iter()
+        .filter(|n| !aliases.contains(n))
+        .collect()
+}
+
+/// One slider with its reset button; returns whether the value changed.
+pub fn knob_row(ui: &mut egui::Ui, k: &Knob, scene: &mut Scene, base: &mut Scene) -> bool {
+    let old = k.get(scene);
+    let b = k.get(base);
+    let mut v = old;
+    let changed = old != b;
+    ui.horizontal(|ui| {
+        let reset = ui
+            .add_enabled(changed, egui::Button::new("reset").small())
+            .on_hover_text(format!("Reset to the scene's value {}", fmt_value(b)));
+        if reset.clicked() {
+            v = b;
+        }
+        let mut text = RichText::new(k.label);
+        if changed {
+            text = text.color(CHANGED).strong();
+        }
+        let mut slider = egui::Slider::new(&mut v, k.lo.min(old)..=k.hi.max(old))
+            .text(text)
+            .logarithmic(k.log);
+        if k.is_integer() {
+            slider = slider.integer();
+        } else {
+            slider = slider.custom_formatter(|x, _| fmt_value(x));
+        }
+        ui.add(slider)
+            .on_hover_text(format!("{}  (scene value {})", k.key, fmt_value(b)));
+    });
+    if v != old {
+        k.set(scene, v);
+        true
+    } else {
+        false
+    }
+}
+
+/// Up to four significant digits, no trailing noise.
+pub fn fmt_value(x: f64) -> String {
+    if x == 0.0 {
+        return "0".into();
+    }
+    let a = x.abs();
+    if (1e-3..1e5).contains(&a) {
+        let decimals = (3 - a.log10().floor() as i32).clamp(0, 6) as usize;
+        let s = format!("{x:.decimals$}");
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    } else {
+        format!("{x:.3e}")
+    }
+}
+
+pub fn side_panel(app: &mut CellTwinApp, ui: &mut egui::Ui) {
+    egui::Panel::left("controls")
+        .resizable(true)
+        .default_size(370.0)
+        .size_range(280.0..=460.0)
+        .show(ui, |ui| {
+            egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
+                ui.spacing_mut().slider_width = 150.0;
+                ui.heading("Process controls");
+                ui.add(
+                    egui::Label::new(
+                        RichText::new("Every change re-simulates. Orange = changed from the scene; reset returns it to the scene value.")
+                            .small()
+                            .weak(),
+                    )
+                    .wrap(),
+                );
+                ui.separator();
+                run_size(app, ui);
+                ui.separator();
+                let CellTwinApp { groups, scene, base, selected_station, .. } = app;
+                for (gi, g) in groups.iter().enumerate() {
+                    let n_changed = g.knobs.iter().filter(|k| k.get(scene) != k.get(base)).count();
+                    let mut title = RichText::new(if n_changed > 0 {
+                        format!("{}  ({n_changed} changed)", g.title)
+                    } else {
+                        g.title.to_string()
+                    });
+                    if n_changed > 0 {
+                        title = title.color(CHANGED);
+                    }
+                    let open_for_station = g.station.is_some() && g.station == *selected_station;
+                    let header = egui::CollapsingHeader::new(title)
+                        .id_salt(("group", gi))
+                        .default_open(gi == 0);
+                    let header = if open_for_station { header.open(Some(true)) } else { header };
+                    header.show(ui, |ui| {
+                        for k in &g.knobs {
+                            knob_row(ui, k, scene, base);
+                        }
+                        if g.station == Some(6) {
+                            matching_row(ui, scene, base);
+                        }
+                    });
+                }
+                if let Some(e) = &app.scene_error {
+                    ui.separator();
+                    ui.colored_label(Color32::LIGHT_RED, format!("Not run: {e}"));
+                }
+            });
+        });
+}
+
+fn matching_row(ui: &mut egui::Ui, scene: &mut Scene, base: &Scene) {
+    let changed = scene.pack.matching != base.pack.matching;
+    ui.horizontal(|ui| {
+        if ui
+            .add_enabled(changed, egui::Button::new("reset").small())
+            .on_hover_text(format!("Reset to {:?}", base.pack.matching))
+            .clicked()
+        {
+            scene.pack.matching = base.pack.matching;
+        }
+        let combo = egui::ComboBox::from_id_salt("matching")
+            .selected_text(format!("{:?}", scene.pack.matching))
+            .show_ui(ui, |ui| {
+                for m in [Matching::Random, Matching::Binned, Matching::Sorted] {
+                    ui.selectable_value(&mut scene.pack.matching, m, format!("{m:?}"));
+                }
+            });
+        let t = RichText::new("Matching strategy");
+        let l = ui.label(if changed {
+            t.color(CHANGED).strong()
+        } else {
+            t
+        });
+        combo.response.labelled_by(l.id);
+    });
+}
+
+fn run_size(app: &mut CellTwinApp, ui: &mut egui::Ui) {
+    let scene = &mut app.scene;
+    let base = &app.base;
+    ui.horizontal(|ui| {
+        let changed = scene.cells != base.cells;
+        if ui
+            .add_enabled(changed, egui::Button::new("reset").small())
+            .on_hover_text(format!("Reset to {}", fmt_count(base.cells)))
+            .clicked()
+        {
+            scene.cells = base.cells;
+        }
+        let mut cells = scene.cells as f64;
+        let t = RichText::new("Cells");
+        ui.add(
+            egui::Slider::new(&mut cells, 1e4..=1e8)
+                .logarithmic(true)
+                .integer()
+                .custom_formatter(|x, _| fmt_count(x as u64))
+                .text(if changed {
+                    t.color(CHANGED).strong()
+                } else {
+                    t
+                }),
+        )
+        .on_hover_text("cells started into the line (a quick 100 000-cell picture comes first)");
+        if cells as u64 != scene.cells {
+            scene.cells = cells as u64;
+        }
+    });
+    ui.horizontal(|ui| {
+        for (label, n) in [("10⁵", 100_000u64), ("10⁶", 1_000_000), ("10⁷", 10_000_000)] {
+            if ui.selectable_label(scene.cells == n, label).clicked() {
+                scene.cells = n;
+            }
+        }
+        ui.separator();
+        let changed = scene.seed != base.seed;
+        let t = RichText::new("Seed");
+        let seed_label = ui.label(if changed {
+            t.color(CHANGED).strong()
+        } else {
+            t
+        });
+        ui.add(egui::DragValue::new(&mut scene.seed).range(0..=u64::MAX))
+            .labelled_by(seed_label.id);
+    });
+}
+
+pub fn top_bar(app: &mut CellTwinApp, ui: &mut egui::Ui) {
+    egui::Panel::top("top_bar").show(ui, |ui| {
+        ui.add_space(2.0);
+        ui.horizontal_wrapped(|ui| {
+            ui.label(RichText::new("celltwin").strong());
+            ui.separator();
+            let scene_label = ui.label("Scene");
+            let mut pick: Option<&str> = None;
+            egui::ComboBox::from_id_salt("builtin")
+                .selected_text(&app.base_source)
+                .width(190.0)
+                .show_ui(ui, |ui| {
+                    for n in builtin_scenes() {
+                        if ui.selectable_label(app.base_source == n, n).clicked() {
+                            pick = Some(n);
+                        }
+                    }
+                })
+                .response
+                .labelled_by(scene_label.id);
+            if let Some(n) = pick {
+                match crate::scene::load(Some(n), &[]) {
+                    Ok(s) => app.load_scene(s, n.to_string()),
+                    Err(e) => app.note(e.to_string(), true),
+                }
+            }
+            ui.separator();
+            let file_label = ui.label("File");
+            ui.add(egui::TextEdit::singleline(&mut app.file_path).desired_width(170.0))
+                .labelled_by(file_label.id)
+                .on_hover_text("a scene TOML file: the same files `celltwin run` reads");
+            if ui.button("Load").clicked() {
+                let path = app.file_path.clone();
+                match std::fs::read_to_string(&path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|t| crate::scene::from_toml_str(&t).map_err(|e| e.to_string()))
+                {
+                    Ok(s) => {
+                        app.load_scene(s, path.clone());
+                        app.note(format!("loaded {path}"), false);
+                    }
+                    Err(e) => app.note(format!("cannot load {path}: {e}"), true),
+                }
+            }
+            if ui.button("Save").clicked() {
+                let path = app.file_path.clone();
+                match toml::to_string(&app.scene)
+                    .map_err(|e| e.to_string())
+                    .and_then(|t| std::fs::write(&path, t).map_err(|e| e.to_string()))
+                {
+                    Ok(()) => app.note(format!("saved {path}"), false),
+                    Err(e) => app.note(format!("cannot save {path}: {e}"), true),
+                }
+            }
+            ui.separator();
+            let export_label = ui.label("Export to");
+            ui.add(egui::TextEdit::singleline(&mut app.export_dir).desired_width(140.0))
+                .labelled_by(export_label.id);
+            if ui.button("Plots PNG").clicked() {
+                super::export::request_png(app, ui.ctx());
+            }
+            if ui.button("Summary JSON+CSV").clicked() {
+                super::export::write_summary(app);
+            }
+        });
+        ui.horizontal_wrapped(|ui| {
+            ui.label("Compare");
+            if ui.button("Pin current run").clicked() {
+                app.pin_current();
+            }
+            if ui
+                .button("Manual 2015 vs automated line")
+                .on_hover_text("pins story_manual_line_2015, loads story_automated_line")
+                .clicked()
+            {
+                app.compare_stories("story_manual_line_2015", "story_automated_line");
+            }
+            if ui
+                .button("Aging 10 d vs 6 d")
+                .on_hover_text("pins story_aging_10d, loads story_aging_6d")
+                .clicked()
+            {
+                app.compare_stories("story_aging_10d", "story_aging_6d");
+            }
+            for slot in 0..2 {
+                let colour = super::plots::PIN_COLOURS[slot];
+                if let Some(p) = &app.pins[slot] {
+                    ui.label(RichText::new(format!("pin {}: {}", slot + 1, p.label)).color(colour));
+                    if ui.small_button(format!("unpin {}", slot + 1)).clicked() {
+                        app.pins[slot] = None;
+                    }
+                } else if let Some(name) = &app.pins_pending[slot] {
+                    ui.spinner();
+                    ui.label(
+                        RichText::new(format!("pin {}: running {name}…", slot + 1)).color(colour),
+                    );
+                }
+            }
+        });
+        ui.add_space(2.0);
+    });
+}
+
+pub fn status_bar(app: &mut CellTwinApp, ui: &mut egui::Ui) {
+    egui::Panel::bottom("status").show(ui, |ui| {
+        ui.horizontal(|ui| {
+            if let Some(s) = app.current.as_ref().filter(|_| app.deterministic_status) {
+                ui.label(format!("backend {}", s.backend));
+                ui.separator();
+                ui.label(format!(
+                    "{} cells{}",
+                    fmt_count(s.cells),
+                    if app.current_preview {
+                        " (preview)"
+                    } else {
+                        ""
+                    }
+                ));
+            } else if let Some(s) = &app.current {
+                ui.label(format!("backend {} · {}", s.backend, s.device));
+                ui.separator();
+                let cells = if app.current_preview {
+                    format!(
+                        "{} cells (preview; refining to {})",
+                        fmt_count(s.cells),
+                        fmt_count(app.scene.cells)
+                    )
+                } else {
+                    format!("{} cells", fmt_count(s.cells))
+                };
+                ui.label(cells);
+                ui.separator();
+                ui.label(format!("run {:.2} s", s.elapsed_s));
+                ui.separator();
+                ui.label(format!("{:.2} M cells/s", s.cells_per_s / 1e6));
+            } else {
+                ui.label("starting…");
+            }
+            if app.running {
+                ui.separator();
+                let (frac, text) = match app.progress {
+                    Some((preview, p)) => {
+                        let line = p.cells_done as f32 / p.cells_total.max(1) as f32;
+                        let life = p.packs_done as f32 / p.packs_total.max(1) as f32;
+                        let frac = if p.packs_total == 0 {
+                            0.7 * line
+                        } else {
+                            0.7 + 0.3 * life
+                        };
+                        let what = if preview { "preview" } else { "full run" };
+                        (
+                            frac,
+                            format!(
+                                "{what}: {} cells, packs {}/{}",
+                                fmt_count(p.cells_done),
+                                p.packs_done,
+                                p.packs_total
+                            ),
+                        )
+                    }
+                    None => (0.0, "starting run".into()),
+                };
+                ui.add(
+                    egui::ProgressBar::new(frac)
+                        .desired_width(260.0)
+                        .text(format!("{text} · {:.1} s", app.run_elapsed())),
+                );
+            }
+            if app.sweep.running {
+                ui.separator();
+                let (d, t) = app.sweep.progress;
+                ui.add(
+                    egui::ProgressBar::new(d as f32 / t.max(1) as f32)
+                        .desired_width(160.0)
+                        .text(format!("sweep {d}/{t}")),
+                );
+            }
+            if let Some(n) = &app.note {
+                if n.at.elapsed().as_secs() < 15 || n.error {
+                    ui.separator();
+                    let c = if n.error {
+                        Color32::LIGHT_RED
+                    } else {
+                        ui.visuals().text_color()
+                    };
+                    ui.colored_label(c, &n.text);
+                }
+            }
+        });
+    });
+}

@@ -1,0 +1,445 @@
+//! The scene values the engineer can turn, station by station: key, label, slider range.
+//!
+//! A knob reads and writes its field of a [`Scene`] directly; its `key` is the same dotted key the
+//! TOML files and `celltwin run --set` use (a test checks that the two agree).
+
+use crate::scene::Scene;
+
+/// How a knob reaches its field.
+#[derive(Clone, Copy)]
+pub enum Acc {
+    F(fn(&mut Scene) -> &mut f64),
+    U64(fn(&mut Scene) -> &mut u64),
+    U32(fn(&mut Scene) -> &mut u32),
+}
+
+/// One slider.
+#[derive(Clone)]
+pub struct Knob {
+    /// Dotted scene key, e.g. `coating.cathode_loading_cv`.
+    pub key: String,
+    pub label: &'static str,
+    pub lo: f64,
+    pub hi: f64,
+    pub log: bool,
+    pub acc: Acc,
+}
+
+impl Knob {
+    pub fn get(&self, s: &mut Scene) -> f64 {
+        match self.acc {
+            Acc::F(f) => *f(s),
+            Acc::U64(f) => *f(s) as f64,
+            Acc::U32(f) => f64::from(*f(s)),
+        }
+    }
+    pub fn set(&self, s: &mut Scene, v: f64) {
+        match self.acc {
+            Acc::F(f) => *f(s) = v,
+            Acc::U64(f) => *f(s) = v.round().max(0.0) as u64,
+            Acc::U32(f) => *f(s) = v.round().clamp(0.0, f64::from(u32::MAX)) as u32,
+        }
+    }
+    pub fn is_integer(&self) -> bool {
+        !matches!(self.acc, Acc::F(_))
+    }
+}
+
+/// A collapsible group of knobs; `station` is the line view's station index it belongs to.
+pub struct Group {
+    pub title: &'static str,
+    pub station: Option<usize>,
+    pub knobs: Vec<Knob>,
+}
+
+macro_rules! knob {
+    ($kind:ident, $lo:expr, $hi:expr, $log:expr, $label:literal, $($path:ident).+) => {
+        Knob {
+            key: [$(stringify!($path)),+].join("."),
+            label: $label,
+            lo: $lo as f64,
+            hi: $hi as f64,
+            log: $log,
+            acc: Acc::$kind(|s| &mut s.$($path).+),
+        }
+    };
+}
+
+/// Stations of the line view, in order (the first six are the model's stages).
+pub const STATIONS: [&str; 7] = [
+    "Coating",
+    "Calendering",
+    "Winding",
+    "Filling",
+    "Formation & aging",
+    "End-of-line test",
+    "Pack assembly",
+];
+
+/// Every group, in the order of the side panel.
+pub fn groups() -> Vec<Group> {
+    vec![
+        Group {
+            title: "Line (whole-line multipliers)",
+            station: None,
+            knobs: vec![
+                knob!(F, 0.0, 8.0, false, "Spread scale", line.spread_scale),
+                knob!(F, 0.0, 20.0, false, "Defect scale", line.defect_scale),
+            ],
+        },
+        Group {
+            title: "Coating",
+            station: Some(0),
+            knobs: vec![
+                knob!(
+                    F,
+                    0.0,
+                    0.02,
+                    false,
+                    "Cathode loading CV",
+                    coating.cathode_loading_cv
+                ),
+                knob!(
+                    F,
+                    0.0,
+                    0.02,
+                    false,
+                    "Cathode lot-to-lot CV",
+                    coating.cathode_loading_lot_cv
+                ),
+                knob!(
+                    F,
+                    0.0,
+                    0.02,
+                    false,
+                    "Anode loading CV",
+                    coating.anode_loading_cv
+                ),
+                knob!(
+                    F,
+                    0.0,
+                    0.02,
+                    false,
+                    "Anode lot-to-lot CV",
+                    coating.anode_loading_lot_cv
+                ),
+                knob!(F, 0.95, 1.3, false, "Design N/P", coating.np_design),
+                knob!(
+                    F,
+                    0.005,
+                    0.1,
+                    false,
+                    "Loading tolerance (beta gauge)",
+                    coating.loading_tolerance
+                ),
+                knob!(
+                    F,
+                    0.0,
+                    0.2,
+                    false,
+                    "Particle defects per cell",
+                    coating.defects_per_cell
+                ),
+                knob!(
+                    U64,
+                    100,
+                    1_000_000,
+                    true,
+                    "Cells per coating lot",
+                    coating.lot_size
+                ),
+            ],
+        },
+        Group {
+            title: "Calendering",
+            station: Some(1),
+            knobs: vec![
+                knob!(
+                    F,
+                    0.15,
+                    0.5,
+                    false,
+                    "Porosity target",
+                    calendering.porosity_target
+                ),
+                knob!(F, 0.0, 0.05, false, "Porosity SD", calendering.porosity_sd),
+            ],
+        },
+        Group {
+            title: "Winding",
+            station: Some(2),
+            knobs: vec![
+                knob!(F, 0.0, 0.01, false, "Electrode area CV", winding.area_cv),
+                knob!(
+                    F,
+                    0.0,
+                    0.6,
+                    false,
+                    "Misalignment SD (mm)",
+                    winding.misalignment_sd_mm
+                ),
+                knob!(
+                    F,
+                    0.2,
+                    2.0,
+                    false,
+                    "Anode overhang (mm)",
+                    winding.overhang_mm
+                ),
+                knob!(
+                    F,
+                    0.0,
+                    0.6,
+                    false,
+                    "Tab-weld resistance sigma",
+                    winding.tab_weld_sigma
+                ),
+                knob!(
+                    F,
+                    0.0,
+                    1.0,
+                    false,
+                    "X-ray detection probability",
+                    winding.xray_detect
+                ),
+            ],
+        },
+        Group {
+            title: "Filling",
+            station: Some(3),
+            knobs: vec![
+                knob!(F, 1.0, 1.6, false, "Electrolyte (g/Ah)", filling.g_per_ah),
+                knob!(F, 0.0, 0.05, false, "Fill mass CV", filling.fill_cv),
+                knob!(
+                    F,
+                    0.0,
+                    10.0,
+                    false,
+                    "Resistance rise per shortfall",
+                    filling.r_per_shortfall
+                ),
+            ],
+        },
+        Group {
+            title: "Formation & aging",
+            station: Some(4),
+            knobs: vec![
+                knob!(
+                    F,
+                    1.0,
+                    21.0,
+                    false,
+                    "Aging test (days)",
+                    formation.aging_days
+                ),
+                knob!(
+                    F,
+                    0.0,
+                    5.0,
+                    false,
+                    "Rack temperature SD (°C)",
+                    formation.rack_temp_sd_c
+                ),
+                knob!(
+                    F,
+                    0.05,
+                    0.15,
+                    false,
+                    "First-cycle loss",
+                    formation.first_cycle_loss
+                ),
+                knob!(
+                    F,
+                    0.0,
+                    0.005,
+                    false,
+                    "First-cycle loss SD",
+                    formation.first_cycle_loss_sd
+                ),
+                knob!(F, 0.0, 0.005, false, "Loss per °C", formation.loss_per_degc),
+                knob!(
+                    F,
+                    0.005,
+                    0.1,
+                    false,
+                    "Self-discharge median (mV/day)",
+                    formation.k_median_mv_day
+                ),
+                knob!(
+                    F,
+                    0.0,
+                    1.5,
+                    false,
+                    "Self-discharge sigma",
+                    formation.k_sigma
+                ),
+                knob!(
+                    F,
+                    0.5,
+                    20.0,
+                    false,
+                    "Defect onset mean (days)",
+                    formation.defect_onset_mean_days
+                ),
+                knob!(
+                    U64,
+                    10,
+                    100_000,
+                    true,
+                    "Cells per rack",
+                    formation.rack_size
+                ),
+            ],
+        },
+        Group {
+            title: "End-of-line test",
+            station: Some(5),
+            knobs: vec![
+                knob!(
+                    F,
+                    0.0,
+                    0.01,
+                    false,
+                    "Capacity gauge noise",
+                    eol.capacity_noise
+                ),
+                knob!(F, 0.0, 0.05, false, "DCIR gauge noise", eol.dcir_noise),
+                knob!(
+                    F,
+                    0.0,
+                    0.05,
+                    false,
+                    "K-value gauge noise (mV/day)",
+                    eol.k_noise_mv_day
+                ),
+                knob!(
+                    F,
+                    0.9,
+                    1.0,
+                    false,
+                    "Capacity lower limit (× rated)",
+                    eol.capacity_min
+                ),
+                knob!(
+                    F,
+                    1.0,
+                    1.5,
+                    false,
+                    "DCIR upper limit (× nominal)",
+                    eol.dcir_max
+                ),
+                knob!(
+                    F,
+                    0.02,
+                    0.5,
+                    false,
+                    "K-value limit (mV/day)",
+                    eol.k_max_mv_day
+                ),
+                knob!(F, 0.0005, 0.01, false, "Grade bin width", eol.bin_width),
+                knob!(U32, 1, 16, false, "Grade bins", eol.grade_bins),
+            ],
+        },
+        Group {
+            title: "Pack assembly",
+            station: Some(6),
+            knobs: vec![
+                knob!(U32, 1, 200, false, "Cells in series", pack.series),
+                knob!(U32, 1, 8, false, "Cells in parallel", pack.parallel),
+                knob!(
+                    U64,
+                    1000,
+                    1_000_000,
+                    true,
+                    "Matching window (cells)",
+                    pack.window
+                ),
+                knob!(
+                    U32,
+                    50,
+                    5000,
+                    true,
+                    "Packs aged (life sample)",
+                    pack.life_packs
+                ),
+            ],
+        },
+        Group {
+            title: "Pack life (use)",
+            station: None,
+            knobs: vec![
+                knob!(F, 0.0, 45.0, false, "Ambient (°C)", life.ambient_c),
+                knob!(F, 0.0, 15.0, false, "Coolant gradient (K)", life.gradient_k),
+                knob!(F, 0.1, 3.0, false, "C-rate", life.c_rate),
+                knob!(F, 0.2, 3.0, false, "Cycles per day", life.cycles_per_day),
+                knob!(
+                    F,
+                    0.0,
+                    0.3,
+                    false,
+                    "Cell-to-cell fade sigma",
+                    life.cell_fade_sigma
+                ),
+                knob!(
+                    F,
+                    0.0,
+                    1e-3,
+                    true,
+                    "Short hazard per cycle",
+                    life.short_hazard
+                ),
+                knob!(
+                    F,
+                    0.6,
+                    0.9,
+                    false,
+                    "End of life (× rated)",
+                    life.eol_fraction
+                ),
+            ],
+        },
+    ]
+}
+
+/// Every knob whose value is a real number: the keys the headline chart can sweep.
+pub fn sweepable(groups: &[Group]) -> Vec<Knob> {
+    groups
+        .iter()
+        .flat_map(|g| g.knobs.iter())
+        .filter(|k| !k.is_integer())
+        .cloned()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each knob's key is the scene key: setting through `--set` and through the knob agree.
+    #[test]
+    fn knob_keys_are_scene_keys() {
+        for g in groups() {
+            for k in &g.knobs {
+                let mut base = crate::scene::load(None, &[]).unwrap();
+                let v = if k.is_integer() {
+                    k.hi.round()
+                } else {
+                    (k.lo + k.hi) / 2.0
+                };
+                let text = if k.is_integer() {
+                    format!("{}", v as u64)
+                } else {
+                    format!("{v}")
+                };
+                let via_set = crate::scene::load(None, &[format!("{}={text}", k.key)])
+                    .unwrap_or_else(|e| panic!("{}: {e}", k.key));
+                k.set(&mut base, v);
+                assert_eq!(
+                    base, via_set,
+                    "knob {} writes another field than its key",
+                    k.key
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,362 @@
+//! The line as a flow, left to right: one box per station with cells in/out and yield, a band whose
+//! thickness is the cells still in the line, and a red branch under each station for its scrap.
+//! Hover a station for its numbers; click it for its parameters and scrap Pareto.
+
+use super::controls::{CHANGED, fmt_value};
+use super::knobs::STATIONS;
+use super::{CellTwinApp, fmt_count};
+use crate::summary::Summary;
+use egui::{
+    Align2, Color32, CornerRadius, FontId, Pos2, Rect, Sense, Stroke, StrokeKind, Vec2, pos2, vec2,
+};
+
+/// One station's flow.
+pub struct Station {
+    pub name: &'static str,
+    pub cells_in: u64,
+    pub cells_out: u64,
+    pub scrap: Vec<(String, u64)>,
+}
+
+impl Station {
+    pub fn yield_(&self) -> f64 {
+        if self.cells_in == 0 {
+            f64::NAN
+        } else {
+            self.cells_out as f64 / self.cells_in as f64
+        }
+    }
+}
+
+/// The seven stations of a summary: the six stages and pack assembly.
+pub fn stations(s: &Summary) -> Vec<Station> {
+    let mut out: Vec<Station> = s
+        .stages
+        .iter()
+        .zip(STATIONS)
+        .map(|(st, name)| {
+            let mut scrap: Vec<(String, u64)> = st
+                .scrap_by_reason
+                .iter()
+                .map(|(k, v)| (k.replace('_', " "), *v))
+                .collect();
+            scrap.sort_by(|a, b| b.1.cmp(&a.1));
+            Station {
+                name,
+                cells_in: st.cells_in,
+                cells_out: st.cells_out,
+                scrap,
+            }
+        })
+        .collect();
+    let passed = s.stages.last().map_or(0, |st| st.cells_out);
+    let unpacked = s.packs.unpacked_cells.min(passed);
+    out.push(Station {
+        name: STATIONS[6],
+        cells_in: passed,
+        cells_out: passed - unpacked,
+        scrap: vec![("unpacked".into(), unpacked)],
+    });
+    out
+}
+
+/// Green for a clean station, through amber, to red at 5 % loss or more.
+pub fn loss_colour(loss: f64) -> Color32 {
+    let t = (loss / 0.05).clamp(0.0, 1.0) as f32;
+    let (g, a, r) = (
+        [70.0, 170.0, 95.0],
+        [230.0, 170.0, 50.0],
+        [220.0, 60.0, 50.0],
+    );
+    let mix = |x: [f32; 3], y: [f32; 3], u: f32| {
+        Color32::from_rgb(
+            (x[0] + (y[0] - x[0]) * u) as u8,
+            (x[1] + (y[1] - x[1]) * u) as u8,
+            (x[2] + (y[2] - x[2]) * u) as u8,
+        )
+    };
+    if t < 0.5 {
+        mix(g, a, t * 2.0)
+    } else {
+        mix(a, r, (t - 0.5) * 2.0)
+    }
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.2} %", 100.0 * x)
+}
+
+pub fn show(app: &mut CellTwinApp, ui: &mut egui::Ui) {
+    let Some(s) = app.current.clone() else {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label("Simulating the line…");
+        });
+        return;
+    };
+    headline(&s, ui);
+    let st = stations(&s);
+    let started = st[0].cells_in.max(1) as f64;
+
+    let width = ui.available_width().max(700.0);
+    let (rect, _) = ui.allocate_exact_size(vec2(width, 142.0), Sense::hover());
+    let painter = ui.painter_at(rect);
+    let text_col = ui.visuals().text_color();
+    let n = st.len() as f32;
+    let gap = 30.0;
+    let box_w = (width - gap * (n - 1.0)) / n;
+    let box_h = 70.0;
+    let top = rect.top() + 4.0;
+    let band_max = 40.0;
+    let mid_y = top + box_h / 2.0;
+    app.hovered_station = None;
+    for (i, station) in st.iter().enumerate() {
+        let x0 = rect.left() + i as f32 * (box_w + gap);
+        let b = Rect::from_min_size(pos2(x0, top), vec2(box_w, box_h));
+        let loss = 1.0 - station.yield_();
+        let cum_loss = 1.0 - station.cells_out as f64 / started;
+        // The band into the next station: thickness = cells still in the line.
+        if i + 1 < st.len() {
+            let t = (band_max * (station.cells_out as f64 / started) as f32).max(2.0);
+            let band =
+                Rect::from_center_size(pos2(x0 + box_w + gap / 2.0, mid_y), vec2(gap + 2.0, t));
+            painter.rect_filled(
+                band,
+                CornerRadius::ZERO,
+                loss_colour(cum_loss).gamma_multiply(0.8),
+            );
+        }
+        // The scrap branch: thickness ∝ scrapped cells (at least a hairline when any).
+        let scrapped = station.cells_in - station.cells_out;
+        if scrapped > 0 {
+            let t = (band_max * (scrapped as f64 / started) as f32).max(3.0);
+            let br = Rect::from_min_size(pos2(b.center().x - t / 2.0, b.bottom()), vec2(t, 18.0));
+            painter.rect_filled(br, CornerRadius::ZERO, Color32::from_rgb(200, 50, 45));
+            let reason = station.scrap.first().map_or("", |r| r.0.as_str());
+            painter.text(
+                pos2(b.center().x, b.bottom() + 20.0),
+                Align2::CENTER_TOP,
+                format!("−{} {}", fmt_count(scrapped), reason),
+                FontId::proportional(11.0),
+                Color32::from_rgb(235, 110, 100),
+            );
+            painter.text(
+                pos2(b.center().x, b.bottom() + 34.0),
+                Align2::CENTER_TOP,
+                format!("{} of started", pct(scrapped as f64 / started)),
+                FontId::proportional(10.0),
+                Color32::from_rgb(200, 120, 110),
+            );
+        }
+        let resp = ui.interact(b, ui.scope_id().with(("station", i)), Sense::click());
+        let selected = app.selected_station == Some(i);
+        let colour = loss_colour(loss);
+        painter.rect_filled(b, CornerRadius::same(6), colour.gamma_multiply(0.25));
+        let stroke = if selected {
+            Stroke::new(2.5, Color32::WHITE)
+        } else if resp.hovered() {
+            Stroke::new(2.0, colour)
+        } else {
+            Stroke::new(1.0, colour)
+        };
+        painter.rect_stroke(b, CornerRadius::same(6), stroke, StrokeKind::Inside);
+        let c = b.center_top() + Vec2::new(0.0, 6.0);
+        painter.text(
+            c,
+            Align2::CENTER_TOP,
+            station.name,
+            FontId::proportional(13.0),
+            text_col,
+        );
+        let small = FontId::proportional(11.0);
+        let line = |k: f32, t: String, col: Color32| {
+            painter.text(
+                c + Vec2::new(0.0, 17.0 + 13.0 * k),
+                Align2::CENTER_TOP,
+                t,
+                small.clone(),
+                col,
+            );
+        };
+        line(0.0, format!("in {}", fmt_count(station.cells_in)), text_col);
+        line(
+            1.0,
+            format!("out {}", fmt_count(station.cells_out)),
+            text_col,
+        );
+        line(2.0, format!("yield {}", pct(station.yield_())), colour);
+        if i == 6 {
+            painter.text(
+                Pos2::new(b.center().x, b.bottom() + 48.0),
+                Align2::CENTER_TOP,
+                format!("{} packs {}", fmt_count(s.packs.packs), s.packs.topology),
+                small.clone(),
+                text_col,
+            );
+        }
+        if resp.hovered() {
+            app.hovered_station = Some(i);
+            resp.clone().on_hover_ui(|ui| {
+                ui.strong(station.name);
+                ui.label(format!(
+                    "in {}  out {}  yield {}",
+                    fmt_count(station.cells_in),
+                    fmt_count(station.cells_out),
+                    pct(station.yield_())
+                ));
+                for (r, n) in &station.scrap {
+                    ui.label(format!("  {r}: {}", fmt_count(*n)));
+                }
+                ui.weak("click for parameters and scrap Pareto");
+            });
+        }
+        if resp.clicked() {
+            app.selected_station = if selected { None } else { Some(i) };
+        }
+    }
+    details(app, &s, &st, ui);
+}
+
+/// One line with what the engineer asks first.
+fn headline(s: &Summary, ui: &mut egui::Ui) {
+    let l = &s.packs.life_cycles;
+    ui.horizontal_wrapped(|ui| {
+        ui.label(RichText::new(&s.scene).strong().size(15.0));
+        ui.separator();
+        ui.label(format!(
+            "{} cells started, first-pass yield {}",
+            fmt_count(s.cells),
+            pct(s.yield_)
+        ));
+        ui.separator();
+        ui.label(format!(
+            "{} packs {} ({:?} matching), initial {:.2} % of rated",
+            fmt_count(s.packs.packs),
+            s.packs.topology,
+            s.packs.matching,
+            100.0 * s.packs.initial_capacity_fraction
+        ));
+        ui.separator();
+        ui.label(
+            RichText::new(format!(
+                "pack life P50 {:.0} cycles (P5 {:.0} · P95 {:.0})",
+                l.p50, l.p5, l.p95
+            ))
+            .strong()
+            .color(Color32::from_rgb(120, 200, 255)),
+        );
+        ui.separator();
+        ui.label(format!("{:.1} USD/kWh", s.cost.per_kwh_good_usd));
+        ui.separator();
+        ui.label(format!("escaped defects {:.0} ppm", s.defects.escaped_ppm))
+            .on_hover_text("latent defect cells that passed every test, per million passed cells");
+    });
+}
+
+use egui::RichText;
+
+/// Under the flow: the selected station's parameters and its scrap Pareto (or the whole line's).
+fn details(app: &mut CellTwinApp, s: &Summary, st: &[Station], ui: &mut egui::Ui) {
+    let shown = app.selected_station.or(app.hovered_station);
+    ui.columns(2, |cols| {
+        let ui = &mut cols[0];
+        match shown {
+            Some(i) => {
+                ui.label(RichText::new(format!("{} — parameters", STATIONS[i])).strong());
+                let CellTwinApp { groups, scene, base, .. } = app;
+                egui::Grid::new("station_params").num_columns(4).spacing([12.0, 2.0]).show(ui, |ui| {
+                    let mut col = 0;
+                    for g in groups.iter().filter(|g| g.station == Some(i)) {
+                        for k in &g.knobs {
+                            let v = k.get(scene);
+                            let changed = v != k.get(base);
+                            let t = RichText::new(format!("{} = {}", k.label, fmt_value(v)));
+                            ui.label(if changed { t.color(CHANGED) } else { t }).on_hover_text(&k.key);
+                            col += 1;
+                            if col % 2 == 0 {
+                                ui.end_row();
+                            }
+                        }
+                    }
+                    if i == 6 {
+                        ui.label(format!("matching = {:?}", scene.pack.matching));
+                    }
+                    if i == 5 {
+                        ui.end_row();
+                        for (name, c) in [("capacity", &s.capacity), ("DCIR", &s.dcir), ("K-value", &s.k_value)] {
+                            let cpk = c.cpk.map_or("—".into(), |x| format!("{x:.2}"));
+                            ui.label(format!("Cpk {name} = {cpk}"));
+                        }
+                    }
+                });
+                if app.selected_station.is_some() {
+                    ui.weak("Sliders for this station are open in the side panel. Click the station again to close.");
+                }
+            }
+            None => {
+                ui.label(RichText::new("Whole line").strong());
+                ui.weak("Hover or click a station for its parameters and its scrap Pareto.");
+                ui.label(format!(
+                    "Latent defects {} made, {} caught, {} escaped ({:.0} ppm of passed); {} life-simulated packs hold one",
+                    fmt_count(s.defects.latent),
+                    fmt_count(s.defects.caught),
+                    fmt_count(s.defects.escaped),
+                    s.defects.escaped_ppm,
+                    s.defects.life_packs_with_defect
+                ));
+                let reasons: Vec<String> =
+                    s.packs.eol_reasons.iter().map(|(k, v)| format!("{k} {v}")).collect();
+                ui.label(format!("Pack end of life by: {}", reasons.join(", ")));
+            }
+        }
+        let ui = &mut cols[1];
+        let started = st[0].cells_in.max(1) as f64;
+        let rows: Vec<(String, u64)> = match shown {
+            Some(i) => st[i].scrap.clone(),
+            None => s
+                .scrap_pareto
+                .iter()
+                .map(|l| (format!("{} ({})", l.reason.key().replace('_', " "), l.stage.label()), l.cells))
+                .collect(),
+        };
+        let title = match shown {
+            Some(i) => format!("Scrap Pareto — {}", STATIONS[i]),
+            None => "Scrap Pareto — whole line".into(),
+        };
+        ui.label(RichText::new(title).strong());
+        pareto(ui, &rows, started);
+    });
+}
+
+/// Horizontal bars, largest first, with counts and share of started cells.
+fn pareto(ui: &mut egui::Ui, rows: &[(String, u64)], started: f64) {
+    let mut rows = rows.to_vec();
+    rows.sort_by(|a, b| b.1.cmp(&a.1));
+    let max = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1) as f32;
+    let w = ui.available_width();
+    for (name, n) in rows {
+        let (r, _) = ui.allocate_exact_size(vec2(w, 16.0), Sense::hover());
+        let p = ui.painter_at(r);
+        let label_w = 190.0;
+        p.text(
+            r.left_center(),
+            Align2::LEFT_CENTER,
+            &name,
+            FontId::proportional(11.0),
+            ui.visuals().text_color(),
+        );
+        let bar_w = ((w - label_w - 130.0).max(20.0)) * n as f32 / max;
+        let bar = Rect::from_min_size(
+            pos2(r.left() + label_w, r.top() + 3.0),
+            vec2(bar_w.max(1.0), 10.0),
+        );
+        p.rect_filled(bar, CornerRadius::ZERO, Color32::from_rgb(200, 60, 50));
+        p.text(
+            pos2(bar.right() + 6.0, r.center().y),
+            Align2::LEFT_CENTER,
+            format!("{}  ({:.3} %)", fmt_count(n), 100.0 * n as f64 / started),
+            FontId::proportional(11.0),
+            ui.visuals().weak_text_color(),
+        );
+    }
+}

@@ -1,0 +1,435 @@
+//! The plots (egui_plot): the headline chart (pack life against a process spread), the pack fade
+//! curve, and the histograms of MODEL.md §4, with up to two pinned runs overlaid.
+
+use super::controls::fmt_value;
+use super::{CellTwinApp, Pin};
+use crate::summary::{Histogram, Summary};
+use egui::{Color32, RichText};
+use egui_plot::{
+    Bar, BarChart, FilledArea, HLine, Legend, Line, LineStyle, MarkerShape, Plot, PlotPoints,
+    Points, Span, VLine,
+};
+
+/// Colours of pinned runs 1 and 2.
+pub const PIN_COLOURS: [Color32; 2] = [
+    Color32::from_rgb(255, 200, 60),
+    Color32::from_rgb(200, 120, 255),
+];
+const CURRENT: Color32 = Color32::from_rgb(90, 160, 255);
+const TRUE_COL: Color32 = Color32::from_rgb(170, 220, 170);
+const SCRAP: Color32 = Color32::from_rgb(220, 60, 50);
+const LIMIT: Color32 = Color32::from_rgb(240, 90, 80);
+
+pub fn show(app: &mut CellTwinApp, ui: &mut egui::Ui) {
+    let Some(s) = app.current.clone() else { return };
+    let w = ui.available_width();
+    let row_h = 200.0;
+    ui.horizontal_top(|ui| {
+        ui.vertical(|ui| {
+            ui.set_width(w * 0.5 - 8.0);
+            headline_chart(app, &s, ui, row_h);
+        });
+        ui.vertical(|ui| {
+            ui.set_width(w * 0.5 - 8.0);
+            fade_chart(app, &s, ui, row_h + 26.0);
+        });
+    });
+    ui.add_space(6.0);
+    let pins: Vec<(usize, &Pin)> = app
+        .pins
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| p.as_ref().map(|p| (i, p)))
+        .collect();
+    let h = 125.0;
+    let cw = w / 3.0 - 8.0;
+    let q = s.capacity.lower_limit;
+    let grid: [[HistSpec; 3]; 2] = [
+        [
+            HistSpec::new(
+                "Cell capacity (Ah): measured bars, true line, scrap zone",
+                |s| &s.histograms.capacity_measured_ah,
+            )
+            .lo_limit(q)
+            .with_true(|s| &s.histograms.capacity_true_ah)
+            .with_scrapped(|s| &s.histograms.capacity_scrapped_ah),
+            HistSpec::new(
+                "DCIR (mΩ), measured; dashed = limit, red = scrap zone",
+                |s| &s.histograms.dcir_measured_mohm,
+            )
+            .hi_limit(s.dcir.upper_limit),
+            HistSpec::new("K-value self-discharge (mV/day), measured", |s| {
+                &s.histograms.k_measured_mv_day
+            })
+            .hi_limit(s.k_value.upper_limit),
+        ],
+        [
+            HistSpec::new("N/P ratio", |s| &s.histograms.np_ratio),
+            HistSpec::new("Initial pack capacity (Ah)", |s| {
+                &s.histograms.pack_initial_capacity_ah
+            }),
+            HistSpec::new("Pack life (cycles to end of life)", |s| {
+                &s.histograms.pack_life_cycles
+            }),
+        ],
+    ];
+    for (r, row) in grid.iter().enumerate() {
+        ui.horizontal_top(|ui| {
+            for (c, spec) in row.iter().enumerate() {
+                ui.vertical(|ui| {
+                    ui.set_width(cw);
+                    histogram(ui, &format!("hist{r}{c}"), spec, &s, &pins, h);
+                });
+            }
+        });
+    }
+}
+
+type Pick = fn(&Summary) -> &Histogram;
+
+struct HistSpec {
+    title: &'static str,
+    pick: Pick,
+    true_: Option<Pick>,
+    scrapped: Option<Pick>,
+    lo: Option<f64>,
+    hi: Option<f64>,
+}
+
+impl HistSpec {
+    fn new(title: &'static str, pick: Pick) -> HistSpec {
+        HistSpec {
+            title,
+            pick,
+            true_: None,
+            scrapped: None,
+            lo: None,
+            hi: None,
+        }
+    }
+    fn lo_limit(mut self, x: Option<f64>) -> Self {
+        self.lo = x;
+        self
+    }
+    fn hi_limit(mut self, x: Option<f64>) -> Self {
+        self.hi = x;
+        self
+    }
+    fn with_true(mut self, p: Pick) -> Self {
+        self.true_ = Some(p);
+        self
+    }
+    fn with_scrapped(mut self, p: Pick) -> Self {
+        self.scrapped = Some(p);
+        self
+    }
+}
+
+/// Bars of a histogram as shares of its total (so runs of any size compare).
+fn bars(h: &Histogram, name: &str, colour: Color32, norm: f64) -> BarChart {
+    let w = h.bin_width();
+    let bars = h
+        .centres()
+        .map(|(x, c)| Bar::new(x, c as f64 / norm).width(w))
+        .collect();
+    BarChart::new(name, bars).color(colour)
+}
+
+/// A histogram as a step outline.
+fn outline(h: &Histogram, name: &str, colour: Color32) -> Line<'static> {
+    let total = h.total().max(1) as f64;
+    let w = h.bin_width();
+    let mut pts = Vec::with_capacity(2 * h.counts.len() + 2);
+    for (i, &c) in h.counts.iter().enumerate() {
+        let x = h.lo + i as f64 * w;
+        let y = c as f64 / total;
+        pts.push([x, y]);
+        pts.push([x + w, y]);
+    }
+    Line::new(name, PlotPoints::new(pts))
+        .color(colour)
+        .width(1.0)
+}
+
+/// The x range where a histogram has data (its bins are fixed and often much wider).
+fn data_range(hs: &[&Histogram]) -> Option<(f64, f64)> {
+    let mut r: Option<(f64, f64)> = None;
+    for h in hs {
+        let total = h.total();
+        if total == 0 {
+            continue;
+        }
+        let (a, b) = (h.quantile(0.0005), h.quantile(0.9995));
+        let pad = 2.0 * h.bin_width();
+        r = Some(match r {
+            None => (a - pad, b + pad),
+            Some((x, y)) => (x.min(a - pad), y.max(b + pad)),
+        });
+    }
+    r
+}
+
+fn histogram(
+    ui: &mut egui::Ui,
+    id: &str,
+    spec: &HistSpec,
+    s: &Summary,
+    pins: &[(usize, &Pin)],
+    h: f32,
+) {
+    ui.label(RichText::new(spec.title).small().strong());
+    let main = (spec.pick)(s);
+    let norm = main.total().max(1) as f64;
+    let mut all = vec![main];
+    all.extend(pins.iter().map(|(_, p)| (spec.pick)(&p.summary)));
+    let range = data_range(&all);
+    // A legend only where it says something: several series, or pinned runs to tell apart.
+    let corner = if spec.lo.is_some() {
+        egui_plot::Corner::LeftTop
+    } else {
+        egui_plot::Corner::RightTop
+    };
+    let mut plot = Plot::new(id)
+        .height(h)
+        .allow_scroll(false)
+        .allow_drag(false)
+        .show_y(false)
+        .y_axis_label("share");
+    if spec.true_.is_some() || !pins.is_empty() {
+        plot = plot.legend(Legend::default().position(corner));
+    }
+    if let Some((a, b)) = range {
+        let a = spec.lo.map_or(a, |l| a.min(l - (b - a) * 0.05));
+        let b = spec.hi.map_or(b, |l| b.max(l + (b - a) * 0.05));
+        plot = plot
+            .include_x(a)
+            .include_x(b)
+            .auto_bounds(egui::Vec2b::new(false, true));
+        plot = plot.default_x_bounds(a, b);
+    }
+    plot.show(ui, |pu| {
+        if let (Some(l), Some((a, _))) = (spec.lo, range) {
+            pu.span(Span::new("", a.min(l)..=l).fill(SCRAP.gamma_multiply(0.15)));
+        }
+        if let (Some(l), Some((_, b))) = (spec.hi, range) {
+            pu.span(Span::new("", l..=b.max(l)).fill(SCRAP.gamma_multiply(0.15)));
+        }
+        pu.bar_chart(bars(main, "current", CURRENT, norm));
+        if let Some(sc) = spec.scrapped {
+            pu.bar_chart(bars(sc(s), "scrapped", SCRAP, norm));
+        }
+        if let Some(t) = spec.true_ {
+            pu.line(outline(t(s), "true", TRUE_COL.gamma_multiply(0.8)).width(1.0));
+        }
+        for (i, p) in pins {
+            pu.line(outline(
+                (spec.pick)(&p.summary),
+                &format!("pin {}", i + 1),
+                PIN_COLOURS[*i],
+            ));
+        }
+        for l in [spec.lo, spec.hi].into_iter().flatten() {
+            pu.vline(
+                VLine::new("", l)
+                    .color(LIMIT)
+                    .width(1.5)
+                    .style(LineStyle::dashed_loose()),
+            );
+        }
+    });
+}
+
+fn fade_chart(app: &CellTwinApp, s: &Summary, ui: &mut egui::Ui, h: f32) {
+    ui.label(
+        RichText::new("Pack capacity vs cycles: median, P5–P95 band, end-of-life line").strong(),
+    );
+    let eol = app.scene.life.eol_fraction;
+    Plot::new("fade")
+        .height(h)
+        .allow_scroll(false)
+        .x_axis_label("cycles")
+        .y_axis_label("pack capacity (× rated)")
+        .legend(Legend::default().position(egui_plot::Corner::RightTop))
+        .include_y(eol - 0.05)
+        .show(ui, |pu| {
+            let c = &s.packs.fade_curve;
+            let xs: Vec<f64> = c.cycles.iter().map(|&x| f64::from(x)).collect();
+            if !xs.is_empty() {
+                pu.add(
+                    FilledArea::new("P5–P95", &xs, &c.p5, &c.p95)
+                        .fill_color(CURRENT.gamma_multiply(0.25)),
+                );
+                let med: Vec<[f64; 2]> = xs.iter().zip(&c.p50).map(|(&x, &y)| [x, y]).collect();
+                pu.line(
+                    Line::new("median (current)", PlotPoints::new(med))
+                        .color(CURRENT)
+                        .width(2.0),
+                );
+            }
+            for (i, p) in app.pins.iter().enumerate() {
+                let Some(p) = p else { continue };
+                let c = &p.summary.packs.fade_curve;
+                let med: Vec<[f64; 2]> = c
+                    .cycles
+                    .iter()
+                    .zip(&c.p50)
+                    .map(|(&x, &y)| [f64::from(x), y])
+                    .collect();
+                pu.line(
+                    Line::new(format!("median pin {}", i + 1), PlotPoints::new(med))
+                        .color(PIN_COLOURS[i])
+                        .width(1.5),
+                );
+            }
+            pu.hline(
+                HLine::new(format!("{:.0} % end of life", 100.0 * eol), eol)
+                    .color(LIMIT)
+                    .style(LineStyle::dashed_loose()),
+            );
+        });
+}
+
+fn headline_chart(app: &mut CellTwinApp, s: &Summary, ui: &mut egui::Ui, h: f32) {
+    let Some(knob) = app.sweepable.get(app.sweep.knob).cloned() else {
+        return;
+    };
+    ui.horizontal_wrapped(|ui| {
+        let title = ui.label(
+            RichText::new("Pack life vs")
+                .strong()
+                .color(Color32::from_rgb(120, 200, 255)),
+        );
+        let mut pick = app.sweep.knob;
+        egui::ComboBox::from_id_salt("sweep_key")
+            .selected_text(knob.label)
+            .width(170.0)
+            .show_ui(ui, |ui| {
+                for (i, k) in app.sweepable.iter().enumerate() {
+                    ui.selectable_value(&mut pick, i, k.label)
+                        .on_hover_text(&k.key);
+                }
+            })
+            .response
+            .labelled_by(title.id);
+        if pick != app.sweep.knob {
+            app.sweep.knob = pick;
+            app.reset_sweep_range();
+            app.request_sweep();
+        }
+        let l = ui.label("from");
+        ui.add(
+            egui::DragValue::new(&mut app.sweep.lo)
+                .speed(knob.hi * 0.005)
+                .range(knob.lo..=knob.hi),
+        )
+        .labelled_by(l.id);
+        let l = ui.label("to");
+        ui.add(
+            egui::DragValue::new(&mut app.sweep.hi)
+                .speed(knob.hi * 0.005)
+                .range(knob.lo..=knob.hi),
+        )
+        .labelled_by(l.id);
+        let l = ui.label("points");
+        ui.add(egui::DragValue::new(&mut app.sweep.points_n).range(2..=12))
+            .labelled_by(l.id);
+        if ui
+            .add_enabled(!app.sweep.running, egui::Button::new("Recompute"))
+            .on_hover_text(format!(
+                "{} cells per point, in the background",
+                super::fmt_count(app.sweep.cells)
+            ))
+            .clicked()
+        {
+            app.request_sweep();
+        }
+        ui.checkbox(&mut app.sweep.auto, "auto")
+            .on_hover_text("recompute after each change");
+    });
+    let mut scene = app.scene.clone();
+    let current_x = knob.get(&mut scene);
+    let stale = app.sweep.basis.as_ref() != Some(&app.scene) || app.sweep.points_key != knob.key;
+    Plot::new("headline")
+        .height(h)
+        .allow_scroll(false)
+        .x_axis_label(format!("{}  ({})", knob.label, knob.key))
+        .y_axis_label("cycles to end of life")
+        .legend(Legend::default().position(egui_plot::Corner::RightTop))
+        .show(ui, |pu| {
+            let pts = &app.sweep.points;
+            if !pts.is_empty() && app.sweep.points_key == knob.key {
+                let xs: Vec<f64> = pts.iter().map(|p| p.value).collect();
+                let p5: Vec<f64> = pts.iter().map(|p| p.row.life_p5).collect();
+                let p95: Vec<f64> = pts.iter().map(|p| p.row.life_p95).collect();
+                pu.add(
+                    FilledArea::new("life P5–P95", &xs, &p5, &p95)
+                        .fill_color(CURRENT.gamma_multiply(0.25)),
+                );
+                let med: Vec<[f64; 2]> = pts.iter().map(|p| [p.value, p.row.life_p50]).collect();
+                pu.line(
+                    Line::new("life P50", PlotPoints::new(med.clone()))
+                        .color(CURRENT)
+                        .width(2.0),
+                );
+                pu.points(
+                    Points::new("", PlotPoints::new(med))
+                        .color(CURRENT)
+                        .radius(3.0),
+                );
+            }
+            pu.vline(
+                VLine::new(format!("current {}", fmt_value(current_x)), current_x)
+                    .color(Color32::WHITE)
+                    .width(1.0),
+            );
+            let l = &s.packs.life_cycles;
+            pu.points(
+                Points::new("current run P50", PlotPoints::new(vec![[current_x, l.p50]]))
+                    .shape(MarkerShape::Diamond)
+                    .radius(6.0)
+                    .color(Color32::WHITE),
+            );
+            for (i, p) in app.pins.iter().enumerate() {
+                let Some(p) = p else { continue };
+                let mut ps = p.scene.clone();
+                let x = knob.get(&mut ps);
+                let l = &p.summary.packs.life_cycles;
+                let name = format!("pin {}", i + 1);
+                pu.line(
+                    Line::new(name.clone(), PlotPoints::new(vec![[x, l.p5], [x, l.p95]]))
+                        .color(PIN_COLOURS[i])
+                        .width(2.0),
+                );
+                pu.points(
+                    Points::new(name, PlotPoints::new(vec![[x, l.p50]]))
+                        .color(PIN_COLOURS[i])
+                        .radius(5.0),
+                );
+            }
+        });
+    let note = if app.sweep.running {
+        let (d, t) = app.sweep.progress;
+        format!("recomputing in the background: point {}/{t}…", d + 1)
+    } else if app.sweep.points.is_empty() {
+        "no sweep yet".into()
+    } else if stale {
+        "points are from an earlier scene: Recompute (or tick auto)".into()
+    } else {
+        let (a, b) = (app.sweep.points.first(), app.sweep.points.last());
+        match (a, b) {
+            (Some(a), Some(b)) => format!(
+                "{} from {} to {}: pack life P50 {:.0} to {:.0} cycles, P5 {:.0} to {:.0} ({} cells a point)",
+                knob.label,
+                fmt_value(a.value),
+                fmt_value(b.value),
+                a.row.life_p50,
+                b.row.life_p50,
+                a.row.life_p5,
+                b.row.life_p5,
+                super::fmt_count(app.sweep.cells.min(app.scene.cells))
+            ),
+            _ => String::new(),
+        }
+    };
+    ui.label(RichText::new(note).color(Color32::from_rgb(120, 200, 255)));
+}

@@ -1,0 +1,396 @@
+//! Background simulation for the app: two worker threads fed through channels, results sent back
+//! with a wake-up for the UI (`ctx.request_repaint()`), after rerun's background jobs.
+//!
+//! - The *line* thread runs the scene the engineer is looking at: a quick preview
+//!   ([`PREVIEW_CELLS`] cells) first, then the full count. The newest request wins: the UI sets the
+//!   previous run's cancel flag ([`RunOptions::cancel`]) and the thread skips every queued request
+//!   but the last.
+//! - The *background* thread computes the headline sweep (pack life against one parameter, at a
+//!   reduced cell count) and pinned runs, so neither ever holds up the live picture.
+//!
+//! No simulation and no readback happen on the UI thread: it only polls [`Worker::poll`].
+
+use crate::cli::SweepRow;
+use crate::engine::{self, Backend, BackendChoice, EngineError, Progress, RunOptions};
+use crate::scene::Scene;
+use crate::summary::Summary;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Cells of the first, quick picture of a run; the full count follows.
+pub const PREVIEW_CELLS: u64 = 100_000;
+/// Packs aged in the preview (pack life is the costly part).
+pub const PREVIEW_LIFE_PACKS: u32 = 200;
+/// Cells per chunk in the app: small enough that a cancel lands within tens of milliseconds.
+pub const APP_CHUNK: u64 = 1 << 16;
+
+/// Makes a backend on a worker thread.
+pub type BackendFactory = Arc<dyn Fn() -> Result<Box<dyn Backend>, EngineError> + Send + Sync>;
+/// Wakes the UI (`ctx.request_repaint()`), set once the UI has a context.
+pub type Wake = Arc<dyn Fn() + Send + Sync>;
+
+/// The CPU/auto backend. The GPU hook is in [`super::launch`]: a factory built from eframe's device.
+pub fn default_factory() -> BackendFactory {
+    Arc::new(|| engine::select(BackendChoice::Auto, None))
+}
+
+/// The scene field the sweep varies (a knob's accessor).
+pub type Setter = fn(&mut Scene) -> &mut f64;
+
+/// What the UI asks for.
+pub enum Job {
+    Run {
+        id: u64,
+        scene: Scene,
+        cancel: Arc<AtomicBool>,
+    },
+    Sweep {
+        id: u64,
+        scene: Scene,
+        key: String,
+        set: Setter,
+        values: Vec<f64>,
+        cancel: Arc<AtomicBool>,
+    },
+    Pin {
+        slot: usize,
+        label: String,
+        scene: Scene,
+    },
+}
+
+/// One point of the headline chart.
+#[derive(Clone, Debug)]
+pub struct SweepPoint {
+    pub value: f64,
+    pub row: SweepRow,
+}
+
+/// What comes back.
+pub enum Msg {
+    Progress {
+        id: u64,
+        preview: bool,
+        p: Progress,
+    },
+    Run {
+        id: u64,
+        preview: bool,
+        summary: Arc<Summary>,
+    },
+    SweepProgress {
+        id: u64,
+        done: usize,
+        total: usize,
+    },
+    Sweep {
+        id: u64,
+        key: String,
+        points: Vec<SweepPoint>,
+    },
+    Pinned {
+        slot: usize,
+        label: String,
+        scene: Box<Scene>,
+        summary: Arc<Summary>,
+    },
+    Failed {
+        id: Option<u64>,
+        what: String,
+        err: String,
+    },
+}
+
+/// The handle the UI holds.
+pub struct Worker {
+    line_tx: Sender<Job>,
+    bg_tx: Sender<Job>,
+    rx: Receiver<Msg>,
+    run_cancel: Option<Arc<AtomicBool>>,
+    sweep_cancel: Option<Arc<AtomicBool>>,
+    wake: Arc<Mutex<Option<Wake>>>,
+}
+
+struct Ctx {
+    tx: Sender<Msg>,
+    wake: Arc<Mutex<Option<Wake>>>,
+    factory: BackendFactory,
+    backend: Option<Box<dyn Backend>>,
+}
+
+impl Ctx {
+    fn send(&self, m: Msg) {
+        // The UI may be gone (window closed): then nobody listens and that is fine.
+        let _ = self.tx.send(m);
+        if let Some(w) = self.wake.lock().ok().and_then(|w| w.clone()) {
+            w();
+        }
+    }
+    fn backend(&mut self) -> Result<&mut dyn Backend, EngineError> {
+        if self.backend.is_none() {
+            self.backend = Some((self.factory)()?);
+        }
+        Ok(self.backend.as_deref_mut().expect("just made"))
+    }
+    fn run(
+        &mut self,
+        scene: &Scene,
+        cancel: &Arc<AtomicBool>,
+        report: &mut dyn FnMut(&Ctx, Progress),
+    ) -> Result<Summary, EngineError> {
+        let opts = RunOptions {
+            chunk: APP_CHUNK,
+            cancel: Some(cancel.clone()),
+        };
+        self.backend()?;
+        let mut backend = self.backend.take().expect("made above");
+        let mut last = std::time::Instant::now();
+        let res = engine::run(scene, backend.as_mut(), &opts, &mut |p| {
+            if last.elapsed() > Duration::from_millis(100) {
+                last = std::time::Instant::now();
+                report(self, p);
+            }
+        });
+        self.backend = Some(backend);
+        res
+    }
+}
+
+/// The scene of the quick first picture, or None when the run is small enough to show at once.
+pub fn preview_of(scene: &Scene) -> Option<Scene> {
+    if scene.cells <= 2 * PREVIEW_CELLS || scene.cells_per_pack() > PREVIEW_CELLS {
+        return None;
+    }
+    let mut s = scene.clone();
+    s.cells = PREVIEW_CELLS;
+    s.pack.life_packs = s.pack.life_packs.min(PREVIEW_LIFE_PACKS);
+    s.pack.window = s.pack.window.min(PREVIEW_CELLS).max(s.cells_per_pack());
+    Some(s)
+}
+
+fn line_thread(rx: Receiver<Job>, mut cx: Ctx) {
+    while let Ok(mut job) = rx.recv() {
+        // Newest request wins: skip everything queued but the last.
+        while let Ok(j) = rx.try_recv() {
+            job = j;
+        }
+        let Job::Run { id, scene, cancel } = job else {
+            continue;
+        };
+        let mut stages = Vec::new();
+        if let Some(p) = preview_of(&scene) {
+            stages.push((true, p));
+        }
+        stages.push((false, scene));
+        for (preview, s) in stages {
+            if cancel.load(Ordering::Relaxed) {
+                break;
+            }
+            let res = cx.run(&s, &cancel, &mut |cx, p| {
+                cx.send(Msg::Progress { id, preview, p })
+            });
+            match res {
+                Ok(summary) => cx.send(Msg::Run {
+                    id,
+                    preview,
+                    summary: Arc::new(summary),
+                }),
+                Err(EngineError::Cancelled) => break,
+                Err(e) => {
+                    cx.send(Msg::Failed {
+                        id: Some(id),
+                        what: "run".into(),
+                        err: e.to_string(),
+                    });
+                    break;
+                }
+            }
+        }
+    }
+}
+
+fn bg_thread(rx: Receiver<Job>, mut cx: Ctx) {
+    let mut queue: Vec<Job> = Vec::new();
+    loop {
+        if queue.is_empty() {
+            match rx.recv() {
+                Ok(j) => queue.push(j),
+                Err(_) => return,
+            }
+        }
+        queue.extend(rx.try_iter());
+        // Only the newest sweep matters; pins all run, in order.
+        if let Some(last) = queue.iter().rposition(|j| matches!(j, Job::Sweep { .. })) {
+            let mut i = 0;
+            queue.retain(|j| {
+                let keep = !matches!(j, Job::Sweep { .. }) || i == last;
+                i += 1;
+                keep
+            });
+        }
+        let job = queue.remove(0);
+        match job {
+            Job::Sweep {
+                id,
+                scene,
+                key,
+                set,
+                values,
+                cancel,
+            } => {
+                let mut points = Vec::with_capacity(values.len());
+                let total = values.len();
+                let mut failed = false;
+                for (i, &v) in values.iter().enumerate() {
+                    if cancel.load(Ordering::Relaxed) {
+                        failed = true;
+                        break;
+                    }
+                    cx.send(Msg::SweepProgress { id, done: i, total });
+                    let mut s = scene.clone();
+                    *set(&mut s) = v;
+                    if let Err(e) = crate::scene::validate(&s) {
+                        cx.send(Msg::Failed {
+                            id: Some(id),
+                            what: "sweep".into(),
+                            err: e.to_string(),
+                        });
+                        failed = true;
+                        break;
+                    }
+                    match cx.run(&s, &cancel, &mut |_, _| {}) {
+                        Ok(sum) => points.push(SweepPoint {
+                            value: v,
+                            row: SweepRow::from_summary(format!("{v}"), &sum),
+                        }),
+                        Err(EngineError::Cancelled) => {
+                            failed = true;
+                            break;
+                        }
+                        Err(e) => {
+                            cx.send(Msg::Failed {
+                                id: Some(id),
+                                what: "sweep".into(),
+                                err: e.to_string(),
+                            });
+                            failed = true;
+                            break;
+                        }
+                    }
+                }
+                if !failed {
+                    cx.send(Msg::Sweep { id, key, points });
+                }
+            }
+            Job::Pin { slot, label, scene } => {
+                let never = Arc::new(AtomicBool::new(false));
+                match cx.run(&scene, &never, &mut |_, _| {}) {
+                    Ok(sum) => cx.send(Msg::Pinned {
+                        slot,
+                        label,
+                        scene: Box::new(scene),
+                        summary: Arc::new(sum),
+                    }),
+                    Err(e) => cx.send(Msg::Failed {
+                        id: None,
+                        what: format!("pin {label}"),
+                        err: e.to_string(),
+                    }),
+                }
+            }
+            Job::Run { .. } => {}
+        }
+    }
+}
+
+impl Worker {
+    /// Start both threads. Backends are made on the threads, on first use.
+    pub fn spawn(factory: BackendFactory) -> Worker {
+        let (tx, rx) = mpsc::channel();
+        let wake: Arc<Mutex<Option<Wake>>> = Arc::new(Mutex::new(None));
+        let (line_tx, line_rx) = mpsc::channel();
+        let (bg_tx, bg_rx) = mpsc::channel();
+        let cx = |tx: &Sender<Msg>| Ctx {
+            tx: tx.clone(),
+            wake: wake.clone(),
+            factory: factory.clone(),
+            backend: None,
+        };
+        let lc = cx(&tx);
+        std::thread::Builder::new()
+            .name("celltwin-line".into())
+            .spawn(move || line_thread(line_rx, lc))
+            .expect("spawn the line worker");
+        let bc = cx(&tx);
+        std::thread::Builder::new()
+            .name("celltwin-sweep".into())
+            .spawn(move || bg_thread(bg_rx, bc))
+            .expect("spawn the sweep worker");
+        Worker {
+            line_tx,
+            bg_tx,
+            rx,
+            run_cancel: None,
+            sweep_cancel: None,
+            wake,
+        }
+    }
+
+    /// Set how the workers wake the UI.
+    pub fn set_wake(&self, w: Wake) {
+        if let Ok(mut slot) = self.wake.lock() {
+            *slot = Some(w);
+        }
+    }
+
+    /// Start a run; cancels the one before.
+    pub fn run(&mut self, id: u64, scene: Scene) {
+        if let Some(c) = self.run_cancel.take() {
+            c.store(true, Ordering::Relaxed);
+        }
+        let cancel = Arc::new(AtomicBool::new(false));
+        self.run_cancel = Some(cancel.clone());
+        let _ = self.line_tx.send(Job::Run { id, scene, cancel });
+    }
+
+    /// Start a sweep; cancels the one before.
+    pub fn sweep(&mut self, id: u64, scene: Scene, key: String, set: Setter, values: Vec<f64>) {
+        self.cancel_sweep();
+        let cancel = Arc::new(AtomicBool::new(false));
+        self.sweep_cancel = Some(cancel.clone());
+        let _ = self.bg_tx.send(Job::Sweep {
+            id,
+            scene,
+            key,
+            set,
+            values,
+            cancel,
+        });
+    }
+
+    pub fn cancel_sweep(&mut self) {
+        if let Some(c) = self.sweep_cancel.take() {
+            c.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Run a scene in the background and pin it into `slot`.
+    pub fn pin(&self, slot: usize, label: String, scene: Scene) {
+        let _ = self.bg_tx.send(Job::Pin { slot, label, scene });
+    }
+
+    /// Every message waiting, without blocking.
+    pub fn poll(&self) -> Vec<Msg> {
+        self.rx.try_iter().collect()
+    }
+
+    /// Wait up to `timeout` for one message (tests and the blocking mode only).
+    pub fn wait(&self, timeout: Duration) -> Option<Msg> {
+        match self.rx.recv_timeout(timeout) {
+            Ok(m) => Some(m),
+            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! The app driven headless with egui_kittest: controls by their labels, results from the real
+//! engine (small runs, the app blocking until each result is in), a wgpu-rendered snapshot.
+//!
+//! `UPDATE_SNAPSHOTS=1 cargo test --release --test app_ui` rewrites `tests/snapshots/*.png`.
+
+use celltwin::app::CellTwinApp;
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::{By, Queryable};
+
+/// The default scene at 10⁵ cells with a small life sample: a run takes well under a second.
+fn small_app(auto_sweep: bool) -> CellTwinApp {
+    let scene = celltwin::scene::load(None, &["cells=100000".into(), "pack.life_packs=200".into()])
+        .unwrap();
+    let mut app = CellTwinApp::new_headless(scene, true);
+    app.cell_cap = Some(100_000);
+    app.sweep.auto = auto_sweep;
+    app.sweep.points_n = 3;
+    app
+}
+
+fn harness(app: CellTwinApp) -> Harness<'static, CellTwinApp> {
+    Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .wgpu()
+        .build_ui_state(|ui, app: &mut CellTwinApp| app.ui_contents(ui), app)
+}
+
+#[test]
+fn moving_a_slider_reruns_and_changes_the_summary() {
+    let mut h = harness(small_app(false));
+    h.run();
+    let before = h.state().current.clone().expect("the first run is in");
+    assert_eq!(before.cells, 100_000);
+
+    h.get(By::new().role(Role::Slider).label("Spread scale"))
+        .set_value_accesskit(4.0);
+    h.run();
+    let app = h.state();
+    assert_eq!(app.scene.line.spread_scale, 4.0);
+    let after = app.current.clone().expect("the rerun is in");
+    assert!(
+        !std::sync::Arc::ptr_eq(&before, &after),
+        "a new summary arrived"
+    );
+    assert!(
+        after.capacity.true_.cv > 2.0 * before.capacity.true_.cv,
+        "4× spreads widen capacity: CV {} -> {}",
+        before.capacity.true_.cv,
+        after.capacity.true_.cv
+    );
+    assert!(after.yield_ < before.yield_, "and cost yield");
+
+    // The changed value is marked and can be reset from its button.
+    // (Only the changed control's button is enabled: clicking the others does nothing.)
+    let n = h.get_all_by_label("reset").count();
+    for i in 0..n {
+        h.get_all_by_label("reset").nth(i).unwrap().click();
+        h.run();
+    }
+    assert_eq!(h.state().scene.line.spread_scale, 1.0);
+}
+
+#[test]
+fn loading_a_builtin_scene_resets_the_controls() {
+    let mut h = harness(small_app(false));
+    h.run();
+    h.get(By::new().role(Role::ComboBox).label("Scene")).click();
+    h.run();
+    h.get_by_label("story_aging_6d").click();
+    h.run();
+    let app = h.state();
+    assert_eq!(app.base_source, "story_aging_6d");
+    assert_eq!(app.scene.formation.aging_days, 6.0);
+    assert_eq!(app.scene.line.defect_scale, 5.0);
+    let s = app.current.clone().expect("the story ran");
+    assert_eq!(s.scene, "Aging test 6 days");
+    assert_eq!(s.cells, 100_000, "the test cap keeps the run small");
+}
+
+#[test]
+fn pinning_a_run_overlays_it() {
+    let mut h = harness(small_app(false));
+    h.run();
+    h.get_by_label("Pin current run").click();
+    h.run();
+    assert!(h.state().pins[0].is_some());
+    // A changed run next to the pin: both stay.
+    h.get(By::new().role(Role::Slider).label("Defect scale"))
+        .set_value_accesskit(10.0);
+    h.run();
+    let app = h.state();
+    let pin = app.pins[0].as_ref().unwrap();
+    let cur = app.current.as_ref().unwrap();
+    assert!(cur.defects.latent > 5 * pin.summary.defects.latent);
+    h.get_by_label("unpin 1").click();
+    h.run();
+    assert!(h.state().pins[0].is_none());
+}
+
+#[test]
+fn the_headline_sweep_runs_in_the_background() {
+    let mut h = harness(small_app(true));
+    h.run();
+    let app = h.state();
+    assert_eq!(app.sweep.points.len(), 3);
+    assert_eq!(app.sweep.points_key, "line.spread_scale");
+    let (first, last) = (&app.sweep.points[0], &app.sweep.points[2]);
+    assert!(first.value < last.value);
+    assert!(
+        last.row.life_p5 <= first.row.life_p5,
+        "wider spreads do not lengthen the worst packs' life: {} -> {}",
+        first.row.life_p5,
+        last.row.life_p5
+    );
+}
+
+#[test]
+fn exporting_the_summary_writes_json_and_csv() {
+    let dir = std::env::temp_dir().join(format!("celltwin_app_export_{}", std::process::id()));
+    let mut app = small_app(false);
+    app.export_dir = dir.display().to_string();
+    let mut h = harness(app);
+    h.run();
+    h.get_by_label("Summary JSON+CSV").click();
+    h.run();
+    let json = std::fs::read_to_string(dir.join("summary.json")).expect("summary.json written");
+    assert!(json.contains("\"stages\""));
+    assert!(dir.join("fade_curve.csv").is_file());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn snapshot_of_the_default_view() {
+    let mut h = harness(small_app(true));
+    h.run();
+    h.snapshot("app_default_view");
+}
+
+#[test]
+fn without_a_display_the_app_points_to_run() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_celltwin"))
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .expect("run celltwin");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("celltwin run"), "stderr: {err}");
+    assert!(!err.contains("panicked"), "stderr: {err}");
+}
