@@ -21,6 +21,8 @@ const ST_GRADES: u32 = 17;
 pub struct StatsLayout {
     pub n_stats: u32,
     pub hist: [HistParams; 6],
+    /// The histogram ranges it was made for.
+    pub spec: HistSpec,
 }
 
 impl StatsLayout {
@@ -48,6 +50,7 @@ impl StatsLayout {
         StatsLayout {
             n_stats: offset,
             hist,
+            spec: *spec,
         }
     }
 }
@@ -295,7 +298,7 @@ impl CellLinePass {
             )));
         }
 
-        let mut chunk_stats = LineStats::new(&HistSpec::for_params(p), p.grade_bins);
+        let mut chunk_stats = LineStats::new(&layout.spec, p.grade_bins);
         let st = &mut chunk_stats;
         let u = |i: u32| u64::from(s[i as usize]);
         for e in 0..6 {
