@@ -452,6 +452,26 @@ impl eframe::App for CellTwinApp {
     }
 }
 
+/// On a hardware GPU the engine computes on eframe's own device, so the plots and the simulation
+/// share one GPU and no second device is opened. A software adapter (llvmpipe) is slower than the
+/// CPU engine, so there the CPU engine runs (the default factory picks it).
+fn gpu_factory(cc: &eframe::CreationContext<'_>) -> Option<worker::BackendFactory> {
+    let rs = cc.wgpu_render_state.as_ref()?;
+    if rs.adapter.get_info().device_type == eframe::wgpu::DeviceType::Cpu {
+        return None;
+    }
+    let (adapter, device, queue) = (rs.adapter.clone(), rs.device.clone(), rs.queue.clone());
+    Some(std::sync::Arc::new(move || {
+        match crate::gpu::GpuBackend::from_device(&adapter, &device, &queue) {
+            Ok(g) => Ok(Box::new(g) as Box<dyn crate::engine::Backend>),
+            Err(e) => {
+                eprintln!("celltwin: the GPU engine cannot use eframe's device ({e}); using the CPU engine");
+                crate::engine::select(crate::engine::BackendChoice::Cpu, None)
+            }
+        }
+    }))
+}
+
 /// Open the app on a scene (a file or built-in name; None: the embedded default).
 ///
 /// On a machine with no display this returns an error pointing to `celltwin run` instead of
@@ -479,15 +499,8 @@ pub fn launch(scene: Option<&str>) -> Result<(), String> {
         eframe::run_native(
             "celltwin",
             options,
-            Box::new(move |_cc| {
-                // GPU HOOK: when `celltwin::gpu::GpuBackend::from_device(...)` lands, build the
-                // factory from eframe's own device here, so the engine and the plots share one GPU:
-                //     if let Some(rs) = _cc.wgpu_render_state.as_ref() {
-                //         let (adapter, device, queue) = (rs.adapter.clone(), rs.device.clone(), rs.queue.clone());
-                //         factory = Arc::new(move || Ok(Box::new(GpuBackend::from_device(&adapter, &device, &queue)?)));
-                //     }
-                // (`Backend: Send`; a hardware adapter should be preferred, llvmpipe is slower than the CPU.)
-                let factory = worker::default_factory();
+            Box::new(move |cc| {
+                let factory = gpu_factory(cc).unwrap_or_else(worker::default_factory);
                 Ok(Box::new(CellTwinApp::new(loaded, source, factory)))
             }),
         )
