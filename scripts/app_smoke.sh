@@ -45,7 +45,14 @@ fi
 
 if command -v import >/dev/null; then
     DISPLAY="$DISP" import -window root "$SHOT"
-    echo "app_smoke: alive after ${WAIT}s; screenshot $SHOT"
+    # A window that drew something has contrast; a black or blank screen has none.
+    sd="$(convert "$SHOT" -colorspace Gray -format '%[fx:standard_deviation]' info: 2>/dev/null || echo unknown)"
+    if [ "$sd" != unknown ] && awk -v s="$sd" 'BEGIN { exit !(s < 0.02) }'; then
+        echo "app_smoke: the screen is blank (grey-level SD $sd); the app did not draw. Its output:" >&2
+        cat "$LOG" >&2
+        exit 1
+    fi
+    echo "app_smoke: alive after ${WAIT}s; screenshot $SHOT (grey-level SD $sd)"
 else
     echo "app_smoke: alive after ${WAIT}s (imagemagick missing: no screenshot)"
 fi
