@@ -14,6 +14,13 @@ fn celltwin(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// `--set` arguments for each of `kv`.
+fn sets(kv: &[&str]) -> Vec<String> {
+    kv.iter()
+        .flat_map(|s| ["--set".to_string(), s.to_string()])
+        .collect()
+}
+
 /// Each bad input exits with status 2 and a message that names what is wrong; none panics.
 #[test]
 fn bad_input_is_a_clear_error() {
@@ -80,7 +87,7 @@ fn bad_input_is_a_clear_error() {
                 "--set".into(),
                 "pack.parallel=64".into(),
                 "--set".into(),
-                "pack.window=100000000".into(),
+                "pack.window=10000000".into(),
                 "--cells".into(),
                 "20000".into(),
             ],
@@ -89,6 +96,35 @@ fn bad_input_is_a_clear_error() {
                 "32000",
                 "cannot hold more cells",
             ],
+        ),
+        (
+            sets(&["line.spread_scale=6", "coating.cathode_loading_cv=0.1"]),
+            vec!["coating.cathode_loading_cv × line.spread_scale", "0.1 × 6", "[0, 0.5]"],
+        ),
+        (
+            sets(&[
+                "winding.tab_weld_median_mohm=0",
+                "calendering.r_ionic_mohm=0",
+                "formation.r_sei_mohm=0",
+                "filling.r_bulk_mohm=0",
+            ]),
+            vec!["filling.r_bulk_mohm", "(0,"],
+        ),
+        (
+            sets(&["life.c_rate=5", "life.thermal_resistance_k_per_w=50"]),
+            vec!["self-heating", "life.thermal_resistance_k_per_w", " K"],
+        ),
+        (
+            sets(&["pack.life_packs=1000000"]),
+            vec!["pack.life_packs × cells per pack", "96000000"],
+        ),
+        (
+            sets(&["life.max_cycles=5"]),
+            vec!["life.max_cycles", "[10,"],
+        ),
+        (
+            vec!["--seed".into(), "18446744073709551615".into()],
+            vec!["--seed", "18446744073709551615"],
         ),
         (
             vec!["--cells".into(), "0".into()],

@@ -51,3 +51,39 @@ fn different_seeds_give_different_cells() {
     )));
     assert!(a["capacity"] != b["capacity"]);
 }
+
+/// A raised cancel flag stops a run between chunks with `Cancelled` (what the app's newest-wins
+/// relies on), and the same engine then runs the next request normally.
+#[test]
+fn a_cancelled_run_stops_and_the_next_one_runs() {
+    use celltwin::engine::{self, EngineError, RunOptions, cpu::CpuBackend};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let s = scene(None, &["cells=2000000", "pack.life_packs=50"]);
+    let mut b = CpuBackend::new(Some(2));
+    let cancel = Arc::new(AtomicBool::new(false));
+    let opts = RunOptions {
+        chunk: 1 << 16,
+        cancel: Some(cancel.clone()),
+    };
+    let mut chunks = 0;
+    let r = engine::run(&s, &mut b, &opts, &mut |p| {
+        if p.packs_total == 0 {
+            chunks += 1;
+        }
+        if chunks == 3 {
+            cancel.store(true, Ordering::Relaxed);
+        }
+    });
+    assert!(
+        matches!(r, Err(EngineError::Cancelled)),
+        "expected Cancelled"
+    );
+    assert_eq!(
+        chunks, 3,
+        "stopped right after the chunk that raised the flag"
+    );
+    cancel.store(false, Ordering::Relaxed);
+    let small = scene(None, &["cells=50000", "pack.life_packs=10"]);
+    assert!(engine::run(&small, &mut b, &opts, &mut |_| {}).is_ok());
+}

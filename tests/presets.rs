@@ -100,7 +100,8 @@ fn shorter_aging_test_lets_defects_escape() {
     // Closed form of the escape fraction: a defect escapes when its onset t is late enough that
     // severity·(D−t)/D stays under the limit; for the default severities (≥ 0.5 mV/day ≫ limit
     // 0.1) nearly all escapes have t > D·(1 − limit/severity). Check the 6-day/10-day ratio against
-    // exp(-D/τ) scaling within 15 %.
+    // exp(-D/τ) scaling within 25 % (the severity cut-off and K noise bend it from the pure
+    // exponential).
     let ratio = b / a;
     let tau = 4.0;
     let expect = (-6.0f64 / tau).exp() / (-10.0f64 / tau).exp();

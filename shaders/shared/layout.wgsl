@@ -165,7 +165,7 @@ struct Chunk {
 struct PackJob {
     packs: u32,
     curve_stride: u32,
-    // 1 - (1 - short_hazard)^cycles_per_step, computed on the host like the CPU.
+    // AgingParams::short_probability_per_step(), computed on the host in f64 like the CPU's.
     short_p: f32,
     // Life steps per dispatch (a dispatch continues each pack from its saved state).
     steps: u32,

@@ -283,8 +283,8 @@ fn details(app: &mut CellTwinApp, s: &Summary, st: &[Station], ui: &mut egui::Ui
                     }
                     if i == 5 {
                         ui.end_row();
-                        for (name, c) in [("capacity", &s.capacity), ("DCIR", &s.dcir), ("K-value", &s.k_value)] {
-                            let cpk = c.cpk.map_or("—".into(), |x| format!("{x:.2}"));
+                        for (name, cpk) in [("capacity", s.capacity.cpk), ("DCIR", s.dcir.cpk), ("K-value", s.k_value.cpk)] {
+                            let cpk = cpk.map_or("—".into(), |x| format!("{x:.2}"));
                             ui.label(format!("Cpk {name} = {cpk}"));
                         }
                     }

@@ -461,15 +461,17 @@ fn gpu_factory(cc: &eframe::CreationContext<'_>) -> Option<worker::BackendFactor
         return None;
     }
     let (adapter, device, queue) = (rs.adapter.clone(), rs.device.clone(), rs.queue.clone());
-    Some(std::sync::Arc::new(move || {
-        match crate::gpu::GpuBackend::from_device(&adapter, &device, &queue) {
+    Some(std::sync::Arc::new(
+        move || match crate::gpu::GpuBackend::from_device(&adapter, &device, &queue) {
             Ok(g) => Ok(Box::new(g) as Box<dyn crate::engine::Backend>),
             Err(e) => {
-                eprintln!("celltwin: the GPU engine cannot use eframe's device ({e}); using the CPU engine");
+                eprintln!(
+                    "celltwin: the GPU engine cannot use eframe's device ({e}); using the CPU engine"
+                );
                 crate::engine::select(crate::engine::BackendChoice::Cpu, None)
             }
-        }
-    }))
+        },
+    ))
 }
 
 /// Open the app on a scene (a file or built-in name; None: the embedded default).

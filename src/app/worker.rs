@@ -23,8 +23,12 @@ use std::time::Duration;
 pub const PREVIEW_CELLS: u64 = 100_000;
 /// Packs aged in the preview (pack life is the costly part).
 pub const PREVIEW_LIFE_PACKS: u32 = 200;
-/// Cells per chunk in the app: small enough that a cancel lands within tens of milliseconds.
+/// Cells per chunk in the app on the CPU engine: small enough that a cancel lands within tens of
+/// milliseconds.
 pub const APP_CHUNK: u64 = 1 << 16;
+/// On a GPU a chunk is a dispatch and a read-back: larger chunks keep it busy, and at ≥ 10⁸
+/// cells/s a 2²² chunk still cancels within tens of milliseconds.
+pub const APP_CHUNK_GPU: u64 = 1 << 22;
 
 /// Makes a backend on a worker thread.
 pub type BackendFactory = Arc<dyn Fn() -> Result<Box<dyn Backend>, EngineError> + Send + Sync>;
@@ -140,11 +144,15 @@ impl Ctx {
         cancel: &Arc<AtomicBool>,
         report: &mut dyn FnMut(&Ctx, Progress),
     ) -> Result<Summary, EngineError> {
+        let chunk = if self.backend()?.kind() == "gpu" {
+            APP_CHUNK_GPU
+        } else {
+            APP_CHUNK
+        };
         let opts = RunOptions {
-            chunk: APP_CHUNK,
+            chunk,
             cancel: Some(cancel.clone()),
         };
-        self.backend()?;
         let mut backend = self.backend.take().expect("made above");
         let mut last = std::time::Instant::now();
         let res = engine::run(scene, backend.as_mut(), &opts, &mut |p| {

@@ -45,8 +45,8 @@ pub struct Common {
     /// Cells to start (overrides the scene's `cells`).
     #[arg(long)]
     pub cells: Option<u64>,
-    /// Seed (overrides the scene's `seed`).
-    #[arg(long)]
+    /// Seed (overrides the scene's `seed`; 0 … 2⁶³−1, a TOML integer).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(0..=i64::MAX as u64))]
     pub seed: Option<u64>,
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
     pub backend: BackendChoice,

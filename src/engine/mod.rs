@@ -8,7 +8,7 @@
 pub mod cpu;
 
 use crate::model::aging::{AgingParams, RateTable};
-use crate::model::pack::{PackCell, PackLife, initial_capacity, match_window};
+use crate::model::pack::{PackCell, PackLife, initial_capacity, match_window, place_groups};
 use crate::model::{CellRecord, LineParams};
 use crate::scene::Scene;
 use crate::summary::{HistSpec, Histogram, LineStats, Moments, Summary};
@@ -170,6 +170,7 @@ impl Assembly {
         for pack in order.chunks_exact(self.pack_size) {
             cells.clear();
             cells.extend(pack.iter().map(|&i| window[i as usize]));
+            place_groups(&mut cells, self.parallel);
             let q = initial_capacity(&cells, self.parallel);
             self.initial.push(q);
             self.hist_initial.push(q);

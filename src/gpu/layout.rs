@@ -42,7 +42,7 @@ pub struct ChunkParams {
 pub struct PackJob {
     pub packs: u32,
     pub curve_stride: u32,
-    /// `1 − (1 − short_hazard)^cycles_per_step`, computed as the CPU does.
+    /// `AgingParams::short_probability_per_step()`, the value the CPU uses.
     pub short_p: f32,
     /// Life steps per dispatch.
     pub steps: u32,

@@ -293,7 +293,7 @@ impl PackLifePass {
         let stride = steps_total as usize;
         let packs_total = cells.len() / size;
         let mut out = Vec::with_capacity(packs_total);
-        let short_p = 1.0 - (1.0 - a.short_hazard).powf(a.cycles_per_step);
+        let short_p = a.short_probability_per_step();
         for batch in cells[..packs_total * size].chunks(MAX_PACKS * size) {
             let packs = batch.len() / size;
             self.ensure(

@@ -161,11 +161,20 @@ impl AgingParams {
             short_hazard: life.short_hazard as f32,
             series,
             parallel,
-            max_steps: life.max_cycles.div_ceil(life.cycles_per_step),
+            // Whole steps within the cap (validation keeps max_cycles ≥ cycles_per_step).
+            max_steps: life.max_cycles / life.cycles_per_step,
             q_rated: q_rated as f32,
             seed_lo: seed as u32,
             seed_hi: (seed >> 32) as u32,
         }
+    }
+
+    /// Probability that a latent defect shorts within one step, `1 − (1 − h)^n`, formed in f64
+    /// (in f32 it loses 1e-3 relative at h = 1e-5 and collapses to 0 below 6e-8). Both backends
+    /// use this value.
+    pub fn short_probability_per_step(&self) -> f32 {
+        let h = f64::from(self.short_hazard);
+        -(f64::from(self.cycles_per_step) * (-h).ln_1p()).exp_m1() as f32
     }
 
     pub fn chemistry(&self) -> Chemistry {

@@ -55,7 +55,7 @@ impl PackCell {
 
 /// Order a window's cells for assembly; consecutive runs of `pack_size` form packs (groups of
 /// `parallel` consecutive cells within a pack). Returns the order and how many cells are left over
-/// (they wait for the next batch: counted as unpacked).
+/// (not packed from this window; counted as unpacked, as stock a real line would carry over).
 pub fn match_window(
     cells: &[PackCell],
     matching: Matching,
@@ -89,7 +89,7 @@ pub fn match_window(
             (order, n - packs * pack_size)
         }
         Matching::Binned => {
-            // Production order within each grade bin; a bin's remainder waits.
+            // Production order within each grade bin; a bin's remainder is left unpacked.
             let mut order = Vec::with_capacity(n);
             let mut left = 0;
             let mut bins: Vec<Vec<u32>> = vec![Vec::new(); grade_bins as usize];
@@ -104,6 +104,17 @@ pub fn match_window(
             (order, left)
         }
     }
+}
+
+/// Place a matched pack's parallel groups along the string in production order (by each group's
+/// first cell index). Matching decides which cells share a pack and a group; where a group sits
+/// (and so its coolant temperature) is not a matching decision. Without this, `sorted` would put
+/// the weakest group at the cool inlet every time and mix a placement effect into the comparison.
+pub fn place_groups(cells: &mut [PackCell], parallel: usize) {
+    let mut groups: Vec<&[PackCell]> = cells.chunks(parallel).collect();
+    groups.sort_by_key(|g| g.iter().map(PackCell::index).min());
+    let placed: Vec<PackCell> = groups.concat();
+    cells.copy_from_slice(&placed);
 }
 
 /// Initial capacity of a pack, Ah: the smallest parallel group.
@@ -182,7 +193,7 @@ pub fn simulate_pack(a: &AgingParams, table: &[f32], rng: &Philox, cells: &[Pack
     let mut offset = vec![0.0f32; ns];
     let mut curve = Vec::with_capacity(64);
     let mut end: Option<(u32, EndOfLife)> = None;
-    let short_p = 1.0 - (1.0 - a.short_hazard).powf(a.cycles_per_step);
+    let short_p = a.short_probability_per_step();
     let pack_current = a.c_rate * rated;
     let ah_demand = a.dod_window * rated;
 
@@ -267,5 +278,67 @@ pub fn simulate_pack(a: &AgingParams, table: &[f32], rng: &Philox, cells: &[Pack
         cycles,
         reason,
         curve,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(index: u64, q: f32) -> PackCell {
+        PackCell {
+            q0: q,
+            q_meas: q,
+            index_lo: index as u32,
+            index_hi: (index >> 32) as u32,
+            ..PackCell::default()
+        }
+    }
+
+    /// Sorted matching orders a window by capacity; placement then puts the groups back in
+    /// production order, keeping each group's members together.
+    #[test]
+    fn groups_are_placed_in_production_order() {
+        let window: Vec<PackCell> = [(7, 4.9), (3, 5.1), (9, 5.0), (1, 4.95)]
+            .iter()
+            .map(|&(i, q)| cell(i, q))
+            .collect();
+        let rng = Philox::new(1);
+        let (order, left) = match_window(&window, Matching::Sorted, 4, 8, &rng, 0);
+        assert_eq!(left, 0);
+        let mut pack: Vec<PackCell> = order.iter().map(|&i| window[i as usize]).collect();
+        assert_eq!(
+            pack.iter().map(|c| c.index()).collect::<Vec<_>>(),
+            [7, 1, 9, 3]
+        );
+        place_groups(&mut pack, 2);
+        // Groups {7, 1} and {9, 3}: the first holds cell 1, so it goes first; members stay together.
+        assert_eq!(
+            pack.iter().map(|c| c.index()).collect::<Vec<_>>(),
+            [7, 1, 9, 3]
+        );
+        place_groups(&mut pack, 1);
+        assert_eq!(
+            pack.iter().map(|c| c.index()).collect::<Vec<_>>(),
+            [1, 3, 7, 9]
+        );
+    }
+
+    /// Binned matching keeps each pack within one grade and counts a bin's remainder unpacked.
+    #[test]
+    fn binned_packs_stay_within_a_grade() {
+        let mut window = Vec::new();
+        for i in 0..23u64 {
+            let mut c = cell(i, 5.0);
+            c.flags = ((i % 3) as u32) << flags::GRADE_SHIFT;
+            window.push(c);
+        }
+        let (order, left) = match_window(&window, Matching::Binned, 4, 8, &Philox::new(1), 0);
+        // Bins hold 8, 8 and 7 cells: two packs each, one bin leaves 3 over, the others 0.
+        assert_eq!((order.len(), left), (20, 3));
+        for pack in order.chunks(4) {
+            let g = window[pack[0] as usize].grade();
+            assert!(pack.iter().all(|&i| window[i as usize].grade() == g));
+        }
     }
 }

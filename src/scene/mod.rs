@@ -31,7 +31,7 @@ pub enum Chemistry {
 pub enum Matching {
     /// No matching: a keyed shuffle of the window, consecutive cells form packs.
     Random,
-    /// Cells of the same capacity grade bin go together; leftovers of a bin wait (unpacked).
+    /// Cells of the same capacity grade bin go together; a bin's leftovers are counted unpacked.
     Binned,
     /// Sort the window by measured capacity; consecutive cells form packs.
     Sorted,
@@ -45,7 +45,7 @@ pub struct Scene {
     pub name: String,
     /// The chemistry preset whose defaults fill every key not set.
     pub chemistry: Chemistry,
-    /// Cells started into the line (10⁴ … 10¹⁰).
+    /// Cells started into the line (1 … 10¹⁰; the app offers 10⁴ … 10⁸).
     pub cells: u64,
     /// Seed of the counter-based generator: same seed, same cells, on any backend.
     pub seed: u64,

@@ -16,8 +16,18 @@ fn range(key: &str, v: f64, lo: f64, hi: f64) -> Result<(), SceneError> {
     }
 }
 
-fn spread(key: &str, v: f64) -> Result<(), SceneError> {
-    range(key, v, 0.0, 0.5)
+/// A process spread: itself in `[0, max]`, and still within `max` once `line.spread_scale`
+/// multiplies it (a CV of 0.5 ×20 would make negative electrodes).
+fn spread(key: &str, v: f64, max: f64, scale: f64) -> Result<(), SceneError> {
+    range(key, v, 0.0, max)?;
+    if v * scale > max {
+        return Err(SceneError::Invalid {
+            key: format!("{key} × line.spread_scale"),
+            value: format!("{v} × {scale} = {}", v * scale),
+            range: format!("[0, {max}]"),
+        });
+    }
+    Ok(())
 }
 
 fn prob(key: &str, v: f64) -> Result<(), SceneError> {
@@ -53,17 +63,28 @@ pub fn validate(s: &Scene) -> Result<(), SceneError> {
     count("cells", s.cells, 1, 10_000_000_000)?;
     range("line.spread_scale", s.line.spread_scale, 0.0, 20.0)?;
     range("line.defect_scale", s.line.defect_scale, 0.0, 50.0)?;
+    let sc = s.line.spread_scale;
 
     positive("cell.capacity_ah", s.cell.capacity_ah, 10_000.0)?;
     positive("cell.voltage_v", s.cell.voltage_v, 10.0)?;
     positive("cell.dcir_mohm", s.cell.dcir_mohm, 10_000.0)?;
 
     let c = &s.coating;
-    count("coating.lot_size", c.lot_size, 1, u64::MAX)?;
-    spread("coating.cathode_loading_cv", c.cathode_loading_cv)?;
-    spread("coating.cathode_loading_lot_cv", c.cathode_loading_lot_cv)?;
-    spread("coating.anode_loading_cv", c.anode_loading_cv)?;
-    spread("coating.anode_loading_lot_cv", c.anode_loading_lot_cv)?;
+    count("coating.lot_size", c.lot_size, 1, 1 << 31)?;
+    spread("coating.cathode_loading_cv", c.cathode_loading_cv, 0.5, sc)?;
+    spread(
+        "coating.cathode_loading_lot_cv",
+        c.cathode_loading_lot_cv,
+        0.5,
+        sc,
+    )?;
+    spread("coating.anode_loading_cv", c.anode_loading_cv, 0.5, sc)?;
+    spread(
+        "coating.anode_loading_lot_cv",
+        c.anode_loading_lot_cv,
+        0.5,
+        sc,
+    )?;
     range("coating.np_design", c.np_design, 0.8, 2.0)?;
     range("coating.np_min", c.np_min, 0.5, 2.0)?;
     positive("coating.loading_tolerance", c.loading_tolerance, 1.0)?;
@@ -71,17 +92,12 @@ pub fn validate(s: &Scene) -> Result<(), SceneError> {
 
     let k = &s.calendering;
     range("calendering.porosity_target", k.porosity_target, 0.05, 0.8)?;
-    range("calendering.porosity_sd", k.porosity_sd, 0.0, 0.1)?;
+    spread("calendering.porosity_sd", k.porosity_sd, 0.1, sc)?;
     range("calendering.r_ionic_mohm", k.r_ionic_mohm, 0.0, 10_000.0)?;
 
     let w = &s.winding;
-    spread("winding.area_cv", w.area_cv)?;
-    range(
-        "winding.misalignment_sd_mm",
-        w.misalignment_sd_mm,
-        0.0,
-        10.0,
-    )?;
+    spread("winding.area_cv", w.area_cv, 0.5, sc)?;
+    spread("winding.misalignment_sd_mm", w.misalignment_sd_mm, 10.0, sc)?;
     positive("winding.overhang_mm", w.overhang_mm, 20.0)?;
     range(
         "winding.tab_weld_median_mohm",
@@ -89,24 +105,24 @@ pub fn validate(s: &Scene) -> Result<(), SceneError> {
         0.0,
         10_000.0,
     )?;
-    range("winding.tab_weld_sigma", w.tab_weld_sigma, 0.0, 2.0)?;
+    spread("winding.tab_weld_sigma", w.tab_weld_sigma, 2.0, sc)?;
     prob("winding.xray_detect", w.xray_detect)?;
 
     let f = &s.filling;
     positive("filling.g_per_ah", f.g_per_ah, 10.0)?;
-    spread("filling.fill_cv", f.fill_cv)?;
+    spread("filling.fill_cv", f.fill_cv, 0.5, sc)?;
     range("filling.r_bulk_mohm", f.r_bulk_mohm, 0.0, 10_000.0)?;
     range("filling.r_per_shortfall", f.r_per_shortfall, 0.0, 100.0)?;
 
     let fo = &s.formation;
-    count("formation.rack_size", fo.rack_size, 1, u64::MAX)?;
-    range("formation.rack_temp_sd_c", fo.rack_temp_sd_c, 0.0, 20.0)?;
+    count("formation.rack_size", fo.rack_size, 1, 1 << 31)?;
+    spread("formation.rack_temp_sd_c", fo.rack_temp_sd_c, 20.0, sc)?;
     range("formation.first_cycle_loss", fo.first_cycle_loss, 0.0, 0.5)?;
-    range(
+    spread(
         "formation.first_cycle_loss_sd",
         fo.first_cycle_loss_sd,
-        0.0,
         0.1,
+        sc,
     )?;
     range("formation.loss_per_degc", fo.loss_per_degc, 0.0, 0.05)?;
     range("formation.r_sei_mohm", fo.r_sei_mohm, 0.0, 10_000.0)?;
@@ -145,7 +161,7 @@ pub fn validate(s: &Scene) -> Result<(), SceneError> {
     count("pack.series", u64::from(p.series), 1, 1024)?;
     count("pack.parallel", u64::from(p.parallel), 1, 64)?;
     let per_pack = s.cells_per_pack();
-    count("pack.window", p.window, per_pack, 100_000_000)?;
+    count("pack.window", p.window, per_pack, 10_000_000)?;
     if per_pack > s.cells {
         return Err(SceneError::Invalid {
             key: "pack.series × pack.parallel".into(),
@@ -157,6 +173,15 @@ pub fn validate(s: &Scene) -> Result<(), SceneError> {
         });
     }
     count("pack.life_packs", u64::from(p.life_packs), 0, 1_000_000)?;
+    // The life sample is held in memory: keep it under 2²⁴ cells (512 MiB of cells and curves).
+    let sample = u64::from(p.life_packs) * per_pack;
+    if sample > 1 << 24 {
+        return Err(SceneError::Invalid {
+            key: "pack.life_packs × cells per pack".into(),
+            value: format!("{} × {per_pack} = {sample}", p.life_packs),
+            range: format!("[0, {}] cells", 1u64 << 24),
+        });
+    }
 
     let l = &s.life;
     range("life.ambient_c", l.ambient_c, -30.0, 60.0)?;
@@ -182,7 +207,12 @@ pub fn validate(s: &Scene) -> Result<(), SceneError> {
         1,
         1000,
     )?;
-    count("life.max_cycles", u64::from(l.max_cycles), 1, 100_000)?;
+    count(
+        "life.max_cycles",
+        u64::from(l.max_cycles),
+        u64::from(l.cycles_per_step),
+        100_000,
+    )?;
     range("life.eol_fraction", l.eol_fraction, 0.3, 0.99)?;
     range("life.balance_current_a", l.balance_current_a, 0.0, 100.0)?;
     range("life.balance_hours", l.balance_hours, 0.0, 24.0)?;
@@ -193,6 +223,27 @@ pub fn validate(s: &Scene) -> Result<(), SceneError> {
     range("life.resistance_growth", l.resistance_growth, 0.0, 20.0)?;
     prob("life.short_hazard", l.short_hazard)?;
     positive("life.ocv_slope_v", l.ocv_slope_v, 10.0)?;
+    // Pack life needs a resistance to split current by, and the fade laws' rate table covers
+    // 60 K of self-heating: a nominal cell at the duty's current must stay well inside it
+    // (resistance grows up to ×(1 + growth·0.3) before a pack is dropped).
+    let r_parts = s.winding.tab_weld_median_mohm
+        + s.calendering.r_ionic_mohm
+        + s.formation.r_sei_mohm
+        + s.filling.r_bulk_mohm;
+    positive(
+        "winding.tab_weld_median_mohm + calendering.r_ionic_mohm + formation.r_sei_mohm + filling.r_bulk_mohm",
+        r_parts,
+        1.0e5,
+    )?;
+    let amps = l.c_rate * s.cell.capacity_ah;
+    let heat_k = amps * amps * s.cell.dcir_mohm * 1e-3 * l.thermal_resistance_k_per_w;
+    if heat_k * (1.0 + 0.3 * l.resistance_growth) > 60.0 {
+        return Err(SceneError::Invalid {
+            key: "self-heating (life.c_rate, cell.capacity_ah, cell.dcir_mohm, life.thermal_resistance_k_per_w)".into(),
+            value: format!("{heat_k:.1} K at the nominal cell"),
+            range: format!("[0, {:.1}] K (the fade laws' temperature table)", 60.0 / (1.0 + 0.3 * l.resistance_growth)),
+        });
+    }
 
     for (i, (m, c)) in s.cost.per_stage().iter().enumerate() {
         let stage = crate::model::Stage::ALL[i].key();

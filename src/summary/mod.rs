@@ -56,6 +56,18 @@ pub struct Characteristic {
     pub cpk: Option<f64>,
 }
 
+/// A characteristic only its gauge sees: the K-value exists as a measurement over the aging test
+/// (the cell's true self-discharge is reported through the defects and pack life instead).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Measured {
+    pub unit: &'static str,
+    /// Every cell that reached the aging test.
+    pub measured: Stat,
+    pub upper_limit: Option<f64>,
+    /// Cpk against the upper limit, normal assumption (K is skewed: read it as a rough index).
+    pub cpk: Option<f64>,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Defects {
     /// Cells with a latent particle defect.
@@ -143,7 +155,7 @@ pub struct Summary {
     pub scrap_pareto: Vec<ScrapLine>,
     pub capacity: Characteristic,
     pub dcir: Characteristic,
-    pub k_value: Characteristic,
+    pub k_value: Measured,
     pub np_ratio: Stat,
     pub grades: Vec<u64>,
     pub defects: Defects,
@@ -349,14 +361,13 @@ impl Summary {
             None,
             Some(scene.eol.dcir_max * r),
         );
-        let k_value = characteristic(
-            "mV/day",
-            &s.k_meas,
-            &s.k_meas,
-            &s.k_meas,
-            None,
-            Some(scene.eol.k_max_mv_day),
-        );
+        let k_measured = s.k_meas.stats();
+        let k_value = Measured {
+            unit: "mV/day",
+            measured: k_measured,
+            upper_limit: Some(scene.eol.k_max_mv_day),
+            cpk: capability(&k_measured, None, Some(scene.eol.k_max_mv_day)).1,
+        };
 
         let pack_size = scene.cells_per_pack() as usize;
         let life_packs = packs.lives.len() as u64;
