@@ -99,7 +99,11 @@ fn bad_input_is_a_clear_error() {
         ),
         (
             sets(&["line.spread_scale=6", "coating.cathode_loading_cv=0.1"]),
-            vec!["coating.cathode_loading_cv × line.spread_scale", "0.1 × 6", "[0, 0.5]"],
+            vec![
+                "coating.cathode_loading_cv × line.spread_scale",
+                "0.1 × 6",
+                "[0, 0.5]",
+            ],
         ),
         (
             sets(&[

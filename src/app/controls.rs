@@ -379,16 +379,16 @@ pub fn status_bar(app: &mut CellTwinApp, ui: &mut egui::Ui) {
                         .text(format!("sweep {d}/{t}")),
                 );
             }
-            if let Some(n) = &app.note {
-                if n.at.elapsed().as_secs() < 15 || n.error {
-                    ui.separator();
-                    let c = if n.error {
-                        Color32::LIGHT_RED
-                    } else {
-                        ui.visuals().text_color()
-                    };
-                    ui.colored_label(c, &n.text);
-                }
+            if let Some(n) = &app.note
+                && (n.at.elapsed().as_secs() < 15 || n.error)
+            {
+                ui.separator();
+                let c = if n.error {
+                    Color32::LIGHT_RED
+                } else {
+                    ui.visuals().text_color()
+                };
+                ui.colored_label(c, &n.text);
             }
         });
     });

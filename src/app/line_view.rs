@@ -40,7 +40,7 @@ pub fn stations(s: &Summary) -> Vec<Station> {
                 .iter()
                 .map(|(k, v)| (k.replace('_', " "), *v))
                 .collect();
-            scrap.sort_by(|a, b| b.1.cmp(&a.1));
+            scrap.sort_by_key(|r| std::cmp::Reverse(r.1));
             Station {
                 name,
                 cells_in: st.cells_in,
@@ -331,7 +331,7 @@ fn details(app: &mut CellTwinApp, s: &Summary, st: &[Station], ui: &mut egui::Ui
 /// Horizontal bars, largest first, with counts and share of started cells.
 fn pareto(ui: &mut egui::Ui, rows: &[(String, u64)], started: f64) {
     let mut rows = rows.to_vec();
-    rows.sort_by(|a, b| b.1.cmp(&a.1));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.1));
     let max = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1) as f32;
     let w = ui.available_width();
     for (name, n) in rows {

@@ -15,7 +15,7 @@ use crate::engine::{self, Backend, BackendChoice, EngineError, Progress, RunOpti
 use crate::scene::Scene;
 use crate::summary::Summary;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -396,9 +396,6 @@ impl Worker {
 
     /// Wait up to `timeout` for one message (tests and the blocking mode only).
     pub fn wait(&self, timeout: Duration) -> Option<Msg> {
-        match self.rx.recv_timeout(timeout) {
-            Ok(m) => Some(m),
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
-        }
+        self.rx.recv_timeout(timeout).ok()
     }
 }
