@@ -215,7 +215,8 @@ pub fn run(
         unpacked: 0,
         windows: 0,
         initial: Moments::default(),
-        hist_initial: Histogram::new(0.90 * rated_pack, 1.05 * rated_pack, 150),
+        // 0.1 % bins from half to 1.1× rated: quantiles stay inside the range for any sane line.
+        hist_initial: Histogram::new(0.50 * rated_pack, 1.10 * rated_pack, 600),
         life_cells: Vec::new(),
     };
 

@@ -91,18 +91,8 @@ pub struct CellLinePass {
 impl CellLinePass {
     /// `cap`: most cells per dispatch (rounded to whole tiles; bounded by the device's limits).
     pub fn new(ctx: &GpuContext, cap: u32) -> Result<CellLinePass, EngineError> {
+        // The device's limits were checked when the backend was made (`GpuBackend::check_limits`).
         let lim = ctx.device.limits();
-        let fits = lim.max_storage_buffers_per_shader_stage >= 6
-            && lim.max_compute_workgroup_storage_size >= 13_400
-            && lim.max_compute_invocations_per_workgroup >= WG
-            && lim.max_compute_workgroup_size_x >= WG;
-        if !fits {
-            return Err(EngineError::Gpu(format!(
-                "{} is below the limits the GPU engine needs (6 storage buffers, 13.4 KiB \
-                 workgroup memory, 256 invocations)",
-                ctx.describe()
-            )));
-        }
         let max_binding = lim.max_storage_buffer_binding_size.min(lim.max_buffer_size);
         let by_limit = (max_binding / 32 / u64::from(TILE)).saturating_sub(1) * u64::from(TILE);
         let cap = u64::from(cap.max(TILE))

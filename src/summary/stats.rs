@@ -170,7 +170,8 @@ impl HistSpec {
         HistSpec {
             capacity: (0.90 * q, 1.10 * q, 200),
             dcir: (0.70 * r, 1.60 * r, 180),
-            k: (0.0, 0.5, 200),
+            // Five times the K limit: the passed cells and the scrapped tail, for either chemistry.
+            k: (0.0, 5.0 * f64::from(p.k_max), 200),
             np: (0.85 * np, 1.15 * np, 150),
         }
     }
