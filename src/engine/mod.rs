@@ -224,31 +224,66 @@ pub fn run(
     let window_size = scene.pack.window as usize;
     let mut window: Vec<PackCell> = Vec::with_capacity(window_size.min(1 << 24));
     let chunk = opts.chunk.max(1);
-    let mut start = 0u64;
-    while start < scene.cells {
-        if cancelled() {
-            return Err(EngineError::Cancelled);
-        }
-        let count = chunk.min(scene.cells - start);
-        let res = backend.cell_line(&params, &spec, start, count)?;
-        stats.merge(&res.stats);
-        let mut rest = &res.passed[..];
-        while !rest.is_empty() {
-            let take = (window_size - window.len()).min(rest.len());
-            window.extend_from_slice(&rest[..take]);
-            rest = &rest[take..];
-            if window.len() == window_size {
-                asm.assemble(scene, &window, &rng);
-                window.clear();
+    let total = scene.cells;
+    let mut failure: Option<EngineError> = None;
+    // Pipelined: a producer thread runs the backend chunk after chunk while this thread merges
+    // statistics and matches windows, so a GPU computes chunk k+1 while the CPU matches chunk k.
+    // The channel holds one finished chunk: memory stays at about three chunks. Order is kept, so
+    // the result is the same as a serial loop.
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<(u64, ChunkResult), EngineError>>(1);
+        let producer: &mut dyn Backend = &mut *backend;
+        let (params, spec, cancel) = (&params, &spec, &opts.cancel);
+        scope.spawn(move || {
+            let mut start = 0u64;
+            while start < total {
+                if cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
+                    let _ = tx.send(Err(EngineError::Cancelled));
+                    return;
+                }
+                let count = chunk.min(total - start);
+                let res = producer.cell_line(params, spec, start, count);
+                let failed = res.is_err();
+                start += count;
+                // A closed channel means the consumer stopped (cancel or error): stop too.
+                if tx.send(res.map(|r| (start, r))).is_err() || failed {
+                    return;
+                }
+            }
+        });
+        for msg in rx {
+            let (done, res) = match msg {
+                Ok(m) => m,
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            };
+            stats.merge(&res.stats);
+            let mut rest = &res.passed[..];
+            while !rest.is_empty() {
+                let take = (window_size - window.len()).min(rest.len());
+                window.extend_from_slice(&rest[..take]);
+                rest = &rest[take..];
+                if window.len() == window_size {
+                    asm.assemble(scene, &window, &rng);
+                    window.clear();
+                }
+            }
+            progress(Progress {
+                cells_done: done,
+                cells_total: total,
+                packs_done: 0,
+                packs_total: 0,
+            });
+            if cancelled() {
+                failure = Some(EngineError::Cancelled);
+                break;
             }
         }
-        start += count;
-        progress(Progress {
-            cells_done: start,
-            cells_total: scene.cells,
-            packs_done: 0,
-            packs_total: 0,
-        });
+    });
+    if let Some(e) = failure {
+        return Err(e);
     }
     // The last, partial warehouse batch is matched too.
     if !window.is_empty() {
