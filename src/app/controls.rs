@@ -334,9 +334,17 @@ pub fn status_bar(app: &mut CellTwinApp, ui: &mut egui::Ui) {
                 };
                 ui.label(cells);
                 ui.separator();
-                ui.label(format!("run {:.2} s", s.elapsed_s));
+                // The line and pack life are separate costs: say both, so a slow run is read right.
+                ui.label(format!(
+                    "run {:.2} s (line {:.2} s, {:.1} M cells/s; pack life {:.2} s, {} packs)",
+                    s.elapsed_s,
+                    s.line_s,
+                    s.cells as f64 / s.line_s.max(1e-9) / 1e6,
+                    s.elapsed_s - s.line_s,
+                    s.packs.life_packs
+                ));
                 ui.separator();
-                ui.label(format!("{:.2} M cells/s", s.cells_per_s / 1e6));
+                ui.label(format!("{:.2} M cells/s end to end", s.cells_per_s / 1e6));
             } else {
                 ui.label("starting…");
             }
