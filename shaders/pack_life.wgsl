@@ -77,7 +77,8 @@ fn table_lookup(t_k: f32, which: u32) -> f32 {
 
 fn k_cyc_at(t_k: f32, dod: f32, c_avg: f32, c_dis: f32) -> f32 {
     if (a.law == 0u) {
-        return (4.38e-8 + 1.55e-8 * dod + 1.68e-7 * c_avg) * (exp(2190.0 / t_k) + exp(-1.55e5 / t_k));
+        // exp(-1.55e5/T) clamped like the CPU twin (below f32 resolution beside exp(2190/T)).
+        return (4.38e-8 + 1.55e-8 * dod + 1.68e-7 * c_avg) * (exp(2190.0 / t_k) + exp(max(-1.55e5 / t_k, -80.0)));
     } else {
         let tn = t_k / 308.15;
         return 0.18123502 * exp(-0.12377921 * c_dis * c_dis * c_dis)
