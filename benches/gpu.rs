@@ -39,14 +39,7 @@ fn gpu_benches(c: &mut Criterion) {
     let size = scene.cells_per_pack() as usize;
     let packs = (cells.len() / size).min(64);
     let cells = &cells[..packs * size];
-    let a = AgingParams::new(
-        scene.chemistry,
-        &scene.life,
-        scene.cell.capacity_ah,
-        scene.pack.series,
-        scene.pack.parallel,
-        scene.seed,
-    );
+    let a = AgingParams::from_scene(&scene);
     let table = RateTable::new(&a, &scene.life);
     g.throughput(Throughput::Elements(packs as u64));
     g.bench_function("pack_life_64_packs", |b| {
@@ -55,7 +48,7 @@ fn gpu_benches(c: &mut Criterion) {
     g.finish();
     eprintln!(
         "benches/gpu: peak device memory {:.1} MiB",
-        gpu.peak_device_bytes() as f64 / 1048576.0
+        gpu.device_memory().unwrap_or(0) as f64 / 1048576.0
     );
 }
 

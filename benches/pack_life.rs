@@ -26,14 +26,7 @@ fn bench(c: &mut Criterion) {
             .into_iter()
             .take(packs * size)
             .collect();
-        let a = AgingParams::new(
-            s.chemistry,
-            &s.life,
-            s.cell.capacity_ah,
-            s.pack.series,
-            s.pack.parallel,
-            s.seed,
-        );
+        let a = AgingParams::from_scene(&s);
         let t = RateTable::new(&a, &s.life);
         g.throughput(Throughput::Elements(packs as u64));
         g.bench_function(format!("{name}_64_packs"), |b| {

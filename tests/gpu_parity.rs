@@ -481,14 +481,7 @@ fn pack_life_matches_cpu() {
         let cells: Vec<PackCell> = cpu.cell_line(&p, &spec, 0, 60_000).unwrap().passed;
         let packs = (cells.len() / size).min(300);
         let cells = &cells[..packs * size];
-        let a = AgingParams::new(
-            scene.chemistry,
-            &scene.life,
-            scene.cell.capacity_ah,
-            scene.pack.series,
-            scene.pack.parallel,
-            scene.seed,
-        );
+        let a = AgingParams::from_scene(&scene);
         let table = RateTable::new(&a, &scene.life);
         let c: Vec<PackLife> = cpu.pack_life(&a, &table, cells).unwrap();
         let gl: Vec<PackLife> = g
@@ -549,14 +542,7 @@ fn pack_life_independent_of_workgroup_and_steps_per_dispatch() {
     let size = scene.cells_per_pack() as usize;
     let cells = g.cell_line(&p, &spec, 0, 20_000).expect("cells").passed;
     let cells = &cells[..(cells.len() / size).min(64) * size];
-    let a = AgingParams::new(
-        scene.chemistry,
-        &scene.life,
-        scene.cell.capacity_ah,
-        scene.pack.series,
-        scene.pack.parallel,
-        scene.seed,
-    );
+    let a = AgingParams::from_scene(&scene);
     let table = RateTable::new(&a, &scene.life);
     let reference = g.pack_life(&a, &table, cells).expect("pack life");
     for (pwg, steps) in [

@@ -259,30 +259,27 @@ fn bg_thread(rx: Receiver<Job>, mut cx: Ctx) {
                     cx.send(Msg::SweepProgress { id, done: i, total });
                     let mut s = scene.clone();
                     *set(&mut s) = v;
-                    if let Err(e) = crate::scene::validate(&s) {
-                        cx.send(Msg::Failed {
-                            id: Some(id),
-                            what: "sweep".into(),
-                            err: e.to_string(),
-                        });
-                        failed = true;
-                        break;
-                    }
-                    match cx.run(&s, &cancel, &mut |_, _| {}) {
+                    // A point fails with a message, or stops quietly when cancelled.
+                    let point = match crate::scene::validate(&s) {
+                        Err(e) => Err(Some(e.to_string())),
+                        Ok(()) => cx.run(&s, &cancel, &mut |_, _| {}).map_err(|e| match e {
+                            EngineError::Cancelled => None,
+                            other => Some(other.to_string()),
+                        }),
+                    };
+                    match point {
                         Ok(sum) => points.push(SweepPoint {
                             value: v,
                             row: SweepRow::from_summary(format!("{v}"), &sum),
                         }),
-                        Err(EngineError::Cancelled) => {
-                            failed = true;
-                            break;
-                        }
-                        Err(e) => {
-                            cx.send(Msg::Failed {
-                                id: Some(id),
-                                what: "sweep".into(),
-                                err: e.to_string(),
-                            });
+                        Err(err) => {
+                            if let Some(err) = err {
+                                cx.send(Msg::Failed {
+                                    id: Some(id),
+                                    what: "sweep".into(),
+                                    err,
+                                });
+                            }
                             failed = true;
                             break;
                         }

@@ -196,14 +196,7 @@ pub fn bench(scene: &Scene, backend: &mut dyn Backend) -> Result<String, CliErro
         .passed;
     let pack_size = scene.cells_per_pack() as usize;
     if warm.len() >= pack_size {
-        let aging = crate::model::aging::AgingParams::new(
-            scene.chemistry,
-            &scene.life,
-            scene.cell.capacity_ah,
-            scene.pack.series,
-            scene.pack.parallel,
-            scene.seed,
-        );
+        let aging = crate::model::aging::AgingParams::from_scene(scene);
         let table = crate::model::aging::RateTable::new(&aging, &scene.life);
         backend.pack_life(&aging, &table, &warm[..pack_size])?;
     }

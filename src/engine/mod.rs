@@ -291,14 +291,7 @@ pub fn run(
     }
     let line_s = t0.elapsed().as_secs_f64();
 
-    let aging = AgingParams::new(
-        scene.chemistry,
-        &scene.life,
-        scene.cell.capacity_ah,
-        scene.pack.series,
-        scene.pack.parallel,
-        scene.seed,
-    );
+    let aging = AgingParams::from_scene(scene);
     let table = RateTable::new(&aging, &scene.life);
     let sample = asm.life_cells.len() / pack_size;
     let mut lives = Vec::with_capacity(sample);

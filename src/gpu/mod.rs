@@ -218,11 +218,6 @@ impl GpuBackend {
         }
         Ok(())
     }
-
-    /// Peak bytes of device buffers held at once.
-    pub fn peak_device_bytes(&self) -> u64 {
-        self.ctx.peak_bytes()
-    }
 }
 
 impl Backend for GpuBackend {

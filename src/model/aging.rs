@@ -177,6 +177,18 @@ impl AgingParams {
         -(f64::from(self.cycles_per_step) * (-h).ln_1p()).exp_m1() as f32
     }
 
+    /// The aging parameters of a scene's packs (its chemistry, duty, cell and topology).
+    pub fn from_scene(s: &crate::scene::Scene) -> Self {
+        AgingParams::new(
+            s.chemistry,
+            &s.life,
+            s.cell.capacity_ah,
+            s.pack.series,
+            s.pack.parallel,
+            s.seed,
+        )
+    }
+
     pub fn chemistry(&self) -> Chemistry {
         if self.law == 1 {
             Chemistry::Nmc21700

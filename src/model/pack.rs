@@ -191,6 +191,8 @@ pub fn simulate_pack(a: &AgingParams, table: &[f32], rng: &Philox, cells: &[Pack
         .collect();
     let rated = a.q_rated * np as f32;
     let mut offset = vec![0.0f32; ns];
+    // Each group's capacity at the start of the step: the pack capacity and the duty both read it.
+    let mut q_groups = vec![0.0f32; ns];
     let mut curve = Vec::with_capacity(64);
     let mut end: Option<(u32, EndOfLife)> = None;
     let short_p = a.short_probability_per_step();
@@ -200,11 +202,14 @@ pub fn simulate_pack(a: &AgingParams, table: &[f32], rng: &Philox, cells: &[Pack
     for step in 0..=a.max_steps {
         // Pack capacity: the smallest group, less its charge offset from the best-charged group.
         let min_off = offset.iter().copied().fold(f32::INFINITY, f32::min);
-        let mut q_pack = f32::INFINITY;
-        for g in 0..ns {
-            let q_g: f32 = live[g * np..(g + 1) * np].iter().map(|l| l.q).sum();
-            q_pack = q_pack.min(q_g - (offset[g] - min_off));
+        for (g, q) in q_groups.iter_mut().enumerate() {
+            *q = live[g * np..(g + 1) * np].iter().map(|l| l.q).sum();
         }
+        let q_pack = q_groups
+            .iter()
+            .zip(&offset)
+            .map(|(q_g, off)| q_g - (off - min_off))
+            .fold(f32::INFINITY, f32::min);
         let frac = q_pack / rated;
         let cycles = step * a.cycles_per_step as u32;
         if end.is_none() && frac < a.eol_fraction {
@@ -228,7 +233,7 @@ pub fn simulate_pack(a: &AgingParams, table: &[f32], rng: &Philox, cells: &[Pack
         let self_discharge_days = a.days_per_step;
         for g in 0..ns {
             let group = &mut live[g * np..(g + 1) * np];
-            let q_g: f32 = group.iter().map(|l| l.q).sum();
+            let q_g = q_groups[g];
             let g_sum: f32 = group.iter().map(|l| 1.0 / l.r).sum();
             let pos = if ns > 1 {
                 g as f32 / (ns - 1) as f32
