@@ -113,11 +113,12 @@ fn step_cell(age: vec2<f32>, c: Conditions) -> vec2<f32> {
     let c_avg = a.cycles_per_day * 2.0 * c.efc_per_cycle / 24.0;
     let k_cyc = a.f_cyc * k_cyc_at(c.t_cyc_k, c.dod, c_avg, c.c_dis)
         + a.f_rest * k_cyc_at(c.t_rest_k, c.dod, c_avg, c.c_dis);
-    let dt = a.days_per_step * a.time_scale;
-    let defc = a.cycles_per_step * c.efc_per_cycle * a.time_scale;
+    // The residual scalar stretches stress-time (BLAST-Lite's degradation_scalar), not the rate.
+    let dt = c.scalar * a.days_per_step * a.time_scale;
+    let defc = c.scalar * a.cycles_per_step * c.efc_per_cycle * a.time_scale;
     return vec2<f32>(
-        power_step(age.x, c.scalar * k_cal, a.p_cal, dt),
-        power_step(age.y, c.scalar * c.cyc_factor * k_cyc, a.p_cyc, defc),
+        power_step(age.x, k_cal, a.p_cal, dt),
+        power_step(age.y, c.cyc_factor * k_cyc, a.p_cyc, defc),
     );
 }
 
@@ -126,6 +127,11 @@ fn step_cell(age: vec2<f32>, c: Conditions) -> vec2<f32> {
 fn fade_scalar(index: vec2<u32>) -> f32 {
     let u = uniforms(index, STREAM_AGING_CELL, 0u);
     return exp(a.fade_sigma * box_muller(u.x, u.y).x);
+}
+
+// N/P margin -> cycling fade (`np_factor` in pack.rs).
+fn np_factor(np_ratio: f32) -> f32 {
+    return exp(a.np_fade_per_np * (a.np_design - np_ratio));
 }
 
 // Minimum over the workgroup, the same value (and uniform) in every invocation.
@@ -171,7 +177,7 @@ fn pack_init(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
                 c.q0,
                 c.r0,
                 fade_scalar(vec2<u32>(c.index_lo, c.index_hi)),
-                plating * (1.0 + a.underfill_factor * c.fill_shortfall),
+                plating * (1.0 + a.underfill_factor * c.fill_shortfall) * np_factor(c.np_ratio),
                 select(0u, 1u, (c.flags & FLAG_DEFECT) != 0u),
                 0u,
             );

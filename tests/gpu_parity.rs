@@ -666,7 +666,15 @@ fn gpu_limits_are_errors() {
         Ok(_) => panic!("5000-bin histograms accepted"),
     }
     // Far beyond the scene limits (1024S64P): a pack whose step alone would exceed the loop budget.
-    let a = AgingParams::new(scene.chemistry, &scene.life, 5.0, 4000, 200, 1);
+    let a = AgingParams::new(
+        scene.chemistry,
+        &scene.life,
+        5.0,
+        4000,
+        200,
+        1,
+        scene.coating.np_design,
+    );
     let table = RateTable::new(&a, &scene.life);
     let cells = vec![PackCell::default(); 4000 * 200];
     match g.pack_life(&a, &table, &cells) {

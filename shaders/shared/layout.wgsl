@@ -96,6 +96,7 @@ struct PackCell {
     flags: u32,
     index_lo: u32,
     index_hi: u32,
+    np_ratio: f32,
 }
 
 struct AgingParams {
@@ -131,6 +132,10 @@ struct AgingParams {
     q_rated: f32,
     seed_lo: u32,
     seed_hi: u32,
+    np_design: f32,
+    np_fade_per_np: f32,
+    _pad0: u32,
+    _pad1: u32,
 }
 
 // One histogram of LineStats inside the stats buffer: bins at `offset`, then underflow, overflow.

@@ -13,6 +13,8 @@ pub const WG: u32 = 256;
 pub const ITEMS: u32 = 16;
 pub const TILE: u32 = WG * ITEMS;
 pub const MAX_STATS: u32 = 2048;
+/// Bytes of one passed cell in the staging, passed and read-back buffers.
+pub const PACK_CELL_BYTES: u64 = std::mem::size_of::<PackCell>() as u64;
 const PARTIAL_VEC4S: u32 = 6;
 const ST_GRADES: u32 = 17;
 
@@ -94,7 +96,8 @@ impl CellLinePass {
         // The device's limits were checked when the backend was made (`GpuBackend::check_limits`).
         let lim = ctx.device.limits();
         let max_binding = lim.max_storage_buffer_binding_size.min(lim.max_buffer_size);
-        let by_limit = (max_binding / 32 / u64::from(TILE)).saturating_sub(1) * u64::from(TILE);
+        let by_limit =
+            (max_binding / PACK_CELL_BYTES / u64::from(TILE)).saturating_sub(1) * u64::from(TILE);
         let cap = u64::from(cap.max(TILE))
             .min(by_limit)
             .min(u64::from(lim.max_compute_workgroups_per_dimension - 1) * u64::from(TILE));
@@ -132,14 +135,18 @@ impl CellLinePass {
         )?;
         let tile_counts = ctx.buffer("tile counts", u64::from(max_tiles) * 4, st)?;
         let thread_counts = ctx.buffer("thread counts", u64::from(max_tiles * WG) * 4, st)?;
-        let staging = ctx.buffer("staging cells", u64::from(max_tiles * TILE) * 32, st)?;
-        let passed = ctx.buffer("passed cells", u64::from(cap) * 32, st)?;
+        let staging = ctx.buffer(
+            "staging cells",
+            u64::from(max_tiles * TILE) * PACK_CELL_BYTES,
+            st,
+        )?;
+        let passed = ctx.buffer("passed cells", u64::from(cap) * PACK_CELL_BYTES, st)?;
         let readback = ctx.buffer(
             "cell-line readback",
             u64::from(MAX_STATS) * 4
                 + u64::from(max_tiles * PARTIAL_VEC4S) * 16
                 + u64::from(max_tiles) * 4
-                + u64::from(cap) * 32,
+                + u64::from(cap) * PACK_CELL_BYTES,
             U::MAP_READ | U::COPY_DST,
         )?;
         let line_bg = ctx.scoped("binding the cell-line buffers", || {
@@ -255,7 +262,7 @@ impl CellLinePass {
         }
         let part_bytes = u64::from(tiles * PARTIAL_VEC4S) * 16;
         let tc_bytes = u64::from(tiles) * 4;
-        let cell_bytes = u64::from(count) * 32;
+        let cell_bytes = u64::from(count) * PACK_CELL_BYTES;
         let (o_part, o_tc, o_cells) = (
             stats_bytes,
             stats_bytes + part_bytes,
@@ -273,10 +280,11 @@ impl CellLinePass {
             let tc: Vec<u32> = pod_vec(&bytes[o_tc as usize..o_cells as usize]);
             let total: usize = tc.iter().map(|&x| x as usize).sum();
             if total <= count as usize {
-                let cells = &bytes[o_cells as usize..o_cells as usize + 32 * total];
+                let cells =
+                    &bytes[o_cells as usize..o_cells as usize + PACK_CELL_BYTES as usize * total];
                 passed.extend(
                     cells
-                        .chunks_exact(32)
+                        .chunks_exact(PACK_CELL_BYTES as usize)
                         .map(bytemuck::pod_read_unaligned::<PackCell>),
                 );
             }

@@ -150,7 +150,7 @@ mod tests {
             (
                 &cell,
                 "PackCell",
-                fields!(PackCell; q0, r0, k, fill_shortfall, q_meas, flags, index_lo, index_hi),
+                fields!(PackCell; q0, r0, k, fill_shortfall, q_meas, flags, index_lo, index_hi, np_ratio),
             ),
             (&cell, "Hist", fields!(HistParams; lo, scale, bins, offset)),
             (
@@ -166,7 +166,8 @@ mod tests {
                 time_scale, f_cyc, f_rest, cycles_per_day, cycles_per_step, days_per_step, c_rate,
                 dod_window, ambient_k, gradient_k, r_th, eol_fraction, stop_fraction, balance_ah,
                 ocv_slope_v, plating_factor, underfill_factor, fade_sigma, r_growth, short_hazard,
-                series, parallel, max_steps, q_rated, seed_lo, seed_hi),
+                series, parallel, max_steps, q_rated, seed_lo, seed_hi, np_design, np_fade_per_np,
+                _pad0, _pad1),
             ),
             (
                 &life,

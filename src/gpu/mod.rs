@@ -97,7 +97,8 @@ impl GpuBackend {
             && lim.max_compute_workgroup_storage_size >= 13_400
             && lim.max_compute_invocations_per_workgroup >= cell_line::WG
             && lim.max_compute_workgroup_size_x >= cell_line::WG
-            && lim.max_storage_buffer_binding_size >= 2 * 32 * u64::from(cell_line::TILE);
+            && lim.max_storage_buffer_binding_size
+                >= 2 * cell_line::PACK_CELL_BYTES * u64::from(cell_line::TILE);
         if fits {
             Ok(())
         } else {

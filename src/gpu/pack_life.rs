@@ -179,7 +179,7 @@ impl PackLifePass {
     ) -> Result<(), EngineError> {
         let need = [
             table * 4,
-            cells * 32,
+            cells * size_of::<PackCell>(),
             cells * size_of::<Live>(),
             packs * stride * 4,
             packs * size_of::<PackState>(),

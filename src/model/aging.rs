@@ -98,6 +98,12 @@ pub struct AgingParams {
     pub q_rated: f32,
     pub seed_lo: u32,
     pub seed_hi: u32,
+    /// Design N/P: a cell coated at it has no N/P term.
+    pub np_design: f32,
+    /// Cycling-fade slope per unit of N/P below design, 1/(N/P) (`life.np_fade_per_np`).
+    pub np_fade_per_np: f32,
+    pub _pad0: u32,
+    pub _pad1: u32,
 }
 
 const _: () = assert!(std::mem::size_of::<AgingParams>().is_multiple_of(16));
@@ -121,6 +127,7 @@ impl AgingParams {
         series: u32,
         parallel: u32,
         seed: u64,
+        np_design: f64,
     ) -> Self {
         let (p_cal, p_cyc, time_scale) = exponents(chem);
         let dod = life.soc_hi - life.soc_lo;
@@ -166,6 +173,10 @@ impl AgingParams {
             q_rated: q_rated as f32,
             seed_lo: seed as u32,
             seed_hi: (seed >> 32) as u32,
+            np_design: np_design as f32,
+            np_fade_per_np: life.np_fade_per_np as f32,
+            _pad0: 0,
+            _pad1: 0,
         }
     }
 
@@ -186,6 +197,7 @@ impl AgingParams {
             s.pack.series,
             s.pack.parallel,
             s.seed,
+            s.coating.np_design,
         )
     }
 
@@ -295,7 +307,8 @@ pub struct Conditions {
     pub efc_per_cycle: f32,
     /// Discharge current over its own initial capacity, C.
     pub c_dis: f32,
-    /// Multiplies both rates (the cell's unexplained fade scalar).
+    /// Stretches both stress-times (the cell's unexplained aging scalar, BLAST-Lite's
+    /// `degradation_scalar`): life ∝ 1/scalar.
     pub scalar: f32,
     /// Multiplies the cycling rate (plating, under-fill).
     pub cyc_factor: f32,
@@ -310,10 +323,14 @@ pub fn step_cell(a: &AgingParams, table: &[f32], age: &mut CellAge, c: &Conditio
     let c_avg = a.cycles_per_day * 2.0 * c.efc_per_cycle / 24.0;
     let k_cyc = a.f_cyc * k_cyc_at(a, c.t_cyc_k, c.dod, c_avg, c.c_dis)
         + a.f_rest * k_cyc_at(a, c.t_rest_k, c.dod, c_avg, c.c_dis);
-    let dt = a.days_per_step * a.time_scale;
-    let defc = a.cycles_per_step * c.efc_per_cycle * a.time_scale;
-    age.loss_cal = power_step(age.loss_cal, c.scalar * k_cal, a.p_cal, dt);
-    age.loss_cyc = power_step(age.loss_cyc, c.scalar * c.cyc_factor * k_cyc, a.p_cyc, defc);
+    // The residual scalar stretches the cell's stress-time (days and EFC), as BLAST-Lite's
+    // `degradation_scalar` scales each loss increment: in the continuous limit both give
+    // `q = k·(s·x)^p`, so life scales as 1/s whatever the exponent. Scaling the rate k instead
+    // would scale life as s^(−1/p) and inflate the spread by 1/p (×2.3 for NMC cycling).
+    let dt = c.scalar * a.days_per_step * a.time_scale;
+    let defc = c.scalar * a.cycles_per_step * c.efc_per_cycle * a.time_scale;
+    age.loss_cal = power_step(age.loss_cal, k_cal, a.p_cal, dt);
+    age.loss_cyc = power_step(age.loss_cyc, c.cyc_factor * k_cyc, a.p_cyc, defc);
 }
 
 #[cfg(test)]
@@ -345,7 +362,7 @@ mod tests {
             life.ambient_c = temp;
             // 5-day steps land exactly on 365·years.
             life.cycles_per_step = 5;
-            let a = AgingParams::new(chem, &life, 1.0, 1, 1, 0);
+            let a = AgingParams::new(chem, &life, 1.0, 1, 1, 0, 1.08);
             let table = RateTable::new(&a, &life);
             let t = temp as f32 + 273.15;
             let c = Conditions {

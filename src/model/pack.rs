@@ -28,9 +28,11 @@ pub struct PackCell {
     /// Global cell index (keys the cell's draws in life).
     pub index_lo: u32,
     pub index_hi: u32,
+    /// Anode-to-cathode capacity ratio as coated: its margin sets the cycling fade.
+    pub np_ratio: f32,
 }
 
-const _: () = assert!(std::mem::size_of::<PackCell>() == 32);
+const _: () = assert!(std::mem::size_of::<PackCell>() == 36);
 
 impl PackCell {
     pub fn from_record(r: &CellRecord, index: u64) -> PackCell {
@@ -43,6 +45,7 @@ impl PackCell {
             flags: r.flags,
             index_lo: index as u32,
             index_hi: (index >> 32) as u32,
+            np_ratio: r.np_ratio,
         }
     }
     pub fn index(&self) -> u64 {
@@ -165,6 +168,16 @@ pub fn fade_scalar(rng: &Philox, a: &AgingParams, index: u64) -> f32 {
     (a.fade_sigma * box_muller(u[0], u[1]).0).exp()
 }
 
+/// N/P margin → cycling fade: `exp(np_fade_per_np · (N/P_design − N/P))`, 1 for a cell coated at
+/// design. A thinner anode margin runs the graphite to a higher lithiation at top of charge (closer
+/// to plating, more SEI growth per cycle): Abe & Kumagai 2018 (LFP/graphite, N/P 0.87/1.03/1.20)
+/// saw fade fall as N/P rose. The default slope (4 per unit N/P: ×2 from N/P 1.20 to 1.03) is our
+/// reading of that ordering, not a fit (docs/MODEL.md).
+#[inline]
+pub fn np_factor(a: &AgingParams, np_ratio: f32) -> f32 {
+    (a.np_fade_per_np * (a.np_design - np_ratio)).exp()
+}
+
 /// Simulate one pack (cells in series-group order, `parallel` per group) from its first cycle to
 /// end of life, and on down to `stop_fraction` (for the fade band) or the cycle cap.
 pub fn simulate_pack(a: &AgingParams, table: &[f32], rng: &Philox, cells: &[PackCell]) -> PackLife {
@@ -184,7 +197,9 @@ pub fn simulate_pack(a: &AgingParams, table: &[f32], rng: &Philox, cells: &[Pack
                 q: c.q0,
                 r: c.r0,
                 scalar: fade_scalar(rng, a, c.index()),
-                cyc_factor: plating * (1.0 + a.underfill_factor * c.fill_shortfall),
+                cyc_factor: plating
+                    * (1.0 + a.underfill_factor * c.fill_shortfall)
+                    * np_factor(a, c.np_ratio),
                 defect: c.flags & flags::DEFECT != 0,
             }
         })

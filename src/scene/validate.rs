@@ -220,6 +220,7 @@ pub fn validate(s: &Scene) -> Result<(), SceneError> {
     range("life.plating_factor", l.plating_factor, 1.0, 100.0)?;
     range("life.underfill_factor", l.underfill_factor, 0.0, 100.0)?;
     range("life.cell_fade_sigma", l.cell_fade_sigma, 0.0, 2.0)?;
+    range("life.np_fade_per_np", l.np_fade_per_np, 0.0, 50.0)?;
     range("life.resistance_growth", l.resistance_growth, 0.0, 20.0)?;
     prob("life.short_hazard", l.short_hazard)?;
     positive("life.ocv_slope_v", l.ocv_slope_v, 10.0)?;
