@@ -35,7 +35,7 @@ struct Live {
     scalar: f32,
     cyc_factor: f32,
     defect: u32,
-    _pad: u32,
+    cal_factor: f32,
 }
 
 // A pack between dispatches, and at the end its `PackLife` without the curve: cycles, reason
@@ -105,11 +105,12 @@ struct Conditions {
     c_dis: f32,
     scalar: f32,
     cyc_factor: f32,
+    cal_factor: f32,
 }
 
 // `step_cell` on the (loss_cal, loss_cyc) of a Live.
 fn step_cell(age: vec2<f32>, c: Conditions) -> vec2<f32> {
-    let k_cal = a.f_cyc * table_lookup(c.t_cyc_k, 0u) + a.f_rest * table_lookup(c.t_rest_k, 1u);
+    let k_cal = c.cal_factor * (a.f_cyc * table_lookup(c.t_cyc_k, 0u) + a.f_rest * table_lookup(c.t_rest_k, 1u));
     let c_avg = a.cycles_per_day * 2.0 * c.efc_per_cycle / 24.0;
     let k_cyc = a.f_cyc * k_cyc_at(c.t_cyc_k, c.dod, c_avg, c.c_dis)
         + a.f_rest * k_cyc_at(c.t_rest_k, c.dod, c_avg, c.c_dis);
@@ -132,6 +133,23 @@ fn fade_scalar(index: vec2<u32>) -> f32 {
 // N/P margin -> cycling fade (`np_factor` in pack.rs).
 fn np_factor(np_ratio: f32) -> f32 {
     return exp(a.np_fade_per_np * (a.np_design - np_ratio));
+}
+
+// Resistance -> overpotential -> plating at C-rate (`overpotential_factor` in pack.rs).
+fn overpotential_factor(r0_mohm: f32) -> f32 {
+    if (a.plating_tafel_mv <= 0.0) {
+        return 1.0;
+    }
+    let eta_mv = a.c_rate * a.q_rated * (r0_mohm - a.r_nominal);
+    return exp(eta_mv / a.plating_tafel_mv);
+}
+
+// Formation -> SEI -> calendar fade (`sei_factor` in pack.rs).
+fn sei_factor(first_cycle_loss: f32) -> f32 {
+    if (a.sei_calendar_exponent <= 0.0 || a.first_cycle_loss <= 0.0) {
+        return 1.0;
+    }
+    return pow(a.first_cycle_loss / max(first_cycle_loss, 1e-4), a.sei_calendar_exponent);
 }
 
 // Minimum over the workgroup, the same value (and uniform) in every invocation.
@@ -177,9 +195,10 @@ fn pack_init(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
                 c.q0,
                 c.r0,
                 fade_scalar(vec2<u32>(c.index_lo, c.index_hi)),
-                plating * (1.0 + a.underfill_factor * c.fill_shortfall) * np_factor(c.np_ratio),
+                plating * (1.0 + a.underfill_factor * c.fill_shortfall) * np_factor(c.np_ratio)
+                    * overpotential_factor(c.r0),
                 select(0u, 1u, (c.flags & FLAG_DEFECT) != 0u),
-                0u,
+                sei_factor(c.first_cycle_loss),
             );
         }
         offsets[pack * ns + g] = 0.0;
@@ -298,6 +317,7 @@ fn pack_life(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
                     i_cell / c.q0,
                     l.scalar,
                     l.cyc_factor,
+                    l.cal_factor,
                 );
                 let age = step_cell(vec2<f32>(l.loss_cal, l.loss_cyc), cond);
                 l.loss_cal = age.x;

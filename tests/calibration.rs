@@ -7,7 +7,7 @@
 //! duty, must show the same coefficient of variation. The data's CV is computed here from the CSV
 //! (tests/data/baumhofer2014, copied unchanged from the project's shared data), not typed in.
 
-use celltwin::model::aging::{AgingParams, RateTable};
+use celltwin::model::aging::{AgingParams, Nominal, RateTable};
 use celltwin::model::pack::{PackCell, simulate_pack};
 use celltwin::model::{LineParams, LotDraws, simulate_cell};
 use celltwin::scene::{self, Scene};
@@ -66,15 +66,7 @@ fn model_lives(s: &Scene, n: usize) -> Vec<f64> {
     let rng = p.rng();
     let mut life = s.life.clone();
     life.gradient_k = 0.0;
-    let a = AgingParams::new(
-        s.chemistry,
-        &life,
-        s.cell.capacity_ah,
-        1,
-        1,
-        s.seed,
-        s.coating.np_design,
-    );
+    let a = AgingParams::new(s.chemistry, &life, &Nominal::from_scene(&s), 1, 1, s.seed);
     let table = RateTable::new(&a, &life);
     let mut lots = LotDraws::for_cell(&p, &rng, 0);
     let mut lives = Vec::with_capacity(n);

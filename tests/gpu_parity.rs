@@ -7,7 +7,7 @@
 
 use celltwin::engine::{self, Backend, RunOptions, cpu::CpuBackend, simulate_range};
 use celltwin::gpu::{AdapterPolicy, GpuBackend};
-use celltwin::model::aging::{AgingParams, RateTable};
+use celltwin::model::aging::{AgingParams, Nominal, RateTable};
 use celltwin::model::pack::{EndOfLife, PackCell, PackLife};
 use celltwin::model::{CellRecord, LineParams, flags};
 use celltwin::rng::{Philox, philox4x32, poisson, stream};
@@ -158,6 +158,7 @@ fn compare_records(p: &LineParams, cpu: &[CellRecord], gpu: &[CellRecord]) -> (u
             (c.k_true, g.k_true, 1e-6),
             (c.k_meas, g.k_meas, p.k_noise),
             (c.np_ratio, g.np_ratio, 1e-6),
+            (c.first_cycle_loss, g.first_cycle_loss, 1e-6),
         ] {
             if rel(a, b, floor) > VALUE_RTOL && std::env::var("PARITY_DEBUG").is_ok() {
                 eprintln!("{c:?}\n{g:?}");
@@ -669,11 +670,10 @@ fn gpu_limits_are_errors() {
     let a = AgingParams::new(
         scene.chemistry,
         &scene.life,
-        5.0,
+        &Nominal::from_scene(&scene),
         4000,
         200,
         1,
-        scene.coating.np_design,
     );
     let table = RateTable::new(&a, &scene.life);
     let cells = vec![PackCell::default(); 4000 * 200];

@@ -103,3 +103,131 @@ fn parallel_groups_add_capacity() {
     let c0 = s.packs.fade_curve.p50[0];
     assert!((c0 - s.packs.initial_capacity_fraction).abs() < 0.01);
 }
+
+/// N/P margin → cycling fade, at a stated operating point: a nominal NMC 21700 cell aged alone
+/// (default duty: C/2, SOC 0.1–0.9, one cycle a day, 25 °C) with N/P 1.03, 1.08 (design) and 1.20.
+/// Sign: a thinner anode margin fades faster (Abe & Kumagai 2018's ordering). Size: the link moves
+/// only the cycling law, so the life ratio 1.03 : 1.20 lies between the all-calendar bound (1) and
+/// the all-cycling bound exp(−4·0.17/0.442) ≈ 0.21. With the link off the three lives are equal.
+#[test]
+fn np_margin_orders_cell_life() {
+    use celltwin::model::aging::{AgingParams, Nominal, RateTable};
+    use celltwin::model::pack::{PackCell, simulate_pack};
+    let lives = |np_slope: &str| -> Vec<f64> {
+        let s = scene(None, &["life.cell_fade_sigma=0", np_slope]);
+        let a = AgingParams::new(s.chemistry, &s.life, &Nominal::from_scene(&s), 1, 1, s.seed);
+        let table = RateTable::new(&a, &s.life);
+        let rng = celltwin::rng::Philox::new(s.seed);
+        [1.03f32, 1.08, 1.20]
+            .iter()
+            .map(|&np| {
+                let c = PackCell {
+                    q0: 5.0,
+                    r0: 18.0,
+                    k: 0.03,
+                    q_meas: 5.0,
+                    np_ratio: np,
+                    first_cycle_loss: 0.09,
+                    ..PackCell::default()
+                };
+                f64::from(simulate_pack(&a, &table.values, &rng, &[c]).cycles)
+            })
+            .collect()
+    };
+    let on = lives("life.np_fade_per_np=4");
+    assert!(
+        on[0] < on[1] && on[1] < on[2],
+        "lives at N/P 1.03/1.08/1.20: {on:?}"
+    );
+    let ratio = on[0] / on[2];
+    assert!((0.21..1.0).contains(&ratio), "life ratio {ratio}");
+    let off = lives("life.np_fade_per_np=0");
+    assert!(off[0] == off[1] && off[1] == off[2], "link off: {off:?}");
+    eprintln!("N/P 1.03/1.08/1.20 lives {on:?} (ratio {ratio:.3}); link off {off:?}");
+}
+
+/// Resistance → charge overpotential → plating, at a stated operating point: a nominal NMC 21700
+/// cell aged alone at 2C (else the default duty) with an initial DCIR of 17, 18 (nominal) and
+/// 20 mΩ. Sign: more resistance, shorter life; the gap grows with C-rate (C/2 against 2C). With the
+/// link off (`plating_tafel_mv = 0`; self-heating is off here) the three lives are equal.
+#[test]
+fn resistance_shortens_life_through_overpotential() {
+    use celltwin::model::aging::{AgingParams, Nominal, RateTable};
+    use celltwin::model::pack::{PackCell, simulate_pack};
+    let lives = |sets: &[&str]| -> Vec<f64> {
+        let mut all = vec![
+            "life.cell_fade_sigma=0",
+            "life.thermal_resistance_k_per_w=0",
+        ];
+        all.extend_from_slice(sets);
+        let s = scene(None, &all);
+        let a = AgingParams::new(s.chemistry, &s.life, &Nominal::from_scene(&s), 1, 1, s.seed);
+        let table = RateTable::new(&a, &s.life);
+        let rng = celltwin::rng::Philox::new(s.seed);
+        [17.0f32, 18.0, 20.0]
+            .iter()
+            .map(|&r| {
+                let c = PackCell {
+                    q0: 5.0,
+                    r0: r,
+                    k: 0.03,
+                    q_meas: 5.0,
+                    np_ratio: 1.08,
+                    first_cycle_loss: 0.09,
+                    ..PackCell::default()
+                };
+                f64::from(simulate_pack(&a, &table.values, &rng, &[c]).cycles)
+            })
+            .collect()
+    };
+    let fast = lives(&["life.c_rate=2"]);
+    assert!(fast[0] > fast[1] && fast[1] > fast[2], "2C lives {fast:?}");
+    let slow = lives(&["life.c_rate=0.5"]);
+    assert!(
+        slow[0] >= slow[1] && slow[1] >= slow[2],
+        "C/2 lives {slow:?}"
+    );
+    let gap = |l: &[f64]| (l[0] - l[2]) / l[1];
+    assert!(gap(&fast) > gap(&slow), "2C gap {fast:?} vs C/2 {slow:?}");
+    let off = lives(&["life.c_rate=2", "life.plating_tafel_mv=0"]);
+    assert!(off[0] == off[1] && off[1] == off[2], "link off: {off:?}");
+    eprintln!("DCIR 17/18/20 mΩ: 2C {fast:?}, C/2 {slow:?}, link off {off:?}");
+}
+
+/// Formation → SEI → calendar fade, at a stated operating point: a nominal NMC 21700 cell aged alone
+/// under the default duty with a first-cycle loss of 8.5, 9 (nominal) and 10 %, its capacity held
+/// at rated so that only the SEI link differs. Sign: the cell whose formation built more SEI fades
+/// slower on the shelf and lives longer; with the link off the three lives are equal.
+#[test]
+fn formation_loss_orders_calendar_fade() {
+    use celltwin::model::aging::{AgingParams, Nominal, RateTable};
+    use celltwin::model::pack::{PackCell, simulate_pack};
+    let lives = |sets: &[&str]| -> Vec<f64> {
+        let mut all = vec!["life.cell_fade_sigma=0"];
+        all.extend_from_slice(sets);
+        let s = scene(None, &all);
+        let a = AgingParams::new(s.chemistry, &s.life, &Nominal::from_scene(&s), 1, 1, s.seed);
+        let table = RateTable::new(&a, &s.life);
+        let rng = celltwin::rng::Philox::new(s.seed);
+        [0.085f32, 0.09, 0.10]
+            .iter()
+            .map(|&loss| {
+                let c = PackCell {
+                    q0: 5.0,
+                    r0: 18.0,
+                    k: 0.03,
+                    q_meas: 5.0,
+                    np_ratio: 1.08,
+                    first_cycle_loss: loss,
+                    ..PackCell::default()
+                };
+                f64::from(simulate_pack(&a, &table.values, &rng, &[c]).cycles)
+            })
+            .collect()
+    };
+    let on = lives(&[]);
+    assert!(on[0] < on[1] && on[1] < on[2], "lives {on:?}");
+    let off = lives(&["life.sei_calendar_exponent=0"]);
+    assert!(off[0] == off[1] && off[1] == off[2], "link off: {off:?}");
+    eprintln!("first-cycle loss 8.5/9/10 %: lives {on:?}, link off {off:?}");
+}

@@ -85,6 +85,7 @@ struct CellRecord {
     np_ratio: f32,
     fill_shortfall: f32,
     flags: u32,
+    first_cycle_loss: f32,
 }
 
 struct PackCell {
@@ -97,6 +98,7 @@ struct PackCell {
     index_lo: u32,
     index_hi: u32,
     np_ratio: f32,
+    first_cycle_loss: f32,
 }
 
 struct AgingParams {
@@ -134,6 +136,10 @@ struct AgingParams {
     seed_hi: u32,
     np_design: f32,
     np_fade_per_np: f32,
+    r_nominal: f32,
+    plating_tafel_mv: f32,
+    first_cycle_loss: f32,
+    sei_calendar_exponent: f32,
     _pad0: u32,
     _pad1: u32,
 }

@@ -377,8 +377,24 @@ pub fn groups() -> Vec<Group> {
                     0.0,
                     0.3,
                     false,
-                    "Cell-to-cell fade sigma",
+                    "Residual aging sigma",
                     life.cell_fade_sigma
+                ),
+                knob!(
+                    F,
+                    0.0,
+                    20.0,
+                    false,
+                    "N/P → cycle fade slope",
+                    life.np_fade_per_np
+                ),
+                knob!(
+                    F,
+                    0.0,
+                    200.0,
+                    false,
+                    "Plating Tafel voltage (mV)",
+                    life.plating_tafel_mv
                 ),
                 knob!(
                     F,

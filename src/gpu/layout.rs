@@ -59,7 +59,7 @@ pub struct Live {
     pub scalar: f32,
     pub cyc_factor: f32,
     pub defect: u32,
-    pub _pad: u32,
+    pub cal_factor: f32,
 }
 
 /// A pack between dispatches, and its end of life (`PackState` in pack_life.wgsl).
@@ -145,12 +145,13 @@ mod tests {
                 &cell,
                 "CellRecord",
                 fields!(CellRecord; q_true, q_meas, r_true, r_meas, k_true, k_meas,
-                np_ratio, fill_shortfall, flags),
+                np_ratio, fill_shortfall, flags, first_cycle_loss),
             ),
             (
                 &cell,
                 "PackCell",
-                fields!(PackCell; q0, r0, k, fill_shortfall, q_meas, flags, index_lo, index_hi, np_ratio),
+                fields!(PackCell; q0, r0, k, fill_shortfall, q_meas, flags, index_lo, index_hi, np_ratio,
+                first_cycle_loss),
             ),
             (&cell, "Hist", fields!(HistParams; lo, scale, bins, offset)),
             (
@@ -167,7 +168,7 @@ mod tests {
                 dod_window, ambient_k, gradient_k, r_th, eol_fraction, stop_fraction, balance_ah,
                 ocv_slope_v, plating_factor, underfill_factor, fade_sigma, r_growth, short_hazard,
                 series, parallel, max_steps, q_rated, seed_lo, seed_hi, np_design, np_fade_per_np,
-                _pad0, _pad1),
+                r_nominal, plating_tafel_mv, first_cycle_loss, sei_calendar_exponent, _pad0, _pad1),
             ),
             (
                 &life,
@@ -177,7 +178,7 @@ mod tests {
             (
                 &life,
                 "Live",
-                fields!(Live; loss_cal, loss_cyc, q, r, scalar, cyc_factor, defect, _pad),
+                fields!(Live; loss_cal, loss_cyc, q, r, scalar, cyc_factor, defect, cal_factor),
             ),
             (
                 &life,

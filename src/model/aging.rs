@@ -102,8 +102,41 @@ pub struct AgingParams {
     pub np_design: f32,
     /// Cycling-fade slope per unit of N/P below design, 1/(N/P) (`life.np_fade_per_np`).
     pub np_fade_per_np: f32,
+    /// Nominal cell DCIR, mΩ: a cell at it has no overpotential term.
+    pub r_nominal: f32,
+    /// Tafel voltage of the plating/side reaction, mV (`life.plating_tafel_mv`; 0 = link off).
+    pub plating_tafel_mv: f32,
+    /// Nominal first-cycle loss, fraction: a cell formed at it has no SEI term.
+    pub first_cycle_loss: f32,
+    /// Exponent of the SEI → calendar relation (`life.sei_calendar_exponent`; 0 = link off).
+    pub sei_calendar_exponent: f32,
     pub _pad0: u32,
     pub _pad1: u32,
+}
+
+/// The nominal cell that a cell's made properties are measured against in life.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Nominal {
+    /// Rated capacity, Ah.
+    pub q_rated: f64,
+    /// Nominal DCIR, mΩ.
+    pub r_mohm: f64,
+    /// Design N/P.
+    pub np_design: f64,
+    /// Nominal first-cycle loss, fraction.
+    pub first_cycle_loss: f64,
+}
+
+impl Nominal {
+    /// The scene's nominal cell.
+    pub fn from_scene(s: &crate::scene::Scene) -> Nominal {
+        Nominal {
+            q_rated: s.cell.capacity_ah,
+            r_mohm: s.cell.dcir_mohm,
+            np_design: s.coating.np_design,
+            first_cycle_loss: s.formation.first_cycle_loss,
+        }
+    }
 }
 
 const _: () = assert!(std::mem::size_of::<AgingParams>().is_multiple_of(16));
@@ -123,11 +156,10 @@ impl AgingParams {
     pub fn new(
         chem: Chemistry,
         life: &Life,
-        q_rated: f64,
+        nominal: &Nominal,
         series: u32,
         parallel: u32,
         seed: u64,
-        np_design: f64,
     ) -> Self {
         let (p_cal, p_cyc, time_scale) = exponents(chem);
         let dod = life.soc_hi - life.soc_lo;
@@ -170,11 +202,15 @@ impl AgingParams {
             parallel,
             // Whole steps within the cap (validation keeps max_cycles ≥ cycles_per_step).
             max_steps: life.max_cycles / life.cycles_per_step,
-            q_rated: q_rated as f32,
+            q_rated: nominal.q_rated as f32,
             seed_lo: seed as u32,
             seed_hi: (seed >> 32) as u32,
-            np_design: np_design as f32,
+            np_design: nominal.np_design as f32,
             np_fade_per_np: life.np_fade_per_np as f32,
+            r_nominal: nominal.r_mohm as f32,
+            plating_tafel_mv: life.plating_tafel_mv as f32,
+            first_cycle_loss: nominal.first_cycle_loss as f32,
+            sei_calendar_exponent: life.sei_calendar_exponent as f32,
             _pad0: 0,
             _pad1: 0,
         }
@@ -193,11 +229,10 @@ impl AgingParams {
         AgingParams::new(
             s.chemistry,
             &s.life,
-            s.cell.capacity_ah,
+            &Nominal::from_scene(s),
             s.pack.series,
             s.pack.parallel,
             s.seed,
-            s.coating.np_design,
         )
     }
 
@@ -310,15 +345,18 @@ pub struct Conditions {
     /// Stretches both stress-times (the cell's unexplained aging scalar, BLAST-Lite's
     /// `degradation_scalar`): life ∝ 1/scalar.
     pub scalar: f32,
-    /// Multiplies the cycling rate (plating, under-fill).
+    /// Multiplies the cycling rate (plating, under-fill, N/P, overpotential).
     pub cyc_factor: f32,
+    /// Multiplies the calendar rate (the SEI formation left).
+    pub cal_factor: f32,
 }
 
 /// Advance one cell by one step (`cycles_per_step` cycles).
 #[inline]
 pub fn step_cell(a: &AgingParams, table: &[f32], age: &mut CellAge, c: &Conditions) {
-    let k_cal = a.f_cyc * table_lookup(table, a, c.t_cyc_k, 0)
-        + a.f_rest * table_lookup(table, a, c.t_rest_k, 1);
+    let k_cal = c.cal_factor
+        * (a.f_cyc * table_lookup(table, a, c.t_cyc_k, 0)
+            + a.f_rest * table_lookup(table, a, c.t_rest_k, 1));
     // Day-average |C|: two sweeps of the cell's swing per cycle, over 24 h (rest counts as zero).
     let c_avg = a.cycles_per_day * 2.0 * c.efc_per_cycle / 24.0;
     let k_cyc = a.f_cyc * k_cyc_at(a, c.t_cyc_k, c.dod, c_avg, c.c_dis)
@@ -362,7 +400,13 @@ mod tests {
             life.ambient_c = temp;
             // 5-day steps land exactly on 365·years.
             life.cycles_per_step = 5;
-            let a = AgingParams::new(chem, &life, 1.0, 1, 1, 0, 1.08);
+            let nominal = Nominal {
+                q_rated: 1.0,
+                r_mohm: 18.0,
+                np_design: 1.08,
+                first_cycle_loss: 0.09,
+            };
+            let a = AgingParams::new(chem, &life, &nominal, 1, 1, 0);
             let table = RateTable::new(&a, &life);
             let t = temp as f32 + 273.15;
             let c = Conditions {
@@ -373,6 +417,7 @@ mod tests {
                 c_dis: 0.5,
                 scalar: 1.0,
                 cyc_factor: 1.0,
+                cal_factor: 1.0,
             };
             let mut age = CellAge::default();
             let mut day = 0.0f32;

@@ -160,6 +160,8 @@ pub struct CellRecord {
     pub fill_shortfall: f32,
     /// [`flags`] bits.
     pub flags: u32,
+    /// First-cycle loss at formation, fraction: how much lithium the SEI took (calendar aging).
+    pub first_cycle_loss: f32,
 }
 
 impl CellRecord {
@@ -181,7 +183,7 @@ impl CellRecord {
     }
 }
 
-const _: () = assert!(std::mem::size_of::<CellRecord>() == 36);
+const _: () = assert!(std::mem::size_of::<CellRecord>() == 40);
 
 /// Lot-level draws a cell shares with its lot (coil) and formation rack. The CPU engine caches
 /// these per lot; the GPU recomputes them (one Philox call each).

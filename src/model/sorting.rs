@@ -77,5 +77,6 @@ pub fn test_and_sort(
         np_ratio: c.np_ratio,
         fill_shortfall: f.shortfall,
         flags: bits,
+        first_cycle_loss: fo.first_cycle_loss,
     }
 }

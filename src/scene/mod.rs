@@ -261,7 +261,7 @@ pub struct Life {
     pub underfill_factor: f64,
     /// Residual cell-to-cell aging scalar (what no process variable explains), lognormal σ. It
     /// stretches each cell's stress-time as BLAST-Lite's `degradation_scalar` does, so a cell's life
-    /// scales as 1/scalar. Default 0.085: with the process-explained spread (≈ 3.4 % CV) mature NMC
+    /// scales as 1/scalar. Default 0.072: with the process-explained spread (≈ 5.5 % CV) mature NMC
     /// cells aged alone spread as Baumhöfer et al. 2014's 47 production cells (cycles to 80 %:
     /// CV 8.8 %); tests/calibration.rs holds it there.
     pub cell_fade_sigma: f64,
@@ -269,6 +269,14 @@ pub struct Life {
     /// unit of N/P (default 4: ×2 from N/P 1.20 to 1.03, our reading of Abe & Kumagai 2018's
     /// ordering; 0 switches the link off).
     pub np_fade_per_np: f64,
+    /// Resistance → charge overpotential → plating at C-rate: the cycling rate is multiplied by
+    /// `exp(I·(R0 − R_nominal)/this)`, mV (default 51 = RT/αF at 25 °C with α = 0.5, Tafel
+    /// kinetics of the side reaction; 0 switches the link off).
+    pub plating_tafel_mv: f64,
+    /// Formation → SEI → calendar fade: the calendar rate is multiplied by
+    /// `(first-cycle loss nominal / the cell's)^this` (default 1: SEI growth is parabolic, its rate
+    /// ∝ 1/thickness, and the thickness follows the lithium formation put into it; 0 = link off).
+    pub sei_calendar_exponent: f64,
     /// Resistance growth per unit capacity loss: R = R0 (1 + this × loss) (default 2.0).
     pub resistance_growth: f64,
     /// Internal-short hazard per cycle of a cell with a latent defect (default 1e-5).
@@ -422,8 +430,10 @@ impl Scene {
                 plating_np: 1.03,
                 plating_factor: 3.0,
                 underfill_factor: 5.0,
-                cell_fade_sigma: 0.085,
+                cell_fade_sigma: 0.072,
                 np_fade_per_np: 4.0,
+                plating_tafel_mv: 51.0,
+                sei_calendar_exponent: 1.0,
                 resistance_growth: 2.0,
                 short_hazard: 1e-5,
                 ocv_slope_v: if nmc { 0.8 } else { 0.15 },

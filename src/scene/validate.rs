@@ -221,6 +221,23 @@ pub fn validate(s: &Scene) -> Result<(), SceneError> {
     range("life.underfill_factor", l.underfill_factor, 0.0, 100.0)?;
     range("life.cell_fade_sigma", l.cell_fade_sigma, 0.0, 2.0)?;
     range("life.np_fade_per_np", l.np_fade_per_np, 0.0, 50.0)?;
+    range(
+        "life.sei_calendar_exponent",
+        l.sei_calendar_exponent,
+        0.0,
+        5.0,
+    )?;
+    // 0 switches the link off; below 5 mV one milliohm of excess resistance at 1C would multiply
+    // the fade rate by e and more: not a side reaction, a typo.
+    if l.plating_tafel_mv != 0.0 {
+        range("life.plating_tafel_mv", l.plating_tafel_mv, 5.0, 1000.0).map_err(|_| {
+            SceneError::Invalid {
+                key: "life.plating_tafel_mv".into(),
+                value: format!("{}", l.plating_tafel_mv),
+                range: "0 (off) or [5, 1000]".into(),
+            }
+        })?;
+    }
     range("life.resistance_growth", l.resistance_growth, 0.0, 20.0)?;
     prob("life.short_hazard", l.short_hazard)?;
     positive("life.ocv_slope_v", l.ocv_slope_v, 10.0)?;
