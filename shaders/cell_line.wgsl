@@ -273,7 +273,7 @@ fn cell_index(i: u32) -> vec2<u32> {
 }
 
 fn pack_cell_from_record(r: CellRecord, index: vec2<u32>) -> PackCell {
-    return PackCell(r.q_true, r.r_true, r.k_true, r.fill_shortfall, r.q_meas, r.flags, index.x, index.y, r.np_ratio, r.first_cycle_loss);
+    return PackCell(r.q_true, r.r_true, r.k_true, r.fill_shortfall, r.q_meas, r.flags, index.x, index.y, r.np_ratio, r.first_cycle_loss, r.r_meas);
 }
 
 // ---- summary::LineStats::push -------------------------------------------------------------------

@@ -651,6 +651,12 @@ fn run_parity_sorted_matching() {
     run_parity("sorted");
 }
 
+/// Sorting by measured DCIR: the GPU's passed cells carry the measured DCIR the host sorts by.
+#[test]
+fn run_parity_sorted_dcir_matching() {
+    run_parity("sorted_dcir");
+}
+
 // ---- errors -------------------------------------------------------------------------------------
 
 /// What the GPU engine cannot hold is an `EngineError::Gpu` with a message, not a panic.

@@ -99,6 +99,7 @@ struct PackCell {
     index_hi: u32,
     np_ratio: f32,
     first_cycle_loss: f32,
+    r_meas: f32,
 }
 
 struct AgingParams {

@@ -139,7 +139,12 @@ fn matching_row(ui: &mut egui::Ui, scene: &mut Scene, base: &Scene) {
         let combo = egui::ComboBox::from_id_salt("matching")
             .selected_text(format!("{:?}", scene.pack.matching))
             .show_ui(ui, |ui| {
-                for m in [Matching::Random, Matching::Binned, Matching::Sorted] {
+                for m in [
+                    Matching::Random,
+                    Matching::Binned,
+                    Matching::Sorted,
+                    Matching::SortedDcir,
+                ] {
                     ui.selectable_value(&mut scene.pack.matching, m, format!("{m:?}"));
                 }
             });

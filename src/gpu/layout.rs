@@ -151,7 +151,7 @@ mod tests {
                 &cell,
                 "PackCell",
                 fields!(PackCell; q0, r0, k, fill_shortfall, q_meas, flags, index_lo, index_hi, np_ratio,
-                first_cycle_loss),
+                first_cycle_loss, r_meas),
             ),
             (&cell, "Hist", fields!(HistParams; lo, scale, bins, offset)),
             (

@@ -32,9 +32,11 @@ pub struct PackCell {
     pub np_ratio: f32,
     /// First-cycle loss at formation, fraction: its SEI sets the calendar fade.
     pub first_cycle_loss: f32,
+    /// Measured DCIR, mΩ: what `sorted_dcir` matching sorts by.
+    pub r_meas: f32,
 }
 
-const _: () = assert!(std::mem::size_of::<PackCell>() == 40);
+const _: () = assert!(std::mem::size_of::<PackCell>() == 44);
 
 impl PackCell {
     pub fn from_record(r: &CellRecord, index: u64) -> PackCell {
@@ -49,6 +51,7 @@ impl PackCell {
             index_hi: (index >> 32) as u32,
             np_ratio: r.np_ratio,
             first_cycle_loss: r.first_cycle_loss,
+            r_meas: r.r_meas,
         }
     }
     pub fn index(&self) -> u64 {
@@ -84,11 +87,20 @@ pub fn match_window(
             order.truncate(packs * pack_size);
             (order, n - packs * pack_size)
         }
-        Matching::Sorted => {
+        Matching::Sorted | Matching::SortedDcir => {
+            // Stable by the measured key, the window position breaking ties.
+            let key = |c: &PackCell| {
+                if matching == Matching::Sorted {
+                    c.q_meas
+                } else {
+                    c.r_meas
+                }
+            };
             let mut order: Vec<u32> = (0..n as u32).collect();
             order.sort_by(|&a, &b| {
-                let (ca, cb) = (&cells[a as usize], &cells[b as usize]);
-                ca.q_meas.total_cmp(&cb.q_meas).then(a.cmp(&b))
+                key(&cells[a as usize])
+                    .total_cmp(&key(&cells[b as usize]))
+                    .then(a.cmp(&b))
             });
             let packs = n / pack_size;
             order.truncate(packs * pack_size);

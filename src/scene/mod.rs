@@ -35,6 +35,9 @@ pub enum Matching {
     Binned,
     /// Sort the window by measured capacity; consecutive cells form packs.
     Sorted,
+    /// Sort the window by measured DCIR; consecutive cells form packs. Cells of like resistance
+    /// charge at like overpotential and heat alike, so they age alike (docs/MODEL.md §5).
+    SortedDcir,
 }
 
 /// A whole scene: what the line makes, how packs are built and how they are used.
