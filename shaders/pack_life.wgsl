@@ -144,6 +144,16 @@ fn overpotential_factor(r0_mohm: f32) -> f32 {
     return exp(eta_mv / a.plating_tafel_mv);
 }
 
+// Everything a cell's make does to its cycling rate (`cycling_factor` in pack.rs).
+fn cycling_factor(c: PackCell) -> f32 {
+    var plating = 1.0;
+    if ((c.flags & FLAG_PLATING) != 0u) {
+        plating = a.plating_factor;
+    }
+    return plating * (1.0 + a.underfill_factor * c.fill_shortfall) * np_factor(c.np_ratio)
+        * overpotential_factor(c.r0);
+}
+
 // Formation -> SEI -> calendar fade (`sei_factor` in pack.rs).
 fn sei_factor(first_cycle_loss: f32) -> f32 {
     if (a.sei_calendar_exponent <= 0.0 || a.first_cycle_loss <= 0.0) {
@@ -185,18 +195,13 @@ fn pack_init(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
     for (var g = lid; g < ns; g += PWG) {
         for (var j = 0u; j < np; j++) {
             let c = cells[base + g * np + j];
-            var plating = 1.0;
-            if ((c.flags & FLAG_PLATING) != 0u) {
-                plating = a.plating_factor;
-            }
             live[base + g * np + j] = Live(
                 0.0,
                 0.0,
                 c.q0,
                 c.r0,
                 fade_scalar(vec2<u32>(c.index_lo, c.index_hi)),
-                plating * (1.0 + a.underfill_factor * c.fill_shortfall) * np_factor(c.np_ratio)
-                    * overpotential_factor(c.r0),
+                cycling_factor(c),
                 select(0u, 1u, (c.flags & FLAG_DEFECT) != 0u),
                 sei_factor(c.first_cycle_loss),
             );

@@ -1,6 +1,7 @@
 //! Pack life: a uniform pack ages as its cells' law, spread shortens life, matching helps.
 
 mod common;
+use celltwin::model::pack::PackCell;
 use common::*;
 
 /// A pack of identical cells (no process spread, no fade scalar, no gradient, no self-heating, no
@@ -111,28 +112,16 @@ fn parallel_groups_add_capacity() {
 /// the all-cycling bound exp(−4·0.17/0.442) ≈ 0.21. With the link off the three lives are equal.
 #[test]
 fn np_margin_orders_cell_life() {
-    use celltwin::model::aging::{AgingParams, Nominal, RateTable};
-    use celltwin::model::pack::{PackCell, simulate_pack};
-    let lives = |np_slope: &str| -> Vec<f64> {
+    let lives = |np_slope: &str| {
         let s = scene(None, &["life.cell_fade_sigma=0", np_slope]);
-        let a = AgingParams::new(s.chemistry, &s.life, &Nominal::from_scene(&s), 1, 1, s.seed);
-        let table = RateTable::new(&a, &s.life);
-        let rng = celltwin::rng::Philox::new(s.seed);
-        [1.03f32, 1.08, 1.20]
+        let cells: Vec<_> = [1.03f32, 1.08, 1.20]
             .iter()
-            .map(|&np| {
-                let c = PackCell {
-                    q0: 5.0,
-                    r0: 18.0,
-                    k: 0.03,
-                    q_meas: 5.0,
-                    np_ratio: np,
-                    first_cycle_loss: 0.09,
-                    ..PackCell::default()
-                };
-                f64::from(simulate_pack(&a, &table.values, &rng, &[c]).cycles)
+            .map(|&np| PackCell {
+                np_ratio: np,
+                ..nominal_pack_cell(&s)
             })
-            .collect()
+            .collect();
+        lives_alone(&s, &cells)
     };
     let on = lives("life.np_fade_per_np=4");
     assert!(
@@ -152,33 +141,22 @@ fn np_margin_orders_cell_life() {
 /// link off (`plating_tafel_mv = 0`; self-heating is off here) the three lives are equal.
 #[test]
 fn resistance_shortens_life_through_overpotential() {
-    use celltwin::model::aging::{AgingParams, Nominal, RateTable};
-    use celltwin::model::pack::{PackCell, simulate_pack};
-    let lives = |sets: &[&str]| -> Vec<f64> {
+    let lives = |sets: &[&str]| {
         let mut all = vec![
             "life.cell_fade_sigma=0",
             "life.thermal_resistance_k_per_w=0",
         ];
         all.extend_from_slice(sets);
         let s = scene(None, &all);
-        let a = AgingParams::new(s.chemistry, &s.life, &Nominal::from_scene(&s), 1, 1, s.seed);
-        let table = RateTable::new(&a, &s.life);
-        let rng = celltwin::rng::Philox::new(s.seed);
-        [17.0f32, 18.0, 20.0]
+        let cells: Vec<_> = [17.0f32, 18.0, 20.0]
             .iter()
-            .map(|&r| {
-                let c = PackCell {
-                    q0: 5.0,
-                    r0: r,
-                    k: 0.03,
-                    q_meas: 5.0,
-                    np_ratio: 1.08,
-                    first_cycle_loss: 0.09,
-                    ..PackCell::default()
-                };
-                f64::from(simulate_pack(&a, &table.values, &rng, &[c]).cycles)
+            .map(|&r| PackCell {
+                r0: r,
+                r_meas: r,
+                ..nominal_pack_cell(&s)
             })
-            .collect()
+            .collect();
+        lives_alone(&s, &cells)
     };
     let fast = lives(&["life.c_rate=2"]);
     assert!(fast[0] > fast[1] && fast[1] > fast[2], "2C lives {fast:?}");
@@ -200,30 +178,18 @@ fn resistance_shortens_life_through_overpotential() {
 /// slower on the shelf and lives longer; with the link off the three lives are equal.
 #[test]
 fn formation_loss_orders_calendar_fade() {
-    use celltwin::model::aging::{AgingParams, Nominal, RateTable};
-    use celltwin::model::pack::{PackCell, simulate_pack};
-    let lives = |sets: &[&str]| -> Vec<f64> {
+    let lives = |sets: &[&str]| {
         let mut all = vec!["life.cell_fade_sigma=0"];
         all.extend_from_slice(sets);
         let s = scene(None, &all);
-        let a = AgingParams::new(s.chemistry, &s.life, &Nominal::from_scene(&s), 1, 1, s.seed);
-        let table = RateTable::new(&a, &s.life);
-        let rng = celltwin::rng::Philox::new(s.seed);
-        [0.085f32, 0.09, 0.10]
+        let cells: Vec<_> = [0.085f32, 0.09, 0.10]
             .iter()
-            .map(|&loss| {
-                let c = PackCell {
-                    q0: 5.0,
-                    r0: 18.0,
-                    k: 0.03,
-                    q_meas: 5.0,
-                    np_ratio: 1.08,
-                    first_cycle_loss: loss,
-                    ..PackCell::default()
-                };
-                f64::from(simulate_pack(&a, &table.values, &rng, &[c]).cycles)
+            .map(|&loss| PackCell {
+                first_cycle_loss: loss,
+                ..nominal_pack_cell(&s)
             })
-            .collect()
+            .collect();
+        lives_alone(&s, &cells)
     };
     let on = lives(&[]);
     assert!(on[0] < on[1] && on[1] < on[2], "lives {on:?}");

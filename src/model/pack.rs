@@ -89,12 +89,10 @@ pub fn match_window(
         }
         Matching::Sorted | Matching::SortedDcir => {
             // Stable by the measured key, the window position breaking ties.
-            let key = |c: &PackCell| {
-                if matching == Matching::Sorted {
-                    c.q_meas
-                } else {
-                    c.r_meas
-                }
+            let key: fn(&PackCell) -> f32 = if matching == Matching::Sorted {
+                |c| c.q_meas
+            } else {
+                |c| c.r_meas
             };
             let mut order: Vec<u32> = (0..n as u32).collect();
             order.sort_by(|&a, &b| {
@@ -211,6 +209,21 @@ pub fn overpotential_factor(a: &AgingParams, r0_mohm: f32) -> f32 {
     (eta_mv / a.plating_tafel_mv).exp()
 }
 
+/// Everything a cell's make does to its cycling rate: plating (low N/P or an escaped breach),
+/// under-fill, the N/P margin and the charge overpotential.
+#[inline]
+pub fn cycling_factor(a: &AgingParams, c: &PackCell) -> f32 {
+    let plating = if c.flags & flags::PLATING != 0 {
+        a.plating_factor
+    } else {
+        1.0
+    };
+    plating
+        * (1.0 + a.underfill_factor * c.fill_shortfall)
+        * np_factor(a, c.np_ratio)
+        * overpotential_factor(a, c.r0)
+}
+
 /// Formation → SEI → calendar fade: `(loss_nominal / loss)^exponent`. SEI grows parabolically
 /// (thickness² ∝ time), so its growth rate is ∝ 1/thickness; a formation that put more lithium into
 /// the SEI (a warmer rack, a higher first-cycle loss) leaves a thicker film and slower calendar
@@ -232,24 +245,14 @@ pub fn simulate_pack(a: &AgingParams, table: &[f32], rng: &Philox, cells: &[Pack
     debug_assert_eq!(cells.len(), np * ns);
     let mut live: Vec<Live> = cells
         .iter()
-        .map(|c| {
-            let plating = if c.flags & flags::PLATING != 0 {
-                a.plating_factor
-            } else {
-                1.0
-            };
-            Live {
-                age: CellAge::default(),
-                q: c.q0,
-                r: c.r0,
-                scalar: fade_scalar(rng, a, c.index()),
-                cyc_factor: plating
-                    * (1.0 + a.underfill_factor * c.fill_shortfall)
-                    * np_factor(a, c.np_ratio)
-                    * overpotential_factor(a, c.r0),
-                cal_factor: sei_factor(a, c.first_cycle_loss),
-                defect: c.flags & flags::DEFECT != 0,
-            }
+        .map(|c| Live {
+            age: CellAge::default(),
+            q: c.q0,
+            r: c.r0,
+            scalar: fade_scalar(rng, a, c.index()),
+            cyc_factor: cycling_factor(a, c),
+            cal_factor: sei_factor(a, c.first_cycle_loss),
+            defect: c.flags & flags::DEFECT != 0,
         })
         .collect();
     let rated = a.q_rated * np as f32;

@@ -229,14 +229,14 @@ pub fn validate(s: &Scene) -> Result<(), SceneError> {
     )?;
     // 0 switches the link off; below 5 mV one milliohm of excess resistance at 1C would multiply
     // the fade rate by e and more: not a side reaction, a typo.
-    if l.plating_tafel_mv != 0.0 {
-        range("life.plating_tafel_mv", l.plating_tafel_mv, 5.0, 1000.0).map_err(|_| {
-            SceneError::Invalid {
-                key: "life.plating_tafel_mv".into(),
-                value: format!("{}", l.plating_tafel_mv),
-                range: "0 (off) or [5, 1000]".into(),
-            }
-        })?;
+    // (NaN fails the range test too.)
+    let v = l.plating_tafel_mv;
+    if v != 0.0 && !(5.0..=1000.0).contains(&v) {
+        return Err(SceneError::Invalid {
+            key: "life.plating_tafel_mv".into(),
+            value: format!("{v}"),
+            range: "0 (off) or [5, 1000]".into(),
+        });
     }
     range("life.resistance_growth", l.resistance_growth, 0.0, 20.0)?;
     prob("life.short_hazard", l.short_hazard)?;

@@ -89,3 +89,42 @@ pub fn min_of_normals(n: u32) -> (f64, f64) {
     let mean = m1 / m0;
     (mean, (m2 / m0 - mean * mean).sqrt())
 }
+
+/// The scene's nominal cell as a pack cell (rated capacity, nominal DCIR, design N/P, nominal
+/// first-cycle loss, median self-discharge), for tests that vary one made property.
+pub fn nominal_pack_cell(s: &Scene) -> celltwin::model::pack::PackCell {
+    let (q, r) = (s.cell.capacity_ah as f32, s.cell.dcir_mohm as f32);
+    celltwin::model::pack::PackCell {
+        q0: q,
+        r0: r,
+        k: s.formation.k_median_mv_day as f32,
+        q_meas: q,
+        r_meas: r,
+        np_ratio: s.coating.np_design as f32,
+        first_cycle_loss: s.formation.first_cycle_loss as f32,
+        ..Default::default()
+    }
+}
+
+/// Each cell aged alone (a 1S1P pack) under the scene's duty.
+pub fn age_alone(
+    s: &Scene,
+    cells: &[celltwin::model::pack::PackCell],
+) -> Vec<celltwin::model::pack::PackLife> {
+    use celltwin::model::aging::{AgingParams, Nominal, RateTable};
+    let a = AgingParams::new(s.chemistry, &s.life, &Nominal::from_scene(s), 1, 1, s.seed);
+    let table = RateTable::new(&a, &s.life);
+    let rng = celltwin::rng::Philox::new(s.seed);
+    cells
+        .iter()
+        .map(|c| celltwin::model::pack::simulate_pack(&a, &table.values, &rng, &[*c]))
+        .collect()
+}
+
+/// Cycles to end of life of each cell aged alone.
+pub fn lives_alone(s: &Scene, cells: &[celltwin::model::pack::PackCell]) -> Vec<f64> {
+    age_alone(s, cells)
+        .iter()
+        .map(|l| f64::from(l.cycles))
+        .collect()
+}
