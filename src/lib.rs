@@ -8,9 +8,11 @@
 //! - [`rng`]: the counter-based generator every draw comes from;
 //! - [`model`]: the physics, stage by stage, backend-free;
 //! - [`engine`]: chunked runs on a backend ([`engine::cpu`], and the GPU twin);
-//! - [`summary`]: statistics, JSON and CSV.
+//! - [`summary`]: statistics, JSON and CSV;
+//! - [`attribution`]: the lost pack life shared out to its sources (Shapley values over runs).
 
 pub mod app;
+pub mod attribution;
 pub mod cli;
 pub mod engine;
 pub mod gpu;

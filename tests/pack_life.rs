@@ -118,7 +118,7 @@ fn np_margin_orders_cell_life() {
             .iter()
             .map(|&np| PackCell {
                 np_ratio: np,
-                ..nominal_pack_cell(&s)
+                ..PackCell::nominal(&s)
             })
             .collect();
         lives_alone(&s, &cells)
@@ -153,7 +153,7 @@ fn resistance_shortens_life_through_overpotential() {
             .map(|&r| PackCell {
                 r0: r,
                 r_meas: r,
-                ..nominal_pack_cell(&s)
+                ..PackCell::nominal(&s)
             })
             .collect();
         lives_alone(&s, &cells)
@@ -186,7 +186,7 @@ fn formation_loss_orders_calendar_fade() {
             .iter()
             .map(|&loss| PackCell {
                 first_cycle_loss: loss,
-                ..nominal_pack_cell(&s)
+                ..PackCell::nominal(&s)
             })
             .collect();
         lives_alone(&s, &cells)

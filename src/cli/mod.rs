@@ -30,6 +30,8 @@ pub enum Command {
     Sweep(SweepArgs),
     /// Validate a scene and print the resolved values.
     Check(CheckArgs),
+    /// Where the pack's lost life went: the cycles each source of spread costs (Shapley values).
+    Attribute(AttributeArgs),
     /// Throughput of each pass and end to end, with memory and the device.
     Bench(BenchArgs),
     /// Open the desktop app (the default with no command).
@@ -88,6 +90,22 @@ pub struct SweepArgs {
     /// Write sweep.csv and sweep.json into DIR.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct AttributeArgs {
+    #[command(flatten)]
+    pub common: Common,
+    /// Orders of removal the Shapley values are averaged over (forward, reverse, then orders keyed
+    /// by the seed); each order beyond the first two costs up to one run per source.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(2..=1000))]
+    pub orders: u32,
+    /// Exact Shapley values over every subset of sources (2^9 = 512 runs).
+    #[arg(long, conflicts_with = "orders")]
+    pub exact: bool,
+    /// Print the attribution as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -174,11 +192,12 @@ impl Bar {
             enabled: std::io::stderr().is_terminal(),
         }
     }
-    pub fn update(&mut self, p: Progress) {
+    /// The bar, once the run has taken a second on a terminal.
+    fn shown(&mut self) -> Option<&indicatif::ProgressBar> {
         if !self.enabled || self.t0.elapsed() < Duration::from_secs(1) {
-            return;
+            return None;
         }
-        let bar = self.bar.get_or_insert_with(|| {
+        Some(self.bar.get_or_insert_with(|| {
             let b = indicatif::ProgressBar::new(1000);
             b.set_style(
                 indicatif::ProgressStyle::with_template(
@@ -188,7 +207,19 @@ impl Bar {
                 .progress_chars("=> "),
             );
             b
-        });
+        }))
+    }
+    /// Runs done out of a batch of runs (attribution).
+    pub fn runs(&mut self, done: usize, total: usize) {
+        if let Some(bar) = self.shown() {
+            bar.set_message(format!("run {done}/{total}"));
+            bar.set_position((1000 * done / total.max(1)) as u64);
+        }
+    }
+    pub fn update(&mut self, p: Progress) {
+        let Some(bar) = self.shown() else {
+            return;
+        };
         // The line is ~70 % of a run's time, pack life the rest.
         let line = p.cells_done as f64 / p.cells_total.max(1) as f64;
         let life = if p.packs_total > 0 {
@@ -343,6 +374,40 @@ fn cmd_sweep(a: &SweepArgs) -> Result<(), CliError> {
     Ok(())
 }
 
+fn cmd_attribute(a: &AttributeArgs) -> Result<(), CliError> {
+    use crate::attribution::{Method, attribute};
+    let scene = load_scene(&a.common)?;
+    let mut backend = make_backend(a.common.backend, a.common.threads)?;
+    let method = if a.exact {
+        Method::Exact
+    } else {
+        Method::Orders(a.orders)
+    };
+    let opts = RunOptions {
+        chunk: a.common.chunk,
+        cancel: None,
+    };
+    let mut bar = Bar::new();
+    let out = attribute(
+        &scene,
+        backend.as_mut(),
+        method,
+        &opts,
+        &mut |done, total| bar.runs(done, total),
+    );
+    bar.finish();
+    let out = out.map_err(|e| CliError::Other(e.to_string()))?;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string(&out).map_err(|e| CliError::Other(e.to_string()))?
+        );
+    } else {
+        print!("{}", report::attribution(&out));
+    }
+    Ok(())
+}
+
 fn cmd_check(a: &CheckArgs) -> Result<(), CliError> {
     let scene = scene::load(Some(&a.scene), &a.sets)?;
     println!("# {}: valid. Resolved values:", a.scene);
@@ -376,6 +441,7 @@ pub fn main() -> i32 {
         Some(Command::Run(a)) => cmd_run(a),
         Some(Command::Sweep(a)) => cmd_sweep(a),
         Some(Command::Check(a)) => cmd_check(a),
+        Some(Command::Attribute(a)) => cmd_attribute(a),
         Some(Command::Bench(a)) => cmd_bench(a),
         Some(Command::App(a)) => crate::app::launch(a.scene.as_deref()).map_err(CliError::Other),
         None => crate::app::launch(None).map_err(CliError::Other),

@@ -1,6 +1,7 @@
 //! Readable text: the run summary, the sweep table, the bench report.
 
 use super::{CliError, SweepRow, peak_rss};
+use crate::attribution::Attribution;
 use crate::engine::{self, Backend, RunOptions};
 use crate::model::LineParams;
 use crate::scene::Scene;
@@ -124,6 +125,18 @@ pub fn text(s: &Summary, scene: &Scene) -> String {
         p.life_cycles.p50,
         p.life_cycles.p95
     );
+    let _ = writeln!(
+        w,
+        "    = P5 {:.1}  P50 {:.1}  P95 {:.1} years;  P50 {:.0} equivalent full cycles",
+        p.life_years.p5, p.life_years.p50, p.life_years.p95, p.life_efc.p50
+    );
+    let _ = writeln!(
+        w,
+        "    nominal cell aged alone {:.0} cycles: pack P50 is {:.1} % below it \
+         (rule of thumb 20–30 %)",
+        p.nominal_cell_life_cycles,
+        100.0 * p.p50_below_cell
+    );
     let reasons: Vec<String> = p
         .eol_reasons
         .iter()
@@ -145,6 +158,56 @@ pub fn text(s: &Summary, scene: &Scene) -> String {
         s.elapsed_s,
         s.line_s,
         s.cells_per_s / 1e6
+    );
+    o
+}
+
+/// Where the lost life went, as a waterfall table.
+pub fn attribution(a: &Attribution) -> String {
+    let mut o = String::new();
+    let w = &mut o;
+    let _ = writeln!(
+        w,
+        "celltwin attribute — {}, {} cells, seed {}: {} ({} runs, {} packs aged each)",
+        a.scene, a.cells, a.seed, a.method, a.runs, a.life_packs
+    );
+    let _ = writeln!(
+        w,
+        "\n  {:<36} {:>9} {:>7} {:>9} {:>7} {:>7}",
+        "cycles", "P50", "± SE", "P5", "± SE", "P50 yr"
+    );
+    let row = |w: &mut String, name: &str, p50: f64, se: f64, p5: f64, se5: f64| {
+        let _ = writeln!(
+            w,
+            "  {name:<36} {p50:>9.1} {se:>7.1} {p5:>9.1} {se5:>7.1} {:>7.2}",
+            p50 / a.cycles_per_year
+        );
+    };
+    let n = a.nominal_cell_life_cycles;
+    row(w, "nominal cell, aged alone", n, 0.0, n, 0.0);
+    for s in &a.sources {
+        row(
+            w,
+            &format!("  lost to {}", s.name),
+            s.p50_cycles,
+            s.se_cycles,
+            s.p5_cycles,
+            s.p5_se_cycles,
+        );
+    }
+    row(
+        w,
+        "pack life",
+        a.pack_life_p50_cycles,
+        0.0,
+        a.pack_life_p5_cycles,
+        0.0,
+    );
+    let _ = writeln!(
+        w,
+        "\n  Nominal cell less every loss = pack life; a negative loss is a gain. Shapley shares; SE by batch means over {} batches \
+         of packs.",
+        crate::attribution::BATCHES
     );
     o
 }

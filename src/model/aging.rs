@@ -148,6 +148,13 @@ pub struct RateTable {
     pub values: Vec<f32>,
 }
 
+/// Cycles the duty runs in `years` (365.25-day years), rounded down.
+pub fn cycles_in_years(life: &Life, years: f64) -> u32 {
+    (years * 365.25 * life.cycles_per_day)
+        .floor()
+        .min(f64::from(u32::MAX)) as u32
+}
+
 /// Midpoint quadrature points over the SOC window. 16 points land within 3e-4 of BLAST-Lite's
 /// 30-s sampled day (checked against the reference values in the tests).
 const SOC_POINTS: usize = 16;
@@ -200,8 +207,9 @@ impl AgingParams {
             short_hazard: life.short_hazard as f32,
             series,
             parallel,
-            // Whole steps within the cap (validation keeps max_cycles ≥ cycles_per_step).
-            max_steps: life.max_cycles / life.cycles_per_step,
+            // Whole steps within both caps (validation keeps each ≥ one step).
+            max_steps: life.max_cycles.min(cycles_in_years(life, life.max_years))
+                / life.cycles_per_step,
             q_rated: nominal.q_rated as f32,
             seed_lo: seed as u32,
             seed_hi: (seed >> 32) as u32,

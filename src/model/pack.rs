@@ -3,10 +3,10 @@
 //! Pack life is the CPU twin of `shaders/pack_life.wgsl`: the same per-step order — group sums,
 //! pack capacity, duty, each cell's conditions and fade, self-discharge and balancing, shorts.
 
-use super::aging::{AgingParams, CellAge, Conditions, step_cell};
+use super::aging::{AgingParams, CellAge, Conditions, Nominal, RateTable, step_cell};
 use super::{CellRecord, flags};
 use crate::rng::{Philox, box_muller, stream};
-use crate::scene::Matching;
+use crate::scene::{Matching, Scene};
 use bytemuck::{Pod, Zeroable};
 use serde::Serialize;
 
@@ -52,6 +52,21 @@ impl PackCell {
             np_ratio: r.np_ratio,
             first_cycle_loss: r.first_cycle_loss,
             r_meas: r.r_meas,
+        }
+    }
+    /// The scene's nominal cell: rated capacity, nominal DCIR, design N/P, nominal first-cycle
+    /// loss, median self-discharge, no defect. Every process→aging factor is 1 for it.
+    pub fn nominal(s: &Scene) -> PackCell {
+        let (q, r) = (s.cell.capacity_ah as f32, s.cell.dcir_mohm as f32);
+        PackCell {
+            q0: q,
+            r0: r,
+            k: s.formation.k_median_mv_day as f32,
+            q_meas: q,
+            r_meas: r,
+            np_ratio: s.coating.np_design as f32,
+            first_cycle_loss: s.formation.first_cycle_loss as f32,
+            ..PackCell::default()
         }
     }
     pub fn index(&self) -> u64 {
@@ -235,6 +250,20 @@ pub fn sei_factor(a: &AgingParams, first_cycle_loss: f32) -> f32 {
     }
     // Validation keeps the loss within (0, 0.9]; the floor guards a zero from an absurd scene.
     (a.first_cycle_loss / first_cycle_loss.max(1e-4)).powf(a.sei_calendar_exponent)
+}
+
+/// The life of the scene's nominal cell aged alone (a 1S1P pack at the coolant inlet temperature)
+/// under the scene's duty, without the residual aging scalar: where pack life is measured from.
+pub fn nominal_cell_life(s: &Scene) -> PackLife {
+    let mut a = AgingParams::new(s.chemistry, &s.life, &Nominal::from_scene(s), 1, 1, s.seed);
+    a.fade_sigma = 0.0;
+    let table = RateTable::new(&a, &s.life);
+    simulate_pack(
+        &a,
+        &table.values,
+        &Philox::new(s.seed),
+        &[PackCell::nominal(s)],
+    )
 }
 
 /// Simulate one pack (cells in series-group order, `parallel` per group) from its first cycle to

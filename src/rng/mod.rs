@@ -30,6 +30,8 @@ pub mod stream {
     pub const AGING_SHORT: u32 = 8;
     /// Pack assembly: the `random` matching shuffle (index = window).
     pub const MATCHING: u32 = 9;
+    /// Attribution: the orders of removal beyond forward and reverse (index = order). Host only.
+    pub const ATTRIBUTION: u32 = 10;
     /// Lot-level draws set this bit; the index word is then the lot (coil, rack) number.
     pub const LOT: u32 = 0x8000_0000;
 }

@@ -251,6 +251,9 @@ pub struct Life {
     pub cycles_per_step: u32,
     /// Cycle cap: a pack still alive here is reported as `cap`.
     pub max_cycles: u32,
+    /// Calendar cap, years (default 25: past any warranty or plan): a pack still alive after this
+    /// many years of its duty is reported as `cap`, whichever cap comes first.
+    pub max_years: f64,
     /// End of life: pack capacity below this fraction of rated (default 0.8).
     pub eol_fraction: f64,
     /// Passive balancing current, A, and hours a cycle (50 mA for 2 h).
@@ -426,6 +429,7 @@ impl Scene {
                 cycles_per_day: 1.0,
                 cycles_per_step: 10,
                 max_cycles: if nmc { 5000 } else { 12000 },
+                max_years: 25.0,
                 eol_fraction: 0.8,
                 // 50 mA for a 21700; a large-format BMS balances with ~1 A (scaled to 250 Ah cells).
                 balance_current_a: if nmc { 0.05 } else { 1.0 },

@@ -213,6 +213,13 @@ pub fn validate(s: &Scene) -> Result<(), SceneError> {
         u64::from(l.cycles_per_step),
         100_000,
     )?;
+    // At least one step must fit under the calendar cap.
+    range(
+        "life.max_years",
+        l.max_years,
+        f64::from(l.cycles_per_step) / (365.25 * l.cycles_per_day),
+        100.0,
+    )?;
     range("life.eol_fraction", l.eol_fraction, 0.3, 0.99)?;
     range("life.balance_current_a", l.balance_current_a, 0.0, 100.0)?;
     range("life.balance_hours", l.balance_hours, 0.0, 24.0)?;

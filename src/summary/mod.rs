@@ -9,7 +9,7 @@ pub use stats::{HistSpec, Histogram, LineStats, Moments, Stat};
 
 use crate::engine::Backend;
 use crate::model::cost::{CostSummary, cost_summary};
-use crate::model::pack::{EndOfLife, PackCell, PackLife};
+use crate::model::pack::{EndOfLife, PackCell, PackLife, nominal_cell_life};
 use crate::model::{Scrap, Stage, flags};
 use crate::scene::{Matching, Scene};
 use serde::Serialize;
@@ -122,6 +122,19 @@ pub struct PacksSummary {
     pub life_packs: u64,
     /// Cycles to end of life.
     pub life_cycles: Percentiles,
+    /// The same lives in years of the scene's duty (365.25-day years).
+    pub life_years: Percentiles,
+    /// Equivalent full cycles delivered to end of life: Ah delivered over rated pack Ah (the duty
+    /// asks the SOC window's Ah each cycle and gets what a faded pack still holds).
+    pub life_efc: Percentiles,
+    /// Cycles to end of life of the nominal cell aged alone under the same duty, without the
+    /// residual aging scalar: what pack life is measured against.
+    pub nominal_cell_life_cycles: f64,
+    /// 1 − pack P50 life / nominal cell life (rule of thumb, NREL BLAST-Lite: 0.2–0.3).
+    pub p50_below_cell: f64,
+    /// Cycles to end of life of each aged pack, in pack order (for attribution and tables).
+    #[serde(skip)]
+    pub life_each: Vec<u32>,
     pub eol_reasons: BTreeMap<&'static str, u64>,
     pub fade_curve: FadeCurve,
 }
@@ -279,6 +292,20 @@ fn fade_curve(lives: &[PackLife], cycles_per_step: u32) -> FadeCurve {
     out
 }
 
+/// Equivalent full cycles a pack delivered before end of life. The curve's point `s` is the
+/// capacity fraction the duty met during step `s`, so a step of `n` cycles delivers
+/// `n · min(window, fraction)` rated capacities; the step that crosses end of life counts up to the
+/// crossing.
+fn pack_efc(l: &PackLife, cycles_per_step: u32, window: f64) -> f64 {
+    let n = f64::from(cycles_per_step);
+    let end = f64::from(l.cycles);
+    l.curve
+        .iter()
+        .enumerate()
+        .map(|(s, &f)| (end - s as f64 * n).clamp(0.0, n) * window.min(f64::from(f)))
+        .sum()
+}
+
 /// Pack life histogram over the sample's own range (the sample is complete when the summary is
 /// built, so the bins can follow it: 60 bins from 0.9·min to 1.05·max).
 fn life_histogram(lives: &[PackLife], max_cycles: u32) -> Histogram {
@@ -406,6 +433,23 @@ impl Summary {
         }
         let hist_life = life_histogram(&packs.lives, scene.life.max_cycles);
         let life_cycles = percentiles(packs.lives.iter().map(|l| f64::from(l.cycles)).collect());
+        let per_year = 365.25 * scene.life.cycles_per_day;
+        let life_years = percentiles(
+            packs
+                .lives
+                .iter()
+                .map(|l| f64::from(l.cycles) / per_year)
+                .collect(),
+        );
+        let window = scene.life.soc_hi - scene.life.soc_lo;
+        let life_efc = percentiles(
+            packs
+                .lives
+                .iter()
+                .map(|l| pack_efc(l, scene.life.cycles_per_step, window))
+                .collect(),
+        );
+        let nominal = f64::from(nominal_cell_life(scene).cycles);
         let hi = &packs.hist_initial;
         let packs_summary = PacksSummary {
             topology: format!("{}S{}P", scene.pack.series, scene.pack.parallel),
@@ -423,7 +467,12 @@ impl Summary {
             },
             initial_capacity_fraction: initial.mean / rated_pack,
             life_packs,
+            p50_below_cell: 1.0 - life_cycles.p50 / nominal,
             life_cycles,
+            life_years,
+            life_efc,
+            nominal_cell_life_cycles: nominal,
+            life_each: packs.lives.iter().map(|l| l.cycles).collect(),
             eol_reasons,
             fade_curve: fade_curve(&packs.lives, scene.life.cycles_per_step),
         };

@@ -90,22 +90,6 @@ pub fn min_of_normals(n: u32) -> (f64, f64) {
     (mean, (m2 / m0 - mean * mean).sqrt())
 }
 
-/// The scene's nominal cell as a pack cell (rated capacity, nominal DCIR, design N/P, nominal
-/// first-cycle loss, median self-discharge), for tests that vary one made property.
-pub fn nominal_pack_cell(s: &Scene) -> celltwin::model::pack::PackCell {
-    let (q, r) = (s.cell.capacity_ah as f32, s.cell.dcir_mohm as f32);
-    celltwin::model::pack::PackCell {
-        q0: q,
-        r0: r,
-        k: s.formation.k_median_mv_day as f32,
-        q_meas: q,
-        r_meas: r,
-        np_ratio: s.coating.np_design as f32,
-        first_cycle_loss: s.formation.first_cycle_loss as f32,
-        ..Default::default()
-    }
-}
-
 /// Each cell aged alone (a 1S1P pack) under the scene's duty.
 pub fn age_alone(
     s: &Scene,
