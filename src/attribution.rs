@@ -32,8 +32,10 @@ const MIN_PACKS_PER_BATCH: usize = 20;
 
 /// A source of lost pack life and how a scene is rid of it.
 pub struct Source {
-    /// Short name (JSON `name`, the waterfall's bar).
+    /// Name (JSON `name`, reports).
     pub name: &'static str,
+    /// A few letters for the waterfall's axis.
+    pub label: &'static str,
     /// What removing it sets, for reports and tooltips.
     pub removal: &'static str,
     remove: fn(&mut Scene),
@@ -81,46 +83,55 @@ fn random_matching(s: &mut Scene) {
 pub const SOURCES: &[Source] = &[
     Source {
         name: "coating",
+        label: "coating",
         removal: "cathode and anode loading CVs, within and lot-to-lot, = 0",
         remove: no_coating_spread,
     },
     Source {
         name: "calendering",
+        label: "calendering",
         removal: "porosity SD = 0",
         remove: no_calendering_spread,
     },
     Source {
         name: "winding",
+        label: "winding",
         removal: "area CV, misalignment SD and tab-weld σ = 0",
         remove: no_winding_spread,
     },
     Source {
         name: "filling",
+        label: "filling",
         removal: "fill CV = 0",
         remove: no_filling_spread,
     },
     Source {
         name: "formation",
+        label: "formation",
         removal: "rack temperature SD, first-cycle loss SD and self-discharge σ = 0",
         remove: no_formation_spread,
     },
     Source {
         name: "residual aging spread",
+        label: "residual σ",
         removal: "life.cell_fade_sigma = 0",
         remove: no_residual_spread,
     },
     Source {
         name: "thermal field",
+        label: "thermal",
         removal: "life.gradient_k = 0",
         remove: no_thermal_field,
     },
     Source {
         name: "escaped defects",
+        label: "defects",
         removal: "coating.defects_per_cell = 0",
         remove: no_defects,
     },
     Source {
         name: "matching vs random",
+        label: "matching",
         removal: "pack.matching = random (a negative share: the policy gains cycles)",
         remove: random_matching,
     },
@@ -144,6 +155,8 @@ pub enum Method {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Share {
     pub name: &'static str,
+    #[serde(skip)]
+    pub label: &'static str,
     pub removal: &'static str,
     /// Cycles of pack P50 (and P5) life lost to the source; negative = gained.
     pub p50_cycles: f64,
@@ -347,11 +360,12 @@ pub fn attribute(
         }
         out
     };
-    let make = |name, removal, f: &dyn Fn(Option<usize>) -> [f64; 2]| {
+    let make = |name, label, removal, f: &dyn Fn(Option<usize>) -> [f64; 2]| {
         let v = f(None);
         let e = se(f);
         Share {
             name,
+            label,
             removal,
             p50_cycles: v[0],
             p5_cycles: v[1],
@@ -363,11 +377,12 @@ pub fn attribute(
     let mut sources: Vec<Share> = SOURCES
         .iter()
         .zip(&terms)
-        .map(|(src, t)| make(src.name, src.removal, &|b| share(t, b)))
+        .map(|(src, t)| make(src.name, src.label, src.removal, &|b| share(t, b)))
         .collect();
     let ideal = &points[&all];
     sources.push(make(
         STRING_PART,
+        "string",
         "what remains with every source removed: the ideal line's pack against the nominal cell",
         &|b| {
             let v = ideal.get(b);

@@ -149,3 +149,42 @@ fn without_a_display_the_app_points_to_run() {
     assert!(err.contains("celltwin run"), "stderr: {err}");
     assert!(!err.contains("panicked"), "stderr: {err}");
 }
+
+/// After a run the waterfall beside the headline chart explains the loss: its shares take the
+/// nominal cell's life down to the attributed scene's pack life, and the window says how much was
+/// lost. A slider move marks it stale until the next run's attribution replaces it.
+#[test]
+fn the_waterfall_explains_the_lost_life() {
+    let mut h = harness(small_app(false));
+    h.run();
+    let a = h
+        .state()
+        .attribution
+        .result
+        .clone()
+        .expect("attribution after a run");
+    let lost: f64 = a.sources.iter().map(|s| s.p50_cycles).sum();
+    assert!(
+        (a.nominal_cell_life_cycles - lost - a.pack_life_p50_cycles).abs() < 1e-6,
+        "shares {lost} vs nominal {} − pack {}",
+        a.nominal_cell_life_cycles,
+        a.pack_life_p50_cycles
+    );
+    let expected = format!(
+        "{:.0} cycles lost",
+        a.nominal_cell_life_cycles - a.pack_life_p50_cycles
+    );
+    assert!(
+        h.query_by_label_contains(&expected).is_some(),
+        "the window shows '{expected}'"
+    );
+    let thermal = a
+        .sources
+        .iter()
+        .find(|s| s.name == "thermal field")
+        .unwrap();
+    assert!(
+        thermal.p50_cycles > 3.0 * thermal.se_cycles,
+        "the 5 K gradient costs life"
+    );
+}

@@ -53,6 +53,26 @@ pub struct SweepState {
     pub basis: Option<Scene>,
 }
 
+/// The attribution waterfall: where the pack's lost life went, for the current scene.
+#[derive(Default)]
+pub struct AttributionState {
+    pub result: Option<Arc<crate::attribution::Attribution>>,
+    /// The scene the result was asked for (to know when it is stale).
+    pub basis: Option<Scene>,
+    pub id: u64,
+    pub running: bool,
+    pub progress: (usize, usize),
+    /// Show P5 instead of P50.
+    pub p5: bool,
+    /// The last attribution failed, with this message; cleared by the next success.
+    pub error: Option<String>,
+}
+
+/// Cells and aged packs of the waterfall's runs: 18 runs of this size take a few seconds on two
+/// cores, and at least 200 packs are aged for the batch standard errors.
+pub const ATTRIBUTION_CELLS: u64 = 200_000;
+pub const ATTRIBUTION_LIFE_PACKS: u32 = 400;
+
 /// A message for the status bar.
 pub struct Note {
     pub text: String,
@@ -81,6 +101,7 @@ pub struct CellTwinApp {
     pub progress: Option<(bool, Progress)>,
     run_started: Instant,
     pub sweep: SweepState,
+    pub attribution: AttributionState,
     pub pins: [Option<Pin>; 2],
     pub pins_pending: [Option<String>; 2],
     pub selected_station: Option<usize>,
@@ -137,6 +158,7 @@ impl CellTwinApp {
                 progress: (0, 0),
                 basis: None,
             },
+            attribution: AttributionState::default(),
             pins: [None, None],
             pins_pending: [None, None],
             selected_station: None,
@@ -205,7 +227,10 @@ impl CellTwinApp {
 
     /// Whether anything is being computed.
     pub fn busy(&self) -> bool {
-        self.running || self.sweep.running || self.pins_pending.iter().any(Option::is_some)
+        self.running
+            || self.sweep.running
+            || self.attribution.running
+            || self.pins_pending.iter().any(Option::is_some)
     }
 
     /// Start a run if the scene changed since the last one.
@@ -228,7 +253,26 @@ impl CellTwinApp {
             self.worker.cancel_sweep();
             self.sweep.running = false;
         }
+        if self.attribution.running {
+            self.worker.cancel_attribution();
+            self.attribution.running = false;
+        }
         self.worker.run(self.id, self.scene.clone());
+    }
+
+    /// Ask for the waterfall of the current scene, at a reduced size (the next full run asks again
+    /// when the scene changes; a newer request cancels an older one).
+    pub fn request_attribution(&mut self) {
+        let mut s = self.scene.clone();
+        s.cells = s.cells.min(ATTRIBUTION_CELLS).max(s.cells_per_pack());
+        s.pack.life_packs = ATTRIBUTION_LIFE_PACKS;
+        s.pack.window = s.pack.window.min(s.cells).max(s.cells_per_pack());
+        self.id += 1;
+        self.attribution.id = self.id;
+        self.attribution.running = true;
+        self.attribution.progress = (0, 0);
+        self.attribution.basis = Some(self.scene.clone());
+        self.worker.attribute(self.id, s);
     }
 
     /// Ask for the headline sweep of the current scene.
@@ -323,6 +367,9 @@ impl CellTwinApp {
                     if self.sweep.auto && stale {
                         self.request_sweep();
                     }
+                    if self.attribution.basis.as_ref() != Some(&self.scene) {
+                        self.request_attribution();
+                    }
                 }
             }
             Msg::SweepProgress { id, done, total } => {
@@ -335,6 +382,18 @@ impl CellTwinApp {
                     self.sweep.points = points;
                     self.sweep.points_key = key;
                     self.sweep.running = false;
+                }
+            }
+            Msg::AttributionProgress { id, done, total } => {
+                if id == self.attribution.id {
+                    self.attribution.progress = (done, total);
+                }
+            }
+            Msg::Attribution { id, result } => {
+                if id == self.attribution.id {
+                    self.attribution.result = Some(result);
+                    self.attribution.running = false;
+                    self.attribution.error = None;
                 }
             }
             Msg::Pinned {
@@ -351,12 +410,20 @@ impl CellTwinApp {
                 });
             }
             Msg::Failed { id, what, err } => {
-                if id.is_none() || id == Some(self.id) || id == Some(self.sweep.id) {
+                if id.is_none()
+                    || id == Some(self.id)
+                    || id == Some(self.sweep.id)
+                    || id == Some(self.attribution.id)
+                {
                     if id == Some(self.id) {
                         self.running = false;
                     }
                     if id == Some(self.sweep.id) {
                         self.sweep.running = false;
+                    }
+                    if id == Some(self.attribution.id) {
+                        self.attribution.running = false;
+                        self.attribution.error = Some(err.clone());
                     }
                     if id.is_none() {
                         self.pins_pending = [None, None];

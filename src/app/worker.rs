@@ -6,10 +6,12 @@
 //!   previous run's cancel flag ([`RunOptions::cancel`]) and the thread skips every queued request
 //!   but the last.
 //! - The *background* thread computes the headline sweep (pack life against one parameter, at a
-//!   reduced cell count) and pinned runs, so neither ever holds up the live picture.
+//!   reduced cell count), the attribution waterfall and pinned runs, so none ever holds up the
+//!   live picture.
 //!
 //! No simulation and no readback happen on the UI thread: it only polls [`Worker::poll`].
 
+use crate::attribution::{Attribution, AttributionError, Method, attribute};
 use crate::cli::SweepRow;
 use crate::engine::{self, Backend, BackendChoice, EngineError, Progress, RunOptions};
 use crate::scene::Scene;
@@ -63,6 +65,12 @@ pub enum Job {
         label: String,
         scene: Scene,
     },
+    /// Share the scene's lost pack life out to its sources (the waterfall).
+    Attribute {
+        id: u64,
+        scene: Scene,
+        cancel: Arc<AtomicBool>,
+    },
 }
 
 /// One point of the headline chart.
@@ -100,6 +108,15 @@ pub enum Msg {
         scene: Box<Scene>,
         summary: Arc<Summary>,
     },
+    AttributionProgress {
+        id: u64,
+        done: usize,
+        total: usize,
+    },
+    Attribution {
+        id: u64,
+        result: Arc<Attribution>,
+    },
     Failed {
         id: Option<u64>,
         what: String,
@@ -114,6 +131,7 @@ pub struct Worker {
     rx: Receiver<Msg>,
     run_cancel: Option<Arc<AtomicBool>>,
     sweep_cancel: Option<Arc<AtomicBool>>,
+    attribution_cancel: Option<Arc<AtomicBool>>,
     wake: Arc<Mutex<Option<Wake>>>,
 }
 
@@ -229,15 +247,9 @@ fn bg_thread(rx: Receiver<Job>, mut cx: Ctx) {
             }
         }
         queue.extend(rx.try_iter());
-        // Only the newest sweep matters; pins all run, in order.
-        if let Some(last) = queue.iter().rposition(|j| matches!(j, Job::Sweep { .. })) {
-            let mut i = 0;
-            queue.retain(|j| {
-                let keep = !matches!(j, Job::Sweep { .. }) || i == last;
-                i += 1;
-                keep
-            });
-        }
+        // Only the newest sweep and the newest attribution matter; pins all run, in order.
+        newest_only(&mut queue, |j| matches!(j, Job::Sweep { .. }));
+        newest_only(&mut queue, |j| matches!(j, Job::Attribute { .. }));
         let job = queue.remove(0);
         match job {
             Job::Sweep {
@@ -305,8 +317,61 @@ fn bg_thread(rx: Receiver<Job>, mut cx: Ctx) {
                     }),
                 }
             }
+            Job::Attribute { id, scene, cancel } => attribute_job(&mut cx, id, &scene, &cancel),
             Job::Run { .. } => {}
         }
+    }
+}
+
+/// Drop every job `is` matches but the last.
+fn newest_only(queue: &mut Vec<Job>, is: impl Fn(&Job) -> bool) {
+    if let Some(last) = queue.iter().rposition(&is) {
+        let mut i = 0;
+        queue.retain(|j| {
+            let keep = !is(j) || i == last;
+            i += 1;
+            keep
+        });
+    }
+}
+
+/// The waterfall's runs, on the background thread's backend; quiet when cancelled.
+fn attribute_job(cx: &mut Ctx, id: u64, scene: &Scene, cancel: &Arc<AtomicBool>) {
+    let res = match cx.backend() {
+        Err(e) => Err(AttributionError::from(e)),
+        Ok(b) => {
+            let chunk = if b.kind() == "gpu" {
+                APP_CHUNK_GPU
+            } else {
+                APP_CHUNK
+            };
+            let mut backend = cx.backend.take().expect("made above");
+            let opts = RunOptions {
+                chunk,
+                cancel: Some(cancel.clone()),
+            };
+            let res = attribute(
+                scene,
+                backend.as_mut(),
+                Method::Orders(2),
+                &opts,
+                &mut |done, total| cx.send(Msg::AttributionProgress { id, done, total }),
+            );
+            cx.backend = Some(backend);
+            res
+        }
+    };
+    match res {
+        Ok(a) => cx.send(Msg::Attribution {
+            id,
+            result: Arc::new(a),
+        }),
+        Err(AttributionError::Engine(EngineError::Cancelled)) => {}
+        Err(e) => cx.send(Msg::Failed {
+            id: Some(id),
+            what: "attribution".into(),
+            err: e.to_string(),
+        }),
     }
 }
 
@@ -339,6 +404,7 @@ impl Worker {
             rx,
             run_cancel: None,
             sweep_cancel: None,
+            attribution_cancel: None,
             wake,
         }
     }
@@ -373,6 +439,20 @@ impl Worker {
             values,
             cancel,
         });
+    }
+
+    /// Start an attribution; cancels the one before.
+    pub fn attribute(&mut self, id: u64, scene: Scene) {
+        self.cancel_attribution();
+        let cancel = Arc::new(AtomicBool::new(false));
+        self.attribution_cancel = Some(cancel.clone());
+        let _ = self.bg_tx.send(Job::Attribute { id, scene, cancel });
+    }
+
+    pub fn cancel_attribution(&mut self) {
+        if let Some(c) = self.attribution_cancel.take() {
+            c.store(true, Ordering::Relaxed);
+        }
     }
 
     pub fn cancel_sweep(&mut self) {
