@@ -154,10 +154,15 @@ struct Filled {
     r_bulk: f32,
 }
 
-fn filling(cell: vec2<u32>) -> Filled {
+fn filling(cell: vec2<u32>, area: f32, loading: f32, porosity: f32) -> Filled {
     let u = uniforms(cell, STREAM_FILLING, 0u);
     let z = box_muller(u.x, u.y).x;
-    let shortfall = max(-p.fill_cv * z, 0.0);
+    let mass = 1.0 + p.fill_cv * z;
+    let e0 = p.porosity_target;
+    let e = min(porosity, 0.95);
+    let pore = area * loading * (e / (1.0 - e)) * ((1.0 - e0) / e0);
+    let ratio = p.fill_ratio * mass / pore;
+    let shortfall = max(1.0 - ratio / p.fill_ratio_opt, 0.0);
     return Filled(shortfall, p.r_bulk * (1.0 + p.r_per_shortfall * shortfall));
 }
 
@@ -253,7 +258,7 @@ fn simulate_cell(cell: vec2<u32>, lots: LotDraws) -> CellRecord {
     let c = coating(cell, lots.z_cathode, lots.z_anode);
     let k = calendering(cell, c.cathode);
     let w = winding(cell);
-    let f = filling(cell);
+    let f = filling(cell, w.area, 0.5 * (c.cathode + c.anode), k.porosity);
     let fo = formation(cell, lots.z_rack, c.defect);
     return test_and_sort(cell, c, k, w, f, fo);
 }

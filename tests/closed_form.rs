@@ -93,3 +93,68 @@ fn gauge_noise_adds_in_quadrature() {
     let se = want / (2.0 * s.capacity.measured.n as f64).sqrt();
     assert!((m - want).abs() < 5.0 * se, "measured SD {m} vs {want}");
 }
+
+/// Fraction of cells under-filled (fill ratio below the optimum) and the mean shortfall of the
+/// first `n` cells of a scene, straight from the line.
+fn underfill(sets: &[&str], n: usize) -> (f64, f64) {
+    let s = scene(None, sets);
+    let p = celltwin::model::LineParams::from_scene(&s);
+    let mut out = vec![celltwin::model::CellRecord::default(); n];
+    celltwin::engine::simulate_range(&p, 0, &mut out);
+    let under = out.iter().filter(|r| r.fill_shortfall > 0.0).count() as f64 / n as f64;
+    let mean = out.iter().map(|r| f64::from(r.fill_shortfall)).sum::<f64>() / n as f64;
+    (under, mean)
+}
+
+/// Fill mass spread alone (CV 5 %, design ratio 1.2 against the optimum 1.16): the fill ratio is
+/// normal, so the under-filled share is Φ((1.16/1.2 − 1)/0.05) = Φ(−2/3) and the mean shortfall
+/// b·(φ(d) − d·(1 − Φ(d))) with d = 2/3, b = 1.2·0.05/1.16 (the normal partial expectation).
+#[test]
+fn underfill_from_the_fill_mass_is_a_normal_tail() {
+    let n = 200_000;
+    let mut sets = QUIET.to_vec();
+    // 1.2 × the pore mass of 0.963 g/Ah.
+    sets.extend(["filling.fill_cv=0.05", "filling.g_per_ah=1.1556"]);
+    let (under, mean) = underfill(&sets, n);
+    let d = 1.0 - 1.16 / 1.2;
+    let d = d / 0.05;
+    let want = phi(-d);
+    let se = (want * (1.0 - want) / n as f64).sqrt();
+    assert!(
+        (under - want).abs() < 4.0 * se + 1e-4,
+        "under-filled {under:.4} vs Φ(−{d:.3}) = {want:.4}"
+    );
+    let b = 1.2 * 0.05 / 1.16;
+    let want_mean = b * (pdf(d) - d * (1.0 - phi(d)));
+    assert!(
+        (mean - want_mean).abs() < 0.02 * want_mean,
+        "mean shortfall {mean:.5} vs {want_mean:.5}"
+    );
+}
+
+/// Porosity spread alone (SD 1.5 points at 0.30, default fill 1.35× the pores): a more porous
+/// electrode has more pore volume, ε/(1−ε), to wet, so the under-filled cells are those above the
+/// porosity where ε/(1−ε) = (1.35/1.16)·0.3/0.7 — a one-sided normal tail. A sign error (denser
+/// electrodes under-filled) or a linear pore law would miss it.
+#[test]
+fn underfill_from_porosity_is_the_porous_tail() {
+    let n = 200_000;
+    let mut sets = QUIET.to_vec();
+    sets.push("calendering.porosity_sd=0.015");
+    let (under, _) = underfill(&sets, n);
+    let s = scene(None, &sets);
+    let ratio = s.filling.g_per_ah / s.filling.pore_g_per_ah / s.filling.optimum_fill_ratio;
+    let x = ratio * 0.3 / 0.7;
+    let e_star = x / (1.0 + x);
+    let z = (e_star - 0.3) / 0.015;
+    let want = 1.0 - phi(z);
+    let se = (want * (1.0 - want) / n as f64).sqrt();
+    assert!(
+        (under - want).abs() < 4.0 * se,
+        "under-filled {under:.5} vs porosity above {e_star:.4} (z {z:.3}): {want:.5}"
+    );
+    assert!(
+        want > 0.005 && want < 0.05,
+        "the default margin leaves a small tail: {want}"
+    );
+}

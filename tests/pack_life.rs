@@ -198,6 +198,37 @@ fn formation_loss_orders_calendar_fade() {
     eprintln!("first-cycle loss 8.5/9/10 %: lives {on:?}, link off {off:?}");
 }
 
+/// Electrolyte under-fill → cycling fade, at a stated operating point: a nominal NMC 21700 cell
+/// aged alone under the default duty with a fill ratio 0, 5 and 10 % below the optimum. Sign: a
+/// drier cell fades faster. Size: the link multiplies only the cycling rate, by 1 + 5·shortfall, so
+/// the life ratio at 10 % lies between the all-cycling bound 1.5^(−1/0.442) ≈ 0.40 and the
+/// all-calendar bound 1; with `life.underfill_factor = 0` the three lives are equal.
+#[test]
+fn underfill_shortens_life() {
+    let lives = |factor: &str| {
+        let s = scene(None, &["life.cell_fade_sigma=0", factor]);
+        let cells: Vec<_> = [0.0f32, 0.05, 0.10]
+            .iter()
+            .map(|&short| PackCell {
+                fill_shortfall: short,
+                ..PackCell::nominal(&s)
+            })
+            .collect();
+        lives_alone(&s, &cells)
+    };
+    let on = lives("life.underfill_factor=5");
+    assert!(on[0] > on[1] && on[1] > on[2], "lives {on:?}");
+    let ratio = on[2] / on[0];
+    let bound = 1.5f64.powf(-1.0 / 0.442);
+    assert!(
+        (bound..1.0).contains(&ratio),
+        "life ratio {ratio} vs [{bound:.3}, 1)"
+    );
+    let off = lives("life.underfill_factor=0");
+    assert!(off[0] == off[1] && off[1] == off[2], "link off: {off:?}");
+    eprintln!("fill 0/5/10 % short: lives {on:?} (ratio {ratio:.3}); link off {off:?}");
+}
+
 /// Matching pays as much as the physics says: sorting by measured DCIR beats random matching on P5
 /// pack life by more than 3 standard errors when resistance ages the cell (the overpotential link,
 /// at 2C where it is strong), and the gain vanishes (within 3 SE) when that link is switched off.

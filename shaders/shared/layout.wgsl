@@ -33,6 +33,8 @@ struct Params {
     fill_cv: f32,
     r_bulk: f32,
     r_per_shortfall: f32,
+    fill_ratio: f32,
+    fill_ratio_opt: f32,
     rack_temp_sd: f32,
     first_cycle_loss: f32,
     first_cycle_loss_sd: f32,
@@ -56,7 +58,9 @@ struct Params {
     grade_lo: f32,
     grade_width: f32,
     plating_np: f32,
-    _pad: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 // model::flags

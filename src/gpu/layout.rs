@@ -135,11 +135,11 @@ mod tests {
                 fields!(LineParams; seed_lo, seed_hi, coating_lot_size, rack_size,
                 cathode_cv, cathode_lot_cv, anode_cv, anode_lot_cv, np_design, np_min, loading_tolerance,
                 defects_per_cell, porosity_target, porosity_sd, r_ionic, area_cv, misalignment_sd,
-                overhang, tab_median, tab_sigma, xray_detect, fill_cv, r_bulk, r_per_shortfall,
+                overhang, tab_median, tab_sigma, xray_detect, fill_cv, r_bulk, r_per_shortfall, fill_ratio, fill_ratio_opt,
                 rack_temp_sd, first_cycle_loss, first_cycle_loss_sd, loss_per_degc, r_sei, k_median,
                 k_sigma, defect_k_min, defect_k_max, defect_onset_mean, aging_days, q_rated, r_nominal,
                 capacity_noise, dcir_noise, k_noise, capacity_min, dcir_max, k_max, grade_bins,
-                grade_lo, grade_width, plating_np, _pad),
+                grade_lo, grade_width, plating_np, _pad0, _pad1, _pad2),
             ),
             (
                 &cell,

@@ -156,7 +156,7 @@ pub struct CellRecord {
     pub k_meas: f32,
     /// Anode-to-cathode capacity ratio.
     pub np_ratio: f32,
-    /// Electrolyte fill shortfall below target, fraction (0 when filled to target or above).
+    /// Electrolyte fill ratio's shortfall below the optimum, fraction (0 at or above it).
     pub fill_shortfall: f32,
     /// [`flags`] bits.
     pub flags: u32,
@@ -234,7 +234,14 @@ pub fn simulate_cell(p: &LineParams, rng: &Philox, cell: u64, lots: &LotDraws) -
     let c = coating::coating(p, rng, cell, lots.z_cathode, lots.z_anode);
     let k = calendering::calendering(p, rng, cell, c.cathode);
     let w = winding::winding(p, rng, cell);
-    let f = filling::filling(p, rng, cell);
+    let f = filling::filling(
+        p,
+        rng,
+        cell,
+        w.area,
+        0.5 * (c.cathode + c.anode),
+        k.porosity,
+    );
     let fo = formation::formation(p, rng, cell, lots.z_rack, c.defect);
     sorting::test_and_sort(p, rng, cell, &c, &k, &w, &f, &fo)
 }

@@ -42,6 +42,10 @@ pub struct LineParams {
     pub fill_cv: f32,
     pub r_bulk: f32,
     pub r_per_shortfall: f32,
+    /// Design fill ratio: target electrolyte mass over the mass that fills a nominal cell's pores.
+    pub fill_ratio: f32,
+    /// Fill ratio of the longest life (1.14–1.19, Pritzlaff/Niehoff/Winter).
+    pub fill_ratio_opt: f32,
 
     // Formation and aging.
     pub rack_temp_sd: f32,
@@ -75,7 +79,9 @@ pub struct LineParams {
     pub grade_width: f32,
     /// N/P below which the cell plates lithium in life.
     pub plating_np: f32,
-    pub _pad: [u32; 1],
+    pub _pad0: u32,
+    pub _pad1: u32,
+    pub _pad2: u32,
 }
 
 const _: () = assert!(std::mem::size_of::<LineParams>().is_multiple_of(16));
@@ -118,6 +124,8 @@ impl LineParams {
             fill_cv: spread(fi.fill_cv),
             r_bulk: f(fi.r_bulk_mohm),
             r_per_shortfall: f(fi.r_per_shortfall),
+            fill_ratio: f(fi.g_per_ah / fi.pore_g_per_ah),
+            fill_ratio_opt: f(fi.optimum_fill_ratio),
             rack_temp_sd: spread(fo.rack_temp_sd_c),
             first_cycle_loss: f(fo.first_cycle_loss),
             first_cycle_loss_sd: spread(fo.first_cycle_loss_sd),
@@ -144,7 +152,9 @@ impl LineParams {
             grade_lo: f(q * (1.0 - 0.5 * f64::from(bins) * e.bin_width)),
             grade_width: f(q * e.bin_width),
             plating_np: f(s.life.plating_np),
-            _pad: [0; 1],
+            _pad0: 0,
+            _pad1: 0,
+            _pad2: 0,
         }
     }
 

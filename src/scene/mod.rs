@@ -150,11 +150,19 @@ pub struct Winding {
 pub struct Filling {
     /// Target electrolyte mass per Ah of rated capacity, g/Ah (default 1.3).
     pub g_per_ah: f64,
+    /// Electrolyte mass that exactly fills a nominal cell's wetted pore volume (electrodes and
+    /// separator at target porosity), per Ah, g/Ah (default 0.963: the default target fills 1.35×
+    /// the pores, our assumption of a margin that keeps the optimum 2σ of pore-volume spread away).
+    pub pore_g_per_ah: f64,
+    /// Fill over pore volume at which cycle life is longest (default 1.16, the middle of the
+    /// 1.14–1.19 Pritzlaff, Niehoff, Winter et al. measured); below it pores stay dry.
+    pub optimum_fill_ratio: f64,
     /// Fill mass CV (default 1 %).
     pub fill_cv: f64,
     /// Electrolyte and bulk resistance at full fill, mΩ.
     pub r_bulk_mohm: f64,
-    /// Relative rise of the bulk resistance per unit of fill shortfall (3: 1 % short → +3 %).
+    /// Relative rise of the bulk resistance per unit of fill-ratio shortfall below the optimum
+    /// (3: 1 % short → +3 %).
     pub r_per_shortfall: f64,
 }
 
@@ -267,7 +275,7 @@ pub struct Life {
     pub underfill_factor: f64,
     /// Residual cell-to-cell aging scalar (what no process variable explains), lognormal σ. It
     /// stretches each cell's stress-time as BLAST-Lite's `degradation_scalar` does, so a cell's life
-    /// scales as 1/scalar. Default 0.072: with the process-explained spread (≈ 5.5 % CV) mature NMC
+    /// scales as 1/scalar. Default 0.081: with the process-explained spread (≈ 4.0 % CV) mature NMC
     /// cells aged alone spread as Baumhöfer et al. 2014's 47 production cells (cycles to 80 %:
     /// CV 8.8 %); tests/calibration.rs holds it there.
     pub cell_fade_sigma: f64,
@@ -383,6 +391,8 @@ impl Scene {
             },
             filling: Filling {
                 g_per_ah: 1.3,
+                pore_g_per_ah: 0.963,
+                optimum_fill_ratio: 1.16,
                 fill_cv: 0.01,
                 r_bulk_mohm: r_bulk,
                 r_per_shortfall: 3.0,
@@ -437,7 +447,7 @@ impl Scene {
                 plating_np: 1.03,
                 plating_factor: 3.0,
                 underfill_factor: 5.0,
-                cell_fade_sigma: 0.072,
+                cell_fade_sigma: 0.081,
                 np_fade_per_np: 4.0,
                 plating_tafel_mv: 51.0,
                 sei_calendar_exponent: 1.0,

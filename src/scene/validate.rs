@@ -110,6 +110,8 @@ pub fn validate(s: &Scene) -> Result<(), SceneError> {
 
     let f = &s.filling;
     positive("filling.g_per_ah", f.g_per_ah, 10.0)?;
+    positive("filling.pore_g_per_ah", f.pore_g_per_ah, 10.0)?;
+    range("filling.optimum_fill_ratio", f.optimum_fill_ratio, 0.5, 3.0)?;
     spread("filling.fill_cv", f.fill_cv, 0.5, sc)?;
     range("filling.r_bulk_mohm", f.r_bulk_mohm, 0.0, 10_000.0)?;
     range("filling.r_per_shortfall", f.r_per_shortfall, 0.0, 100.0)?;
