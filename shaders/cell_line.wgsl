@@ -243,7 +243,7 @@ fn test_and_sort(cell: vec2<u32>, c: Coated, k: Calendered, w: Wound, f: Filled,
     if (c.np_ratio < p.plating_np || w.breach) {
         bits |= FLAG_PLATING;
     }
-    return CellRecord(q_true, q_meas, r_true, r_meas, fo.k_true, k_meas, c.np_ratio, f.shortfall, bits, fo.first_cycle_loss);
+    return CellRecord(q_true, q_meas, r_true, r_meas, fo.k_true, k_meas, c.np_ratio, f.shortfall, bits, fo.first_cycle_loss, w.r_tab);
 }
 
 // ---- model::simulate_cell -----------------------------------------------------------------------
@@ -278,7 +278,7 @@ fn cell_index(i: u32) -> vec2<u32> {
 }
 
 fn pack_cell_from_record(r: CellRecord, index: vec2<u32>) -> PackCell {
-    return PackCell(r.q_true, r.r_true, r.k_true, r.fill_shortfall, r.q_meas, r.flags, index.x, index.y, r.np_ratio, r.first_cycle_loss, r.r_meas);
+    return PackCell(r.q_true, r.r_true, r.k_true, r.fill_shortfall, r.q_meas, r.flags, index.x, index.y, r.np_ratio, r.first_cycle_loss, r.r_meas, r.r_tab);
 }
 
 // ---- summary::LineStats::push -------------------------------------------------------------------

@@ -48,8 +48,9 @@ struct PackState {
     // The last curve point (`curve.last()`), valid when HAVE_LAST.
     last: f32,
     flags: u32,
-    _pad0: u32,
-    _pad1: u32,
+    // The pack's resistance at its first step (0 until then) and its ratio to it at the last.
+    r_pack0: f32,
+    last_ratio: f32,
 }
 
 const END_SET: u32 = 1u;
@@ -59,10 +60,12 @@ const HAVE_LAST: u32 = 4u;
 const EOL_FADE: u32 = 0u;
 const EOL_SHORT: u32 = 1u;
 const EOL_CAP: u32 = 2u;
+const EOL_POWER: u32 = 3u;
 
 var<workgroup> w_red: array<f32, MAX_PWG>;
 var<workgroup> w_short: atomic<u32>;
 var<workgroup> w_state: PackState;
+var<workgroup> w_r_pack: f32;
 
 // ---- model::aging -------------------------------------------------------------------------------
 
@@ -82,8 +85,16 @@ fn k_cyc_at(t_k: f32, dod: f32, c_avg: f32, c_dis: f32) -> f32 {
     } else {
         let tn = t_k / 308.15;
         return 0.18123502 * exp(-0.12377921 * c_dis * c_dis * c_dis)
-            * exp(1.2445954 * tn * tn * tn * sqrt(c_dis));
+            * exp(1.2445954 * tn * tn * tn * sqrt(c_dis)) * nmc_dod_factor(dod);
     }
+}
+
+// NMC cycling against the cell's own DOD, relative to the window (`nmc_dod_factor` in aging.rs).
+fn nmc_dod_factor(dod: f32) -> f32 {
+    if (a.nmc_dod_fade == 0u) {
+        return 1.0;
+    }
+    return (7.6e-4 + 4.081e-3 * dod) / (7.6e-4 + 4.081e-3 * a.dod_window);
 }
 
 fn power_step(loss: f32, k: f32, p: f32, dx: f32) -> f32 {
@@ -135,23 +146,28 @@ fn np_factor(np_ratio: f32) -> f32 {
     return exp(a.np_fade_per_np * (a.np_design - np_ratio));
 }
 
-// Resistance -> overpotential -> plating at C-rate (`overpotential_factor` in pack.rs).
-fn overpotential_factor(r0_mohm: f32) -> f32 {
+// Resistance -> overpotential -> plating at C-rate, from the cell's own current
+// (`overpotential_factor` in pack.rs).
+fn overpotential_factor(i_cell: f32, r0_mohm: f32) -> f32 {
     if (a.plating_tafel_mv <= 0.0) {
         return 1.0;
     }
-    let eta_mv = a.c_rate * a.q_rated * (r0_mohm - a.r_nominal);
+    let eta_mv = i_cell * r0_mohm - a.c_rate * a.q_rated * a.r_nominal;
     return exp(eta_mv / a.plating_tafel_mv);
 }
 
-// Everything a cell's make does to its cycling rate (`cycling_factor` in pack.rs).
+// What a cell's make does to its cycling rate once and for all (`cycling_factor` in pack.rs).
 fn cycling_factor(c: PackCell) -> f32 {
-    var plating = 1.0;
-    if ((c.flags & FLAG_PLATING) != 0u) {
-        plating = a.plating_factor;
+    var np_plating = 1.0;
+    if (c.np_ratio < a.plating_np) {
+        np_plating = a.plating_factor;
     }
-    return plating * (1.0 + a.underfill_factor * c.fill_shortfall) * np_factor(c.np_ratio)
-        * overpotential_factor(c.r0);
+    var edge_plating = 1.0;
+    if ((c.flags & FLAG_BREACH) != 0u) {
+        edge_plating = a.breach_plating_factor;
+    }
+    return np_plating * edge_plating * (1.0 + a.underfill_factor * c.fill_shortfall)
+        * np_factor(c.np_ratio);
 }
 
 // Formation -> SEI -> calendar fade (`sei_factor` in pack.rs).
@@ -175,6 +191,34 @@ fn reduce_min(lid: u32, x: f32) -> f32 {
     let m = workgroupUniformLoad(&w_red[0]);
     workgroupBarrier();
     return m;
+}
+
+// The pack's resistance, its groups' (1 / conductance) in series, summed by one invocation in
+// group order as the CPU twin sums it: the same bits whatever the workgroup size.
+fn pack_resistance(lid: u32, base: u32) -> f32 {
+    if (lid == 0u) {
+        var r = 0.0;
+        for (var g = 0u; g < a.series; g++) {
+            var g_sum = 0.0;
+            for (var j = 0u; j < a.parallel; j++) {
+                g_sum += 1.0 / live[base + g * a.parallel + j].r;
+            }
+            r += 1.0 / g_sum;
+        }
+        w_r_pack = r;
+    }
+    return workgroupUniformLoad(&w_r_pack);
+}
+
+// The cycle at which a falling quantity crossed `level` within the step ending at `cycles`
+// (`crossing` in pack.rs).
+fn crossing(prev: f32, now: f32, level: f32, cycles: u32) -> u32 {
+    var within = 0.0;
+    if (prev > now) {
+        within = (prev - level) / (prev - now);
+    }
+    let at = f32(cycles) - a.cycles_per_step * (1.0 - clamp(within, 0.0, 1.0));
+    return u32(round_half_up(max(at, 0.0)));
 }
 
 // Rust's f32::round for x >= 0 (half away from zero; WGSL's round is half to even).
@@ -209,7 +253,7 @@ fn pack_init(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
         offsets[pack * ns + g] = 0.0;
     }
     if (lid == 0u) {
-        state[pack] = PackState(0u, EOL_CAP, 0u, 0u, 0.0, 0u, 0u, 0u);
+        state[pack] = PackState(0u, EOL_CAP, 0u, 0u, 0.0, 0u, 0.0, 1.0);
     }
 }
 
@@ -244,10 +288,14 @@ fn pack_life(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
     let pack_current = a.c_rate * rated;
     let ah_demand = a.dod_window * rated;
 
+    var r_pack0 = st.r_pack0;
+    var last_ratio = st.last_ratio;
+
     let step_end = min(st.next_step + job.steps, a.max_steps + 1u);
     var step = st.next_step;
     for (; step < step_end; step++) {
-        // Pack capacity: the smallest group, less its charge offset from the best-charged group.
+        // Pack capacity: the smallest group, less its charge offset from the best-charged group;
+        // pack resistance: the groups' resistances (1 / conductance) in series.
         var my_off = BIG;
         for (var g = lid; g < ns; g += PWG) {
             my_off = min(my_off, offsets[ob + g]);
@@ -262,23 +310,34 @@ fn pack_life(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
             my_q = min(my_q, q_g - (offsets[ob + g] - min_off));
         }
         let q_pack = reduce_min(lid, my_q);
+        let r_pack = pack_resistance(lid, base);
         let frac = q_pack / rated;
+        if (step == 0u) {
+            r_pack0 = r_pack;
+        }
+        let ratio = r_pack / r_pack0;
         let cycles = step * u32(a.cycles_per_step);
-        if (!end_set && frac < a.eol_fraction) {
-            // Interpolate the crossing within the step (a pack born below it ends at cycle 0).
+        if (!end_set) {
+            // Whichever limit the pack crossed first within the step; fade on a tie.
             var prev = frac;
             if (have_last) {
                 prev = last;
             }
-            var within = 0.0;
-            if (prev > frac) {
-                within = (prev - a.eol_fraction) / (prev - frac);
+            let fade = frac < a.eol_fraction;
+            let power = a.eol_resistance_factor > 0.0 && ratio >= a.eol_resistance_factor;
+            let at_fade = crossing(prev, frac, a.eol_fraction, cycles);
+            let at_power = crossing(-last_ratio, -ratio, -a.eol_resistance_factor, cycles);
+            if (power && (!fade || at_power < at_fade)) {
+                end_set = true;
+                end_cycles = at_power;
+                end_reason = EOL_POWER;
+            } else if (fade) {
+                end_set = true;
+                end_cycles = at_fade;
+                end_reason = EOL_FADE;
             }
-            let at = f32(cycles) - a.cycles_per_step * (1.0 - clamp(within, 0.0, 1.0));
-            end_set = true;
-            end_cycles = u32(round_half_up(max(at, 0.0)));
-            end_reason = EOL_FADE;
         }
+        last_ratio = ratio;
         if (lid == 0u) {
             curve[pack * job.curve_stride + step] = frac;
         }
@@ -289,7 +348,13 @@ fn pack_life(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
             done = true;
             break;
         }
-        let ah_cycle = min(ah_demand, max(q_pack, 0.0));
+        // The duty: the rated window's Ah (energy) or the window of what the pack holds now.
+        var ah_cycle = min(ah_demand, max(q_pack, 0.0));
+        if (a.duty_soc_window != 0u) {
+            ah_cycle = a.dod_window * max(q_pack, 0.0);
+        }
+        // The string's I²R heat while current flows warms the coolant toward the outlet.
+        let coolant_rise = a.coolant_k_per_w * pack_current * pack_current * r_pack * 1e-3;
         let self_discharge_days = a.days_per_step;
         for (var g = lid; g < ns; g += PWG) {
             let gb = base + g * np;
@@ -306,6 +371,7 @@ fn pack_life(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
                 pos = f32(g) / f32(ns - 1u);
             }
             let t_base = a.ambient_k + a.gradient_k * pos;
+            let t_cool = t_base + coolant_rise * pos;
             let dod = min(ah_cycle / q_g, 1.0);
             var sd_ah = 0.0;
             for (var j = 0u; j < np; j++) {
@@ -314,14 +380,15 @@ fn pack_life(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
                 // Current divides by conductance; charge over a cycle by capacity.
                 let i_cell = pack_current * (1.0 / l.r) / g_sum;
                 let heat_w = i_cell * i_cell * l.r * 1e-3;
+                let tab_w = i_cell * i_cell * c.r_tab * 1e-3;
                 let cond = Conditions(
                     t_base,
-                    t_base + heat_w * a.r_th,
+                    t_cool + heat_w * a.r_th + tab_w * a.tab_k_per_w,
                     dod,
-                    ah_cycle * (l.q / q_g) / c.q0,
+                    dod,
                     i_cell / c.q0,
                     l.scalar,
-                    l.cyc_factor,
+                    l.cyc_factor * overpotential_factor(i_cell, c.r0),
                     l.cal_factor,
                 );
                 let age = step_cell(vec2<f32>(l.loss_cal, l.loss_cyc), cond);
@@ -373,6 +440,6 @@ fn pack_life(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
         if (have_last) {
             flags |= HAVE_LAST;
         }
-        state[pack] = PackState(end_cycles, end_reason, curve_len, step, last, flags, 0u, 0u);
+        state[pack] = PackState(end_cycles, end_reason, curve_len, step, last, flags, r_pack0, last_ratio);
     }
 }

@@ -460,6 +460,19 @@ fn pack_life_matches_cpu() {
     for (name, sets) in [
         (None, vec![]),
         (None, vec!["line.spread_scale=3", "line.defect_scale=20"]),
+        // The energy duty (deeper swings as the pack fades), power end of life at a low limit,
+        // a slow coolant and a hot tab: every branch of the step the defaults leave idle.
+        (
+            None,
+            vec![
+                "life.duty=energy",
+                "life.eol_resistance_factor=1.15",
+                "life.coolant_flow_kg_s=0.005",
+                "life.tab_heat_k_per_w=50",
+                "life.c_rate=1",
+                "line.spread_scale=2",
+            ],
+        ),
         (
             Some("lfp_prismatic_mature"),
             vec!["pack.parallel=3", "pack.series=20"],

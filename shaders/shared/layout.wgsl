@@ -90,6 +90,7 @@ struct CellRecord {
     fill_shortfall: f32,
     flags: u32,
     first_cycle_loss: f32,
+    r_tab: f32,
 }
 
 struct PackCell {
@@ -104,6 +105,7 @@ struct PackCell {
     np_ratio: f32,
     first_cycle_loss: f32,
     r_meas: f32,
+    r_tab: f32,
 }
 
 struct AgingParams {
@@ -145,8 +147,16 @@ struct AgingParams {
     plating_tafel_mv: f32,
     first_cycle_loss: f32,
     sei_calendar_exponent: f32,
+    plating_np: f32,
+    breach_plating_factor: f32,
+    nmc_dod_fade: u32,
+    duty_soc_window: u32,
+    tab_k_per_w: f32,
+    coolant_k_per_w: f32,
+    eol_resistance_factor: f32,
     _pad0: u32,
     _pad1: u32,
+    _pad2: u32,
 }
 
 // One histogram of LineStats inside the stats buffer: bins at `offset`, then underflow, overflow.

@@ -212,6 +212,22 @@ pub fn groups() -> Vec<Group> {
                 knob!(F, 0.0, 0.05, false, "Fill mass CV", filling.fill_cv),
                 knob!(
                     F,
+                    0.7,
+                    1.3,
+                    false,
+                    "Pore-filling mass (g/Ah)",
+                    filling.pore_g_per_ah
+                ),
+                knob!(
+                    F,
+                    1.0,
+                    1.4,
+                    false,
+                    "Optimum fill ratio (× pores)",
+                    filling.optimum_fill_ratio
+                ),
+                knob!(
+                    F,
                     0.0,
                     10.0,
                     false,
@@ -369,7 +385,30 @@ pub fn groups() -> Vec<Group> {
             station: None,
             knobs: vec![
                 knob!(F, 0.0, 45.0, false, "Ambient (°C)", life.ambient_c),
-                knob!(F, 0.0, 15.0, false, "Coolant gradient (K)", life.gradient_k),
+                knob!(
+                    F,
+                    0.0,
+                    15.0,
+                    false,
+                    "Inlet→outlet offset (K)",
+                    life.gradient_k
+                ),
+                knob!(
+                    F,
+                    0.001,
+                    1.0,
+                    true,
+                    "Coolant flow (kg/s)",
+                    life.coolant_flow_kg_s
+                ),
+                knob!(
+                    F,
+                    0.0,
+                    50.0,
+                    false,
+                    "Tab hot spot (K/W)",
+                    life.tab_heat_k_per_w
+                ),
                 knob!(F, 0.1, 3.0, false, "C-rate", life.c_rate),
                 knob!(F, 0.2, 3.0, false, "Cycles per day", life.cycles_per_day),
                 knob!(
@@ -412,6 +451,23 @@ pub fn groups() -> Vec<Group> {
                     "End of life (× rated)",
                     life.eol_fraction
                 ),
+                knob!(
+                    F,
+                    1.05,
+                    4.0,
+                    false,
+                    "Power end of life (× R0)",
+                    life.eol_resistance_factor
+                ),
+                knob!(
+                    F,
+                    1.0,
+                    10.0,
+                    false,
+                    "Breach edge plating (× rate)",
+                    life.breach_plating_factor
+                ),
+                knob!(F, 1.0, 40.0, false, "Calendar cap (years)", life.max_years),
             ],
         },
     ]

@@ -74,8 +74,10 @@ pub struct PackState {
     pub last: f32,
     /// 1: end of life set, 2: done, 4: `last` valid.
     pub flags: u32,
-    pub _pad0: u32,
-    pub _pad1: u32,
+    /// The pack's resistance at its first step, mΩ (0 until then), and its ratio to it at the
+    /// last step: power end of life interpolates between steps like fade.
+    pub r_pack0: f32,
+    pub last_ratio: f32,
 }
 
 impl PackState {
@@ -145,13 +147,13 @@ mod tests {
                 &cell,
                 "CellRecord",
                 fields!(CellRecord; q_true, q_meas, r_true, r_meas, k_true, k_meas,
-                np_ratio, fill_shortfall, flags, first_cycle_loss),
+                np_ratio, fill_shortfall, flags, first_cycle_loss, r_tab),
             ),
             (
                 &cell,
                 "PackCell",
                 fields!(PackCell; q0, r0, k, fill_shortfall, q_meas, flags, index_lo, index_hi, np_ratio,
-                first_cycle_loss, r_meas),
+                first_cycle_loss, r_meas, r_tab),
             ),
             (&cell, "Hist", fields!(HistParams; lo, scale, bins, offset)),
             (
@@ -168,7 +170,9 @@ mod tests {
                 dod_window, ambient_k, gradient_k, r_th, eol_fraction, stop_fraction, balance_ah,
                 ocv_slope_v, plating_factor, underfill_factor, fade_sigma, r_growth, short_hazard,
                 series, parallel, max_steps, q_rated, seed_lo, seed_hi, np_design, np_fade_per_np,
-                r_nominal, plating_tafel_mv, first_cycle_loss, sei_calendar_exponent, _pad0, _pad1),
+                r_nominal, plating_tafel_mv, first_cycle_loss, sei_calendar_exponent, plating_np,
+                breach_plating_factor, nmc_dod_fade, duty_soc_window, tab_k_per_w, coolant_k_per_w,
+                eol_resistance_factor, _pad0, _pad1, _pad2),
             ),
             (
                 &life,
@@ -183,7 +187,7 @@ mod tests {
             (
                 &life,
                 "PackState",
-                fields!(PackState; cycles, reason, curve_len, next_step, last, flags, _pad0, _pad1),
+                fields!(PackState; cycles, reason, curve_len, next_step, last, flags, r_pack0, last_ratio),
             ),
             (
                 &rng,

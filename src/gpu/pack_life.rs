@@ -350,16 +350,13 @@ impl PackLifePass {
                     .enumerate()
                     .map(|(k, s)| {
                         let len = (s.curve_len as usize).min(stride);
-                        let reason = match s.reason {
-                            0 => EndOfLife::Fade,
-                            1 => EndOfLife::Short,
-                            _ => EndOfLife::Cap,
-                        };
+                        // An unknown code is a shader bug: reported below, not guessed.
+                        let reason = EndOfLife::from_code(s.reason);
                         (
-                            s.flags & PackState::DONE != 0,
+                            s.flags & PackState::DONE != 0 && reason.is_some(),
                             PackLife {
                                 cycles: s.cycles,
-                                reason,
+                                reason: reason.unwrap_or(EndOfLife::Cap),
                                 curve: curve[k * stride..k * stride + len].to_vec(),
                             },
                         )
@@ -368,7 +365,9 @@ impl PackLifePass {
             })?;
             if lives.iter().any(|(done, _)| !done) {
                 return Err(EngineError::Gpu(
-                    "pack life did not finish every pack (device stopped a loop early?)".into(),
+                    "pack life did not finish every pack, or wrote an unknown end-of-life code \
+                     (device stopped a loop early?)"
+                        .into(),
                 ));
             }
             out.extend(lives.into_iter().map(|(_, l)| l));

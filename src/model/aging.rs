@@ -13,7 +13,7 @@
 //! depends only on temperature, so it is tabulated once per scene over temperature ([`RateTable`]);
 //! a cell's step then needs one table lookup instead of a quadrature. The same table is the GPU's.
 
-use crate::scene::{Chemistry, Life};
+use crate::scene::{Chemistry, Duty, Life};
 use bytemuck::{Pod, Zeroable};
 
 /// Graphite potential vs Li (Safari & Delacourt 2011), as BLAST-Lite's `_get_Ua`.
@@ -110,8 +110,23 @@ pub struct AgingParams {
     pub first_cycle_loss: f32,
     /// Exponent of the SEI → calendar relation (`life.sei_calendar_exponent`; 0 = link off).
     pub sei_calendar_exponent: f32,
+    /// N/P below which a cell plates lithium (`life.plating_np`).
+    pub plating_np: f32,
+    /// Cycling-rate multiple of an escaped overhang breach (`life.breach_plating_factor`).
+    pub breach_plating_factor: f32,
+    /// 1: NMC cycling follows each cell's DOD (Schmalstieg 2014), 0: BLAST-Lite's law alone.
+    pub nmc_dod_fade: u32,
+    /// 1: the duty is the SOC window of the present capacity, 0: the rated window's Ah.
+    pub duty_soc_window: u32,
+    /// Local tab temperature rise per watt of tab-weld heat, K/W.
+    pub tab_k_per_w: f32,
+    /// Coolant rise at the outlet per watt of string heat, K/W (1 / flow·cp; 0 = none).
+    pub coolant_k_per_w: f32,
+    /// Power end of life at this multiple of the pack's initial resistance (0 = off).
+    pub eol_resistance_factor: f32,
     pub _pad0: u32,
     pub _pad1: u32,
+    pub _pad2: u32,
 }
 
 /// The nominal cell that a cell's made properties are measured against in life.
@@ -219,8 +234,20 @@ impl AgingParams {
             plating_tafel_mv: life.plating_tafel_mv as f32,
             first_cycle_loss: nominal.first_cycle_loss as f32,
             sei_calendar_exponent: life.sei_calendar_exponent as f32,
+            plating_np: life.plating_np as f32,
+            breach_plating_factor: life.breach_plating_factor as f32,
+            nmc_dod_fade: u32::from(life.nmc_dod_fade),
+            duty_soc_window: u32::from(life.duty == Duty::SocWindow),
+            tab_k_per_w: life.tab_heat_k_per_w as f32,
+            coolant_k_per_w: if life.coolant_flow_kg_s > 0.0 {
+                (1.0 / (life.coolant_flow_kg_s * life.coolant_cp_j_per_kg_k)) as f32
+            } else {
+                0.0
+            },
+            eol_resistance_factor: life.eol_resistance_factor as f32,
             _pad0: 0,
             _pad1: 0,
+            _pad2: 0,
         }
     }
 
@@ -308,7 +335,21 @@ pub fn k_cyc_at(a: &AgingParams, t_k: f32, dod: f32, c_avg: f32, c_dis: f32) -> 
         0.181_235_02
             * (-0.123_779_21 * c_dis * c_dis * c_dis).exp()
             * (1.244_595_4 * tn * tn * tn * c_dis.sqrt()).exp()
+            * nmc_dod_factor(a, dod)
     }
+}
+
+/// NMC cycling against the cell's own DOD, relative to the pack's window (1 there, so a cell that
+/// swings the window keeps BLAST-Lite's law): Schmalstieg et al. 2014 (J. Power Sources 257, 325,
+/// Sanyo UR18650E, the Baumhöfer cell) fitted the capacity-fade factor `β = 7.348e-3·(V̄ − 3.667)²
+/// + 7.6e-4 + 4.081e-3·ΔDOD` per √Ah; the mean-voltage term is the same for every cell of a string
+/// and cancels.
+#[inline]
+pub fn nmc_dod_factor(a: &AgingParams, dod: f32) -> f32 {
+    if a.nmc_dod_fade == 0 {
+        return 1.0;
+    }
+    (7.6e-4 + 4.081e-3 * dod) / (7.6e-4 + 4.081e-3 * a.dod_window)
 }
 
 /// One step of `loss = k·x^p` from `loss` by `dx` of stress-time, in the incremental form.

@@ -162,6 +162,8 @@ pub struct CellRecord {
     pub flags: u32,
     /// First-cycle loss at formation, fraction: how much lithium the SEI took (calendar aging).
     pub first_cycle_loss: f32,
+    /// Tab-weld resistance, mΩ (part of `r_true`): its heat is local, at the tab.
+    pub r_tab: f32,
 }
 
 impl CellRecord {
@@ -183,7 +185,7 @@ impl CellRecord {
     }
 }
 
-const _: () = assert!(std::mem::size_of::<CellRecord>() == 40);
+const _: () = assert!(std::mem::size_of::<CellRecord>() == 44);
 
 /// Lot-level draws a cell shares with its lot (coil) and formation rack. The CPU engine caches
 /// these per lot; the GPU recomputes them (one Philox call each).

@@ -34,9 +34,11 @@ pub struct PackCell {
     pub first_cycle_loss: f32,
     /// Measured DCIR, mΩ: what `sorted_dcir` matching sorts by.
     pub r_meas: f32,
+    /// Tab-weld resistance, mΩ (part of `r0`): heats the tab locally.
+    pub r_tab: f32,
 }
 
-const _: () = assert!(std::mem::size_of::<PackCell>() == 44);
+const _: () = assert!(std::mem::size_of::<PackCell>() == 48);
 
 impl PackCell {
     pub fn from_record(r: &CellRecord, index: u64) -> PackCell {
@@ -52,6 +54,7 @@ impl PackCell {
             np_ratio: r.np_ratio,
             first_cycle_loss: r.first_cycle_loss,
             r_meas: r.r_meas,
+            r_tab: r.r_tab,
         }
     }
     /// The scene's nominal cell: rated capacity, nominal DCIR, design N/P, nominal first-cycle
@@ -66,6 +69,7 @@ impl PackCell {
             r_meas: r,
             np_ratio: s.coating.np_design as f32,
             first_cycle_loss: s.formation.first_cycle_loss as f32,
+            r_tab: s.winding.tab_weld_median_mohm as f32,
             ..PackCell::default()
         }
     }
@@ -165,8 +169,32 @@ pub enum EndOfLife {
     Fade = 0,
     /// A latent defect turned into an internal short.
     Short = 1,
-    /// Still above end of life at the cycle cap.
+    /// Still above end of life at the cycle or calendar cap.
     Cap = 2,
+    /// Pack resistance at `eol_resistance_factor` × its initial value: not enough power left.
+    Power = 3,
+}
+
+impl EndOfLife {
+    /// The summary's key.
+    pub fn key(self) -> &'static str {
+        match self {
+            EndOfLife::Fade => "fade",
+            EndOfLife::Short => "short",
+            EndOfLife::Cap => "cap",
+            EndOfLife::Power => "power",
+        }
+    }
+    pub const ALL: [EndOfLife; 4] = [
+        EndOfLife::Fade,
+        EndOfLife::Short,
+        EndOfLife::Cap,
+        EndOfLife::Power,
+    ];
+    /// The code the GPU writes (`EOL_*` in pack_life.wgsl).
+    pub fn from_code(code: u32) -> Option<EndOfLife> {
+        EndOfLife::ALL.get(code as usize).copied()
+    }
 }
 
 /// One pack's life: cycles to end of life, why, and its capacity after every step (fraction of
@@ -208,35 +236,44 @@ pub fn np_factor(a: &AgingParams, np_ratio: f32) -> f32 {
 }
 
 /// Resistance → overpotential → plating and side reactions at C-rate: the cycling rate is
-/// multiplied by `exp(I·(R0 − R_nominal) / V_T)`, with `I` the duty's current of a nominal cell and
-/// `V_T` the Tafel voltage of the side reaction (`life.plating_tafel_mv`; RT/αF ≈ 51 mV at 25 °C,
-/// α = 0.5). A cell with more ionic (porosity, loading), SEI, electrolyte or tab resistance sees a
-/// larger charge overpotential, so its anode sits closer to plating; the term grows with C-rate,
-/// and at the nominal resistance it is 1, so a nominal cell keeps BLAST-Lite's law. The initial
-/// resistance is used: growth with fade is already in the fitted law.
+/// multiplied by `exp((I·R0 − I_nom·R_nominal) / V_T)`, with `I` the cell's own current, `I_nom` a
+/// nominal cell's current at the duty and `V_T` the Tafel voltage of the side reaction
+/// (`life.plating_tafel_mv`; RT/αF ≈ 51 mV at 25 °C, α = 0.5). A cell with more ionic (porosity,
+/// loading), SEI, electrolyte or tab resistance sees a larger charge overpotential, so its anode
+/// sits closer to plating; the term grows with C-rate. In a parallel group the cells share one
+/// voltage, so their overpotentials `I·R` are equal whatever their resistances. A nominal cell has
+/// the factor 1 and keeps BLAST-Lite's law. The initial resistance is used: growth with fade is
+/// already in the fitted law.
 #[inline]
-pub fn overpotential_factor(a: &AgingParams, r0_mohm: f32) -> f32 {
+pub fn overpotential_factor(a: &AgingParams, i_cell: f32, r0_mohm: f32) -> f32 {
     if a.plating_tafel_mv <= 0.0 {
         return 1.0;
     }
     // A × mΩ = mV.
-    let eta_mv = a.c_rate * a.q_rated * (r0_mohm - a.r_nominal);
+    let eta_mv = i_cell * r0_mohm - a.c_rate * a.q_rated * a.r_nominal;
     (eta_mv / a.plating_tafel_mv).exp()
 }
 
-/// Everything a cell's make does to its cycling rate: plating (low N/P or an escaped breach),
-/// under-fill, the N/P margin and the charge overpotential.
+/// What a cell's make does to its cycling rate once and for all: plating from a thin N/P margin
+/// or at an escaped overhang breach's edge, under-fill and the N/P margin. (The overpotential
+/// term depends on the cell's share of the current and is applied each step.)
 #[inline]
 pub fn cycling_factor(a: &AgingParams, c: &PackCell) -> f32 {
-    let plating = if c.flags & flags::PLATING != 0 {
+    let np_plating = if c.np_ratio < a.plating_np {
         a.plating_factor
     } else {
         1.0
     };
-    plating
+    // A passed cell with a breach is one the X-ray missed.
+    let edge_plating = if c.flags & flags::BREACH != 0 {
+        a.breach_plating_factor
+    } else {
+        1.0
+    };
+    np_plating
+        * edge_plating
         * (1.0 + a.underfill_factor * c.fill_shortfall)
         * np_factor(a, c.np_ratio)
-        * overpotential_factor(a, c.r0)
 }
 
 /// Formation → SEI → calendar fade: `(loss_nominal / loss)^exponent`. SEI grows parabolically
@@ -266,9 +303,33 @@ pub fn nominal_cell_life(s: &Scene) -> PackLife {
     )
 }
 
+/// The cycle at which a falling quantity crossed `level` within the step that ends at `cycles`,
+/// interpolated linearly from the step's start value `prev` (0 if it was below from the start).
+#[inline]
+fn crossing(prev: f32, now: f32, level: f32, cycles: u32, step: f32) -> u32 {
+    let within = if prev > now {
+        (prev - level) / (prev - now)
+    } else {
+        0.0
+    };
+    let at = cycles as f32 - step * (1.0 - within.clamp(0.0, 1.0));
+    at.max(0.0).round() as u32
+}
+
 /// Simulate one pack (cells in series-group order, `parallel` per group) from its first cycle to
-/// end of life, and on down to `stop_fraction` (for the fade band) or the cycle cap.
+/// end of life, and on down to `stop_fraction` (for the fade band) or the cap.
 pub fn simulate_pack(a: &AgingParams, table: &[f32], rng: &Philox, cells: &[PackCell]) -> PackLife {
+    simulate_pack_cells(a, table, rng, cells).0
+}
+
+/// [`simulate_pack`], also returning each cell's fade state where the simulation stopped (the CPU
+/// only: for tests of how a group's cells age apart).
+pub fn simulate_pack_cells(
+    a: &AgingParams,
+    table: &[f32],
+    rng: &Philox,
+    cells: &[PackCell],
+) -> (PackLife, Vec<CellAge>) {
     let np = a.parallel as usize;
     let ns = a.series as usize;
     debug_assert_eq!(cells.len(), np * ns);
@@ -286,19 +347,26 @@ pub fn simulate_pack(a: &AgingParams, table: &[f32], rng: &Philox, cells: &[Pack
         .collect();
     let rated = a.q_rated * np as f32;
     let mut offset = vec![0.0f32; ns];
-    // Each group's capacity at the start of the step: the pack capacity and the duty both read it.
+    // Each group's capacity and conductance at the start of the step: the pack capacity, its
+    // resistance, the duty and the current split all read them.
     let mut q_groups = vec![0.0f32; ns];
+    let mut g_groups = vec![0.0f32; ns];
     let mut curve = Vec::with_capacity(64);
     let mut end: Option<(u32, EndOfLife)> = None;
     let short_p = a.short_probability_per_step();
     let pack_current = a.c_rate * rated;
     let ah_demand = a.dod_window * rated;
+    let (mut r_pack0, mut last_ratio) = (0.0f32, 1.0f32);
 
     for step in 0..=a.max_steps {
         // Pack capacity: the smallest group, less its charge offset from the best-charged group.
         let min_off = offset.iter().copied().fold(f32::INFINITY, f32::min);
-        for (g, q) in q_groups.iter_mut().enumerate() {
-            *q = live[g * np..(g + 1) * np].iter().map(|l| l.q).sum();
+        let mut r_pack = 0.0f32;
+        for g in 0..ns {
+            let group = &live[g * np..(g + 1) * np];
+            q_groups[g] = group.iter().map(|l| l.q).sum();
+            g_groups[g] = group.iter().map(|l| 1.0 / l.r).sum();
+            r_pack += 1.0 / g_groups[g];
         }
         let q_pack = q_groups
             .iter()
@@ -306,51 +374,76 @@ pub fn simulate_pack(a: &AgingParams, table: &[f32], rng: &Philox, cells: &[Pack
             .map(|(q_g, off)| q_g - (off - min_off))
             .fold(f32::INFINITY, f32::min);
         let frac = q_pack / rated;
-        let cycles = step * a.cycles_per_step as u32;
-        if end.is_none() && frac < a.eol_fraction {
-            // Interpolate the crossing within the step (a pack born below it ends at cycle 0).
-            let prev = curve.last().copied().unwrap_or(frac);
-            let within = if prev > frac {
-                (prev - a.eol_fraction) / (prev - frac)
-            } else {
-                0.0
-            };
-            let at = cycles as f32 - a.cycles_per_step * (1.0 - within.clamp(0.0, 1.0));
-            end = Some((at.max(0.0).round() as u32, EndOfLife::Fade));
+        if step == 0 {
+            r_pack0 = r_pack;
         }
+        let ratio = r_pack / r_pack0;
+        let cycles = step * a.cycles_per_step as u32;
+        if end.is_none() {
+            // Whichever limit the pack crossed first within the step; fade on a tie.
+            let prev = curve.last().copied().unwrap_or(frac);
+            let fade = (frac < a.eol_fraction)
+                .then(|| crossing(prev, frac, a.eol_fraction, cycles, a.cycles_per_step));
+            let power =
+                (a.eol_resistance_factor > 0.0 && ratio >= a.eol_resistance_factor).then(|| {
+                    crossing(
+                        -last_ratio,
+                        -ratio,
+                        -a.eol_resistance_factor,
+                        cycles,
+                        a.cycles_per_step,
+                    )
+                });
+            end = match (fade, power) {
+                (Some(f), Some(p)) if p < f => Some((p, EndOfLife::Power)),
+                (Some(f), _) => Some((f, EndOfLife::Fade)),
+                (None, Some(p)) => Some((p, EndOfLife::Power)),
+                (None, None) => None,
+            };
+        }
+        last_ratio = ratio;
         curve.push(frac);
         if frac < a.stop_fraction || step == a.max_steps {
             break;
         }
-        // Energy-throughput duty (BLAST-Lite's default): the pack is asked for the rated window's
-        // Ah every cycle; it delivers what it has.
-        let ah_cycle = ah_demand.min(q_pack.max(0.0));
+        // The duty: the rated window's Ah (energy) or the window of what the pack holds now.
+        let ah_cycle = if a.duty_soc_window != 0 {
+            a.dod_window * q_pack.max(0.0)
+        } else {
+            ah_demand.min(q_pack.max(0.0))
+        };
+        // The string's I²R heat while current flows (every group carries the pack current, a
+        // group's resistance is 1/conductance) warms the coolant toward the outlet.
+        let coolant_rise = a.coolant_k_per_w * pack_current * pack_current * r_pack * 1e-3;
         let self_discharge_days = a.days_per_step;
         for g in 0..ns {
             let group = &mut live[g * np..(g + 1) * np];
-            let q_g = q_groups[g];
-            let g_sum: f32 = group.iter().map(|l| 1.0 / l.r).sum();
+            let (q_g, g_sum) = (q_groups[g], g_groups[g]);
             let pos = if ns > 1 {
                 g as f32 / (ns - 1) as f32
             } else {
                 0.0
             };
             let t_base = a.ambient_k + a.gradient_k * pos;
+            let t_cool = t_base + coolant_rise * pos;
+            // Each cell's charge share is its capacity's share (shared voltage), so every cell
+            // of the group swings the group's DOD of its own present capacity.
             let dod = (ah_cycle / q_g).min(1.0);
             let mut sd_ah = 0.0;
             for (j, l) in group.iter_mut().enumerate() {
                 let c = &cells[g * np + j];
-                // Current divides by conductance; charge over a cycle by capacity (shared voltage).
+                // Current divides by conductance.
                 let i_cell = pack_current * (1.0 / l.r) / g_sum;
                 let heat_w = i_cell * i_cell * l.r * 1e-3;
+                let tab_w = i_cell * i_cell * c.r_tab * 1e-3;
                 let cond = Conditions {
                     t_rest_k: t_base,
-                    t_cyc_k: t_base + heat_w * a.r_th,
+                    t_cyc_k: t_cool + heat_w * a.r_th + tab_w * a.tab_k_per_w,
                     dod,
-                    efc_per_cycle: ah_cycle * (l.q / q_g) / c.q0,
+                    efc_per_cycle: dod,
                     c_dis: i_cell / c.q0,
                     scalar: l.scalar,
-                    cyc_factor: l.cyc_factor,
+                    cyc_factor: l.cyc_factor * overpotential_factor(a, i_cell, c.r0),
                     cal_factor: l.cal_factor,
                 };
                 step_cell(a, table, &mut l.age, &cond);
@@ -375,11 +468,14 @@ pub fn simulate_pack(a: &AgingParams, table: &[f32], rng: &Philox, cells: &[Pack
         }
     }
     let (cycles, reason) = end.unwrap_or((a.max_steps * a.cycles_per_step as u32, EndOfLife::Cap));
-    PackLife {
-        cycles,
-        reason,
-        curve,
-    }
+    (
+        PackLife {
+            cycles,
+            reason,
+            curve,
+        },
+        live.iter().map(|l| l.age).collect(),
+    )
 }
 
 #[cfg(test)]

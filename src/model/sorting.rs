@@ -78,5 +78,6 @@ pub fn test_and_sort(
         fill_shortfall: f.shortfall,
         flags: bits,
         first_cycle_loss: fo.first_cycle_loss,
+        r_tab: w.r_tab,
     }
 }

@@ -223,6 +223,28 @@ pub fn validate(s: &Scene) -> Result<(), SceneError> {
         100.0,
     )?;
     range("life.eol_fraction", l.eol_fraction, 0.3, 0.99)?;
+    // 0 switches power end of life off; otherwise a rise the pack can reach.
+    if l.eol_resistance_factor != 0.0 {
+        range(
+            "life.eol_resistance_factor",
+            l.eol_resistance_factor,
+            1.05,
+            100.0,
+        )?;
+    }
+    range("life.coolant_flow_kg_s", l.coolant_flow_kg_s, 0.0, 100.0)?;
+    positive(
+        "life.coolant_cp_j_per_kg_k",
+        l.coolant_cp_j_per_kg_k,
+        10_000.0,
+    )?;
+    range("life.tab_heat_k_per_w", l.tab_heat_k_per_w, 0.0, 1000.0)?;
+    range(
+        "life.breach_plating_factor",
+        l.breach_plating_factor,
+        1.0,
+        100.0,
+    )?;
     range("life.balance_current_a", l.balance_current_a, 0.0, 100.0)?;
     range("life.balance_hours", l.balance_hours, 0.0, 24.0)?;
     range("life.plating_np", l.plating_np, 0.0, 2.0)?;

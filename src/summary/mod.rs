@@ -419,17 +419,10 @@ impl Summary {
 
         let rated_pack = q * f64::from(scene.pack.parallel);
         let initial = packs.initial.stats();
-        let mut eol_reasons = BTreeMap::new();
-        for key in ["fade", "short", "cap"] {
-            eol_reasons.insert(key, 0);
-        }
+        let mut eol_reasons: BTreeMap<&'static str, u64> =
+            EndOfLife::ALL.iter().map(|r| (r.key(), 0)).collect();
         for l in &packs.lives {
-            let key = match l.reason {
-                EndOfLife::Fade => "fade",
-                EndOfLife::Short => "short",
-                EndOfLife::Cap => "cap",
-            };
-            *eol_reasons.get_mut(key).expect("inserted above") += 1;
+            *eol_reasons.entry(l.reason.key()).or_default() += 1;
         }
         let hist_life = life_histogram(&packs.lives, scene.life.max_cycles);
         let life_cycles = percentiles(packs.lives.iter().map(|l| f64::from(l.cycles)).collect());
