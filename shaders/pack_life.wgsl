@@ -51,11 +51,15 @@ struct PackState {
     // The pack's resistance at its first step (0 until then) and its ratio to it at the last.
     r_pack0: f32,
     last_ratio: f32,
+    // `PackLife::calendar_share`, valid when HAVE_SHARE.
+    calendar_share: f32,
+    _pad0: u32,
 }
 
 const END_SET: u32 = 1u;
 const DONE: u32 = 2u;
 const HAVE_LAST: u32 = 4u;
+const HAVE_SHARE: u32 = 8u;
 
 const EOL_FADE: u32 = 0u;
 const EOL_SHORT: u32 = 1u;
@@ -194,8 +198,10 @@ fn reduce_min(lid: u32, x: f32) -> f32 {
 }
 
 // The pack's resistance, its groups' (1 / conductance) in series, summed by one invocation in
-// group order as the CPU twin sums it: the same bits whatever the workgroup size.
-fn pack_resistance(lid: u32, base: u32) -> f32 {
+// group order as the CPU twin sums it: the same bits whatever the workgroup size. Invocation 0
+// also sums the calendar share of the cells' loss into `share` (`calendar_share_of` in pack.rs),
+// here, before the barrier, so that no invocation is writing `live` while it reads.
+fn pack_sums(lid: u32, base: u32, share: ptr<function, f32>) -> f32 {
     if (lid == 0u) {
         var r = 0.0;
         for (var g = 0u; g < a.series; g++) {
@@ -206,6 +212,14 @@ fn pack_resistance(lid: u32, base: u32) -> f32 {
             r += 1.0 / g_sum;
         }
         w_r_pack = r;
+        var cal = 0.0;
+        var all = 0.0;
+        for (var k = 0u; k < a.series * a.parallel; k++) {
+            let l = live[base + k];
+            cal += l.loss_cal;
+            all += l.loss_cal + l.loss_cyc;
+        }
+        *share = select(0.0, cal / all, all > 0.0);
     }
     return workgroupUniformLoad(&w_r_pack);
 }
@@ -253,7 +267,7 @@ fn pack_init(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
         offsets[pack * ns + g] = 0.0;
     }
     if (lid == 0u) {
-        state[pack] = PackState(0u, EOL_CAP, 0u, 0u, 0.0, 0u, 0.0, 1.0);
+        state[pack] = PackState(0u, EOL_CAP, 0u, 0u, 0.0, 0u, 0.0, 1.0, 0.0, 0u);
     }
 }
 
@@ -284,12 +298,16 @@ fn pack_life(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
     var have_last = (st.flags & HAVE_LAST) != 0u;
     var curve_len = st.curve_len;
     var done = false;
+    var share_last = 0.0;
     let short_p = job.short_p;
     let pack_current = a.c_rate * rated;
     let ah_demand = a.dod_window * rated;
 
     var r_pack0 = st.r_pack0;
     var last_ratio = st.last_ratio;
+    // Only invocation 0 keeps and writes the share.
+    var calendar_share = st.calendar_share;
+    var have_share = (st.flags & HAVE_SHARE) != 0u;
 
     let step_end = min(st.next_step + job.steps, a.max_steps + 1u);
     var step = st.next_step;
@@ -310,7 +328,9 @@ fn pack_life(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
             my_q = min(my_q, q_g - (offsets[ob + g] - min_off));
         }
         let q_pack = reduce_min(lid, my_q);
-        let r_pack = pack_resistance(lid, base);
+        var share_now = 0.0;
+        let r_pack = pack_sums(lid, base, &share_now);
+        share_last = share_now;
         let frac = q_pack / rated;
         if (step == 0u) {
             r_pack0 = r_pack;
@@ -338,6 +358,10 @@ fn pack_life(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
             }
         }
         last_ratio = ratio;
+        if (end_set && !have_share) {
+            calendar_share = share_now;
+            have_share = true;
+        }
         if (lid == 0u) {
             curve[pack * job.curve_stride + step] = frac;
         }
@@ -429,6 +453,10 @@ fn pack_life(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
         end_cycles = a.max_steps * u32(a.cycles_per_step);
         end_reason = EOL_CAP;
     }
+    if (done && !have_share) {
+        calendar_share = share_last;
+        have_share = true;
+    }
     if (lid == 0u) {
         var flags = 0u;
         if (end_set) {
@@ -440,6 +468,9 @@ fn pack_life(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
         if (have_last) {
             flags |= HAVE_LAST;
         }
-        state[pack] = PackState(end_cycles, end_reason, curve_len, step, last, flags, r_pack0, last_ratio);
+        if (have_share) {
+            flags |= HAVE_SHARE;
+        }
+        state[pack] = PackState(end_cycles, end_reason, curve_len, step, last, flags, r_pack0, last_ratio, calendar_share, 0u);
     }
 }

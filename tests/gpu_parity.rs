@@ -504,12 +504,14 @@ fn pack_life_matches_cpu() {
         assert_eq!(c.len(), gl.len());
         let step = a.cycles_per_step as u32;
         let (mut reason_diff, mut max_cyc, mut max_curve) = (0, 0u32, 0.0f32);
+        let mut max_share = 0.0f32;
         for (x, y) in c.iter().zip(&gl) {
             if x.reason != y.reason {
                 reason_diff += 1;
                 continue;
             }
             max_cyc = max_cyc.max(x.cycles.abs_diff(y.cycles));
+            max_share = max_share.max((x.calendar_share - y.calendar_share).abs());
             for (u, v) in x.curve.iter().zip(&y.curve) {
                 max_curve = max_curve.max((u - v).abs());
             }
@@ -527,7 +529,7 @@ fn pack_life_matches_cpu() {
             .collect();
         eprintln!(
             "pack life {name:?} {sets:?}: {packs} packs, {shorts} shorts, reasons differ {reason_diff}, max |Δcycles| {max_cyc}, \
-             max |Δcurve| {max_curve:e}, P5/P50/P95 CPU {pc:?} GPU {pg:?}"
+             max |Δcurve| {max_curve:e}, max |Δcalendar share| {max_share:e}, P5/P50/P95 CPU {pc:?} GPU {pg:?}"
         );
         assert!(
             reason_diff <= 1 + packs / 100,
@@ -535,6 +537,7 @@ fn pack_life_matches_cpu() {
         );
         assert!(max_cyc <= 2 * step, "cycles differ by {max_cyc}");
         assert!(max_curve <= 1e-3, "curves differ by {max_curve}");
+        assert!(max_share <= 2e-3, "calendar shares differ by {max_share}");
         for (x, y) in pc.iter().zip(&pg) {
             assert!(
                 (x - y).abs() <= f64::from(step),

@@ -490,3 +490,29 @@ fn a_mismatched_parallel_pair_ages_unevenly() {
         matched.cycles, mismatched.cycles
     );
 }
+
+/// The calendar/cycling split of the loss at end of life follows the duty: a pack cycled once
+/// every five days dies mostly of calendar aging, one cycled three times a day mostly of cycling;
+/// the share falls as cycling rises.
+#[test]
+fn calendar_share_follows_the_duty() {
+    let share = |per_day: &str| {
+        let s = run(&scene(
+            None,
+            &[per_day, "cells=20000", "pack.life_packs=20"],
+        ));
+        (s.packs.life_calendar_share.p50, s.packs.life_years.p50)
+    };
+    let (rare, rare_years) = share("life.cycles_per_day=0.2");
+    let (daily, _) = share("life.cycles_per_day=1");
+    let (often, often_years) = share("life.cycles_per_day=3");
+    assert!(
+        rare > 0.5 && often < 0.5,
+        "shares {rare} / {daily} / {often}"
+    );
+    assert!(
+        rare > daily && daily > often,
+        "shares {rare} / {daily} / {often}"
+    );
+    assert!(rare_years > often_years);
+}

@@ -111,3 +111,24 @@ fn shorter_aging_test_lets_defects_escape() {
         "escape ratio {ratio:.2} vs ≈{expect:.2}"
     );
 }
+
+/// Seed story 400 V vs 800 V: the same cells (seed, count) in 96S and 192S strings. The longer
+/// string ends with a weaker cell: its P50 and P5 lives are shorter by more than 4 standard errors
+/// of a P50 (≈ 1.25·SD/√packs), and its nominal cell is the same.
+#[test]
+fn an_800v_string_asks_for_more_consistency() {
+    let sets = ["cells=300000", "pack.life_packs=2000"];
+    let v400 = run(&scene(Some("story_400v"), &sets));
+    let v800 = run(&scene(Some("story_800v"), &sets));
+    let (a, b) = (&v400.packs, &v800.packs);
+    assert_eq!(a.nominal_cell_life_cycles, b.nominal_cell_life_cycles);
+    let sd = (a.life_cycles.p95 - a.life_cycles.p5) / 3.29;
+    let se = 1.25 * sd / (b.life_packs as f64).sqrt();
+    assert!(
+        b.life_cycles.p50 < a.life_cycles.p50 - 4.0 * se,
+        "P50 400 V {} vs 800 V {} (SE {se:.1})",
+        a.life_cycles.p50,
+        b.life_cycles.p50
+    );
+    assert!(b.life_cycles.p5 < a.life_cycles.p5);
+}

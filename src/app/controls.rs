@@ -291,6 +291,13 @@ pub fn top_bar(app: &mut CellTwinApp, ui: &mut egui::Ui) {
             {
                 app.compare_stories("story_aging_10d", "story_aging_6d");
             }
+            if ui
+                .button("400 V vs 800 V")
+                .on_hover_text("pins story_400v (96S), loads story_800v (192S): the same cells")
+                .clicked()
+            {
+                app.compare_stories("story_400v", "story_800v");
+            }
             for slot in 0..2 {
                 let colour = super::plots::PIN_COLOURS[slot];
                 if let Some(p) = &app.pins[slot] {

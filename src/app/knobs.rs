@@ -357,6 +357,28 @@ pub fn groups() -> Vec<Group> {
             ],
         },
         Group {
+            title: "Cost (learning curve)",
+            station: None,
+            knobs: vec![
+                knob!(
+                    F,
+                    100.0,
+                    50_000.0,
+                    true,
+                    "Cumulative volume (GWh)",
+                    cost.cumulative_gwh
+                ),
+                knob!(
+                    F,
+                    0.0,
+                    0.3,
+                    false,
+                    "Learning rate (per doubling)",
+                    cost.learning_rate
+                ),
+            ],
+        },
+        Group {
             title: "Pack assembly",
             station: Some(6),
             knobs: vec![

@@ -127,8 +127,14 @@ pub fn text(s: &Summary, scene: &Scene) -> String {
     );
     let _ = writeln!(
         w,
-        "    = P5 {:.1}  P50 {:.1}  P95 {:.1} years;  P50 {:.0} equivalent full cycles",
-        p.life_years.p5, p.life_years.p50, p.life_years.p95, p.life_efc.p50
+        "    = P5 {:.1}  P50 {:.1}  P95 {:.1} years;  P50 {:.0} equivalent full cycles; \
+         loss at end of life {:.0} % calendar, {:.0} % cycling (P50)",
+        p.life_years.p5,
+        p.life_years.p50,
+        p.life_years.p95,
+        p.life_efc.p50,
+        100.0 * p.life_calendar_share.p50,
+        100.0 * (1.0 - p.life_calendar_share.p50)
     );
     let _ = writeln!(
         w,
@@ -146,11 +152,16 @@ pub fn text(s: &Summary, scene: &Scene) -> String {
     let c = &s.cost;
     let _ = writeln!(
         w,
-        "\nCost: {:.3} USD per started cell, {:.3} per good cell, {:.1} USD/kWh of good cells; scrap {} of spend",
+        "\nCost: {:.3} USD per started cell, {:.3} per good cell, {:.1} USD/kWh of good cells; scrap {} of spend\n      \
+         learning curve: ×{:.3} at {:.0} GWh cumulative ({:.0} % per doubling from {:.0} GWh)",
         c.per_started_cell_usd,
         c.per_good_cell_usd,
         c.per_kwh_good_usd,
-        pct(c.scrap_share)
+        pct(c.scrap_share),
+        c.learning_factor,
+        scene.cost.cumulative_gwh,
+        100.0 * scene.cost.learning_rate,
+        scene.cost.reference_gwh
     );
     let _ = writeln!(
         w,

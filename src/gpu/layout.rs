@@ -78,6 +78,9 @@ pub struct PackState {
     /// last step: power end of life interpolates between steps like fade.
     pub r_pack0: f32,
     pub last_ratio: f32,
+    /// `PackLife::calendar_share`, valid when flag 8 is set.
+    pub calendar_share: f32,
+    pub _pad0: u32,
 }
 
 impl PackState {
@@ -187,7 +190,8 @@ mod tests {
             (
                 &life,
                 "PackState",
-                fields!(PackState; cycles, reason, curve_len, next_step, last, flags, r_pack0, last_ratio),
+                fields!(PackState; cycles, reason, curve_len, next_step, last, flags, r_pack0, last_ratio,
+                calendar_share, _pad0),
             ),
             (
                 &rng,

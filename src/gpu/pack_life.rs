@@ -357,6 +357,7 @@ impl PackLifePass {
                             PackLife {
                                 cycles: s.cycles,
                                 reason: reason.unwrap_or(EndOfLife::Cap),
+                                calendar_share: s.calendar_share,
                                 curve: curve[k * stride..k * stride + len].to_vec(),
                             },
                         )

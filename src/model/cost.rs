@@ -33,6 +33,8 @@ pub struct CostSummary {
     pub per_kwh_good_usd: f64,
     /// Fraction of the spend lost in scrap.
     pub scrap_share: f64,
+    /// The learning-curve factor applied to every stage cost (1 at the reference volume).
+    pub learning_factor: f64,
 }
 
 /// `entered[s]` and `scrapped[s]`: cells that entered and were scrapped at each stage, in line order.
@@ -42,7 +44,8 @@ pub fn cost_summary(
     scrapped: &[u64; 6],
     good: u64,
 ) -> CostSummary {
-    let per = scene.cost.per_stage();
+    let f = scene.cost.learning_factor();
+    let per = scene.cost.per_stage().map(|(m, c)| (m * f, c * f));
     let mut cumulative = 0.0;
     let mut total = 0.0;
     let mut scrap_loss = 0.0;
@@ -79,6 +82,7 @@ pub fn cost_summary(
         per_good_cell_usd: per_good,
         per_kwh_good_usd: per_good / scene.cell_kwh(),
         scrap_share: if total > 0.0 { scrap_loss / total } else { 0.0 },
+        learning_factor: f,
     }
 }
 
@@ -98,5 +102,19 @@ mod tests {
         let c = cost_summary(&s, &[100; 6], &[0, 0, 0, 0, 0, 20], 80);
         assert!((c.per_good_cell_usd - unit / 0.8).abs() < 1e-12);
         assert!((c.scrap_share - 0.2).abs() < 1e-12);
+    }
+
+    /// Wright's law: doubling the cumulative volume twice at an 18 % learning rate leaves
+    /// 0.82² = 67.24 % of the cost; halving it raises the cost by 1/0.82.
+    #[test]
+    fn cost_falls_18_percent_per_doubling() {
+        let mut s = Scene::preset(Chemistry::Nmc21700);
+        let base = cost_summary(&s, &[100; 6], &[0; 6], 100).per_good_cell_usd;
+        s.cost.cumulative_gwh = 4.0 * s.cost.reference_gwh;
+        let later = cost_summary(&s, &[100; 6], &[0; 6], 100).per_good_cell_usd;
+        assert!((later / base - 0.6724).abs() < 1e-9, "{}", later / base);
+        s.cost.cumulative_gwh = 0.5 * s.cost.reference_gwh;
+        let earlier = cost_summary(&s, &[100; 6], &[0; 6], 100).per_good_cell_usd;
+        assert!((earlier / base - 1.0 / 0.82).abs() < 1e-9);
     }
 }

@@ -203,6 +203,9 @@ impl EndOfLife {
 pub struct PackLife {
     pub cycles: u32,
     pub reason: EndOfLife,
+    /// Calendar share of the capacity the pack's cells had lost when its life ended (the rest is
+    /// cycling): Σ calendar loss / Σ loss over every cell, at the first step after the end.
+    pub calendar_share: f32,
     pub curve: Vec<f32>,
 }
 
@@ -316,6 +319,16 @@ fn crossing(prev: f32, now: f32, level: f32, cycles: u32, step: f32) -> u32 {
     at.max(0.0).round() as u32
 }
 
+/// Σ calendar loss / Σ loss over the pack's cells, in cell order (0 before any loss).
+fn calendar_share_of(live: &[Live]) -> f32 {
+    let (mut cal, mut all) = (0.0f32, 0.0f32);
+    for l in live {
+        cal += l.age.loss_cal;
+        all += l.age.loss();
+    }
+    if all > 0.0 { cal / all } else { 0.0 }
+}
+
 /// Simulate one pack (cells in series-group order, `parallel` per group) from its first cycle to
 /// end of life, and on down to `stop_fraction` (for the fade band) or the cap.
 pub fn simulate_pack(a: &AgingParams, table: &[f32], rng: &Philox, cells: &[PackCell]) -> PackLife {
@@ -357,6 +370,7 @@ pub fn simulate_pack_cells(
     let pack_current = a.c_rate * rated;
     let ah_demand = a.dod_window * rated;
     let (mut r_pack0, mut last_ratio) = (0.0f32, 1.0f32);
+    let mut calendar_share: Option<f32> = None;
 
     for step in 0..=a.max_steps {
         // Pack capacity: the smallest group, less its charge offset from the best-charged group.
@@ -402,6 +416,9 @@ pub fn simulate_pack_cells(
             };
         }
         last_ratio = ratio;
+        if end.is_some() && calendar_share.is_none() {
+            calendar_share = Some(calendar_share_of(&live));
+        }
         curve.push(frac);
         if frac < a.stop_fraction || step == a.max_steps {
             break;
@@ -472,6 +489,7 @@ pub fn simulate_pack_cells(
         PackLife {
             cycles,
             reason,
+            calendar_share: calendar_share.unwrap_or_else(|| calendar_share_of(&live)),
             curve,
         },
         live.iter().map(|l| l.age).collect(),

@@ -42,6 +42,8 @@ const BUILTIN: &[(&str, &str)] = &[
         "story_aging_6d",
         include_str!("../../scenes/story_aging_6d.toml"),
     ),
+    ("story_400v", include_str!("../../scenes/story_400v.toml")),
+    ("story_800v", include_str!("../../scenes/story_800v.toml")),
 ];
 
 /// Short aliases: a chemistry name means its mature preset.

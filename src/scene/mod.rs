@@ -352,9 +352,23 @@ pub struct Cost {
     pub formation_conversion: f64,
     pub eol_material: f64,
     pub eol_conversion: f64,
+    /// Learning rate: cost falls by this fraction per doubling of cumulative volume (default 0.18,
+    /// the battery-pack learning rate of BNEF's long-run price survey; Wright's law).
+    pub learning_rate: f64,
+    /// Cumulative volume at which the stage costs above hold, GWh (default 2 000: the world's
+    /// cumulative Li-ion output around 2023–24, when the cost anchors were published; our reading).
+    pub reference_gwh: f64,
+    /// Cumulative volume the scene is costed at, GWh (default: the reference, factor 1). Every
+    /// stage cost scales by (cumulative / reference)^log2(1 − learning_rate).
+    pub cumulative_gwh: f64,
 }
 
 impl Cost {
+    /// Wright's law: the factor on every stage cost at the scene's cumulative volume.
+    pub fn learning_factor(&self) -> f64 {
+        (self.cumulative_gwh / self.reference_gwh).powf((1.0 - self.learning_rate).log2())
+    }
+
     /// (material, conversion) per stage in line order.
     pub fn per_stage(&self) -> [(f64, f64); 6] {
         [
@@ -548,6 +562,9 @@ impl Cost {
             formation_conversion: oc,
             eol_material: em,
             eol_conversion: ec,
+            learning_rate: 0.18,
+            reference_gwh: 2000.0,
+            cumulative_gwh: 2000.0,
         }
     }
 }

@@ -284,11 +284,22 @@ pub fn validate(s: &Scene) -> Result<(), SceneError> {
         r_parts,
         1.0e5,
     )?;
+    // Body and tab heat of a nominal cell, plus the coolant's rise at the outlet from a nominal
+    // string's heat (its current through series × DCIR / parallel).
     let amps = l.c_rate * s.cell.capacity_ah;
-    let heat_k = amps * amps * s.cell.dcir_mohm * 1e-3 * l.thermal_resistance_k_per_w;
+    let watts = |mohm: f64| amps * amps * mohm * 1e-3;
+    let string_w = watts(s.cell.dcir_mohm) * f64::from(s.pack.series) * f64::from(s.pack.parallel);
+    let coolant_k = if l.coolant_flow_kg_s > 0.0 {
+        string_w / (l.coolant_flow_kg_s * l.coolant_cp_j_per_kg_k)
+    } else {
+        0.0
+    };
+    let heat_k = watts(s.cell.dcir_mohm) * l.thermal_resistance_k_per_w
+        + watts(s.winding.tab_weld_median_mohm) * l.tab_heat_k_per_w
+        + coolant_k;
     if heat_k * (1.0 + 0.3 * l.resistance_growth) > 60.0 {
         return Err(SceneError::Invalid {
-            key: "self-heating (life.c_rate, cell.capacity_ah, cell.dcir_mohm, life.thermal_resistance_k_per_w)".into(),
+            key: "self-heating (life.c_rate, cell.capacity_ah, cell.dcir_mohm, life.thermal_resistance_k_per_w, life.tab_heat_k_per_w, life.coolant_flow_kg_s)".into(),
             value: format!("{heat_k:.1} K at the nominal cell"),
             range: format!("[0, {:.1}] K (the fade laws' temperature table)", 60.0 / (1.0 + 0.3 * l.resistance_growth)),
         });
@@ -299,6 +310,9 @@ pub fn validate(s: &Scene) -> Result<(), SceneError> {
         range(&format!("cost.{stage}_material"), *m, 0.0, 1.0e6)?;
         range(&format!("cost.{stage}_conversion"), *c, 0.0, 1.0e6)?;
     }
+    range("cost.learning_rate", s.cost.learning_rate, 0.0, 0.5)?;
+    positive("cost.reference_gwh", s.cost.reference_gwh, 1.0e7)?;
+    positive("cost.cumulative_gwh", s.cost.cumulative_gwh, 1.0e7)?;
     Ok(())
 }
 

@@ -124,6 +124,8 @@ pub struct PacksSummary {
     pub life_cycles: Percentiles,
     /// The same lives in years of the scene's duty (365.25-day years).
     pub life_years: Percentiles,
+    /// Calendar share of the capacity the cells had lost at end of life (the rest is cycling).
+    pub life_calendar_share: Percentiles,
     /// Equivalent full cycles delivered to end of life: Ah delivered over rated pack Ah (the duty
     /// asks the SOC window's Ah each cycle and gets what a faded pack still holds).
     pub life_efc: Percentiles,
@@ -443,6 +445,13 @@ impl Summary {
                 .collect(),
         );
         let nominal = f64::from(nominal_cell_life(scene).cycles);
+        let life_calendar_share = percentiles(
+            packs
+                .lives
+                .iter()
+                .map(|l| f64::from(l.calendar_share))
+                .collect(),
+        );
         let hi = &packs.hist_initial;
         let packs_summary = PacksSummary {
             topology: format!("{}S{}P", scene.pack.series, scene.pack.parallel),
@@ -464,6 +473,7 @@ impl Summary {
             life_cycles,
             life_years,
             life_efc,
+            life_calendar_share,
             nominal_cell_life_cycles: nominal,
             life_each: packs.lives.iter().map(|l| l.cycles).collect(),
             eol_reasons,
