@@ -43,8 +43,13 @@ pub fn knob_row(ui: &mut egui::Ui, k: &Knob, scene: &mut Scene, base: &mut Scene
         } else {
             slider = slider.custom_formatter(|x, _| fmt_value(x));
         }
-        ui.add(slider)
-            .on_hover_text(format!("{}  (scene value {})", k.key, fmt_value(b)));
+        ui.add(slider).on_hover_text(format!(
+            "{}: {}  (scene value {})\n{}",
+            k.label,
+            k.key,
+            fmt_value(b),
+            super::knobs::provenance(&k.key)
+        ));
     });
     if v != old {
         k.set(scene, v);
