@@ -33,7 +33,7 @@ fn moving_a_slider_reruns_and_changes_the_summary() {
     let before = h.state().current.clone().expect("the first run is in");
     assert_eq!(before.cells, 100_000);
 
-    h.get(By::new().role(Role::Slider).label("Spread scale"))
+    h.get(By::new().role(Role::Slider).label("Spread scale (×)"))
         .set_value_accesskit(4.0);
     h.run();
     let app = h.state();
@@ -86,7 +86,7 @@ fn pinning_a_run_overlays_it() {
     h.run();
     assert!(h.state().pins[0].is_some());
     // A changed run next to the pin: both stay.
-    h.get(By::new().role(Role::Slider).label("Defect scale"))
+    h.get(By::new().role(Role::Slider).label("Defect scale (×)"))
         .set_value_accesskit(10.0);
     h.run();
     let app = h.state();
@@ -187,4 +187,117 @@ fn the_waterfall_explains_the_lost_life() {
         thermal.p50_cycles > 3.0 * thermal.se_cycles,
         "the 5 K gradient costs life"
     );
+}
+
+/// Whether any widget's label contains `text`.
+fn shows(h: &Harness<'static, CellTwinApp>, text: &str) -> bool {
+    h.query_all_by_label_contains(text).next().is_some()
+}
+
+/// A sweep over a value the scene does not allow fails: the chart says why, in full, and greys its
+/// curve; the next sweep, kept inside the allowed range, succeeds and clears the message.
+#[test]
+fn a_failed_sweep_is_marked_and_cleared() {
+    let mut h = harness(small_app(false));
+    h.run();
+    // spread 8 × porosity SD 0.015 exceeds the porosity SD's bound: invalid.
+    h.state_mut().request_sweep_values(vec![1.0, 8.0]);
+    h.run();
+    let err = h.state().sweep.error.clone().expect("the sweep failed");
+    assert!(err.contains("calendering.porosity_sd"), "{err}");
+    assert!(shows(&h, "sweep failed"));
+    // The automatic range stays inside what the scene allows.
+    let app = h.state_mut();
+    app.sweep.lo = 0.5;
+    app.sweep.hi = 8.0;
+    app.request_sweep();
+    h.run();
+    let app = h.state();
+    assert!(app.sweep.error.is_none(), "{:?}", app.sweep.error);
+    assert!(
+        app.sweep.hi < 8.0 && app.sweep.hi > 6.0,
+        "hi {}",
+        app.sweep.hi
+    );
+    assert!(!shows(&h, "sweep failed"), "the message is cleared");
+}
+
+/// An invalid value runs nothing and says so above the results and in the status bar; the
+/// spread slider's range stops where the rest of the scene stops being valid.
+#[test]
+fn an_invalid_value_is_shown_not_run() {
+    let mut h = harness(small_app(false));
+    h.run();
+    let before = h.state().current.clone().unwrap();
+    h.state_mut().scene.line.spread_scale = 8.0;
+    h.run();
+    let app = h.state();
+    let err = app.scene_error.clone().expect("invalid");
+    assert!(err.contains("porosity_sd"), "{err}");
+    assert!(
+        std::sync::Arc::ptr_eq(&before, app.current.as_ref().unwrap()),
+        "nothing ran"
+    );
+    assert!(shows(&h, "Not run —"), "above the results");
+    assert!(shows(&h, "not run:"), "in the status bar");
+    // Back to a valid value: the slider now offers at most what the scene allows.
+    h.state_mut().scene.line.spread_scale = 1.0;
+    h.run();
+    let k = celltwin::app::knobs::groups()[0].knobs[0].clone();
+    let (_, hi) = celltwin::app::knobs::valid_range(&k, &h.state().scene);
+    assert!((6.0..8.0).contains(&hi), "spread scale allowed up to {hi}");
+    assert!(h.state().scene_error.is_none());
+}
+
+/// After a 6× spread the pack-life histogram refits to the new lives (P50 far below the mature
+/// line's), and the fade chart reaches the P95 pack's end of life.
+#[test]
+fn plots_refit_to_a_new_result() {
+    let mut h = harness(small_app(false));
+    h.run();
+    let id = "Pack life (cycles to end of life)";
+    let (a0, b0) = h.state().plot_x_range(id).expect("shown");
+    h.state_mut().scene.line.spread_scale = 6.0;
+    h.run();
+    h.run();
+    let s = h.state().current.clone().unwrap();
+    let (a1, b1) = h.state().plot_x_range(id).expect("shown");
+    let p50 = s.packs.life_cycles.p50;
+    assert!(
+        p50 < a0,
+        "the new lives ({p50}) lie outside the old view {a0}..{b0}"
+    );
+    assert!(
+        a1 <= p50 && p50 <= b1,
+        "refit view {a1}..{b1} holds P50 {p50}"
+    );
+    let (_, fade_hi) = h.state().plot_x_range("fade").expect("fade shown");
+    assert!(
+        fade_hi >= s.packs.life_cycles.p95,
+        "fade view to {fade_hi}, P95 {}",
+        s.packs.life_cycles.p95
+    );
+}
+
+fn snapshot_at(w: f32, hgt: f32, name: &str) {
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(w, hgt))
+        .wgpu()
+        .build_ui_state(
+            |ui, app: &mut CellTwinApp| app.ui_contents(ui),
+            small_app(true),
+        );
+    h.run();
+    h.snapshot(name);
+}
+
+/// The layout at a laptop's 1280×720 and a desktop's 1600×1000.
+#[test]
+fn snapshot_at_1280x720() {
+    snapshot_at(1280.0, 720.0, "app_1280x720");
+}
+
+#[test]
+fn snapshot_at_1600x1000() {
+    snapshot_at(1600.0, 1000.0, "app_1600x1000");
 }

@@ -18,8 +18,15 @@ pub fn builtin_scenes() -> Vec<&'static str> {
         .collect()
 }
 
-/// One slider with its reset button; returns whether the value changed.
-pub fn knob_row(ui: &mut egui::Ui, k: &Knob, scene: &mut Scene, base: &mut Scene) -> bool {
+/// One slider with its reset button; returns whether the value changed. `allowed` is the range the
+/// rest of the scene allows ([`super::knobs::valid_range`]): the slider and typed values stay in it.
+pub fn knob_row(
+    ui: &mut egui::Ui,
+    k: &Knob,
+    allowed: (f64, f64),
+    scene: &mut Scene,
+    base: &mut Scene,
+) -> bool {
     let old = k.get(scene);
     let b = k.get(base);
     let mut v = old;
@@ -35,7 +42,8 @@ pub fn knob_row(ui: &mut egui::Ui, k: &Knob, scene: &mut Scene, base: &mut Scene
         if changed {
             text = text.color(CHANGED).strong();
         }
-        let mut slider = egui::Slider::new(&mut v, k.lo.min(old)..=k.hi.max(old))
+        let (lo, hi) = (allowed.0.min(old), allowed.1.max(old));
+        let mut slider = egui::Slider::new(&mut v, lo..=hi)
             .text(text)
             .logarithmic(k.log);
         if k.is_integer() {
@@ -44,10 +52,12 @@ pub fn knob_row(ui: &mut egui::Ui, k: &Knob, scene: &mut Scene, base: &mut Scene
             slider = slider.custom_formatter(|x, _| fmt_value(x));
         }
         ui.add(slider).on_hover_text(format!(
-            "{}: {}  (scene value {})\n{}",
+            "{}: {}  (scene value {}; allowed here {} … {})\n{}",
             k.label,
             k.key,
             fmt_value(b),
+            fmt_value(lo),
+            fmt_value(hi),
             super::knobs::provenance(&k.key)
         ));
     });
@@ -79,13 +89,13 @@ pub fn fmt_value(x: f64) -> String {
 }
 
 pub fn side_panel(app: &mut CellTwinApp, ui: &mut egui::Ui) {
+    // A fixed width: the charts' layout does not move with the panel, at 1280 px as at 1600.
     egui::Panel::left("controls")
-        .resizable(true)
-        .default_size(370.0)
-        .size_range(280.0..=460.0)
+        .resizable(false)
+        .exact_size(380.0)
         .show(ui, |ui| {
             egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
-                ui.spacing_mut().slider_width = 150.0;
+                ui.spacing_mut().slider_width = 130.0;
                 ui.heading("Process controls");
                 ui.add(
                     egui::Label::new(
@@ -98,7 +108,9 @@ pub fn side_panel(app: &mut CellTwinApp, ui: &mut egui::Ui) {
                 ui.separator();
                 run_size(app, ui);
                 ui.separator();
-                let CellTwinApp { groups, scene, base, selected_station, .. } = app;
+                app.refresh_valid_ranges();
+                let CellTwinApp { groups, scene, base, selected_station, valid_ranges, .. } = app;
+                let mut ranges = valid_ranges.1.iter();
                 for (gi, g) in groups.iter().enumerate() {
                     let n_changed = g.knobs.iter().filter(|k| k.get(scene) != k.get(base)).count();
                     let mut title = RichText::new(if n_changed > 0 {
@@ -114,19 +126,17 @@ pub fn side_panel(app: &mut CellTwinApp, ui: &mut egui::Ui) {
                         .id_salt(("group", gi))
                         .default_open(gi == 0);
                     let header = if open_for_station { header.open(Some(true)) } else { header };
+                    let group_ranges: Vec<(f64, f64)> = ranges.by_ref().take(g.knobs.len()).copied().collect();
                     header.show(ui, |ui| {
-                        for k in &g.knobs {
-                            knob_row(ui, k, scene, base);
+                        for (k, &r) in g.knobs.iter().zip(&group_ranges) {
+                            knob_row(ui, k, r, scene, base);
                         }
                         if g.station == Some(6) {
                             matching_row(ui, scene, base);
                         }
                     });
                 }
-                if let Some(e) = &app.scene_error {
-                    ui.separator();
-                    ui.colored_label(Color32::LIGHT_RED, format!("Not run: {e}"));
-                }
+
             });
         });
 }
@@ -404,7 +414,10 @@ pub fn status_bar(app: &mut CellTwinApp, ui: &mut egui::Ui) {
                         .text(format!("sweep {d}/{t}")),
                 );
             }
-            if let Some(n) = &app.note
+            if let Some(e) = &app.scene_error {
+                ui.separator();
+                ui.colored_label(Color32::LIGHT_RED, format!("not run: {e}"));
+            } else if let Some(n) = &app.note
                 && (n.at.elapsed().as_secs() < 15 || n.error)
             {
                 ui.separator();

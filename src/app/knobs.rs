@@ -83,8 +83,8 @@ pub fn groups() -> Vec<Group> {
             title: "Line (whole-line multipliers)",
             station: None,
             knobs: vec![
-                knob!(F, 0.0, 8.0, false, "Spread scale", line.spread_scale),
-                knob!(F, 0.0, 20.0, false, "Defect scale", line.defect_scale),
+                knob!(F, 0.0, 8.0, false, "Spread scale (×)", line.spread_scale),
+                knob!(F, 0.0, 20.0, false, "Defect scale (×)", line.defect_scale),
             ],
         },
         Group {
@@ -96,7 +96,7 @@ pub fn groups() -> Vec<Group> {
                     0.0,
                     0.02,
                     false,
-                    "Cathode loading CV",
+                    "Cathode loading CV (fraction)",
                     coating.cathode_loading_cv
                 ),
                 knob!(
@@ -104,7 +104,7 @@ pub fn groups() -> Vec<Group> {
                     0.0,
                     0.02,
                     false,
-                    "Cathode lot-to-lot CV",
+                    "Cathode lot-to-lot CV (fraction)",
                     coating.cathode_loading_lot_cv
                 ),
                 knob!(
@@ -112,7 +112,7 @@ pub fn groups() -> Vec<Group> {
                     0.0,
                     0.02,
                     false,
-                    "Anode loading CV",
+                    "Anode loading CV (fraction)",
                     coating.anode_loading_cv
                 ),
                 knob!(
@@ -120,16 +120,16 @@ pub fn groups() -> Vec<Group> {
                     0.0,
                     0.02,
                     false,
-                    "Anode lot-to-lot CV",
+                    "Anode lot-to-lot CV (fraction)",
                     coating.anode_loading_lot_cv
                 ),
-                knob!(F, 0.95, 1.3, false, "Design N/P", coating.np_design),
+                knob!(F, 0.95, 1.3, false, "Design N/P (ratio)", coating.np_design),
                 knob!(
                     F,
                     0.005,
                     0.1,
                     false,
-                    "Loading tolerance (beta gauge)",
+                    "Loading tolerance, beta gauge (fraction)",
                     coating.loading_tolerance
                 ),
                 knob!(
@@ -137,7 +137,7 @@ pub fn groups() -> Vec<Group> {
                     0.0,
                     0.2,
                     false,
-                    "Particle defects per cell",
+                    "Particle defects (mean per cell)",
                     coating.defects_per_cell
                 ),
                 knob!(
@@ -145,7 +145,7 @@ pub fn groups() -> Vec<Group> {
                     100,
                     1_000_000,
                     true,
-                    "Cells per coating lot",
+                    "Coating lot (cells)",
                     coating.lot_size
                 ),
             ],
@@ -159,17 +159,31 @@ pub fn groups() -> Vec<Group> {
                     0.15,
                     0.5,
                     false,
-                    "Porosity target",
+                    "Porosity target (fraction)",
                     calendering.porosity_target
                 ),
-                knob!(F, 0.0, 0.05, false, "Porosity SD", calendering.porosity_sd),
+                knob!(
+                    F,
+                    0.0,
+                    0.05,
+                    false,
+                    "Porosity SD (fraction)",
+                    calendering.porosity_sd
+                ),
             ],
         },
         Group {
             title: "Winding",
             station: Some(2),
             knobs: vec![
-                knob!(F, 0.0, 0.01, false, "Electrode area CV", winding.area_cv),
+                knob!(
+                    F,
+                    0.0,
+                    0.01,
+                    false,
+                    "Electrode area CV (fraction)",
+                    winding.area_cv
+                ),
                 knob!(
                     F,
                     0.0,
@@ -191,7 +205,7 @@ pub fn groups() -> Vec<Group> {
                     0.0,
                     0.6,
                     false,
-                    "Tab-weld resistance sigma",
+                    "Tab-weld resistance σ (lognormal)",
                     winding.tab_weld_sigma
                 ),
                 knob!(
@@ -199,7 +213,7 @@ pub fn groups() -> Vec<Group> {
                     0.0,
                     1.0,
                     false,
-                    "X-ray detection probability",
+                    "X-ray detection (probability)",
                     winding.xray_detect
                 ),
             ],
@@ -209,7 +223,14 @@ pub fn groups() -> Vec<Group> {
             station: Some(3),
             knobs: vec![
                 knob!(F, 1.0, 1.6, false, "Electrolyte (g/Ah)", filling.g_per_ah),
-                knob!(F, 0.0, 0.05, false, "Fill mass CV", filling.fill_cv),
+                knob!(
+                    F,
+                    0.0,
+                    0.05,
+                    false,
+                    "Fill mass CV (fraction)",
+                    filling.fill_cv
+                ),
                 knob!(
                     F,
                     0.7,
@@ -231,7 +252,7 @@ pub fn groups() -> Vec<Group> {
                     0.0,
                     10.0,
                     false,
-                    "Resistance rise per shortfall",
+                    "Resistance rise (× per unit shortfall)",
                     filling.r_per_shortfall
                 ),
             ],
@@ -261,7 +282,7 @@ pub fn groups() -> Vec<Group> {
                     0.05,
                     0.15,
                     false,
-                    "First-cycle loss",
+                    "First-cycle loss (fraction)",
                     formation.first_cycle_loss
                 ),
                 knob!(
@@ -269,10 +290,17 @@ pub fn groups() -> Vec<Group> {
                     0.0,
                     0.005,
                     false,
-                    "First-cycle loss SD",
+                    "First-cycle loss SD (fraction)",
                     formation.first_cycle_loss_sd
                 ),
-                knob!(F, 0.0, 0.005, false, "Loss per °C", formation.loss_per_degc),
+                knob!(
+                    F,
+                    0.0,
+                    0.005,
+                    false,
+                    "Loss per °C (fraction/°C)",
+                    formation.loss_per_degc
+                ),
                 knob!(
                     F,
                     0.005,
@@ -286,7 +314,7 @@ pub fn groups() -> Vec<Group> {
                     0.0,
                     1.5,
                     false,
-                    "Self-discharge sigma",
+                    "Self-discharge σ (lognormal)",
                     formation.k_sigma
                 ),
                 knob!(
@@ -302,7 +330,7 @@ pub fn groups() -> Vec<Group> {
                     10,
                     100_000,
                     true,
-                    "Cells per rack",
+                    "Formation rack (cells)",
                     formation.rack_size
                 ),
             ],
@@ -316,10 +344,17 @@ pub fn groups() -> Vec<Group> {
                     0.0,
                     0.01,
                     false,
-                    "Capacity gauge noise",
+                    "Capacity gauge noise (fraction)",
                     eol.capacity_noise
                 ),
-                knob!(F, 0.0, 0.05, false, "DCIR gauge noise", eol.dcir_noise),
+                knob!(
+                    F,
+                    0.0,
+                    0.05,
+                    false,
+                    "DCIR gauge noise (fraction)",
+                    eol.dcir_noise
+                ),
                 knob!(
                     F,
                     0.0,
@@ -352,8 +387,15 @@ pub fn groups() -> Vec<Group> {
                     "K-value limit (mV/day)",
                     eol.k_max_mv_day
                 ),
-                knob!(F, 0.0005, 0.01, false, "Grade bin width", eol.bin_width),
-                knob!(U32, 1, 16, false, "Grade bins", eol.grade_bins),
+                knob!(
+                    F,
+                    0.0005,
+                    0.01,
+                    false,
+                    "Grade bin width (× rated)",
+                    eol.bin_width
+                ),
+                knob!(U32, 1, 16, false, "Grade bins (count)", eol.grade_bins),
             ],
         },
         Group {
@@ -382,8 +424,8 @@ pub fn groups() -> Vec<Group> {
             title: "Pack assembly",
             station: Some(6),
             knobs: vec![
-                knob!(U32, 1, 200, false, "Cells in series", pack.series),
-                knob!(U32, 1, 8, false, "Cells in parallel", pack.parallel),
+                knob!(U32, 1, 200, false, "Cells in series (count)", pack.series),
+                knob!(U32, 1, 8, false, "Cells in parallel (count)", pack.parallel),
                 knob!(
                     U64,
                     1000,
@@ -397,7 +439,7 @@ pub fn groups() -> Vec<Group> {
                     50,
                     5000,
                     true,
-                    "Packs aged (life sample)",
+                    "Packs aged (life sample, packs)",
                     pack.life_packs
                 ),
             ],
@@ -431,14 +473,21 @@ pub fn groups() -> Vec<Group> {
                     "Tab hot spot (K/W)",
                     life.tab_heat_k_per_w
                 ),
-                knob!(F, 0.1, 3.0, false, "C-rate", life.c_rate),
-                knob!(F, 0.2, 3.0, false, "Cycles per day", life.cycles_per_day),
+                knob!(F, 0.1, 3.0, false, "C-rate (1/h)", life.c_rate),
+                knob!(
+                    F,
+                    0.2,
+                    3.0,
+                    false,
+                    "Cycles per day (1/day)",
+                    life.cycles_per_day
+                ),
                 knob!(
                     F,
                     0.0,
                     0.3,
                     false,
-                    "Residual aging sigma",
+                    "Residual aging σ (lognormal)",
                     life.cell_fade_sigma
                 ),
                 knob!(
@@ -446,7 +495,7 @@ pub fn groups() -> Vec<Group> {
                     0.0,
                     20.0,
                     false,
-                    "N/P → cycle fade slope",
+                    "N/P → cycle fade slope (per unit N/P)",
                     life.np_fade_per_np
                 ),
                 knob!(
@@ -462,7 +511,7 @@ pub fn groups() -> Vec<Group> {
                     0.0,
                     1e-3,
                     true,
-                    "Short hazard per cycle",
+                    "Short hazard (per cycle)",
                     life.short_hazard
                 ),
                 knob!(
@@ -493,6 +542,40 @@ pub fn groups() -> Vec<Group> {
             ],
         },
     ]
+}
+
+/// The part of a knob's slider range that the rest of the scene allows: from the current value
+/// toward each end of the slider, the last value that still validates (bisection; validation is
+/// microseconds). Where the current value is itself invalid the slider keeps its full range, so
+/// the engineer can move back.
+pub fn valid_range(k: &Knob, scene: &Scene) -> (f64, f64) {
+    let mut s = scene.clone();
+    let v = k.get(&mut s);
+    if crate::scene::validate(&s).is_err() {
+        return (k.lo, k.hi);
+    }
+    let mut ok = |x: f64| {
+        k.set(&mut s, x);
+        crate::scene::validate(&s).is_ok()
+    };
+    let mut edge = |target: f64| {
+        if ok(target) {
+            return target;
+        }
+        let (mut good, mut bad) = (v, target);
+        for _ in 0..40 {
+            let mid = 0.5 * (good + bad);
+            if ok(mid) {
+                good = mid;
+            } else {
+                bad = mid;
+            }
+        }
+        good
+    };
+    let lo = edge(k.lo.min(v));
+    let hi = edge(k.hi.max(v));
+    (lo, hi)
 }
 
 /// Where a knob's default comes from, for its tooltip: the model card, a published source, a

@@ -214,13 +214,24 @@ pub fn show(app: &mut CellTwinApp, ui: &mut egui::Ui) {
             app.selected_station = if selected { None } else { Some(i) };
         }
     }
-    details(app, &s, &st, ui);
+    // A fixed height: hovering a station changes what this shows, never where the charts sit.
+    let h = 132.0;
+    ui.allocate_ui(egui::vec2(ui.available_width(), h), |ui| {
+        ui.set_min_height(h);
+        egui::ScrollArea::vertical()
+            .id_salt("station_details")
+            .max_height(h)
+            .auto_shrink([false, true])
+            .show(ui, |ui| details(app, &s, &st, ui));
+    });
 }
 
 /// One line with what the engineer asks first.
 fn headline(s: &Summary, ui: &mut egui::Ui) {
     let l = &s.packs.life_cycles;
     ui.horizontal_wrapped(|ui| {
+        // Each item stays whole: one that does not fit moves to the next line.
+        ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Extend);
         ui.label(RichText::new(&s.scene).strong().size(15.0));
         ui.separator();
         ui.label(format!(
@@ -299,7 +310,13 @@ fn details(app: &mut CellTwinApp, s: &Summary, st: &[Station], ui: &mut egui::Ui
                         ui.end_row();
                         for (name, cpk) in [("capacity", s.capacity.cpk), ("DCIR", s.dcir.cpk), ("K-value", s.k_value.cpk)] {
                             let cpk = cpk.map_or("—".into(), |x| format!("{x:.2}"));
-                            ui.label(format!("Cpk {name} = {cpk}"));
+                            if name == "K-value" {
+                                // Cpk assumes a normal distribution; K is lognormal with a defect tail.
+                                ui.label(format!("Cpk {name} = {cpk} (K is not normal: a rough index)"))
+                                    .on_hover_text("Cpk = (limit − mean)/3σ assumes a normal distribution; self-discharge is lognormal with a latent-defect tail, so read it as a rough index, and the histogram's overflow bar as the tail");
+                            } else {
+                                ui.label(format!("Cpk {name} = {cpk}"));
+                            }
                         }
                     }
                 });

@@ -51,6 +51,8 @@ pub struct SweepState {
     pub progress: (usize, usize),
     /// The scene the points were asked for (to know when they are stale).
     pub basis: Option<Scene>,
+    /// The last sweep failed, with this message; its points are stale until the next success.
+    pub error: Option<String>,
 }
 
 /// The attribution waterfall: where the pack's lost life went, for the current scene.
@@ -102,6 +104,12 @@ pub struct CellTwinApp {
     run_started: Instant,
     pub sweep: SweepState,
     pub attribution: AttributionState,
+    /// Each knob's allowed range (side-panel order) and the scene it was computed for.
+    pub(crate) valid_ranges: (Option<Scene>, Vec<(f64, f64)>),
+    /// Counts results taken in: plots refit when it moves (unless the engineer moved the view).
+    pub result_gen: u64,
+    /// Per plot: the result generation it last fitted, and whether the engineer moved its view.
+    pub(crate) plot_views: plots::Views,
     pub pins: [Option<Pin>; 2],
     pub pins_pending: [Option<String>; 2],
     pub selected_station: Option<usize>,
@@ -157,8 +165,12 @@ impl CellTwinApp {
                 running: false,
                 progress: (0, 0),
                 basis: None,
+                error: None,
             },
             attribution: AttributionState::default(),
+            valid_ranges: (None, Vec::new()),
+            result_gen: 0,
+            plot_views: Default::default(),
             pins: [None, None],
             pins_pending: [None, None],
             selected_station: None,
@@ -215,6 +227,15 @@ impl CellTwinApp {
         } else {
             (self.sweep.lo, self.sweep.hi) = (k.lo, k.hi);
         }
+        self.clamp_sweep_range(&k);
+    }
+
+    /// Keep the sweep inside what the rest of the scene allows (a ramp-up scene's ×4 spreads leave
+    /// `line.spread_scale` room only up to 6.7, not the slider's 8).
+    fn clamp_sweep_range(&mut self, k: &knobs::Knob) {
+        let (a, b) = knobs::valid_range(k, &self.scene);
+        self.sweep.lo = self.sweep.lo.clamp(a, b);
+        self.sweep.hi = self.sweep.hi.clamp(a, b);
     }
 
     pub fn note(&mut self, text: impl Into<String>, error: bool) {
@@ -234,14 +255,15 @@ impl CellTwinApp {
     }
 
     /// Start a run if the scene changed since the last one.
-    fn submit_if_changed(&mut self) {
+    /// Returns whether the scene changed (the caller repaints, so a new error shows at once).
+    fn submit_if_changed(&mut self) -> bool {
         if self.submitted.as_ref() == Some(&self.scene) {
-            return;
+            return false;
         }
         self.submitted = Some(self.scene.clone());
         if let Err(e) = crate::scene::validate(&self.scene) {
             self.scene_error = Some(e.to_string());
-            return;
+            return true;
         }
         self.scene_error = None;
         self.id += 1;
@@ -258,6 +280,21 @@ impl CellTwinApp {
             self.attribution.running = false;
         }
         self.worker.run(self.id, self.scene.clone());
+        true
+    }
+
+    /// Recompute every knob's allowed range when the scene changed.
+    pub(crate) fn refresh_valid_ranges(&mut self) {
+        if self.valid_ranges.0.as_ref() == Some(&self.scene) {
+            return;
+        }
+        let ranges = self
+            .groups
+            .iter()
+            .flat_map(|g| g.knobs.iter())
+            .map(|k| knobs::valid_range(k, &self.scene))
+            .collect();
+        self.valid_ranges = (Some(self.scene.clone()), ranges);
     }
 
     /// Ask for the waterfall of the current scene, at a reduced size (the next full run asks again
@@ -280,8 +317,6 @@ impl CellTwinApp {
         let Some(k) = self.sweepable.get(self.sweep.knob).cloned() else {
             return;
         };
-        // The knob's accessor is a fn pointer, so it travels to the worker as is.
-        let knobs::Acc::F(field) = k.acc else { return };
         // The current value is always on the chart: widen the range to take it in.
         let v = k.get(&mut self.scene);
         if v < self.sweep.lo.min(self.sweep.hi) {
@@ -289,6 +324,7 @@ impl CellTwinApp {
         } else if v > self.sweep.hi.max(self.sweep.lo) {
             self.sweep.hi = v;
         }
+        self.clamp_sweep_range(&k);
         let n = self.sweep.points_n.max(2);
         let (lo, hi) = (
             self.sweep.lo.min(self.sweep.hi),
@@ -297,6 +333,18 @@ impl CellTwinApp {
         let values: Vec<f64> = (0..n)
             .map(|i| lo + (hi - lo) * i as f64 / (n - 1) as f64)
             .collect();
+        self.request_sweep_values(values);
+    }
+
+    /// Sweep the headline knob over exactly these values (no clamping: a value the scene does not
+    /// allow fails the sweep with its message, which the chart shows).
+    pub fn request_sweep_values(&mut self, values: Vec<f64>) {
+        let Some(k) = self.sweepable.get(self.sweep.knob).cloned() else {
+            return;
+        };
+        // The knob's accessor is a fn pointer, so it travels to the worker as is.
+        let knobs::Acc::F(field) = k.acc else { return };
+        let n = values.len();
         let mut s = self.scene.clone();
         s.cells = s.cells.min(self.sweep.cells).max(s.cells_per_pack());
         s.pack.life_packs = s.pack.life_packs.min(400);
@@ -359,6 +407,7 @@ impl CellTwinApp {
                 }
                 self.current = Some(summary);
                 self.current_preview = preview;
+                self.result_gen += 1;
                 if !preview {
                     self.running = false;
                     self.progress = None;
@@ -382,6 +431,15 @@ impl CellTwinApp {
                     self.sweep.points = points;
                     self.sweep.points_key = key;
                     self.sweep.running = false;
+                    self.sweep.error = None;
+                    self.result_gen += 1;
+                    if self
+                        .note
+                        .as_ref()
+                        .is_some_and(|n| n.text.starts_with("sweep failed"))
+                    {
+                        self.note = None;
+                    }
                 }
             }
             Msg::AttributionProgress { id, done, total } => {
@@ -420,6 +478,7 @@ impl CellTwinApp {
                     }
                     if id == Some(self.sweep.id) {
                         self.sweep.running = false;
+                        self.sweep.error = Some(err.clone());
                     }
                     if id == Some(self.attribution.id) {
                         self.attribution.running = false;
@@ -459,6 +518,11 @@ impl CellTwinApp {
         true
     }
 
+    /// The x range a plot (by its title, or `headline`, `fade`) showed at the last frame.
+    pub fn plot_x_range(&self, id: &str) -> Option<(f64, f64)> {
+        self.plot_views.get(id).map(|v| v.x)
+    }
+
     /// Seconds the current run has taken so far.
     pub fn run_elapsed(&self) -> f64 {
         self.run_started.elapsed().as_secs_f64()
@@ -483,13 +547,30 @@ impl CellTwinApp {
             egui::ScrollArea::vertical()
                 .auto_shrink([false, false])
                 .show(ui, |ui| {
+                    // An invalid value runs nothing: say so first, and grey what is shown, which
+                    // is the last valid scene's result.
+                    if let Some(e) = &self.scene_error {
+                        ui.add(
+                            egui::Label::new(
+                                egui::RichText::new(format!(
+                                    "Not run — {e}. The results below are from the last valid scene."
+                                ))
+                                .color(egui::Color32::LIGHT_RED)
+                                .strong(),
+                            )
+                            .wrap(),
+                        );
+                        ui.multiply_opacity(0.4);
+                    }
                     line_view::show(self, ui);
                     ui.add_space(4.0);
                     plots::show(self, ui);
                 });
         });
         // Changes made this frame start a run at once.
-        self.submit_if_changed();
+        if self.submit_if_changed() {
+            ui.ctx().request_repaint();
+        }
         if self.blocking {
             self.wait_idle(Duration::from_secs(120));
         }

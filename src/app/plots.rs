@@ -6,8 +6,8 @@ use super::{CellTwinApp, Pin};
 use crate::summary::{Histogram, Summary};
 use egui::{Color32, RichText};
 use egui_plot::{
-    Bar, BarChart, FilledArea, HLine, Legend, Line, LineStyle, MarkerShape, Plot, PlotPoint,
-    PlotPoints, Points, Span, Text, VLine,
+    AxisHints, Bar, BarChart, FilledArea, GridInput, GridMark, HLine, HoverPosition, Legend, Line,
+    LineStyle, MarkerShape, Plot, PlotPoint, PlotPoints, Points, Span, Text, VLine,
 };
 
 /// Colours of pinned runs 1 and 2.
@@ -39,8 +39,12 @@ pub fn show(app: &mut CellTwinApp, ui: &mut egui::Ui) {
         });
     });
     ui.add_space(6.0);
-    let pins: Vec<(usize, &Pin)> = app
-        .pins
+    let generation = app.result_gen;
+    let CellTwinApp {
+        pins, plot_views, ..
+    } = app;
+    let views = plot_views;
+    let pins: Vec<(usize, &Pin)> = pins
         .iter()
         .enumerate()
         .filter_map(|(i, p)| p.as_ref().map(|p| (i, p)))
@@ -54,6 +58,7 @@ pub fn show(app: &mut CellTwinApp, ui: &mut egui::Ui) {
                 "Cell capacity (Ah): measured bars, true line, scrap zone",
                 |s| &s.histograms.capacity_measured_ah,
             )
+            .axis("capacity (Ah)")
             .lo_limit(q)
             .with_true(|s| &s.histograms.capacity_true_ah)
             .with_scrapped(|s| &s.histograms.capacity_scrapped_ah),
@@ -61,28 +66,32 @@ pub fn show(app: &mut CellTwinApp, ui: &mut egui::Ui) {
                 "DCIR (mΩ), measured; dashed = limit, red = scrap zone",
                 |s| &s.histograms.dcir_measured_mohm,
             )
+            .axis("DCIR (mΩ)")
             .hi_limit(s.dcir.upper_limit),
             HistSpec::new("K-value self-discharge (mV/day), measured", |s| {
                 &s.histograms.k_measured_mv_day
             })
+            .axis("K (mV/day)")
             .hi_limit(s.k_value.upper_limit),
         ],
         [
-            HistSpec::new("N/P ratio", |s| &s.histograms.np_ratio),
+            HistSpec::new("N/P ratio", |s| &s.histograms.np_ratio).axis("N/P"),
             HistSpec::new("Initial pack capacity (Ah)", |s| {
                 &s.histograms.pack_initial_capacity_ah
-            }),
+            })
+            .axis("pack capacity (Ah)"),
             HistSpec::new("Pack life (cycles to end of life)", |s| {
                 &s.histograms.pack_life_cycles
-            }),
+            })
+            .axis("cycles"),
         ],
     ];
-    for (r, row) in grid.iter().enumerate() {
+    for row in &grid {
         ui.horizontal_top(|ui| {
-            for (c, spec) in row.iter().enumerate() {
+            for spec in row {
                 ui.vertical(|ui| {
                     ui.set_width(cw);
-                    histogram(ui, &format!("hist{r}{c}"), spec, &s, &pins, h);
+                    histogram(ui, views, generation, spec, &s, &pins, h);
                 });
             }
         });
@@ -93,6 +102,8 @@ type Pick = fn(&Summary) -> &Histogram;
 
 struct HistSpec {
     title: &'static str,
+    /// The x axis's name and unit (axis label and hover).
+    axis: &'static str,
     pick: Pick,
     true_: Option<Pick>,
     scrapped: Option<Pick>,
@@ -104,12 +115,17 @@ impl HistSpec {
     fn new(title: &'static str, pick: Pick) -> HistSpec {
         HistSpec {
             title,
+            axis: "",
             pick,
             true_: None,
             scrapped: None,
             lo: None,
             hi: None,
         }
+    }
+    fn axis(mut self, axis: &'static str) -> Self {
+        self.axis = axis;
+        self
     }
     fn lo_limit(mut self, x: Option<f64>) -> Self {
         self.lo = x;
@@ -126,6 +142,126 @@ impl HistSpec {
     fn with_scrapped(mut self, p: Pick) -> Self {
         self.scrapped = Some(p);
         self
+    }
+}
+
+/// A plot that refits to each new result unless the engineer has moved its view (drag or zoom);
+/// a double-click hands the view back to the fit. Axis labels may sit 22 px apart, so even a small
+/// plot carries three or more, and hover names the nearest value with its units.
+fn fitted_plot<'a>(
+    views: &mut Views,
+    generation: u64,
+    id: &'static str,
+    h: f32,
+    x_label: &str,
+    y_label: &str,
+) -> Plot<'a> {
+    let (seen, moved) = views
+        .get(id)
+        .map_or((u64::MAX, false), |v| (v.generation, v.moved));
+    let (xu, yu) = (x_label.to_string(), y_label.to_string());
+    let mut plot = Plot::new(id)
+        .height(h)
+        .custom_x_axes(vec![
+            AxisHints::new_x()
+                .label(x_label.to_string())
+                .label_spacing(22.0..=60.0)
+                .formatter(tick_label),
+        ])
+        .custom_y_axes(vec![
+            AxisHints::new_y()
+                .label(y_label.to_string())
+                .label_spacing(22.0..=60.0)
+                .formatter(tick_label),
+        ])
+        .x_grid_spacer(nice_marks)
+        .y_grid_spacer(nice_marks)
+        .label_formatter(move |pos| {
+            Some(match pos {
+                HoverPosition::NearDataPoint {
+                    plot_name,
+                    position,
+                    ..
+                } => format!(
+                    "{plot_name}\n{}: {}\n{}: {}",
+                    xu,
+                    fmt_value(position.x),
+                    yu,
+                    fmt_value(position.y)
+                ),
+                HoverPosition::Elsewhere { position } => {
+                    format!("{}: {}", xu, fmt_value(position.x))
+                }
+            })
+        });
+    if seen != generation && !moved {
+        plot = plot.reset();
+    }
+    let v = views.entry(id).or_default();
+    (v.generation, v.moved) = (generation, moved);
+    plot
+}
+
+/// What the app remembers of a plot's view.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct View {
+    /// The result generation the view last fitted.
+    pub generation: u64,
+    /// The engineer dragged or zoomed it: new results keep the view.
+    pub moved: bool,
+    /// The x range shown at the last frame.
+    pub x: (f64, f64),
+}
+
+/// Per plot id (its title).
+pub type Views = std::collections::HashMap<&'static str, View>;
+
+/// A tick's label with as many decimals as its step needs (0.05 → "4.95", 200 → "600").
+fn tick_label(mark: GridMark, _range: &std::ops::RangeInclusive<f64>) -> String {
+    let decimals = (-mark.step_size.log10().floor()).max(0.0) as usize;
+    format!("{:.*}", decimals.min(6), mark.value)
+}
+
+/// Grid marks at a 1-2-5 step that puts four to ten of them across the view, so every axis
+/// carries at least three labelled ticks however small the plot.
+fn nice_marks(input: GridInput) -> Vec<GridMark> {
+    let (lo, hi) = input.bounds;
+    let span = hi - lo;
+    if !(span > 0.0 && span.is_finite()) {
+        return Vec::new();
+    }
+    let raw = span / 5.0;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|&s| s >= raw)
+        .unwrap_or(10.0 * mag);
+    let (first, last) = ((lo / step).ceil() as i64, (hi / step).floor() as i64);
+    (first..=last)
+        .map(|i| GridMark {
+            value: i as f64 * step,
+            step_size: step,
+        })
+        .collect()
+}
+
+/// After a plot is shown: a drag or a zoom on it keeps its view through new results, a
+/// double-click gives it back.
+fn note_view(views: &mut Views, id: &'static str, r: &egui_plot::PlotResponse<()>) {
+    let resp = &r.response;
+    let zoomed = resp.hovered()
+        && resp
+            .ctx
+            .input(|i| i.zoom_delta() != 1.0 || i.smooth_scroll_delta != egui::Vec2::ZERO);
+    if let Some(v) = views.get_mut(id) {
+        if resp.double_clicked() {
+            v.moved = false;
+        } else if resp.dragged() || zoomed {
+            v.moved = true;
+        }
+        let b = r.transform.bounds();
+        v.x = (b.min()[0], b.max()[0]);
     }
 }
 
@@ -173,9 +309,13 @@ fn data_range(hs: &[&Histogram]) -> Option<(f64, f64)> {
     r
 }
 
+/// One histogram with its limits, scrap zone, true outline, pinned outlines, and the cells beyond
+/// its range as labelled bars just outside it ("+16 402 > 0.5").
+#[allow(clippy::too_many_arguments)]
 fn histogram(
     ui: &mut egui::Ui,
-    id: &str,
+    views: &mut Views,
+    generation: u64,
     spec: &HistSpec,
     s: &Summary,
     pins: &[(usize, &Pin)],
@@ -186,32 +326,40 @@ fn histogram(
     let norm = main.total().max(1) as f64;
     let mut all = vec![main];
     all.extend(pins.iter().map(|(_, p)| (spec.pick)(&p.summary)));
-    let range = data_range(&all);
+    let w = main.bin_width();
+    // The view: where the data are, the limits, and a bin's room each side for the tails' bars.
+    let range = data_range(&all).map(|(a, b)| {
+        let a = if main.underflow > 0 {
+            main.lo - 2.0 * w
+        } else {
+            a
+        };
+        let b = if main.overflow > 0 {
+            main.hi + 2.0 * w
+        } else {
+            b
+        };
+        let a = spec.lo.map_or(a, |l| a.min(l - (b - a) * 0.05));
+        let b = spec.hi.map_or(b, |l| b.max(l + (b - a) * 0.05));
+        (a, b)
+    });
     // A legend only where it says something: several series, or pinned runs to tell apart.
     let corner = if spec.lo.is_some() {
         egui_plot::Corner::LeftTop
     } else {
         egui_plot::Corner::RightTop
     };
-    let mut plot = Plot::new(id)
-        .height(h)
+    let mut plot = fitted_plot(views, generation, spec.title, h, spec.axis, "share")
         .allow_scroll(false)
         .allow_drag(false)
-        .show_y(false)
-        .y_axis_label("share");
+        .auto_bounds(egui::Vec2b::new(false, true));
     if spec.true_.is_some() || !pins.is_empty() {
         plot = plot.legend(Legend::default().position(corner));
     }
     if let Some((a, b)) = range {
-        let a = spec.lo.map_or(a, |l| a.min(l - (b - a) * 0.05));
-        let b = spec.hi.map_or(b, |l| b.max(l + (b - a) * 0.05));
-        plot = plot
-            .include_x(a)
-            .include_x(b)
-            .auto_bounds(egui::Vec2b::new(false, true));
         plot = plot.default_x_bounds(a, b);
     }
-    plot.show(ui, |pu| {
+    let r = plot.show(ui, |pu| {
         if let (Some(l), Some((a, _))) = (spec.lo, range) {
             pu.span(Span::new("", a.min(l)..=l).fill(SCRAP.gamma_multiply(0.15)));
         }
@@ -240,57 +388,91 @@ fn histogram(
                     .style(LineStyle::dashed_loose()),
             );
         }
+        // The tails beyond the bins: one bar each, as tall as their share, with their count.
+        let peak = main.counts.iter().copied().max().unwrap_or(0) as f64 / norm;
+        for (count, x, edge, text) in [
+            (main.underflow, main.lo - w, main.lo, "<"),
+            (main.overflow, main.hi + w, main.hi, ">"),
+        ] {
+            if count == 0 {
+                continue;
+            }
+            let share = count as f64 / norm;
+            let label = format!("+{} {text} {}", super::fmt_count(count), fmt_value(edge));
+            pu.bar_chart(
+                BarChart::new(label.clone(), vec![Bar::new(x, share).width(1.6 * w)])
+                    .color(Color32::GRAY),
+            );
+            let anchor = if text == "<" {
+                egui::Align2::LEFT_BOTTOM
+            } else {
+                egui::Align2::RIGHT_BOTTOM
+            };
+            pu.text(
+                Text::new("", PlotPoint::new(x, share.max(0.5 * peak)), label)
+                    .anchor(anchor)
+                    .color(Color32::LIGHT_GRAY),
+            );
+        }
     });
+    note_view(views, spec.title, &r);
 }
 
-fn fade_chart(app: &CellTwinApp, s: &Summary, ui: &mut egui::Ui, h: f32) {
+fn fade_chart(app: &mut CellTwinApp, s: &Summary, ui: &mut egui::Ui, h: f32) {
     ui.label(
         RichText::new("Pack capacity vs cycles: median, P5–P95 band, end-of-life line").strong(),
-    );
+    )
+    .on_hover_text("drawn to the P95 pack's end of life; a pack followed down to 10 points below end of life keeps its last value");
     let eol = app.scene.life.eol_fraction;
-    Plot::new("fade")
-        .height(h)
-        .allow_scroll(false)
-        .x_axis_label("cycles")
-        .y_axis_label("pack capacity (× rated)")
-        .legend(Legend::default().position(egui_plot::Corner::RightTop))
-        .include_y(eol - 0.05)
-        .show(ui, |pu| {
-            let c = &s.packs.fade_curve;
-            let xs: Vec<f64> = c.cycles.iter().map(|&x| f64::from(x)).collect();
-            if !xs.is_empty() {
-                pu.add(
-                    FilledArea::new("P5–P95", &xs, &c.p5, &c.p95)
-                        .fill_color(CURRENT.gamma_multiply(0.25)),
-                );
-                let med: Vec<[f64; 2]> = xs.iter().zip(&c.p50).map(|(&x, &y)| [x, y]).collect();
-                pu.line(
-                    Line::new("median (current)", PlotPoints::new(med))
-                        .color(CURRENT)
-                        .width(2.0),
-                );
-            }
-            for (i, p) in app.pins.iter().enumerate() {
-                let Some(p) = p else { continue };
-                let c = &p.summary.packs.fade_curve;
-                let med: Vec<[f64; 2]> = c
-                    .cycles
-                    .iter()
-                    .zip(&c.p50)
-                    .map(|(&x, &y)| [f64::from(x), y])
-                    .collect();
-                pu.line(
-                    Line::new(format!("median pin {}", i + 1), PlotPoints::new(med))
-                        .color(PIN_COLOURS[i])
-                        .width(1.5),
-                );
-            }
-            pu.hline(
-                HLine::new(format!("{:.0} % end of life", 100.0 * eol), eol)
-                    .color(LIMIT)
-                    .style(LineStyle::dashed_loose()),
+    let plot = fitted_plot(
+        &mut app.plot_views,
+        app.result_gen,
+        "fade",
+        h,
+        "cycles",
+        "pack capacity (× rated)",
+    )
+    .allow_scroll(false)
+    .legend(Legend::default().position(egui_plot::Corner::RightTop))
+    .include_y(eol - 0.05);
+    let pins = &app.pins;
+    let r = plot.show(ui, |pu| {
+        let c = &s.packs.fade_curve;
+        let xs: Vec<f64> = c.cycles.iter().map(|&x| f64::from(x)).collect();
+        if !xs.is_empty() {
+            pu.add(
+                FilledArea::new("P5–P95", &xs, &c.p5, &c.p95)
+                    .fill_color(CURRENT.gamma_multiply(0.25)),
             );
-        });
+            let med: Vec<[f64; 2]> = xs.iter().zip(&c.p50).map(|(&x, &y)| [x, y]).collect();
+            pu.line(
+                Line::new("median (current)", PlotPoints::new(med))
+                    .color(CURRENT)
+                    .width(2.0),
+            );
+        }
+        for (i, p) in pins.iter().enumerate() {
+            let Some(p) = p else { continue };
+            let c = &p.summary.packs.fade_curve;
+            let med: Vec<[f64; 2]> = c
+                .cycles
+                .iter()
+                .zip(&c.p50)
+                .map(|(&x, &y)| [f64::from(x), y])
+                .collect();
+            pu.line(
+                Line::new(format!("median pin {}", i + 1), PlotPoints::new(med))
+                    .color(PIN_COLOURS[i])
+                    .width(1.5),
+            );
+        }
+        pu.hline(
+            HLine::new(format!("{:.0} % end of life", 100.0 * eol), eol)
+                .color(LIMIT)
+                .style(LineStyle::dashed_loose()),
+        );
+    });
+    note_view(&mut app.plot_views, "fade", &r);
 }
 
 fn headline_chart(app: &mut CellTwinApp, s: &Summary, ui: &mut egui::Ui, h: f32) {
@@ -352,75 +534,104 @@ fn headline_chart(app: &mut CellTwinApp, s: &Summary, ui: &mut egui::Ui, h: f32)
     });
     let mut scene = app.scene.clone();
     let current_x = knob.get(&mut scene);
-    let stale = app.sweep.basis.as_ref() != Some(&app.scene) || app.sweep.points_key != knob.key;
-    Plot::new("headline")
-        .height(h)
-        .allow_scroll(false)
-        .x_axis_label(format!("{}  ({})", knob.label, knob.key))
-        .y_axis_label("cycles to end of life")
-        .legend(Legend::default().position(egui_plot::Corner::RightTop))
-        .show(ui, |pu| {
-            let pts = &app.sweep.points;
-            if !pts.is_empty() && app.sweep.points_key == knob.key {
-                let xs: Vec<f64> = pts.iter().map(|p| p.value).collect();
-                let p5: Vec<f64> = pts.iter().map(|p| p.row.life_p5).collect();
-                let p95: Vec<f64> = pts.iter().map(|p| p.row.life_p95).collect();
-                pu.add(
-                    FilledArea::new("life P5–P95", &xs, &p5, &p95)
-                        .fill_color(CURRENT.gamma_multiply(0.25)),
-                );
-                let med: Vec<[f64; 2]> = pts.iter().map(|p| [p.value, p.row.life_p50]).collect();
-                pu.line(
-                    Line::new("life P50", PlotPoints::new(med.clone()))
-                        .color(CURRENT)
-                        .width(2.0),
-                );
-                pu.points(
-                    Points::new("", PlotPoints::new(med))
-                        .color(CURRENT)
-                        .radius(3.0),
-                );
-            }
-            pu.vline(
-                VLine::new(format!("current {}", fmt_value(current_x)), current_x)
-                    .color(Color32::WHITE)
-                    .width(1.0),
+    let stale = app.sweep.basis.as_ref() != Some(&app.scene)
+        || app.sweep.points_key != knob.key
+        || app.sweep.error.is_some();
+    // Points of an earlier scene, or of a sweep that then failed, are drawn grey and say so.
+    let (colour, tag) = if stale {
+        (Color32::GRAY, " (stale)")
+    } else {
+        (CURRENT, "")
+    };
+    let plot = fitted_plot(
+        &mut app.plot_views,
+        app.result_gen,
+        "headline",
+        h,
+        &format!("{}  ({})", knob.label, knob.key),
+        "cycles to end of life",
+    )
+    .allow_scroll(false)
+    .legend(Legend::default().position(egui_plot::Corner::RightTop));
+    let r = plot.show(ui, |pu| {
+        let pts = &app.sweep.points;
+        if !pts.is_empty() && app.sweep.points_key == knob.key {
+            let xs: Vec<f64> = pts.iter().map(|p| p.value).collect();
+            let p5: Vec<f64> = pts.iter().map(|p| p.row.life_p5).collect();
+            let p95: Vec<f64> = pts.iter().map(|p| p.row.life_p95).collect();
+            pu.add(
+                FilledArea::new(format!("life P5–P95{tag}"), &xs, &p5, &p95)
+                    .fill_color(colour.gamma_multiply(0.25)),
             );
-            let l = &s.packs.life_cycles;
+            let med: Vec<[f64; 2]> = pts.iter().map(|p| [p.value, p.row.life_p50]).collect();
+            pu.line(
+                Line::new(format!("life P50{tag}"), PlotPoints::new(med.clone()))
+                    .color(colour)
+                    .width(2.0),
+            );
             pu.points(
-                Points::new("current run P50", PlotPoints::new(vec![[current_x, l.p50]]))
-                    .shape(MarkerShape::Diamond)
-                    .radius(6.0)
-                    .color(Color32::WHITE),
+                Points::new("", PlotPoints::new(med))
+                    .color(colour)
+                    .radius(3.0),
             );
-            for (i, p) in app.pins.iter().enumerate() {
-                let Some(p) = p else { continue };
-                let mut ps = p.scene.clone();
-                let x = knob.get(&mut ps);
-                let l = &p.summary.packs.life_cycles;
-                let name = format!("pin {}", i + 1);
-                pu.line(
-                    Line::new(name.clone(), PlotPoints::new(vec![[x, l.p5], [x, l.p95]]))
-                        .color(PIN_COLOURS[i])
-                        .width(2.0),
-                );
-                pu.points(
-                    Points::new(name, PlotPoints::new(vec![[x, l.p50]]))
-                        .color(PIN_COLOURS[i])
-                        .radius(5.0),
-                );
-            }
-        });
-    let note = if app.sweep.running {
+        }
+        pu.vline(
+            VLine::new(format!("current {}", fmt_value(current_x)), current_x)
+                .color(Color32::WHITE)
+                .width(1.0),
+        );
+        let l = &s.packs.life_cycles;
+        pu.points(
+            Points::new("current run P50", PlotPoints::new(vec![[current_x, l.p50]]))
+                .shape(MarkerShape::Diamond)
+                .radius(6.0)
+                .color(Color32::WHITE),
+        );
+        for (i, p) in app.pins.iter().enumerate() {
+            let Some(p) = p else { continue };
+            let mut ps = p.scene.clone();
+            let x = knob.get(&mut ps);
+            let l = &p.summary.packs.life_cycles;
+            let name = format!("pin {}", i + 1);
+            pu.line(
+                Line::new(name.clone(), PlotPoints::new(vec![[x, l.p5], [x, l.p95]]))
+                    .color(PIN_COLOURS[i])
+                    .width(2.0),
+            );
+            pu.points(
+                Points::new(name, PlotPoints::new(vec![[x, l.p50]]))
+                    .color(PIN_COLOURS[i])
+                    .radius(5.0),
+            );
+        }
+    });
+    note_view(&mut app.plot_views, "headline", &r);
+    let (note, error) = if let Some(e) = &app.sweep.error {
+        (
+            format!("sweep failed: {e}. The grey curve is from an earlier sweep."),
+            true,
+        )
+    } else if app.sweep.running {
         let (d, t) = app.sweep.progress;
-        format!("recomputing in the background: point {}/{t}…", d + 1)
+        (
+            format!("recomputing in the background: point {}/{t}…", d + 1),
+            false,
+        )
     } else if app.sweep.points.is_empty() {
-        "no sweep yet".into()
+        ("no sweep yet".into(), false)
+    } else if stale && app.sweep.auto {
+        (
+            "the grey curve is from an earlier scene: it recomputes after the full run".into(),
+            false,
+        )
     } else if stale {
-        "points are from an earlier scene: Recompute (or tick auto)".into()
+        (
+            "the grey curve is from an earlier scene: Recompute (or tick auto)".into(),
+            false,
+        )
     } else {
         let (a, b) = (app.sweep.points.first(), app.sweep.points.last());
-        match (a, b) {
+        let text = match (a, b) {
             (Some(a), Some(b)) => format!(
                 "{} from {} to {}: pack life P50 {:.0} to {:.0} cycles, P5 {:.0} to {:.0} ({} cells a point)",
                 knob.label,
@@ -433,9 +644,15 @@ fn headline_chart(app: &mut CellTwinApp, s: &Summary, ui: &mut egui::Ui, h: f32)
                 super::fmt_count(app.sweep.cells.min(app.scene.cells))
             ),
             _ => String::new(),
-        }
+        };
+        (text, false)
     };
-    ui.label(RichText::new(note).color(Color32::from_rgb(120, 200, 255)));
+    let colour = if error {
+        Color32::LIGHT_RED
+    } else {
+        Color32::from_rgb(120, 200, 255)
+    };
+    ui.add(egui::Label::new(RichText::new(note).color(colour)).wrap());
 }
 
 /// One bar of the waterfall.

@@ -215,8 +215,7 @@ pub fn run(
         unpacked: 0,
         windows: 0,
         initial: Moments::default(),
-        // 0.1 % bins from half to 1.1× rated: quantiles stay inside the range for any sane line.
-        hist_initial: Histogram::new(0.50 * rated_pack, 1.10 * rated_pack, 600),
+        hist_initial: spec.pack_capacity(rated_pack),
         life_cells: Vec::new(),
     };
 

@@ -257,11 +257,19 @@ fn percentiles(mut v: Vec<f64>) -> Percentiles {
     }
 }
 
-/// P5/P50/P95 of pack capacity after each step. Packs are followed to `stop_fraction` below end of
-/// life and then stop; a stopped pack keeps its last value, so the band ends where more than 5 % of
-/// packs have stopped (beyond that P5 would be made of stale values).
+/// P5/P50/P95 of pack capacity after each step. Packs are followed to `stop_fraction` (0.1 below
+/// end of life) and then stop; a stopped pack keeps its last value, which is below end of life, so
+/// the band stays honest about which packs have ended. The band runs to the P95 life (so the median
+/// and the P95 pack visibly cross the end-of-life line) or, if later, to where 5 % of packs have
+/// stopped; never past the longest pack.
 fn fade_curve(lives: &[PackLife], cycles_per_step: u32) -> FadeCurve {
     let longest = lives.iter().map(|l| l.curve.len()).max().unwrap_or(0);
+    let mut cycles: Vec<u32> = lives.iter().map(|l| l.cycles).collect();
+    cycles.sort_unstable();
+    let p95 = cycles
+        .get((cycles.len() * 95 / 100).min(cycles.len().saturating_sub(1)))
+        .copied()
+        .unwrap_or(0);
     let mut steps = longest;
     for s in 0..longest {
         let stopped = lives.iter().filter(|l| l.curve.len() <= s).count();
@@ -270,6 +278,8 @@ fn fade_curve(lives: &[PackLife], cycles_per_step: u32) -> FadeCurve {
             break;
         }
     }
+    let to_p95 = (p95 / cycles_per_step.max(1)) as usize + 2;
+    let steps = steps.max(to_p95).min(longest);
     let mut out = FadeCurve {
         cycles: Vec::with_capacity(steps),
         p5: Vec::with_capacity(steps),

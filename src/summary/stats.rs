@@ -153,27 +153,105 @@ impl Histogram {
     }
 }
 
-/// Histogram ranges of a scene, fixed before the run so that blocks can merge.
+/// A range of `bins` to `2·bins` bins covering `lo..hi` (60 keeps 14 or more bins per σ and bins
+/// wide enough that the backends' last-bit differences move few values across an edge), its bin width a power of two and its edges
+/// multiples of it: the GPU bins in f32 as `(x − lo)·(1/width)`, and with these the scaling is exact
+/// and every edge representable, so both backends put each value in the same bin.
+fn snapped(lo: f64, hi: f64, bins: usize) -> (f64, f64, usize) {
+    let raw = (hi - lo) / bins as f64;
+    let w = 2f64.powi(raw.log2().floor() as i32);
+    let lo = (lo / w).floor() * w;
+    let n = ((hi - lo) / w).ceil() as usize;
+    (lo, lo + n as f64 * w, n)
+}
+
+/// Histogram ranges of a scene, fixed before the run so that blocks can merge exactly. They
+/// follow the scene's effective spreads (mean ± 6σ, σ from the spreads as `LineParams` holds them,
+/// `spread_scale` included), so a wide line's tails stay in view and a tight line's bars are not
+/// a handful of bins; what falls outside is counted as under/overflow and drawn.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct HistSpec {
     pub capacity: (f64, f64, usize),
     pub dcir: (f64, f64, usize),
     pub k: (f64, f64, usize),
     pub np: (f64, f64, usize),
+    /// Relative SD of a cell's measured capacity (for the pack histogram's range).
+    pub capacity_rel_sd: f64,
 }
 
 impl HistSpec {
     pub fn for_params(p: &LineParams) -> HistSpec {
-        let q = f64::from(p.q_rated);
-        let r = f64::from(p.r_nominal);
-        let np = f64::from(p.np_design);
+        let f = f64::from;
+        let q = f(p.q_rated);
+        let r = f(p.r_nominal);
+        let np = f(p.np_design);
+        let hyp = |xs: &[f64]| xs.iter().map(|x| x * x).sum::<f64>().sqrt();
+        // Capacity: cathode loading (within and lot), area, first-cycle loss (cell and rack).
+        let loss_sd = hyp(&[
+            f(p.first_cycle_loss_sd),
+            f(p.rack_temp_sd) * f(p.loss_per_degc),
+        ]) / (1.0 - f(p.first_cycle_loss));
+        let q_sd = hyp(&[
+            f(p.cathode_cv),
+            f(p.cathode_lot_cv),
+            f(p.area_cv),
+            loss_sd,
+            f(p.capacity_noise),
+        ]);
+        // DCIR: tab (lognormal σ), ionic (loading and Bruggeman's ε^-1.5), SEI (∝ loss), the
+        // area, the gauge; under-fill only adds, so the upper side gets more room.
+        let ionic = f(p.r_ionic)
+            * hyp(&[
+                f(p.cathode_cv),
+                f(p.cathode_lot_cv),
+                1.5 * f(p.porosity_sd) / f(p.porosity_target),
+            ]);
+        let r_sd = hyp(&[
+            f(p.tab_median) * f(p.tab_sigma),
+            ionic,
+            f(p.r_sei)
+                * hyp(&[
+                    f(p.first_cycle_loss_sd),
+                    f(p.rack_temp_sd) * f(p.loss_per_degc),
+                ])
+                / f(p.first_cycle_loss).max(1e-6),
+            r * f(p.area_cv),
+            r * f(p.dcir_noise),
+        ]) / r;
+        let np_sd = hyp(&[
+            f(p.cathode_cv),
+            f(p.cathode_lot_cv),
+            f(p.anode_cv),
+            f(p.anode_lot_cv),
+        ]);
+        let band = |sd: f64, min: f64| (6.0 * sd).max(min);
         HistSpec {
-            capacity: (0.90 * q, 1.10 * q, 200),
-            dcir: (0.70 * r, 1.60 * r, 180),
+            capacity: snapped(
+                q * (1.0 - band(q_sd, 0.01)),
+                q * (1.0 + band(q_sd, 0.01)),
+                60,
+            ),
+            dcir: snapped(
+                (r * (1.0 - band(r_sd, 0.05))).max(0.0),
+                r * (1.0 + 1.5 * band(r_sd, 0.05)),
+                60,
+            ),
             // Five times the K limit: the passed cells and the scrapped tail, for either chemistry.
-            k: (0.0, 5.0 * f64::from(p.k_max), 200),
-            np: (0.85 * np, 1.15 * np, 150),
+            k: snapped(0.0, 5.0 * f(p.k_max), 200),
+            np: snapped(
+                np * (1.0 - band(np_sd, 0.01)),
+                np * (1.0 + band(np_sd, 0.01)),
+                60,
+            ),
+            capacity_rel_sd: q_sd,
         }
+    }
+
+    /// The initial pack capacity's histogram for a pack rated `rated` Ah: a series string sits near
+    /// its weakest cell, 2–3 σ below the cells' mean, so the range runs from 8σ below to 3σ above.
+    pub fn pack_capacity(&self, rated: f64) -> Histogram {
+        let sd = self.capacity_rel_sd.max(1e-3);
+        Histogram::new(rated * (1.0 - 8.0 * sd), rated * (1.0 + 3.0 * sd), 300)
     }
 }
 
