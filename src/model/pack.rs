@@ -113,12 +113,16 @@ pub fn match_window(
             } else {
                 |c| c.r_meas
             };
-            let mut order: Vec<u32> = (0..n as u32).collect();
-            order.sort_by(|&a, &b| {
-                key(&cells[a as usize])
-                    .total_cmp(&key(&cells[b as usize]))
-                    .then(a.cmp(&b))
-            });
+            // One u64 per cell, the key's total-order bits above the position: an unstable sort
+            // of plain integers gives exactly the stable (key, position) order, without chasing
+            // 48-byte cells through memory on every comparison.
+            let mut keyed: Vec<u64> = cells
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (u64::from(total_order_bits(key(c))) << 32) | i as u64)
+                .collect();
+            keyed.sort_unstable();
+            let mut order: Vec<u32> = keyed.iter().map(|&k| k as u32).collect();
             let packs = n / pack_size;
             order.truncate(packs * pack_size);
             (order, n - packs * pack_size)
@@ -138,6 +142,18 @@ pub fn match_window(
             }
             (order, left)
         }
+    }
+}
+
+/// An f32's bits mapped so that unsigned order is `f32::total_cmp` order (negative values
+/// reversed below the positive ones).
+#[inline]
+fn total_order_bits(x: f32) -> u32 {
+    let b = x.to_bits();
+    if b & 0x8000_0000 != 0 {
+        !b
+    } else {
+        b | 0x8000_0000
     }
 }
 
@@ -537,6 +553,23 @@ mod tests {
             pack.iter().map(|c| c.index()).collect::<Vec<_>>(),
             [1, 3, 7, 9]
         );
+    }
+
+    /// The integer key orders as `f32::total_cmp`, across signs, zeros and magnitudes.
+    #[test]
+    fn total_order_bits_follow_total_cmp() {
+        let xs = [
+            -5.0f32, -1.5, -1e-30, -0.0, 0.0, 1e-30, 0.5, 4.999, 5.0, 5.001, 1e30,
+        ];
+        for a in xs {
+            for b in xs {
+                assert_eq!(
+                    total_order_bits(a).cmp(&total_order_bits(b)),
+                    a.total_cmp(&b),
+                    "{a} vs {b}"
+                );
+            }
+        }
     }
 
     /// Binned matching keeps each pack within one grade and counts a bin's remainder unpacked.
