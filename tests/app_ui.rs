@@ -93,6 +93,13 @@ fn pinning_a_run_overlays_it() {
     let pin = app.pins[0].as_ref().unwrap();
     let cur = app.current.as_ref().unwrap();
     assert!(cur.defects.latent > 5 * pin.summary.defects.latent);
+    // The comparison reads as numbers: escaped defects pinned → current with the change.
+    let change = format!(
+        "{:+.1} %",
+        100.0 * (cur.defects.escaped_ppm / pin.summary.defects.escaped_ppm - 1.0)
+    );
+    assert!(shows(&h, "against the current run"));
+    assert!(shows(&h, &change), "change {change} shown");
     h.get_by_label("unpin 1").click();
     h.run();
     assert!(h.state().pins[0].is_none());
