@@ -284,3 +284,35 @@ fn gpu_backend_is_a_clear_error_or_runs() {
     );
     assert!(!err.contains("panicked"));
 }
+
+/// The command line tried as a hostile user would: float notation for a count works, an absurd
+/// count or a 50 000-part key is exit 2 with the problem named (no overflow, no panic), `--threads
+/// 0` means every core and a huge count is capped with a note, a missing scene for the app is
+/// exit 2 before any window.
+#[test]
+fn hostile_inputs_are_handled() {
+    let (code, _, err) = celltwin(&["check", "nmc21700", "--set", "cells=2e4"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = celltwin(&["run", "--backend", "cpu", "--cells", "2e4", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("\"cells\":20000"), "{}", &out[..200.min(out.len())]);
+    let (code, _, err) = celltwin(&["run", "--backend", "cpu", "--cells", "18446744073709551615"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("cells") && err.contains("18446744073709551615"), "{err}");
+    let deep = vec!["a"; 50_000].join(".");
+    let (code, _, err) = celltwin(&["run", "--backend", "cpu", "--set", &format!("{deep}=1")]);
+    assert_eq!(code, 2, "{}", &err[..300.min(err.len())]);
+    assert!(err.contains("section.key") && !err.contains("overflow"), "{}", &err[..300.min(err.len())]);
+    let (code, _, err) = celltwin(&[
+        "run", "--backend", "cpu", "--cells", "20000", "--threads", "0", "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = celltwin(&[
+        "run", "--backend", "cpu", "--cells", "20000", "--threads", "100000", "--json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("capped"), "{err}");
+    let (code, _, err) = celltwin(&["app", "missing.toml"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("missing.toml"), "{err}");
+}

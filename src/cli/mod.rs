@@ -44,8 +44,8 @@ pub use crate::engine::BackendChoice;
 pub struct Common {
     /// A scene file or a built-in scene name (default: the embedded nmc21700_mature).
     pub scene: Option<String>,
-    /// Cells to start (overrides the scene's `cells`).
-    #[arg(long)]
+    /// Cells to start (overrides the scene's `cells`); `2e7` and `20000000` both work.
+    #[arg(long, value_parser = parse_count)]
     pub cells: Option<u64>,
     /// Seed (overrides the scene's `seed`; 0 … 2⁶³−1, a TOML integer).
     #[arg(long, value_parser = clap::value_parser!(u64).range(0..=i64::MAX as u64))]
@@ -118,7 +118,7 @@ pub struct CheckArgs {
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    #[arg(long, default_value_t = 10_000_000)]
+    #[arg(long, default_value_t = 10_000_000, value_parser = parse_count)]
     pub cells: u64,
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
     pub backend: BackendChoice,
@@ -157,16 +157,51 @@ impl CliError {
     }
 }
 
+/// A count written as an integer or in float notation with a whole value (`2e7`), as a scene's
+/// `cells = 2e7` may be.
+pub fn parse_count(s: &str) -> Result<u64, String> {
+    if let Ok(n) = s.trim().parse::<u64>() {
+        return Ok(n);
+    }
+    match s.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 && x.fract() == 0.0 && x < 1.8e19 => Ok(x as u64),
+        Ok(x) => Err(format!("{x} is not a whole, non-negative count")),
+        Err(_) => Err(format!("`{s}` is not a number")),
+    }
+}
+
+/// Threads for the CPU engine: 0 or none means every core; more than 4 per core is capped, with a
+/// note (a pool of 100 000 threads only exhausts the machine).
+pub fn thread_count(t: Option<usize>) -> Option<usize> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match t {
+        None | Some(0) => None,
+        Some(n) if n > 4 * cores => {
+            eprintln!("note: --threads {n} capped at {} (4 per core)", 4 * cores);
+            Some(4 * cores)
+        }
+        Some(n) => Some(n),
+    }
+}
+
 /// Load the scene of a command with its overrides.
 pub fn load_scene(c: &Common) -> Result<Scene, CliError> {
     let mut sets = c.sets.clone();
-    if let Some(n) = c.cells {
-        sets.push(format!("cells={n}"));
-    }
     if let Some(s) = c.seed {
         sets.push(format!("seed={s}"));
     }
-    Ok(scene::load(c.scene.as_deref(), &sets)?)
+    // Through the scene's own keys, so every check sees it; a count past a TOML integer (2⁶³) is
+    // set directly and validation names the allowed range.
+    let huge = c.cells.filter(|&n| i64::try_from(n).is_err());
+    if let Some(n) = c.cells.filter(|_| huge.is_none()) {
+        sets.push(format!("cells={n}"));
+    }
+    let mut scene = scene::load(c.scene.as_deref(), &sets)?;
+    if let Some(n) = huge {
+        scene.cells = n;
+        scene::validate(&scene)?;
+    }
+    Ok(scene)
 }
 
 /// Pick the backend (see [`engine::select`]).
@@ -174,7 +209,7 @@ pub fn make_backend(
     choice: BackendChoice,
     threads: Option<usize>,
 ) -> Result<Box<dyn Backend>, CliError> {
-    Ok(engine::select(choice, threads)?)
+    Ok(engine::select(choice, thread_count(threads))?)
 }
 
 /// A progress bar on stderr, shown only when stderr is a terminal and the run passes one second.
@@ -434,6 +469,14 @@ fn cmd_bench(a: &BenchArgs) -> Result<(), CliError> {
     Ok(())
 }
 
+fn cmd_app(a: &AppArgs) -> Result<(), CliError> {
+    // A scene that does not load is bad input (exit 2), found before any window opens.
+    if let Some(name) = &a.scene {
+        scene::load(Some(name), &[])?;
+    }
+    crate::app::launch(a.scene.as_deref()).map_err(CliError::Other)
+}
+
 /// Parse the command line and run it; returns the process exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
@@ -443,7 +486,7 @@ pub fn main() -> i32 {
         Some(Command::Check(a)) => cmd_check(a),
         Some(Command::Attribute(a)) => cmd_attribute(a),
         Some(Command::Bench(a)) => cmd_bench(a),
-        Some(Command::App(a)) => crate::app::launch(a.scene.as_deref()).map_err(CliError::Other),
+        Some(Command::App(a)) => cmd_app(a),
         None => crate::app::launch(None).map_err(CliError::Other),
     };
     match result {

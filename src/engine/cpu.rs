@@ -22,8 +22,9 @@ impl CpuBackend {
     /// `threads`: None uses every core.
     pub fn new(threads: Option<usize>) -> CpuBackend {
         let mut b = rayon::ThreadPoolBuilder::new();
-        if let Some(t) = threads {
-            b = b.num_threads(t.max(1));
+        // 0, like None, means every core (rayon's default).
+        if let Some(t) = threads.filter(|&t| t > 0) {
+            b = b.num_threads(t);
         }
         CpuBackend {
             pool: b

@@ -76,7 +76,7 @@ pub enum SceneError {
         value: String,
         range: String,
     },
-    #[error("--set `{arg}`: expected KEY=VALUE, e.g. coating.cathode_loading_cv=0.004")]
+    #[error("--set `{arg}`: expected KEY=VALUE with KEY `key` or `section.key`, e.g. coating.cathode_loading_cv=0.004")]
     BadSet { arg: String },
 }
 
@@ -147,9 +147,16 @@ pub fn parse_set(arg: &str) -> Result<(String, Value), SceneError> {
         });
     };
     let key = key.trim();
-    if key.is_empty() || key.split('.').any(str::is_empty) {
+    // Scene keys are `key` or `section.key`: a deeper path is a mistake, and a very deep one would
+    // otherwise build a table nested as deep (and overflow the stack when it is dropped).
+    if key.is_empty() || key.split('.').any(str::is_empty) || key.split('.').count() > 2 {
+        let shown: String = arg.chars().take(80).collect();
         return Err(SceneError::BadSet {
-            arg: arg.to_string(),
+            arg: if shown.len() < arg.len() {
+                format!("{shown}… ({} characters)", arg.chars().count())
+            } else {
+                shown
+            },
         });
     }
     let raw = raw.trim();
