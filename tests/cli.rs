@@ -295,20 +295,45 @@ fn hostile_inputs_are_handled() {
     assert_eq!(code, 0, "{err}");
     let (code, out, err) = celltwin(&["run", "--backend", "cpu", "--cells", "2e4", "--json"]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("\"cells\":20000"), "{}", &out[..200.min(out.len())]);
+    assert!(
+        out.contains("\"cells\":20000"),
+        "{}",
+        &out[..200.min(out.len())]
+    );
     let (code, _, err) = celltwin(&["run", "--backend", "cpu", "--cells", "18446744073709551615"]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("cells") && err.contains("18446744073709551615"), "{err}");
+    assert!(
+        err.contains("cells") && err.contains("18446744073709551615"),
+        "{err}"
+    );
     let deep = vec!["a"; 50_000].join(".");
     let (code, _, err) = celltwin(&["run", "--backend", "cpu", "--set", &format!("{deep}=1")]);
     assert_eq!(code, 2, "{}", &err[..300.min(err.len())]);
-    assert!(err.contains("section.key") && !err.contains("overflow"), "{}", &err[..300.min(err.len())]);
+    assert!(
+        err.contains("section.key") && !err.contains("overflow"),
+        "{}",
+        &err[..300.min(err.len())]
+    );
     let (code, _, err) = celltwin(&[
-        "run", "--backend", "cpu", "--cells", "20000", "--threads", "0", "--json",
+        "run",
+        "--backend",
+        "cpu",
+        "--cells",
+        "20000",
+        "--threads",
+        "0",
+        "--json",
     ]);
     assert_eq!(code, 0, "{err}");
     let (code, _, err) = celltwin(&[
-        "run", "--backend", "cpu", "--cells", "20000", "--threads", "100000", "--json",
+        "run",
+        "--backend",
+        "cpu",
+        "--cells",
+        "20000",
+        "--threads",
+        "100000",
+        "--json",
     ]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("capped"), "{err}");

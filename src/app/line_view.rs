@@ -280,8 +280,12 @@ fn comparison(app: &CellTwinApp, s: &Summary, ui: &mut egui::Ui) {
         ];
         let colour = super::plots::PIN_COLOURS[slot];
         egui::CollapsingHeader::new(
-            egui::RichText::new(format!("pin {} ({}) against the current run", slot + 1, pin.label))
-                .color(colour),
+            egui::RichText::new(format!(
+                "pin {} ({}) against the current run",
+                slot + 1,
+                pin.label
+            ))
+            .color(colour),
         )
         .id_salt(("comparison", slot))
         .default_open(true)

@@ -2,6 +2,7 @@
 //! dispatch and the largest stats layout), reused for every chunk and run.
 
 use super::context::{GpuContext, entry, pod_vec};
+use super::layout::stats::*;
 use super::layout::{ChunkParams, HistParams};
 use crate::engine::{ChunkResult, EngineError};
 use crate::model::pack::PackCell;
@@ -15,8 +16,7 @@ pub const TILE: u32 = WG * ITEMS;
 pub const MAX_STATS: u32 = 2048;
 /// Bytes of one passed cell in the staging, passed and read-back buffers.
 pub const PACK_CELL_BYTES: u64 = std::mem::size_of::<PackCell>() as u64;
-const PARTIAL_VEC4S: u32 = 6;
-const ST_GRADES: u32 = 17;
+pub const PARTIAL_VEC4S: u32 = 6;
 
 /// Where each counter and histogram of [`LineStats`] sits in the stats buffer.
 #[derive(Clone, Debug)]
@@ -299,28 +299,28 @@ impl CellLinePass {
         let mut chunk_stats = LineStats::new(&layout.spec, p.grade_bins);
         let st = &mut chunk_stats;
         let u = |i: u32| u64::from(s[i as usize]);
-        for e in 0..6 {
-            st.entered[e] = u(e as u32);
+        for (e, v) in st.entered.iter_mut().enumerate() {
+            *v = u(ST_ENTERED + e as u32);
         }
-        for r in 0..5 {
-            st.scrapped[r] = u(6 + r as u32);
+        for (r, v) in st.scrapped.iter_mut().enumerate() {
+            *v = u(ST_SCRAPPED + r as u32);
         }
-        st.passed = u(11);
-        st.defects = u(12);
-        st.defects_passed = u(13);
-        st.breaches = u(14);
-        st.breaches_passed = u(15);
-        st.plating_passed = u(16);
+        st.passed = u(ST_PASSED);
+        st.defects = u(ST_DEFECTS);
+        st.defects_passed = u(ST_DEFECTS_PASSED);
+        st.breaches = u(ST_BREACHES);
+        st.breaches_passed = u(ST_BREACHES_PASSED);
+        st.plating_passed = u(ST_PLATING_PASSED);
         for (g, v) in st.grades.iter_mut().enumerate() {
             *v = u(ST_GRADES + g as u32);
         }
         let h = &layout.hist;
-        fill_hist(&mut st.hist_q_true, &h[0], &s);
-        fill_hist(&mut st.hist_q_meas, &h[1], &s);
-        fill_hist(&mut st.hist_q_scrapped, &h[2], &s);
-        fill_hist(&mut st.hist_r_meas, &h[3], &s);
-        fill_hist(&mut st.hist_k_meas, &h[4], &s);
-        fill_hist(&mut st.hist_np, &h[5], &s);
+        fill_hist(&mut st.hist_q_true, &h[H_Q_TRUE as usize], &s);
+        fill_hist(&mut st.hist_q_meas, &h[H_Q_MEAS as usize], &s);
+        fill_hist(&mut st.hist_q_scrapped, &h[H_Q_SCRAPPED as usize], &s);
+        fill_hist(&mut st.hist_r_meas, &h[H_R_MEAS as usize], &s);
+        fill_hist(&mut st.hist_k_meas, &h[H_K_MEAS as usize], &s);
+        fill_hist(&mut st.hist_np, &h[H_NP as usize], &s);
         // Moments: per tile, partial sums of deviations from a nominal value, to exact fixed point.
         let centres = [
             p.q_rated,

@@ -84,7 +84,44 @@ pub struct PackState {
 }
 
 impl PackState {
+    /// `flags` bits (`END_SET`, `DONE`, `HAVE_LAST`, `HAVE_SHARE` in pack_life.wgsl).
+    pub const END_SET: u32 = 1;
     pub const DONE: u32 = 2;
+    pub const HAVE_LAST: u32 = 4;
+    pub const HAVE_SHARE: u32 = 8;
+}
+
+/// Where the cell-line pass writes its counts in the stats buffer (`ST_*`, `H_*`, `M_*` in
+/// cell_line.wgsl): the host decodes by these names, and a test holds them equal to the WGSL.
+pub mod stats {
+    /// Cells that entered each of the six stations.
+    pub const ST_ENTERED: u32 = 0;
+    /// Cells scrapped for each of the five reasons.
+    pub const ST_SCRAPPED: u32 = 6;
+    pub const ST_PASSED: u32 = 11;
+    pub const ST_DEFECTS: u32 = 12;
+    pub const ST_DEFECTS_PASSED: u32 = 13;
+    pub const ST_BREACHES: u32 = 14;
+    pub const ST_BREACHES_PASSED: u32 = 15;
+    pub const ST_PLATING_PASSED: u32 = 16;
+    /// First of the grade counts; the histograms follow them.
+    pub const ST_GRADES: u32 = 17;
+    /// Histogram slots.
+    pub const H_Q_TRUE: u32 = 0;
+    pub const H_Q_MEAS: u32 = 1;
+    pub const H_Q_SCRAPPED: u32 = 2;
+    pub const H_R_MEAS: u32 = 3;
+    pub const H_K_MEAS: u32 = 4;
+    pub const H_NP: u32 = 5;
+    /// Moment slots.
+    pub const M_Q_TRUE: u32 = 0;
+    pub const M_Q_MEAS: u32 = 1;
+    pub const M_R_TRUE: u32 = 2;
+    pub const M_R_MEAS: u32 = 3;
+    pub const M_Q_PASSED: u32 = 4;
+    pub const M_R_PASSED: u32 = 5;
+    pub const M_K_MEAS: u32 = 6;
+    pub const M_NP: u32 = 7;
 }
 
 /// `RngJob` in rng_check.wgsl.
@@ -119,6 +156,128 @@ mod tests {
             }
             _ => None,
         })
+    }
+
+    /// Every `const` of every shader, with its value as naga evaluated it.
+    fn wgsl_constants() -> Vec<(String, String, f64)> {
+        let mut out = Vec::new();
+        for (file, src) in super::super::shaders::all() {
+            let m = super::super::shaders::validate(file, &src).unwrap();
+            for (_, c) in m.constants.iter() {
+                let Some(name) = &c.name else { continue };
+                let value = match m.global_expressions[c.init] {
+                    naga::Expression::Literal(naga::Literal::U32(v)) => f64::from(v),
+                    naga::Expression::Literal(naga::Literal::I32(v)) => f64::from(v),
+                    naga::Expression::Literal(naga::Literal::F32(v)) => f64::from(v),
+                    ref e => panic!("{file}: const {name} is not a literal: {e:?}"),
+                };
+                out.push((file.to_string(), name.clone(), value));
+            }
+        }
+        out
+    }
+
+    /// Every WGSL constant equals its Rust twin, and none is left without one (a new shader
+    /// constant must be added here, with its Rust value, or named as the shader's own).
+    #[test]
+    fn wgsl_constants_equal_their_rust_twins() {
+        use super::stats::*;
+        use crate::model::pack::EndOfLife;
+        use crate::model::{Scrap, Stage, flags};
+        use crate::rng::stream;
+        let stage = |s: Stage| Stage::ALL.iter().position(|&x| x == s).unwrap() as u32;
+        let twins: Vec<(&str, u32)> = vec![
+            ("WG", crate::gpu::cell_line::WG),
+            ("ITEMS", crate::gpu::cell_line::ITEMS),
+            ("TILE", crate::gpu::cell_line::TILE),
+            ("MAX_STATS", crate::gpu::cell_line::MAX_STATS),
+            ("PARTIAL_VEC4S", crate::gpu::cell_line::PARTIAL_VEC4S),
+            ("ST_ENTERED", ST_ENTERED),
+            ("ST_SCRAPPED", ST_SCRAPPED),
+            ("ST_PASSED", ST_PASSED),
+            ("ST_DEFECTS", ST_DEFECTS),
+            ("ST_DEFECTS_PASSED", ST_DEFECTS_PASSED),
+            ("ST_BREACHES", ST_BREACHES),
+            ("ST_BREACHES_PASSED", ST_BREACHES_PASSED),
+            ("ST_PLATING_PASSED", ST_PLATING_PASSED),
+            ("ST_GRADES", ST_GRADES),
+            ("H_Q_TRUE", H_Q_TRUE),
+            ("H_Q_MEAS", H_Q_MEAS),
+            ("H_Q_SCRAPPED", H_Q_SCRAPPED),
+            ("H_R_MEAS", H_R_MEAS),
+            ("H_K_MEAS", H_K_MEAS),
+            ("H_NP", H_NP),
+            ("M_Q_TRUE", M_Q_TRUE),
+            ("M_Q_MEAS", M_Q_MEAS),
+            ("M_R_TRUE", M_R_TRUE),
+            ("M_R_MEAS", M_R_MEAS),
+            ("M_Q_PASSED", M_Q_PASSED),
+            ("M_R_PASSED", M_R_PASSED),
+            ("M_K_MEAS", M_K_MEAS),
+            ("M_NP", M_NP),
+            ("STAGE_COATING", stage(Stage::Coating)),
+            ("STAGE_CALENDERING", stage(Stage::Calendering)),
+            ("STAGE_WINDING", stage(Stage::Winding)),
+            ("STAGE_FILLING", stage(Stage::Filling)),
+            ("STAGE_FORMATION", stage(Stage::Formation)),
+            ("STAGE_EOL", stage(Stage::Eol)),
+            ("FLAG_DEFECT", flags::DEFECT),
+            ("FLAG_BREACH", flags::BREACH),
+            ("FLAG_PLATING", flags::PLATING),
+            ("SCRAP_SHIFT", flags::SCRAP_SHIFT),
+            ("SCRAP_MASK", flags::SCRAP_MASK),
+            ("GRADE_SHIFT", flags::GRADE_SHIFT),
+            ("GRADE_MASK", flags::GRADE_MASK),
+            ("SCRAP_LOADING", Scrap::Loading as u32),
+            ("SCRAP_OVERHANG", Scrap::Overhang as u32),
+            ("SCRAP_SELF_DISCHARGE", Scrap::SelfDischarge as u32),
+            ("SCRAP_LOW_CAPACITY", Scrap::LowCapacity as u32),
+            ("SCRAP_HIGH_DCIR", Scrap::HighDcir as u32),
+            ("STREAM_COATING", stream::COATING),
+            ("STREAM_CALENDERING", stream::CALENDERING),
+            ("STREAM_WINDING", stream::WINDING),
+            ("STREAM_FILLING", stream::FILLING),
+            ("STREAM_FORMATION", stream::FORMATION),
+            ("STREAM_EOL", stream::EOL),
+            ("STREAM_AGING_CELL", stream::AGING_CELL),
+            ("STREAM_AGING_SHORT", stream::AGING_SHORT),
+            ("STREAM_MATCHING", stream::MATCHING),
+            ("STREAM_LOT", stream::LOT),
+            ("EOL_FADE", EndOfLife::Fade as u32),
+            ("EOL_SHORT", EndOfLife::Short as u32),
+            ("EOL_CAP", EndOfLife::Cap as u32),
+            ("EOL_POWER", EndOfLife::Power as u32),
+            ("END_SET", PackState::END_SET),
+            ("DONE", PackState::DONE),
+            ("HAVE_LAST", PackState::HAVE_LAST),
+            ("HAVE_SHARE", PackState::HAVE_SHARE),
+            ("PHILOX_M0", crate::rng::M0),
+            ("PHILOX_M1", crate::rng::M1),
+            ("PHILOX_W0", crate::rng::W0),
+            ("PHILOX_W1", crate::rng::W1),
+        ];
+        // The shaders' own: workgroup sizing and a sentinel, no Rust counterpart.
+        let shader_only = ["MAX_PWG", "BIG"];
+        let consts = wgsl_constants();
+        assert!(
+            consts.len() > 40,
+            "naga kept the constants: {}",
+            consts.len()
+        );
+        for (file, name, value) in &consts {
+            if name == "TAU" {
+                // Box–Muller's 2π: the f32 the CPU twin multiplies by.
+                assert_eq!(*value as f32, std::f32::consts::TAU, "{file}: TAU");
+                continue;
+            }
+            if shader_only.contains(&name.as_str()) {
+                continue;
+            }
+            let Some((_, rust)) = twins.iter().find(|(n, _)| n == name) else {
+                panic!("{file}: const {name} = {value} has no Rust twin in this test");
+            };
+            assert_eq!(*value, f64::from(*rust), "{file}: const {name}");
+        }
     }
 
     /// Each Rust Pod struct has the size and the field names and offsets naga computes for its

@@ -76,7 +76,9 @@ pub enum SceneError {
         value: String,
         range: String,
     },
-    #[error("--set `{arg}`: expected KEY=VALUE with KEY `key` or `section.key`, e.g. coating.cathode_loading_cv=0.004")]
+    #[error(
+        "--set `{arg}`: expected KEY=VALUE with KEY `key` or `section.key`, e.g. coating.cathode_loading_cv=0.004"
+    )]
     BadSet { arg: String },
 }
 
