@@ -126,6 +126,9 @@ pub struct BenchArgs {
     pub threads: Option<usize>,
     /// Scene to bench (default: the embedded default scene).
     pub scene: Option<String>,
+    /// Print the measurements as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug, Default)]
@@ -465,7 +468,15 @@ fn cmd_bench(a: &BenchArgs) -> Result<(), CliError> {
     let sets = vec![format!("cells={}", a.cells)];
     let scene = scene::load(a.scene.as_deref(), &sets)?;
     let mut backend = make_backend(a.backend, a.threads)?;
-    print!("{}", report::bench(&scene, backend.as_mut())?);
+    let b = report::bench(&scene, backend.as_mut())?;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string(&b).map_err(|e| CliError::Other(e.to_string()))?
+        );
+    } else {
+        print!("{}", report::bench_text(&b, &scene));
+    }
     Ok(())
 }
 

@@ -249,19 +249,40 @@ pub fn sweep_table(param: &str, rows: &[SweepRow]) -> String {
     o
 }
 
-/// `celltwin bench`: each pass alone, then end to end.
-pub fn bench(scene: &Scene, backend: &mut dyn Backend) -> Result<String, CliError> {
-    let mut o = String::new();
+/// What `celltwin bench` measured (its `--json` form).
+#[derive(Debug, serde::Serialize)]
+pub struct Bench {
+    pub scene: String,
+    pub cells: u64,
+    pub backend: &'static str,
+    pub device: String,
+    /// First call of each pass (device, pipelines), s.
+    pub setup_s: f64,
+    /// The cell line alone: generation, statistics, compaction of passed cells.
+    pub line_cells_per_s: f64,
+    pub passed: u64,
+    /// Line and matching into packs (the engine's first phase, pack life off).
+    pub matching_cells_per_s: f64,
+    pub packs: u64,
+    /// Pack life of the scene's life sample.
+    pub pack_life_packs_per_s: f64,
+    pub life_packs: u64,
+    /// Cell-years of aging simulated per second of pack life (packs × cells × years lived).
+    pub cell_years_per_s: f64,
+    /// The whole run of the scene, s.
+    pub end_to_end_s: f64,
+    /// The app's path: 10⁵ cells of the scene, every pack aged, s.
+    pub preview_s: f64,
+    /// 10⁶ cells of the scene, every pack aged, s.
+    pub full_s: f64,
+    pub peak_device_memory_bytes: Option<u64>,
+    pub peak_host_memory_bytes: Option<u64>,
+}
+
+/// `celltwin bench`: each pass alone, end to end, and the app's two run sizes with every pack aged.
+pub fn bench(scene: &Scene, backend: &mut dyn Backend) -> Result<Bench, CliError> {
     let p = LineParams::from_scene(scene);
     let spec = HistSpec::for_params(&p);
-    let _ = writeln!(
-        o,
-        "celltwin bench: {} cells of {}, backend {} ({})",
-        scene.cells,
-        scene.name,
-        backend.kind(),
-        backend.device()
-    );
     // Setup: the first call of each pass makes the GPU's pipelines and buffers (shader compilation
     // on the device); timed apart so that the passes below measure steady throughput.
     let t = Instant::now();
@@ -274,70 +295,109 @@ pub fn bench(scene: &Scene, backend: &mut dyn Backend) -> Result<String, CliErro
         let table = crate::model::aging::RateTable::new(&aging, &scene.life);
         backend.pack_life(&aging, &table, &warm[..pack_size])?;
     }
-    let _ = writeln!(
-        o,
-        "  setup          {:8.3} s  (device, pipelines, first dispatch of each pass)",
-        t.elapsed().as_secs_f64()
-    );
-    // Pass 1: the cell line alone (generation, stats, compaction of passed cells).
+    let setup_s = t.elapsed().as_secs_f64();
+    // Pass 1: the cell line alone.
     let t = Instant::now();
     let mut start = 0;
-    let mut passed = 0usize;
+    let mut passed = 0u64;
     while start < scene.cells {
         let n = engine::DEFAULT_CHUNK.min(scene.cells - start);
-        passed += backend.cell_line(&p, &spec, start, n)?.passed.len();
+        passed += backend.cell_line(&p, &spec, start, n)?.passed.len() as u64;
         start += n;
     }
     let line = t.elapsed().as_secs_f64();
-    let _ = writeln!(
-        o,
-        "  cell line      {:8.3} s  {:8.2} M cells/s  ({passed} passed)",
-        line,
-        scene.cells as f64 / line / 1e6
-    );
     // End to end: line, matching, pack life, summary.
     let t = Instant::now();
     let s = engine::run(scene, backend, &RunOptions::default(), &mut |_| {})?;
     let total = t.elapsed().as_secs_f64();
-    let life = total - s.line_s;
+    let life = (total - s.line_s).max(1e-9);
+    let cell_years = s.packs.life_packs as f64
+        * scene.cells_per_pack() as f64
+        * s.packs.life_years.mean.max(0.0);
+    // The app's path: a run of 10⁵ and one of 10⁶ cells of this scene, every pack aged.
+    let mut timed = |cells: u64| -> Result<f64, CliError> {
+        let mut s = scene.clone();
+        s.cells = cells;
+        s.pack.life_packs = u32::MAX;
+        s.pack.window = s.pack.window.min(cells).max(s.cells_per_pack());
+        let t = Instant::now();
+        engine::run(&s, backend, &RunOptions::default(), &mut |_| {})?;
+        Ok(t.elapsed().as_secs_f64())
+    };
+    let preview_s = timed(100_000)?;
+    let full_s = timed(1_000_000)?;
+    Ok(Bench {
+        scene: scene.name.clone(),
+        cells: scene.cells,
+        backend: backend.kind(),
+        device: backend.device(),
+        setup_s,
+        line_cells_per_s: scene.cells as f64 / line,
+        passed,
+        matching_cells_per_s: scene.cells as f64 / s.line_s,
+        packs: s.packs.packs,
+        pack_life_packs_per_s: s.packs.life_packs as f64 / life,
+        life_packs: s.packs.life_packs,
+        cell_years_per_s: cell_years / life,
+        end_to_end_s: total,
+        preview_s,
+        full_s,
+        peak_device_memory_bytes: backend.device_memory(),
+        peak_host_memory_bytes: peak_rss(),
+    })
+}
+
+/// The bench as people read it.
+pub fn bench_text(b: &Bench, scene: &Scene) -> String {
+    let mut o = String::new();
+    let w = &mut o;
     let _ = writeln!(
-        o,
-        "  line+matching  {:8.3} s  {:8.2} M cells/s  ({} packs)",
-        s.line_s,
-        scene.cells as f64 / s.line_s / 1e6,
-        s.packs.packs
+        w,
+        "celltwin bench: {} cells of {}, backend {} ({})",
+        b.cells, b.scene, b.backend, b.device
     );
     let _ = writeln!(
-        o,
-        "  pack life      {:8.3} s  {:8.1} packs/s   ({} packs × {} cells, to {:.0} % or {} cycles)",
-        life,
-        s.packs.life_packs as f64 / life.max(1e-9),
-        s.packs.life_packs,
+        w,
+        "  setup          {:8.3} s  (device, pipelines, first dispatch of each pass)",
+        b.setup_s
+    );
+    let _ = writeln!(
+        w,
+        "  cell line      {:8.2} M cells/s  ({} passed)",
+        b.line_cells_per_s / 1e6,
+        b.passed
+    );
+    let _ = writeln!(
+        w,
+        "  line+matching  {:8.2} M cells/s  ({} packs)",
+        b.matching_cells_per_s / 1e6,
+        b.packs
+    );
+    let _ = writeln!(
+        w,
+        "  pack life      {:8.1} packs/s   ({} packs × {} cells, to {:.0} % or {} cycles; {:.0} cell-years/s)",
+        b.pack_life_packs_per_s,
+        b.life_packs,
         scene.cells_per_pack(),
         100.0 * (scene.life.eol_fraction - 0.1),
-        scene.life.max_cycles
+        scene.life.max_cycles,
+        b.cell_years_per_s
     );
+    let _ = writeln!(w, "  end to end     {:8.3} s", b.end_to_end_s);
     let _ = writeln!(
-        o,
-        "  end to end     {:8.3} s  {:8.2} M cells/s",
-        total,
-        scene.cells as f64 / total / 1e6
+        w,
+        "  app path       preview {:.3} s (10⁵ cells, every pack), full {:.3} s (10⁶ cells, every pack)",
+        b.preview_s, b.full_s
     );
-    if let Some(bytes) = backend.device_memory() {
+    if let Some(bytes) = b.peak_device_memory_bytes {
         let _ = writeln!(
-            o,
+            w,
             "  peak device memory {:.1} MiB (GPU buffers held at once)",
             bytes as f64 / 1048576.0
         );
     }
-    let _ = writeln!(
-        o,
-        "  device         {} ({})",
-        backend.device(),
-        backend.kind()
-    );
-    if let Some(rss) = peak_rss() {
-        let _ = writeln!(o, "  peak host memory {:.1} MiB", rss as f64 / 1048576.0);
+    if let Some(rss) = b.peak_host_memory_bytes {
+        let _ = writeln!(w, "  peak host memory {:.1} MiB", rss as f64 / 1048576.0);
     }
-    Ok(o)
+    o
 }
