@@ -26,6 +26,8 @@ chmod 700 "$XDG_RUNTIME_DIR"
 vulkaninfo --summary 2>/dev/null | grep -E "deviceName|driverName" || echo "test.sh: no Vulkan device listed"
 
 cargo test --release --locked
+# The UI-free library and headless CLI build without the app (the compiler keeps the engine UI-free).
+cargo build --release --locked --no-default-features
 if [ -f scripts/app_smoke.sh ]; then
   bash scripts/app_smoke.sh
 fi

@@ -11,8 +11,10 @@
 //! - [`summary`]: statistics, JSON and CSV;
 //! - [`attribution`]: the lost pack life shared out to its sources (Shapley values over runs).
 
+#[cfg(feature = "app")]
 pub mod app;
 pub mod attribution;
+pub mod backend;
 pub mod cli;
 pub mod engine;
 pub mod gpu;

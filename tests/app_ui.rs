@@ -2,6 +2,7 @@
 //! engine (small runs, the app blocking until each result is in), a wgpu-rendered snapshot.
 //!
 //! `UPDATE_SNAPSHOTS=1 cargo test --release --test app_ui` rewrites `tests/snapshots/*.png`.
+#![cfg(feature = "app")]
 
 use celltwin::app::CellTwinApp;
 use egui::accesskit::Role;

@@ -616,7 +616,8 @@ fn gpu_factory(cc: &eframe::CreationContext<'_>) -> Option<worker::BackendFactor
                 eprintln!(
                     "celltwin: the GPU engine cannot use eframe's device ({e}); using the CPU engine"
                 );
-                crate::engine::select(crate::engine::BackendChoice::Cpu, None)
+                Ok(Box::new(crate::engine::cpu::CpuBackend::new(None))
+                    as Box<dyn crate::engine::Backend>)
             }
         },
     ))

@@ -12,8 +12,9 @@
 //! No simulation and no readback happen on the UI thread: it only polls [`Worker::poll`].
 
 use crate::attribution::{Attribution, AttributionError, Method, attribute};
+use crate::backend::{BackendChoice, select};
 use crate::cli::SweepRow;
-use crate::engine::{self, Backend, BackendChoice, EngineError, Progress, RunOptions};
+use crate::engine::{self, Backend, EngineError, Progress, RunOptions};
 use crate::scene::Scene;
 use crate::summary::Summary;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -39,7 +40,8 @@ pub type Wake = Arc<dyn Fn() + Send + Sync>;
 
 /// The CPU/auto backend. The GPU hook is in [`super::launch`]: a factory built from eframe's device.
 pub fn default_factory() -> BackendFactory {
-    Arc::new(|| engine::select(BackendChoice::Auto, None))
+    // The app's status bar names the backend and device, so `auto`'s note is not repeated.
+    Arc::new(|| select(BackendChoice::Auto, None).map(|s| s.backend))
 }
 
 /// The scene field the sweep varies (a knob's accessor).

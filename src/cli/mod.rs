@@ -38,7 +38,7 @@ pub enum Command {
     App(AppArgs),
 }
 
-pub use crate::engine::BackendChoice;
+pub use crate::backend::BackendChoice;
 
 #[derive(Args, Debug, Clone)]
 pub struct Common {
@@ -207,12 +207,16 @@ pub fn load_scene(c: &Common) -> Result<Scene, CliError> {
     Ok(scene)
 }
 
-/// Pick the backend (see [`engine::select`]).
+/// Pick the backend (see [`crate::backend::select`]); `auto`'s choice is said on stderr.
 pub fn make_backend(
     choice: BackendChoice,
     threads: Option<usize>,
 ) -> Result<Box<dyn Backend>, CliError> {
-    Ok(engine::select(choice, thread_count(threads))?)
+    let s = crate::backend::select(choice, thread_count(threads))?;
+    if let Some(note) = s.note {
+        eprintln!("{note}");
+    }
+    Ok(s.backend)
 }
 
 /// A progress bar on stderr, shown only when stderr is a terminal and the run passes one second.
@@ -485,7 +489,21 @@ fn cmd_app(a: &AppArgs) -> Result<(), CliError> {
     if let Some(name) = &a.scene {
         scene::load(Some(name), &[])?;
     }
-    crate::app::launch(a.scene.as_deref()).map_err(CliError::Other)
+    launch_app(a.scene.as_deref())
+}
+
+#[cfg(feature = "app")]
+fn launch_app(scene: Option<&str>) -> Result<(), CliError> {
+    crate::app::launch(scene).map_err(CliError::Other)
+}
+
+#[cfg(not(feature = "app"))]
+fn launch_app(_scene: Option<&str>) -> Result<(), CliError> {
+    Err(CliError::Other(
+        "this celltwin was built without the desktop app (cargo feature `app`); \
+         `celltwin run` runs a scene headless"
+            .into(),
+    ))
 }
 
 /// Parse the command line and run it; returns the process exit code.
@@ -498,7 +516,7 @@ pub fn main() -> i32 {
         Some(Command::Attribute(a)) => cmd_attribute(a),
         Some(Command::Bench(a)) => cmd_bench(a),
         Some(Command::App(a)) => cmd_app(a),
-        None => crate::app::launch(None).map_err(CliError::Other),
+        None => launch_app(None),
     };
     match result {
         Ok(()) => 0,

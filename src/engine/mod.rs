@@ -36,56 +36,6 @@ pub struct ChunkResult {
     pub passed: Vec<PackCell>,
 }
 
-/// Which engine runs the cells (`--backend`).
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum BackendChoice {
-    /// A hardware GPU if there is one, else the CPU (a software GPU is slower than the CPU here).
-    Auto,
-    Cpu,
-    Gpu,
-}
-
-/// Make the backend for a choice. `gpu` takes any adapter (a hardware GPU first, else a software
-/// one such as lavapipe) and fails with a message naming what was tried when there is none; `auto`
-/// takes a hardware GPU if one exists (or the adapter `WGPU_ADAPTER_NAME` names), else the CPU
-/// engine, and says which on stderr. A software GPU is slower than the CPU engine on the machines
-/// celltwin targets, so `auto` does not pick one unasked. `WGPU_BACKEND` limits the APIs tried.
-pub fn select(
-    choice: BackendChoice,
-    threads: Option<usize>,
-) -> Result<Box<dyn Backend>, EngineError> {
-    use crate::gpu::{AdapterPolicy, GpuBackend};
-    match choice {
-        BackendChoice::Cpu => Ok(Box::new(cpu::CpuBackend::new(threads))),
-        BackendChoice::Gpu => Ok(Box::new(GpuBackend::new(AdapterPolicy::Any)?)),
-        BackendChoice::Auto => match GpuBackend::new(AdapterPolicy::Hardware) {
-            Ok(g) => {
-                eprintln!(
-                    "celltwin: backend auto: using the GPU engine on {}",
-                    g.device()
-                );
-                Ok(Box::new(g))
-            }
-            Err(e) => {
-                let cpu = cpu::CpuBackend::new(threads);
-                let why = match e {
-                    EngineError::NoGpu(m) | EngineError::Gpu(m) => m,
-                    other => other.to_string(),
-                };
-                eprintln!(
-                    "celltwin: backend auto: {why}; using the CPU engine ({} threads). \
-                     --backend gpu runs on a software GPU too",
-                    cpu.threads()
-                );
-                Ok(Box::new(cpu))
-            }
-        },
-    }
-}
-
 /// What a compute backend does: the cell line over a range of cell indices, and pack life.
 /// `Send` so that the app can run it on a worker thread.
 pub trait Backend: Send {
@@ -311,7 +261,12 @@ pub fn run(
     let elapsed = t0.elapsed().as_secs_f64();
     Ok(Summary::build(
         scene,
-        backend,
+        crate::summary::RunInfo {
+            backend: backend.kind(),
+            device: backend.device(),
+            line_s,
+            elapsed_s: elapsed,
+        },
         &stats,
         crate::summary::PackTotals {
             packs: asm.packs,
@@ -322,8 +277,6 @@ pub fn run(
             lives,
             life_cells: asm.life_cells,
         },
-        line_s,
-        elapsed,
     ))
 }
 

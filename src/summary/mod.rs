@@ -7,7 +7,6 @@ mod stats;
 pub use export::{write_csvs, write_out_dir};
 pub use stats::{HistSpec, Histogram, LineStats, Moments, Stat};
 
-use crate::engine::Backend;
 use crate::model::cost::{CostSummary, cost_summary};
 use crate::model::pack::{EndOfLife, PackCell, PackLife, nominal_cell_life};
 use crate::model::{Scrap, Stage, flags};
@@ -184,6 +183,17 @@ pub struct Summary {
     pub cells_per_s: f64,
 }
 
+/// What ran a scene and how long it took: the summary records it, it does not ask a backend.
+pub struct RunInfo {
+    /// "cpu" or "gpu".
+    pub backend: &'static str,
+    /// Thread count, or the adapter and its API.
+    pub device: String,
+    /// Seconds in the cell line (incl. matching) and in total.
+    pub line_s: f64,
+    pub elapsed_s: f64,
+}
+
 /// What the engine hands over about packs.
 pub struct PackTotals {
     pub packs: u64,
@@ -333,14 +343,13 @@ fn life_histogram(lives: &[PackLife], max_cycles: u32) -> Histogram {
 }
 
 impl Summary {
-    pub fn build(
-        scene: &Scene,
-        backend: &dyn Backend,
-        s: &LineStats,
-        packs: PackTotals,
-        line_s: f64,
-        elapsed_s: f64,
-    ) -> Summary {
+    pub fn build(scene: &Scene, run: RunInfo, s: &LineStats, packs: PackTotals) -> Summary {
+        let RunInfo {
+            backend,
+            device,
+            line_s,
+            elapsed_s,
+        } = run;
         let by_stage = s.scrapped_by_stage();
         let stages = Stage::ALL
             .iter()
@@ -495,8 +504,8 @@ impl Summary {
             chemistry: scene.chemistry,
             cells: scene.cells,
             seed: scene.seed,
-            backend: backend.kind(),
-            device: backend.device(),
+            backend,
+            device,
             stages,
             yield_: s.passed as f64 / started.max(1) as f64,
             scrap_pareto,
