@@ -22,3 +22,4 @@ pub mod model;
 pub mod rng;
 pub mod scene;
 pub mod summary;
+pub mod sweep;

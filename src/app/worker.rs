@@ -13,10 +13,10 @@
 
 use crate::attribution::{Attribution, AttributionError, Method, attribute};
 use crate::backend::{BackendChoice, select};
-use crate::cli::SweepRow;
 use crate::engine::{self, Backend, EngineError, Progress, RunOptions};
 use crate::scene::Scene;
 use crate::summary::Summary;
+use crate::sweep::SweepRow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
@@ -261,48 +261,7 @@ fn bg_thread(rx: Receiver<Job>, mut cx: Ctx) {
                 set,
                 values,
                 cancel,
-            } => {
-                let mut points = Vec::with_capacity(values.len());
-                let total = values.len();
-                let mut failed = false;
-                for (i, &v) in values.iter().enumerate() {
-                    if cancel.load(Ordering::Relaxed) {
-                        failed = true;
-                        break;
-                    }
-                    cx.send(Msg::SweepProgress { id, done: i, total });
-                    let mut s = scene.clone();
-                    *set(&mut s) = v;
-                    // A point fails with a message, or stops quietly when cancelled.
-                    let point = match crate::scene::validate(&s) {
-                        Err(e) => Err(Some(e.to_string())),
-                        Ok(()) => cx.run(&s, &cancel, &mut |_, _| {}).map_err(|e| match e {
-                            EngineError::Cancelled => None,
-                            other => Some(other.to_string()),
-                        }),
-                    };
-                    match point {
-                        Ok(sum) => points.push(SweepPoint {
-                            value: v,
-                            row: SweepRow::from_summary(format!("{v}"), &sum),
-                        }),
-                        Err(err) => {
-                            if let Some(err) = err {
-                                cx.send(Msg::Failed {
-                                    id: Some(id),
-                                    what: "sweep".into(),
-                                    err,
-                                });
-                            }
-                            failed = true;
-                            break;
-                        }
-                    }
-                }
-                if !failed {
-                    cx.send(Msg::Sweep { id, key, points });
-                }
-            }
+            } => sweep_job(&mut cx, id, &scene, key, set, &values, &cancel),
             Job::Pin { slot, label, scene } => {
                 let never = Arc::new(AtomicBool::new(false));
                 match cx.run(&scene, &never, &mut |_, _| {}) {
@@ -322,6 +281,62 @@ fn bg_thread(rx: Receiver<Job>, mut cx: Ctx) {
             Job::Attribute { id, scene, cancel } => attribute_job(&mut cx, id, &scene, &cancel),
             Job::Run { .. } => {}
         }
+    }
+}
+
+/// The headline sweep through [`crate::sweep::run`], on the background thread's backend; a bad
+/// value fails with its message, a cancel stops quietly.
+fn sweep_job(
+    cx: &mut Ctx,
+    id: u64,
+    scene: &Scene,
+    key: String,
+    set: Setter,
+    values: &[f64],
+    cancel: &Arc<AtomicBool>,
+) {
+    let points: Vec<(String, Scene)> = values
+        .iter()
+        .map(|&v| {
+            let mut s = scene.clone();
+            *set(&mut s) = v;
+            (format!("{v}"), s)
+        })
+        .collect();
+    let res = match cx.backend() {
+        Err(e) => Err(crate::sweep::SweepError::from(e)),
+        Ok(b) => {
+            let opts = RunOptions {
+                chunk: if b.kind() == "gpu" {
+                    APP_CHUNK_GPU
+                } else {
+                    APP_CHUNK
+                },
+                cancel: Some(cancel.clone()),
+            };
+            let mut backend = cx.backend.take().expect("made above");
+            let res = crate::sweep::run(&points, backend.as_mut(), &opts, &mut |done, total| {
+                cx.send(Msg::SweepProgress { id, done, total })
+            });
+            cx.backend = Some(backend);
+            res
+        }
+    };
+    match res {
+        Ok(rows) => {
+            let points = values
+                .iter()
+                .zip(rows)
+                .map(|(&value, row)| SweepPoint { value, row })
+                .collect();
+            cx.send(Msg::Sweep { id, key, points });
+        }
+        Err(crate::sweep::SweepError::Engine(EngineError::Cancelled)) => {}
+        Err(e) => cx.send(Msg::Failed {
+            id: Some(id),
+            what: "sweep".into(),
+            err: e.to_string(),
+        }),
     }
 }
 

@@ -329,87 +329,41 @@ fn cmd_run(a: &RunArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// One row of the headline table.
-#[derive(serde::Serialize, Debug, Clone)]
-pub struct SweepRow {
-    pub value: String,
-    #[serde(rename = "yield")]
-    pub yield_: f64,
-    pub capacity_cv: f64,
-    pub dcir_cv: f64,
-    pub pack_initial_fraction: f64,
-    pub life_p5: f64,
-    pub life_p50: f64,
-    pub life_p95: f64,
-    pub cost_per_kwh: f64,
-    pub escaped_defects_ppm: f64,
-}
-
-impl SweepRow {
-    pub fn from_summary(value: String, s: &Summary) -> SweepRow {
-        SweepRow {
-            value,
-            yield_: s.yield_,
-            capacity_cv: s.capacity.true_.cv,
-            dcir_cv: s.dcir.true_.cv,
-            pack_initial_fraction: s.packs.initial_capacity_fraction,
-            life_p5: s.packs.life_cycles.p5,
-            life_p50: s.packs.life_cycles.p50,
-            life_p95: s.packs.life_cycles.p95,
-            cost_per_kwh: s.cost.per_kwh_good_usd,
-            escaped_defects_ppm: s.defects.escaped_ppm,
-        }
-    }
-}
+pub use crate::sweep::SweepRow;
 
 fn cmd_sweep(a: &SweepArgs) -> Result<(), CliError> {
-    // Every value is validated before the first run, and one backend serves them all (a GPU
-    // backend keeps its device and pipelines).
-    let scenes = a
+    let points = a
         .values
         .iter()
         .map(|v| {
             let mut c = a.common.clone();
             c.sets.push(format!("{}={}", a.param, v.trim()));
-            load_scene(&c)
+            Ok((v.trim().to_string(), load_scene(&c)?))
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, CliError>>()?;
     let mut backend = make_backend(a.common.backend, a.common.threads)?;
-    let mut rows = Vec::new();
-    for (v, scene) in a.values.iter().zip(&scenes) {
-        let s = run_scene(scene, &a.common, backend.as_mut())?;
-        rows.push(SweepRow::from_summary(v.trim().to_string(), &s));
-    }
+    let opts = RunOptions {
+        chunk: a.common.chunk,
+        cancel: None,
+    };
+    let mut bar = Bar::new();
+    let rows = crate::sweep::run(&points, backend.as_mut(), &opts, &mut |i, n| bar.runs(i, n));
+    bar.finish();
+    let rows = rows.map_err(|e| match e {
+        crate::sweep::SweepError::Engine(e) => CliError::from(e),
+        other => CliError::Other(other.to_string()),
+    })?;
     let json = serde_json::to_string(&rows).map_err(|e| CliError::Other(e.to_string()))?;
-    let table = report::sweep_table(&a.param, &rows);
     if a.json {
         println!("{json}");
     } else {
-        print!("{table}");
+        print!("{}", report::sweep_table(&a.param, &rows));
     }
     if let Some(dir) = &a.out {
         let w = || -> std::io::Result<()> {
             std::fs::create_dir_all(dir)?;
             std::fs::write(dir.join("sweep.json"), &json)?;
-            let mut csv = String::from(
-                "value,yield,capacity_cv,dcir_cv,pack_initial_fraction,life_p5,life_p50,life_p95,cost_per_kwh,escaped_defects_ppm\n",
-            );
-            for r in &rows {
-                csv += &format!(
-                    "{},{},{},{},{},{},{},{},{},{}\n",
-                    r.value,
-                    r.yield_,
-                    r.capacity_cv,
-                    r.dcir_cv,
-                    r.pack_initial_fraction,
-                    r.life_p5,
-                    r.life_p50,
-                    r.life_p95,
-                    r.cost_per_kwh,
-                    r.escaped_defects_ppm
-                );
-            }
-            std::fs::write(dir.join("sweep.csv"), csv)
+            std::fs::write(dir.join("sweep.csv"), crate::sweep::csv(&rows))
         };
         w().map_err(|e| CliError::Io(format!("cannot write {}: {e}", dir.display())))?;
     }
