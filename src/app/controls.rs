@@ -2,12 +2,12 @@
 //! pins, export) and the status bar (backend, cells, time, throughput).
 
 use super::knobs::Knob;
-use super::{CellTwinApp, fmt_count};
+use super::CellTwinApp;
+use super::format::{fmt_count, fmt_value};
 use crate::scene::{Matching, Scene};
 use egui::{Color32, RichText};
 
-/// Colour of a value that differs from the loaded scene.
-pub const CHANGED: Color32 = Color32::from_rgb(255, 170, 60);
+use super::style::CHANGED;
 
 /// Built-in scenes offered in the scene menu (aliases left out).
 pub fn builtin_scenes() -> Vec<&'static str> {
@@ -66,25 +66,6 @@ pub fn knob_row(
         true
     } else {
         false
-    }
-}
-
-/// Up to four significant digits, no trailing noise.
-pub fn fmt_value(x: f64) -> String {
-    if x == 0.0 {
-        return "0".into();
-    }
-    let a = x.abs();
-    if (1e-3..1e5).contains(&a) {
-        let decimals = (3 - a.log10().floor() as i32).clamp(0, 6) as usize;
-        let s = format!("{x:.decimals$}");
-        if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            s
-        }
-    } else {
-        format!("{x:.3e}")
     }
 }
 
@@ -314,7 +295,7 @@ pub fn top_bar(app: &mut CellTwinApp, ui: &mut egui::Ui) {
                 app.compare_stories("story_400v", "story_800v");
             }
             for slot in 0..2 {
-                let colour = super::plots::PIN_COLOURS[slot];
+                let colour = super::style::PIN_COLOURS[slot];
                 if let Some(p) = &app.pins[slot] {
                     ui.label(RichText::new(format!("pin {}: {}", slot + 1, p.label)).color(colour));
                     if ui.small_button(format!("unpin {}", slot + 1)).clicked() {

@@ -2,9 +2,10 @@
 //! thickness is the cells still in the line, and a red branch under each station for its scrap.
 //! Hover a station for its numbers; click it for its parameters and scrap Pareto.
 
-use super::controls::{CHANGED, fmt_value};
+use super::format::{fmt_count, fmt_value};
+use super::style::CHANGED;
 use super::knobs::STATIONS;
-use super::{CellTwinApp, fmt_count};
+use super::CellTwinApp;
 use crate::summary::Summary;
 use egui::{
     Align2, Color32, CornerRadius, FontId, Pos2, Rect, Sense, Stroke, StrokeKind, Vec2, pos2, vec2,
@@ -278,7 +279,7 @@ fn comparison(app: &CellTwinApp, s: &Summary, ui: &mut egui::Ui) {
                 rel(p.defects.escaped_ppm.max(1e-9), s.defects.escaped_ppm),
             ),
         ];
-        let colour = super::plots::PIN_COLOURS[slot];
+        let colour = super::style::PIN_COLOURS[slot];
         egui::CollapsingHeader::new(
             egui::RichText::new(format!(
                 "pin {} ({}) against the current run",

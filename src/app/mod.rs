@@ -13,7 +13,9 @@
 
 pub mod controls;
 pub mod export;
+pub mod format;
 pub mod knobs;
+pub mod style;
 pub mod line_view;
 pub mod plots;
 pub mod worker;
@@ -23,6 +25,7 @@ use crate::scene::Scene;
 use crate::summary::Summary;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use format::fmt_count;
 use worker::{BackendFactory, Msg, SweepPoint, Worker};
 
 /// A run pinned for comparison (up to two).
@@ -579,19 +582,6 @@ impl CellTwinApp {
             ui.ctx().request_repaint_after(Duration::from_millis(250));
         }
     }
-}
-
-/// 1234567 → "1,234,567".
-pub fn fmt_count(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 impl eframe::App for CellTwinApp {

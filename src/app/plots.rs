@@ -1,7 +1,8 @@
 //! The plots (egui_plot): the headline chart (pack life against a process spread), the pack fade
 //! curve, and the histograms of MODEL.md §4, with up to two pinned runs overlaid.
 
-use super::controls::fmt_value;
+use super::format::fmt_value;
+use super::style::{CURRENT, LIMIT, PIN_COLOURS, SCRAP, TRUE_COL};
 use super::{CellTwinApp, Pin};
 use crate::summary::{Histogram, Summary};
 use egui::{Color32, RichText};
@@ -9,16 +10,6 @@ use egui_plot::{
     AxisHints, Bar, BarChart, FilledArea, GridInput, GridMark, HLine, HoverPosition, Legend, Line,
     LineStyle, MarkerShape, Plot, PlotPoint, PlotPoints, Points, Span, Text, VLine,
 };
-
-/// Colours of pinned runs 1 and 2.
-pub const PIN_COLOURS: [Color32; 2] = [
-    Color32::from_rgb(255, 200, 60),
-    Color32::from_rgb(200, 120, 255),
-];
-const CURRENT: Color32 = Color32::from_rgb(90, 160, 255);
-const TRUE_COL: Color32 = Color32::from_rgb(170, 220, 170);
-const SCRAP: Color32 = Color32::from_rgb(220, 60, 50);
-const LIMIT: Color32 = Color32::from_rgb(240, 90, 80);
 
 pub fn show(app: &mut CellTwinApp, ui: &mut egui::Ui) {
     let Some(s) = app.current.clone() else { return };
@@ -398,7 +389,7 @@ fn histogram(
                 continue;
             }
             let share = count as f64 / norm;
-            let label = format!("+{} {text} {}", super::fmt_count(count), fmt_value(edge));
+            let label = format!("+{} {text} {}", super::format::fmt_count(count), fmt_value(edge));
             pu.bar_chart(
                 BarChart::new(label.clone(), vec![Bar::new(x, share).width(1.6 * w)])
                     .color(Color32::GRAY),
@@ -523,7 +514,7 @@ fn headline_chart(app: &mut CellTwinApp, s: &Summary, ui: &mut egui::Ui, h: f32)
             .add_enabled(!app.sweep.running, egui::Button::new("Recompute"))
             .on_hover_text(format!(
                 "{} cells per point, in the background",
-                super::fmt_count(app.sweep.cells)
+                super::format::fmt_count(app.sweep.cells)
             ))
             .clicked()
         {
@@ -641,7 +632,7 @@ fn headline_chart(app: &mut CellTwinApp, s: &Summary, ui: &mut egui::Ui, h: f32)
                 b.row.life_p50,
                 a.row.life_p5,
                 b.row.life_p5,
-                super::fmt_count(app.sweep.cells.min(app.scene.cells))
+                super::format::fmt_count(app.sweep.cells.min(app.scene.cells))
             ),
             _ => String::new(),
         };
@@ -848,7 +839,7 @@ fn waterfall_chart(app: &mut CellTwinApp, ui: &mut egui::Ui, h: f32) {
             "{total:.0} cycles lost ({:.0} %); {} runs of {} cells, {} packs each",
             100.0 * total / nominal,
             a.runs,
-            super::fmt_count(a.cells),
+            super::format::fmt_count(a.cells),
             a.life_packs
         )
     };

@@ -104,6 +104,13 @@ mod tests {
         assert!((c.scrap_share - 0.2).abs() < 1e-12);
     }
 
+    /// The scene's cost keys name the model's stations in the model's order.
+    #[test]
+    fn cost_keys_follow_the_stations() {
+        let keys: Vec<&str> = Stage::ALL.iter().map(|s| s.key()).collect();
+        assert_eq!(keys, crate::scene::Cost::STAGE_KEYS);
+    }
+
     /// Wright's law: doubling the cumulative volume twice at an 18 % learning rate leaves
     /// 0.82² = 67.24 % of the cost; halving it raises the cost by 1/0.82.
     #[test]

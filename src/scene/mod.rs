@@ -369,6 +369,16 @@ impl Cost {
         (self.cumulative_gwh / self.reference_gwh).powf((1.0 - self.learning_rate).log2())
     }
 
+    /// The stations' keys in line order, as the cost keys spell them (`cost.<station>_material`).
+    pub const STAGE_KEYS: [&'static str; 6] = [
+        "coating",
+        "calendering",
+        "winding",
+        "filling",
+        "formation",
+        "eol",
+    ];
+
     /// (material, conversion) per stage in line order.
     pub fn per_stage(&self) -> [(f64, f64); 6] {
         [

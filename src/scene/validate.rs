@@ -306,7 +306,7 @@ pub fn validate(s: &Scene) -> Result<(), SceneError> {
     }
 
     for (i, (m, c)) in s.cost.per_stage().iter().enumerate() {
-        let stage = crate::model::Stage::ALL[i].key();
+        let stage = super::Cost::STAGE_KEYS[i];
         range(&format!("cost.{stage}_material"), *m, 0.0, 1.0e6)?;
         range(&format!("cost.{stage}_conversion"), *c, 0.0, 1.0e6)?;
     }
