@@ -293,6 +293,37 @@ pub fn without(scene: &Scene, mask: u32) -> Scene {
     s
 }
 
+/// Run the scene once per subset of removed sources (`masks`, 0 = nothing removed): each run's
+/// P50/P5 on the whole sample and per batch, and the summary of the scene as it is.
+fn run_points(
+    scene: &Scene,
+    masks: &[u32],
+    backend: &mut dyn Backend,
+    opts: &RunOptions,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<(HashMap<u32, Point>, crate::summary::Summary), AttributionError> {
+    let mut points: HashMap<u32, Point> = HashMap::with_capacity(masks.len());
+    let mut base = None;
+    for (done, &mask) in masks.iter().enumerate() {
+        let s = engine::run(&without(scene, mask), backend, opts, &mut |_| {})?;
+        let lives = &s.packs.life_each;
+        let need = BATCHES * MIN_PACKS_PER_BATCH;
+        if lives.len() < need {
+            return Err(AttributionError::TooFewPacks {
+                need,
+                have: lives.len(),
+            });
+        }
+        points.insert(mask, Point::new(lives));
+        if mask == 0 {
+            base = Some(s);
+        }
+        progress(done + 1, masks.len());
+    }
+    let base = base.expect("mask 0 is always among the masks");
+    Ok((points, base))
+}
+
 /// Attribute the scene's lost pack life. `progress(done, total)` is called after every run;
 /// `opts.cancel` stops between runs.
 pub fn attribute(
@@ -317,25 +348,7 @@ pub fn attribute(
     masks.sort_unstable();
     masks.dedup();
 
-    let mut points: HashMap<u32, Point> = HashMap::with_capacity(masks.len());
-    let mut base = None;
-    for (done, &mask) in masks.iter().enumerate() {
-        let s = engine::run(&without(scene, mask), backend, opts, &mut |_| {})?;
-        let lives = &s.packs.life_each;
-        let need = BATCHES * MIN_PACKS_PER_BATCH;
-        if lives.len() < need {
-            return Err(AttributionError::TooFewPacks {
-                need,
-                have: lives.len(),
-            });
-        }
-        points.insert(mask, Point::new(lives));
-        if mask == 0 {
-            base = Some(s);
-        }
-        progress(done + 1, masks.len());
-    }
-    let base = base.expect("mask 0 is always run");
+    let (points, base) = run_points(scene, &masks, backend, opts, progress)?;
     let nominal = base.packs.nominal_cell_life_cycles;
     let per_year = 365.25 * scene.life.cycles_per_day;
 

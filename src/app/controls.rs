@@ -1,9 +1,9 @@
 //! The side panel of sliders (one collapsible group per station), the top bar (scenes, files,
 //! pins, export) and the status bar (backend, cells, time, throughput).
 
-use super::knobs::Knob;
 use super::CellTwinApp;
 use super::format::{fmt_count, fmt_value};
+use super::knobs::Knob;
 use crate::scene::{Matching, Scene};
 use egui::{Color32, RichText};
 

@@ -2,10 +2,10 @@
 //! thickness is the cells still in the line, and a red branch under each station for its scrap.
 //! Hover a station for its numbers; click it for its parameters and scrap Pareto.
 
-use super::format::{fmt_count, fmt_value};
-use super::style::CHANGED;
-use super::knobs::STATIONS;
 use super::CellTwinApp;
+use super::format::{fmt_count, fmt_value};
+use super::knobs::STATIONS;
+use super::style::CHANGED;
 use crate::summary::Summary;
 use egui::{
     Align2, Color32, CornerRadius, FontId, Pos2, Rect, Sense, Stroke, StrokeKind, Vec2, pos2, vec2,

@@ -15,17 +15,17 @@ pub mod controls;
 pub mod export;
 pub mod format;
 pub mod knobs;
-pub mod style;
 pub mod line_view;
 pub mod plots;
+pub mod style;
 pub mod worker;
 
 use crate::engine::Progress;
 use crate::scene::Scene;
 use crate::summary::Summary;
+use format::fmt_count;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use format::fmt_count;
 use worker::{BackendFactory, Msg, SweepPoint, Worker};
 
 /// A run pinned for comparison (up to two).

@@ -389,7 +389,11 @@ fn histogram(
                 continue;
             }
             let share = count as f64 / norm;
-            let label = format!("+{} {text} {}", super::format::fmt_count(count), fmt_value(edge));
+            let label = format!(
+                "+{} {text} {}",
+                super::format::fmt_count(count),
+                fmt_value(edge)
+            );
             pu.bar_chart(
                 BarChart::new(label.clone(), vec![Bar::new(x, share).width(1.6 * w)])
                     .color(Color32::GRAY),
@@ -688,6 +692,32 @@ fn waterfall_chart(app: &mut CellTwinApp, ui: &mut egui::Ui, h: f32) {
     };
     let p5 = st.p5;
     let stale = st.basis.as_ref() != Some(&app.scene);
+    let rows = waterfall_rows(&a, p5);
+    draw_waterfall(ui, &rows, stale, h);
+    let nominal = a.nominal_cell_life_cycles;
+    let pack = if p5 {
+        a.pack_life_p5_cycles
+    } else {
+        a.pack_life_p50_cycles
+    };
+    let total = nominal - pack;
+    let note = if stale {
+        "from an earlier scene: recomputing after the next run".to_string()
+    } else {
+        format!(
+            "{total:.0} cycles lost ({:.0} %); {} runs of {} cells, {} packs each",
+            100.0 * total / nominal,
+            a.runs,
+            super::format::fmt_count(a.cells),
+            a.life_packs
+        )
+    };
+    ui.label(RichText::new(note).color(Color32::from_rgb(120, 200, 255)));
+}
+
+/// The waterfall's bars, top to bottom: the nominal cell, one per source (those under a cycle
+/// pooled), the pack. Losses run left from the level the bar above left off.
+fn waterfall_rows(a: &crate::attribution::Attribution, p5: bool) -> Vec<Row> {
     // (label, start, end, tooltip): bars run left from the nominal cell's life.
     let pick = |s: &crate::attribution::Share| {
         if p5 {
@@ -749,6 +779,12 @@ fn waterfall_chart(app: &mut CellTwinApp, ui: &mut egui::Ui, h: f32) {
         value: level,
         tip: format!("pack {}: {pack:.0} cycles", if p5 { "P5" } else { "P50" }),
     });
+    rows
+}
+
+/// The bars as a horizontal bar chart, names at the view's left edge and each change beside its
+/// bar; the view spans the steps, and resets every frame (interaction is off).
+fn draw_waterfall(ui: &mut egui::Ui, rows: &[Row], stale: bool, h: f32) {
     let n = rows.len();
     // The view spans the steps (nominal and pack bars run on past its left edge, with their values
     // written in): the losses are a few percent of the cell's life and would vanish beside a bar
@@ -831,17 +867,4 @@ fn waterfall_chart(app: &mut CellTwinApp, ui: &mut egui::Ui, h: f32) {
                 }
             }
         });
-    let total = nominal - pack;
-    let note = if stale {
-        "from an earlier scene: recomputing after the next run".to_string()
-    } else {
-        format!(
-            "{total:.0} cycles lost ({:.0} %); {} runs of {} cells, {} packs each",
-            100.0 * total / nominal,
-            a.runs,
-            super::format::fmt_count(a.cells),
-            a.life_packs
-        )
-    };
-    ui.label(RichText::new(note).color(Color32::from_rgb(120, 200, 255)));
 }
