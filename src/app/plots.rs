@@ -137,7 +137,7 @@ impl HistSpec {
 }
 
 /// A plot that refits to each new result unless the engineer has moved its view (drag or zoom);
-/// a double-click hands the view back to the fit. Axis labels may sit 22 px apart, so even a small
+/// a double-click hands the view back to the fit. Axis labels are fully drawn 28 px apart, so even a small
 /// plot carries three or more, and hover names the nearest value with its units.
 fn fitted_plot<'a>(
     views: &mut Views,
@@ -156,13 +156,13 @@ fn fitted_plot<'a>(
         .custom_x_axes(vec![
             AxisHints::new_x()
                 .label(x_label.to_string())
-                .label_spacing(22.0..=60.0)
+                .label_spacing(14.0..=28.0)
                 .formatter(tick_label),
         ])
         .custom_y_axes(vec![
             AxisHints::new_y()
                 .label(y_label.to_string())
-                .label_spacing(22.0..=60.0)
+                .label_spacing(14.0..=28.0)
                 .formatter(tick_label),
         ])
         .x_grid_spacer(nice_marks)
@@ -213,7 +213,7 @@ fn tick_label(mark: GridMark, _range: &std::ops::RangeInclusive<f64>) -> String 
     format!("{:.*}", decimals.min(6), mark.value)
 }
 
-/// Grid marks at a 1-2-5 step that puts four to ten of them across the view, so every axis
+/// Grid marks at a 1-2-5 step that puts three to twelve of them across the view, so every axis
 /// carries at least three labelled ticks however small the plot.
 fn nice_marks(input: GridInput) -> Vec<GridMark> {
     let (lo, hi) = input.bounds;
@@ -221,7 +221,7 @@ fn nice_marks(input: GridInput) -> Vec<GridMark> {
     if !(span > 0.0 && span.is_finite()) {
         return Vec::new();
     }
-    let raw = span / 5.0;
+    let raw = span / 6.0;
     let mag = 10f64.powf(raw.log10().floor());
     let step = [1.0, 2.0, 5.0, 10.0]
         .iter()
@@ -831,7 +831,13 @@ fn draw_waterfall(ui: &mut egui::Ui, rows: &[Row], stale: bool, h: f32) {
         .reset()
         .show_grid([true, false])
         .show_axes([true, false])
-        .x_axis_label("cycles to end of life")
+        .x_grid_spacer(nice_marks)
+        .custom_x_axes(vec![
+            AxisHints::new_x()
+                .label("cycles to end of life")
+                .label_spacing(14.0..=28.0)
+                .formatter(tick_label),
+        ])
         .default_x_bounds(x_lo, x_hi)
         .default_y_bounds(-0.6, n as f64 - 0.4)
         .show(ui, |pu| {
