@@ -158,12 +158,14 @@ impl Ctx {
         }
         Ok(self.backend.as_deref_mut().expect("just made"))
     }
-    fn run(
+    /// Lend this thread's backend (made on first use) to `f` with the app's run options: the
+    /// chunk size for its kind, so a cancel lands within tens of milliseconds, and `cancel`.
+    /// `f` may still send messages through the `Ctx` it gets.
+    fn with_backend<T>(
         &mut self,
-        scene: &Scene,
         cancel: &Arc<AtomicBool>,
-        report: &mut dyn FnMut(&Ctx, Progress),
-    ) -> Result<Summary, EngineError> {
+        f: impl FnOnce(&Ctx, &mut dyn Backend, &RunOptions) -> T,
+    ) -> Result<T, EngineError> {
         let chunk = if self.backend()?.kind() == "gpu" {
             APP_CHUNK_GPU
         } else {
@@ -174,15 +176,25 @@ impl Ctx {
             cancel: Some(cancel.clone()),
         };
         let mut backend = self.backend.take().expect("made above");
-        let mut last = std::time::Instant::now();
-        let res = engine::run(scene, backend.as_mut(), &opts, &mut |p| {
-            if last.elapsed() > Duration::from_millis(100) {
-                last = std::time::Instant::now();
-                report(self, p);
-            }
-        });
+        let out = f(self, backend.as_mut(), &opts);
         self.backend = Some(backend);
-        res
+        Ok(out)
+    }
+    fn run(
+        &mut self,
+        scene: &Scene,
+        cancel: &Arc<AtomicBool>,
+        report: &mut dyn FnMut(&Ctx, Progress),
+    ) -> Result<Summary, EngineError> {
+        self.with_backend(cancel, |cx, backend, opts| {
+            let mut last = std::time::Instant::now();
+            engine::run(scene, backend, opts, &mut |p| {
+                if last.elapsed() > Duration::from_millis(100) {
+                    last = std::time::Instant::now();
+                    report(cx, p);
+                }
+            })
+        })?
     }
 }
 
@@ -303,25 +315,14 @@ fn sweep_job(
             (format!("{v}"), s)
         })
         .collect();
-    let res = match cx.backend() {
-        Err(e) => Err(crate::sweep::SweepError::from(e)),
-        Ok(b) => {
-            let opts = RunOptions {
-                chunk: if b.kind() == "gpu" {
-                    APP_CHUNK_GPU
-                } else {
-                    APP_CHUNK
-                },
-                cancel: Some(cancel.clone()),
-            };
-            let mut backend = cx.backend.take().expect("made above");
-            let res = crate::sweep::run(&points, backend.as_mut(), &opts, &mut |done, total| {
+    let res = cx
+        .with_backend(cancel, |cx, backend, opts| {
+            crate::sweep::run(&points, backend, opts, &mut |done, total| {
                 cx.send(Msg::SweepProgress { id, done, total })
-            });
-            cx.backend = Some(backend);
-            res
-        }
-    };
+            })
+        })
+        .map_err(crate::sweep::SweepError::from)
+        .and_then(|r| r);
     match res {
         Ok(rows) => {
             let points = values
@@ -354,30 +355,18 @@ fn newest_only(queue: &mut Vec<Job>, is: impl Fn(&Job) -> bool) {
 
 /// The waterfall's runs, on the background thread's backend; quiet when cancelled.
 fn attribute_job(cx: &mut Ctx, id: u64, scene: &Scene, cancel: &Arc<AtomicBool>) {
-    let res = match cx.backend() {
-        Err(e) => Err(AttributionError::from(e)),
-        Ok(b) => {
-            let chunk = if b.kind() == "gpu" {
-                APP_CHUNK_GPU
-            } else {
-                APP_CHUNK
-            };
-            let mut backend = cx.backend.take().expect("made above");
-            let opts = RunOptions {
-                chunk,
-                cancel: Some(cancel.clone()),
-            };
-            let res = attribute(
+    let res = cx
+        .with_backend(cancel, |cx, backend, opts| {
+            attribute(
                 scene,
-                backend.as_mut(),
+                backend,
                 Method::Orders(2),
-                &opts,
+                opts,
                 &mut |done, total| cx.send(Msg::AttributionProgress { id, done, total }),
-            );
-            cx.backend = Some(backend);
-            res
-        }
-    };
+            )
+        })
+        .map_err(AttributionError::from)
+        .and_then(|r| r);
     match res {
         Ok(a) => cx.send(Msg::Attribution {
             id,
