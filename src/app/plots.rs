@@ -238,13 +238,12 @@ fn nice_marks(input: GridInput) -> Vec<GridMark> {
 }
 
 /// After a plot is shown: a drag or a zoom on it keeps its view through new results, a
-/// double-click gives it back.
+/// double-click gives it back; the x range shown is remembered for tests and exports.
 fn note_view(views: &mut Views, id: &'static str, r: &egui_plot::PlotResponse<()>) {
     let resp = &r.response;
-    let zoomed = resp.hovered()
-        && resp
-            .ctx
-            .input(|i| i.zoom_delta() != 1.0 || i.smooth_scroll_delta != egui::Vec2::ZERO);
+    // Scrolling never pans these plots (`allow_scroll(false)`: the wheel scrolls the page), so
+    // only a zoom (Ctrl/⌘ + wheel, pinch) counts as moving the view.
+    let zoomed = resp.hovered() && resp.ctx.input(|i| i.zoom_delta() != 1.0);
     if let Some(v) = views.get_mut(id) {
         if resp.double_clicked() {
             v.moved = false;
