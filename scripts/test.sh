@@ -25,9 +25,11 @@ fi
 chmod 700 "$XDG_RUNTIME_DIR"
 vulkaninfo --summary 2>/dev/null | grep -E "deviceName|driverName" || echo "test.sh: no Vulkan device listed"
 
-cargo test --release --locked
 # The UI-free library and headless CLI build without the app (the compiler keeps the engine UI-free).
+# First: this build writes target/release/celltwin without the app, and the tests' default build
+# below writes it back with the app for the smoke test.
 cargo build --release --locked --no-default-features
+cargo test --release --locked
 if [ -f scripts/app_smoke.sh ]; then
   bash scripts/app_smoke.sh
 fi
