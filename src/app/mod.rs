@@ -18,6 +18,7 @@ pub mod knobs;
 pub mod line_view;
 pub mod plots;
 pub mod style;
+pub mod waterfall;
 pub mod worker;
 
 use crate::engine::Progress;

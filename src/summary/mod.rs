@@ -272,14 +272,8 @@ fn percentiles(mut v: Vec<f64>) -> Percentiles {
 /// the band stays honest about which packs have ended. The band runs to the P95 life (so the median
 /// and the P95 pack visibly cross the end-of-life line) or, if later, to where 5 % of packs have
 /// stopped; never past the longest pack.
-fn fade_curve(lives: &[PackLife], cycles_per_step: u32) -> FadeCurve {
+fn fade_curve(lives: &[PackLife], cycles_per_step: u32, p95_cycles: f64) -> FadeCurve {
     let longest = lives.iter().map(|l| l.curve.len()).max().unwrap_or(0);
-    let mut cycles: Vec<u32> = lives.iter().map(|l| l.cycles).collect();
-    cycles.sort_unstable();
-    let p95 = cycles
-        .get((cycles.len() * 95 / 100).min(cycles.len().saturating_sub(1)))
-        .copied()
-        .unwrap_or(0);
     let mut steps = longest;
     for s in 0..longest {
         let stopped = lives.iter().filter(|l| l.curve.len() <= s).count();
@@ -288,7 +282,11 @@ fn fade_curve(lives: &[PackLife], cycles_per_step: u32) -> FadeCurve {
             break;
         }
     }
-    let to_p95 = (p95 / cycles_per_step.max(1)) as usize + 2;
+    let to_p95 = if p95_cycles.is_finite() {
+        (p95_cycles.max(0.0) / f64::from(cycles_per_step.max(1))) as usize + 2
+    } else {
+        0
+    };
     let steps = steps.max(to_p95).min(longest);
     let mut out = FadeCurve {
         cycles: Vec::with_capacity(steps),
@@ -447,6 +445,7 @@ impl Summary {
         }
         let hist_life = life_histogram(&packs.lives, scene.life.max_cycles);
         let life_cycles = percentiles(packs.lives.iter().map(|l| f64::from(l.cycles)).collect());
+        let fade_curve = fade_curve(&packs.lives, scene.life.cycles_per_step, life_cycles.p95);
         let per_year = 365.25 * scene.life.cycles_per_day;
         let life_years = percentiles(
             packs
@@ -496,7 +495,7 @@ impl Summary {
             nominal_cell_life_cycles: nominal,
             life_each: packs.lives.iter().map(|l| l.cycles).collect(),
             eol_reasons,
-            fade_curve: fade_curve(&packs.lives, scene.life.cycles_per_step),
+            fade_curve,
         };
         let cost = cost_summary(scene, &s.entered, &by_stage, s.passed);
         Summary {
