@@ -7,7 +7,7 @@
 use celltwin::app::CellTwinApp;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::{By, Queryable};
+use egui_kittest::kittest::{By, NodeT, Queryable};
 
 /// The default scene at 10⁵ cells with a small life sample: a run takes well under a second.
 fn small_app(auto_sweep: bool) -> CellTwinApp {
@@ -308,4 +308,184 @@ fn snapshot_at_1280x720() {
 #[test]
 fn snapshot_at_1600x1000() {
     snapshot_at(1600.0, 1000.0, "app_1600x1000");
+}
+
+/// Ctrl+Z steps a slider edit back (and the run follows), Ctrl+Shift+Z steps it forward again;
+/// the buttons say when there is nothing to undo.
+#[test]
+fn undo_and_redo_step_through_scene_edits() {
+    use egui::{Key, Modifiers};
+    let mut h = harness(small_app(false));
+    h.run();
+    assert!(
+        h.get_by_label("Undo").accesskit_node().is_disabled(),
+        "nothing to undo yet"
+    );
+    let cv1 = h.state().current.as_ref().unwrap().capacity.true_.cv;
+    h.get(By::new().role(Role::Slider).label("Spread scale (×)"))
+        .set_value_accesskit(4.0);
+    h.run();
+    assert_eq!(h.state().scene.line.spread_scale, 4.0);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.run();
+    let app = h.state();
+    assert_eq!(app.scene.line.spread_scale, 1.0, "undone");
+    let cv = app.current.as_ref().unwrap().capacity.true_.cv;
+    assert!((cv - cv1).abs() < 1e-12, "the run follows the undo: CV {cv} vs {cv1}");
+    h.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
+    h.run();
+    assert_eq!(h.state().scene.line.spread_scale, 4.0, "redone");
+    // The button does the same as the key.
+    h.get_by_label("Undo").click();
+    h.run();
+    assert_eq!(h.state().scene.line.spread_scale, 1.0);
+    // A new edit after an undo drops the redo.
+    h.state_mut().scene.line.defect_scale = 3.0;
+    h.run();
+    h.run();
+    assert!(h.get_by_label("Redo").accesskit_node().is_disabled());
+}
+
+/// The theme follows the menu: light and dark, or the system's.
+#[test]
+fn the_theme_can_be_chosen() {
+    let mut h = harness(small_app(false));
+    h.run();
+    assert_eq!(h.ctx.theme(), egui::Theme::Dark);
+    h.get(By::new().role(Role::ComboBox).label("Theme")).click();
+    h.run();
+    h.get_by_label("Light").click();
+    h.run();
+    assert_eq!(h.ctx.theme(), egui::Theme::Light);
+    assert_eq!(
+        h.ctx.options(|o| o.theme_preference),
+        egui::ThemePreference::Light
+    );
+}
+
+/// A dropped file as the window receives it.
+#[derive(Debug)]
+struct Dropped(std::path::PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+/// A scene TOML dropped on the window loads as the base scene; a bad one says why and keeps the
+/// scene. Without a desktop portal the dialog buttons are greyed, and the path field stays.
+#[test]
+fn a_dropped_scene_file_loads() {
+    let dir = std::env::temp_dir().join(format!("celltwin_drop_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut story = celltwin::scene::load(Some("story_aging_6d"), &[]).unwrap();
+    story.cells = 100_000;
+    let good = dir.join("aging6.toml");
+    std::fs::write(&good, toml::to_string(&story).unwrap()).unwrap();
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "[line]\nspread_scale = -1\n").unwrap();
+
+    let mut h = harness(small_app(false));
+    h.run();
+    assert!(h.get_by_label("Open…").accesskit_node().is_disabled());
+    assert!(h.get_by_label("Save as…").accesskit_node().is_disabled());
+    h.input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(Dropped(good.clone())));
+    h.run();
+    let app = h.state();
+    assert_eq!(app.base_source, good.display().to_string());
+    assert_eq!(app.scene.formation.aging_days, 6.0);
+    assert_eq!(app.current.as_ref().unwrap().scene, "Aging test 6 days");
+
+    h.input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(Dropped(bad.clone())));
+    h.run();
+    let app = h.state();
+    let note = app.note.as_ref().expect("a note");
+    assert!(note.error && note.text.contains("spread_scale"), "{}", note.text);
+    assert_eq!(app.scene.formation.aging_days, 6.0, "the scene stays");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A storage in memory, as eframe's file storage would hold it.
+#[derive(Default)]
+struct MemStorage(std::collections::HashMap<String, String>);
+
+impl eframe::Storage for MemStorage {
+    fn get_string(&self, key: &str) -> Option<String> {
+        self.0.get(key).cloned()
+    }
+    fn set_string(&mut self, key: &str, value: String) {
+        self.0.insert(key.into(), value);
+    }
+    fn remove_string(&mut self, key: &str) {
+        self.0.remove(key);
+    }
+    fn flush(&mut self) {}
+}
+
+/// The session outlives the app: the edited scene, its base, the paths and the log axis come back
+/// at the next launch; a scene named on the command line wins; a session whose scene no longer
+/// validates is dropped with a note.
+#[test]
+fn the_session_persists_across_launches() {
+    use celltwin::app::files;
+    use eframe::App;
+    let mut first = small_app(false);
+    first.load_scene(
+        celltwin::scene::load(Some("story_aging_6d"), &["cells=100000".into()]).unwrap(),
+        "story_aging_6d".into(),
+    );
+    first.scene.line.spread_scale = 2.0;
+    first.file_path = "/tmp/mine.toml".into();
+    first.hist_log = true;
+    let mut storage = MemStorage::default();
+    first.save(&mut storage);
+
+    let session = files::stored_session(Some(&storage)).expect("kept");
+    let mut next = small_app(false);
+    next.restore_session(session.clone(), true);
+    assert_eq!(next.base_source, "story_aging_6d");
+    assert_eq!(next.base.formation.aging_days, 6.0);
+    assert_eq!(next.scene.line.spread_scale, 2.0, "the edit is kept");
+    assert_eq!(next.base.line.spread_scale, 1.0, "and reset still goes back");
+    assert_eq!(next.file_path, "/tmp/mine.toml");
+    assert!(next.hist_log);
+
+    let mut named = small_app(false);
+    named.restore_session(session.clone(), false);
+    assert_eq!(named.scene.formation.aging_days, 10.0, "the named scene wins");
+    assert_eq!(named.file_path, "/tmp/mine.toml");
+
+    let mut broken = session;
+    broken.scene_toml = broken.scene_toml.replace("spread_scale = 2.0", "spread_scale = -2.0");
+    let mut stale = small_app(false);
+    stale.restore_session(broken, true);
+    assert_eq!(stale.scene.line.spread_scale, 1.0);
+    let note = stale.note.as_ref().expect("said");
+    assert!(note.error && note.text.contains("spread_scale"), "{}", note.text);
+}
+
+/// The log share axis shows the tails: its view reaches shares of a few cells in 10⁵, where the
+/// linear axis starts at zero.
+#[test]
+fn histograms_have_a_log_share_axis() {
+    let mut h = harness(small_app(false));
+    h.run();
+    let id = "N/P ratio";
+    let (lo, hi) = h.state().plot_y_range(id).expect("shown");
+    assert!(lo > -0.05 && hi < 1.0, "linear share axis {lo}..{hi}");
+    h.get_by_label("log share axis").click();
+    h.run();
+    h.run();
+    assert!(h.state().hist_log);
+    let (lo, hi) = h.state().plot_y_range(id).expect("shown");
+    // 10⁵ cells: one cell is a share of 1e-5; the floor sits half a cell lower, at 1e-6.
+    assert!(lo <= -5.5 && hi >= -1.0, "log share axis {lo}..{hi}");
 }

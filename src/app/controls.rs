@@ -2,6 +2,7 @@
 //! pins, export) and the status bar (backend, cells, time, throughput).
 
 use super::CellTwinApp;
+use super::files::{self, DialogKind};
 use super::format::{fmt_count, fmt_value};
 use super::knobs::Knob;
 use crate::scene::{Matching, Scene};
@@ -69,6 +70,7 @@ pub fn knob_row(
     }
 }
 
+/// The side panel: run size and seed, then one collapsible group of sliders per station.
 pub fn side_panel(app: &mut CellTwinApp, ui: &mut egui::Ui) {
     // A fixed width: the charts' layout does not move with the panel, at 1280 px as at 1600.
     egui::Panel::left("controls")
@@ -203,116 +205,147 @@ fn run_size(app: &mut CellTwinApp, ui: &mut egui::Ui) {
     });
 }
 
+/// The top bar: scenes and files, edit history and theme, export, and comparisons.
 pub fn top_bar(app: &mut CellTwinApp, ui: &mut egui::Ui) {
     egui::Panel::top("top_bar").show(ui, |ui| {
         ui.add_space(2.0);
         ui.horizontal_wrapped(|ui| {
             ui.label(RichText::new("celltwin").strong());
             ui.separator();
-            let scene_label = ui.label("Scene");
-            let mut pick: Option<&str> = None;
-            egui::ComboBox::from_id_salt("builtin")
-                .selected_text(&app.base_source)
-                .width(190.0)
-                .show_ui(ui, |ui| {
-                    for n in builtin_scenes() {
-                        if ui.selectable_label(app.base_source == n, n).clicked() {
-                            pick = Some(n);
-                        }
-                    }
-                })
-                .response
-                .labelled_by(scene_label.id);
-            if let Some(n) = pick {
-                match crate::scene::load(Some(n), &[]) {
-                    Ok(s) => app.load_scene(s, n.to_string()),
-                    Err(e) => app.note(e.to_string(), true),
-                }
-            }
+            scene_menu(app, ui);
             ui.separator();
-            let file_label = ui.label("File");
-            ui.add(egui::TextEdit::singleline(&mut app.file_path).desired_width(170.0))
-                .labelled_by(file_label.id)
-                .on_hover_text("a scene TOML file: the same files `celltwin run` reads");
-            if ui.button("Load").clicked() {
-                let path = app.file_path.clone();
-                match std::fs::read_to_string(&path)
-                    .map_err(|e| e.to_string())
-                    .and_then(|t| crate::scene::from_toml_str(&t).map_err(|e| e.to_string()))
-                {
-                    Ok(s) => {
-                        app.load_scene(s, path.clone());
-                        app.note(format!("loaded {path}"), false);
-                    }
-                    Err(e) => app.note(format!("cannot load {path}: {e}"), true),
-                }
-            }
-            if ui.button("Save").clicked() {
-                let path = app.file_path.clone();
-                match toml::to_string(&app.scene)
-                    .map_err(|e| e.to_string())
-                    .and_then(|t| std::fs::write(&path, t).map_err(|e| e.to_string()))
-                {
-                    Ok(()) => app.note(format!("saved {path}"), false),
-                    Err(e) => app.note(format!("cannot save {path}: {e}"), true),
-                }
-            }
+            file_row(app, ui);
             ui.separator();
-            let export_label = ui.label("Export to");
-            ui.add(egui::TextEdit::singleline(&mut app.export_dir).desired_width(140.0))
-                .labelled_by(export_label.id);
-            if ui.button("Plots PNG").clicked() {
-                super::export::request_png(app, ui.ctx());
-            }
-            if ui.button("Summary JSON+CSV").clicked() {
-                super::export::write_summary(app);
-            }
+            edit_row(app, ui);
+            ui.separator();
+            export_row(app, ui);
         });
-        ui.horizontal_wrapped(|ui| {
-            ui.label("Compare");
-            if ui.button("Pin current run").clicked() {
-                app.pin_current();
-            }
-            if ui
-                .button("Manual 2015 vs automated line")
-                .on_hover_text("pins story_manual_line_2015, loads story_automated_line")
-                .clicked()
-            {
-                app.compare_stories("story_manual_line_2015", "story_automated_line");
-            }
-            if ui
-                .button("Aging 10 d vs 6 d")
-                .on_hover_text("pins story_aging_10d, loads story_aging_6d")
-                .clicked()
-            {
-                app.compare_stories("story_aging_10d", "story_aging_6d");
-            }
-            if ui
-                .button("400 V vs 800 V")
-                .on_hover_text("pins story_400v (96S), loads story_800v (192S): the same cells")
-                .clicked()
-            {
-                app.compare_stories("story_400v", "story_800v");
-            }
-            for slot in 0..2 {
-                let colour = super::style::PIN_COLOURS[slot];
-                if let Some(p) = &app.pins[slot] {
-                    ui.label(RichText::new(format!("pin {}: {}", slot + 1, p.label)).color(colour));
-                    if ui.small_button(format!("unpin {}", slot + 1)).clicked() {
-                        app.pins[slot] = None;
-                    }
-                } else if let Some(name) = &app.pins_pending[slot] {
-                    ui.spinner();
-                    ui.label(
-                        RichText::new(format!("pin {}: running {name}…", slot + 1)).color(colour),
-                    );
-                }
-            }
-        });
+        ui.horizontal_wrapped(|ui| compare_row(app, ui));
         ui.add_space(2.0);
     });
 }
 
+/// The built-in scenes.
+fn scene_menu(app: &mut CellTwinApp, ui: &mut egui::Ui) {
+    let scene_label = ui.label("Scene");
+    let mut pick: Option<&str> = None;
+    egui::ComboBox::from_id_salt("builtin")
+        .selected_text(&app.base_source)
+        .width(190.0)
+        .show_ui(ui, |ui| {
+            for n in builtin_scenes() {
+                if ui.selectable_label(app.base_source == n, n).clicked() {
+                    pick = Some(n);
+                }
+            }
+        })
+        .response
+        .labelled_by(scene_label.id);
+    if let Some(n) = pick {
+        match crate::scene::load(Some(n), &[]) {
+            Ok(s) => app.load_scene(s, n.to_string()),
+            Err(e) => app.note(e.to_string(), true),
+        }
+    }
+}
+
+/// The scene file: a path field with Load/Save, and the native dialogs beside it.
+fn file_row(app: &mut CellTwinApp, ui: &mut egui::Ui) {
+    let file_label = ui.label("File");
+    ui.add(egui::TextEdit::singleline(&mut app.file_path).desired_width(170.0))
+        .labelled_by(file_label.id)
+        .on_hover_text("a scene TOML file: the same files `celltwin run` reads (or drop one on the window)");
+    if ui.button("Load").clicked() {
+        let path = std::path::PathBuf::from(&app.file_path);
+        files::load_file(app, &path);
+    }
+    if ui.button("Save").clicked() {
+        let path = std::path::PathBuf::from(&app.file_path);
+        files::save_file(app, &path);
+    }
+    let why = if app.dialogs.available {
+        "a native file dialog"
+    } else {
+        "no file dialog here (no desktop portal on the session bus): type the path"
+    };
+    let enabled = app.dialogs.available && !app.dialogs.is_open();
+    for (label, kind) in [("Open…", DialogKind::Open), ("Save as…", DialogKind::Save)] {
+        if ui.add_enabled(enabled, egui::Button::new(label)).on_hover_text(why).on_disabled_hover_text(why).clicked() {
+            files::open_dialog(app, kind, ui.ctx());
+        }
+    }
+}
+
+/// Undo/redo of scene edits and the colour theme.
+fn edit_row(app: &mut CellTwinApp, ui: &mut egui::Ui) {
+    let (can_undo, can_redo) = (app.history.can_undo(&app.scene), app.history.can_redo(&app.scene));
+    if ui.add_enabled(can_undo, egui::Button::new("Undo")).on_hover_text("undo the last scene edit (Ctrl+Z)").clicked() {
+        app.history.undo(&mut app.scene);
+    }
+    if ui.add_enabled(can_redo, egui::Button::new("Redo")).on_hover_text("redo (Ctrl+Shift+Z or Ctrl+Y)").clicked() {
+        app.history.redo(&mut app.scene);
+    }
+    let theme_label = ui.label("Theme");
+    let mut pref = ui.ctx().options(|o| o.theme_preference);
+    let before = pref;
+    egui::ComboBox::from_id_salt("theme")
+        .selected_text(format!("{pref:?}"))
+        .width(70.0)
+        .show_ui(ui, |ui| {
+            for p in [egui::ThemePreference::System, egui::ThemePreference::Light, egui::ThemePreference::Dark] {
+                ui.selectable_value(&mut pref, p, format!("{p:?}"));
+            }
+        })
+        .response
+        .labelled_by(theme_label.id);
+    if pref != before {
+        ui.ctx().set_theme(pref);
+    }
+}
+
+/// Where exports go, and the two exports.
+fn export_row(app: &mut CellTwinApp, ui: &mut egui::Ui) {
+    let export_label = ui.label("Export to");
+    ui.add(egui::TextEdit::singleline(&mut app.export_dir).desired_width(140.0))
+        .labelled_by(export_label.id);
+    if ui.button("Plots PNG").clicked() {
+        super::export::request_png(app, ui.ctx());
+    }
+    if ui.button("Summary JSON+CSV").clicked() {
+        super::export::write_summary(app);
+    }
+}
+
+/// Pin the current run, the seed stories, and the pins with their unpin buttons.
+fn compare_row(app: &mut CellTwinApp, ui: &mut egui::Ui) {
+    ui.label("Compare");
+    if ui.button("Pin current run").clicked() {
+        app.pin_current();
+    }
+    for (label, pinned, current, hover) in [
+        ("Manual 2015 vs automated line", "story_manual_line_2015", "story_automated_line", "pins story_manual_line_2015, loads story_automated_line"),
+        ("Aging 10 d vs 6 d", "story_aging_10d", "story_aging_6d", "pins story_aging_10d, loads story_aging_6d"),
+        ("400 V vs 800 V", "story_400v", "story_800v", "pins story_400v (96S), loads story_800v (192S): the same cells"),
+    ] {
+        if ui.button(label).on_hover_text(hover).clicked() {
+            app.compare_stories(pinned, current);
+        }
+    }
+    for slot in 0..2 {
+        let colour = super::style::PIN_COLOURS[slot];
+        if let Some(p) = &app.pins[slot] {
+            ui.label(RichText::new(format!("pin {}: {}", slot + 1, p.label)).color(colour));
+            if ui.small_button(format!("unpin {}", slot + 1)).clicked() {
+                app.pins[slot] = None;
+            }
+        } else if let Some(name) = &app.pins_pending[slot] {
+            ui.spinner();
+            ui.label(RichText::new(format!("pin {}: running {name}…", slot + 1)).color(colour));
+        }
+    }
+}
+
+/// The status bar: backend, cells, run time split into line and pack life, progress, notes.
 pub fn status_bar(app: &mut CellTwinApp, ui: &mut egui::Ui) {
     egui::Panel::bottom("status").show(ui, |ui| {
         ui.horizontal(|ui| {

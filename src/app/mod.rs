@@ -13,7 +13,9 @@
 
 pub mod controls;
 pub mod export;
+pub mod files;
 pub mod format;
+pub mod history;
 pub mod knobs;
 pub mod line_view;
 pub mod plots;
@@ -130,6 +132,12 @@ pub struct CellTwinApp {
     pub deterministic_status: bool,
     wake_set: bool,
     pub(crate) export: export::ExportState,
+    /// Native open/save dialogs, where they can open.
+    pub dialogs: files::Dialogs,
+    /// Undo points of the scene's edits.
+    pub history: history::History,
+    /// Histograms on a log share axis, so the tails' few cells show.
+    pub hist_log: bool,
 }
 
 impl CellTwinApp {
@@ -187,6 +195,9 @@ impl CellTwinApp {
             deterministic_status: false,
             wake_set: false,
             export: export::ExportState::default(),
+            dialogs: files::Dialogs::detect(),
+            history: history::History::default(),
+            hist_log: false,
         };
         app.reset_sweep_range();
         app
@@ -203,6 +214,7 @@ impl CellTwinApp {
         let mut app =
             CellTwinApp::with_factory(scene, "test".into(), worker::default_factory(), blocking);
         app.deterministic_status = true;
+        app.dialogs = files::Dialogs::none();
         app
     }
 
@@ -214,6 +226,7 @@ impl CellTwinApp {
         self.base = scene.clone();
         self.scene = scene;
         self.base_source = source;
+        self.history = history::History::default();
         self.reset_sweep_range();
     }
 
@@ -527,6 +540,11 @@ impl CellTwinApp {
         self.plot_views.get(id).map(|v| v.x)
     }
 
+    /// The y range a plot showed at the last frame.
+    pub fn plot_y_range(&self, id: &str) -> Option<(f64, f64)> {
+        self.plot_views.get(id).map(|v| v.y)
+    }
+
     /// Seconds the current run has taken so far.
     pub fn run_elapsed(&self) -> f64 {
         self.run_started.elapsed().as_secs_f64()
@@ -542,6 +560,9 @@ impl CellTwinApp {
         }
         self.pump();
         export::handle_results(self, ui.ctx());
+        files::poll_dialog(self);
+        files::handle_drops(self, ui.ctx());
+        history::shortcuts(&mut self.history, &mut self.scene, ui.ctx());
 
         controls::top_bar(self, ui);
         controls::status_bar(self, ui);
@@ -571,6 +592,7 @@ impl CellTwinApp {
                     plots::show(self, ui);
                 });
         });
+        self.history.feed(ui.input(|i| i.time), &self.scene);
         // Changes made this frame start a run at once.
         if self.submit_if_changed() {
             ui.ctx().request_repaint();
@@ -588,6 +610,12 @@ impl CellTwinApp {
 impl eframe::App for CellTwinApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.ui_contents(ui);
+    }
+
+    /// The session (scene, paths, view choices) for the next launch; eframe keeps the window's
+    /// size and place and egui's memory (open groups, theme) itself.
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, files::SESSION_KEY, &self.session());
     }
 }
 
@@ -621,6 +649,7 @@ fn gpu_factory(cc: &eframe::CreationContext<'_>) -> Option<worker::BackendFactor
 pub fn launch(scene: Option<&str>) -> Result<(), String> {
     let loaded = crate::scene::load(scene, &[]).map_err(|e| e.to_string())?;
     let source = scene.unwrap_or("nmc21700_mature").to_string();
+    let named = scene.is_some();
     let has_display = |v: &str| std::env::var_os(v).is_some_and(|s| !s.is_empty());
     if cfg!(target_os = "linux") && !has_display("DISPLAY") && !has_display("WAYLAND_DISPLAY") {
         return Err(
@@ -643,7 +672,12 @@ pub fn launch(scene: Option<&str>) -> Result<(), String> {
             options,
             Box::new(move |cc| {
                 let factory = gpu_factory(cc).unwrap_or_else(worker::default_factory);
-                Ok(Box::new(CellTwinApp::new(loaded, source, factory)))
+                let mut app = CellTwinApp::new(loaded, source, factory);
+                // A scene named on the command line wins over the last session's.
+                if let Some(session) = files::stored_session(cc.storage) {
+                    app.restore_session(session, !named);
+                }
+                Ok(Box::new(app))
             }),
         )
     }));

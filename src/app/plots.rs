@@ -30,6 +30,9 @@ pub fn show(app: &mut CellTwinApp, ui: &mut egui::Ui) {
         });
     });
     ui.add_space(6.0);
+    ui.checkbox(&mut app.hist_log, "log share axis")
+        .on_hover_text("histograms on a log scale, so a tail of a few cells in a million shows");
+    let log = app.hist_log;
     let generation = app.result_gen;
     let CellTwinApp {
         pins, plot_views, ..
@@ -82,7 +85,8 @@ pub fn show(app: &mut CellTwinApp, ui: &mut egui::Ui) {
             for spec in row {
                 ui.vertical(|ui| {
                     ui.set_width(cw);
-                    histogram(ui, views, generation, spec, &s, &pins, h);
+                    let frame = HistFrame { generation, pins: &pins, h, log };
+                    histogram(ui, views, &frame, spec, &s);
                 });
             }
         });
@@ -202,6 +206,8 @@ pub struct View {
     pub moved: bool,
     /// The x range shown at the last frame.
     pub x: (f64, f64),
+    /// The y range shown at the last frame.
+    pub y: (f64, f64),
 }
 
 /// Per plot id (its title).
@@ -252,27 +258,110 @@ fn note_view(views: &mut Views, id: &'static str, r: &egui_plot::PlotResponse<()
         }
         let b = r.transform.bounds();
         v.x = (b.min()[0], b.max()[0]);
+        v.y = (b.min()[1], b.max()[1]);
     }
 }
 
-/// Bars of a histogram as shares of its total (so runs of any size compare).
-fn bars(h: &Histogram, name: &str, colour: Color32, norm: f64) -> BarChart {
+/// The share axis of a histogram: linear, or log10 down to a floor half a cell below the
+/// smallest non-zero share (so one cell in the run still shows as a stub).
+#[derive(Clone, Copy, Debug)]
+struct ShareAxis {
+    log: bool,
+    floor: f64,
+}
+
+impl ShareAxis {
+    fn new(log: bool, total: f64) -> ShareAxis {
+        ShareAxis {
+            log,
+            floor: (0.5 / total.max(1.0)).log10().floor(),
+        }
+    }
+
+    /// Where a share sits on the axis.
+    fn y(self, share: f64) -> f64 {
+        match (self.log, share > 0.0) {
+            (false, _) => share,
+            (true, true) => share.log10().max(self.floor),
+            (true, false) => self.floor,
+        }
+    }
+
+    /// A bar from the axis's bottom up to a share.
+    fn bar(self, x: f64, share: f64, width: f64) -> Bar {
+        if self.log {
+            Bar::new(x, self.y(share) - self.floor)
+                .base_offset(self.floor)
+                .width(width)
+        } else {
+            Bar::new(x, share).width(width)
+        }
+    }
+
+    /// Log axes label their decades ("1e-3") and hover in shares, not in log10 of them.
+    fn apply<'a>(self, plot: Plot<'a>, x_label: &str) -> Plot<'a> {
+        if !self.log {
+            return plot.include_y(0.0);
+        }
+        let xu = x_label.to_string();
+        plot.include_y(self.floor)
+            .include_y(0.0)
+            .custom_y_axes(vec![
+                AxisHints::new_y()
+                    .label("share (log)")
+                    .label_spacing(14.0..=28.0)
+                    .formatter(|m, _| format!("1e{}", m.value.round() as i32)),
+            ])
+            .y_grid_spacer(decade_marks)
+            .label_formatter(move |pos| {
+                let p = match pos {
+                    HoverPosition::NearDataPoint { position, .. } => position,
+                    HoverPosition::Elsewhere { position } => position,
+                };
+                Some(format!(
+                    "{xu}: {}\nshare: {:.2e}",
+                    fmt_value(p.x),
+                    10f64.powf(p.y)
+                ))
+            })
+    }
+}
+
+/// One grid mark per decade (every second one past twelve decades).
+fn decade_marks(input: GridInput) -> Vec<GridMark> {
+    let (lo, hi) = input.bounds;
+    if !(hi > lo && (hi - lo).is_finite()) {
+        return Vec::new();
+    }
+    let step = if hi - lo > 12.0 { 2.0 } else { 1.0 };
+    let (first, last) = ((lo / step).ceil() as i64, (hi / step).floor() as i64);
+    (first..=last)
+        .map(|i| GridMark {
+            value: i as f64 * step,
+            step_size: step,
+        })
+        .collect()
+}
+
+/// Bars of a histogram as shares of `norm` (its run's total, so runs of any size compare).
+fn bars(h: &Histogram, name: &str, colour: Color32, norm: f64, axis: ShareAxis) -> BarChart {
     let w = h.bin_width();
     let bars = h
         .centres()
-        .map(|(x, c)| Bar::new(x, c as f64 / norm).width(w))
+        .filter(|&(_, c)| !axis.log || c > 0)
+        .map(|(x, c)| axis.bar(x, c as f64 / norm, w))
         .collect();
     BarChart::new(name, bars).color(colour)
 }
 
 /// A histogram as a step outline.
-fn outline(h: &Histogram, name: &str, colour: Color32) -> Line<'static> {
+fn outline(h: &Histogram, name: &str, colour: Color32, axis: ShareAxis) -> Line<'static> {
     let total = h.total().max(1) as f64;
     let w = h.bin_width();
     let mut pts = Vec::with_capacity(2 * h.counts.len() + 2);
     for (i, &c) in h.counts.iter().enumerate() {
         let x = h.lo + i as f64 * w;
-        let y = c as f64 / total;
+        let y = axis.y(c as f64 / total);
         pts.push([x, y]);
         pts.push([x + w, y]);
     }
@@ -299,51 +388,35 @@ fn data_range(hs: &[&Histogram]) -> Option<(f64, f64)> {
     r
 }
 
+/// What every histogram of a frame shares: the result generation, the pinned runs, the height
+/// and the share axis.
+struct HistFrame<'p> {
+    generation: u64,
+    pins: &'p [(usize, &'p Pin)],
+    h: f32,
+    log: bool,
+}
+
 /// One histogram with its limits, scrap zone, true outline, pinned outlines, and the cells beyond
 /// its range as labelled bars just outside it ("+16 402 > 0.5").
-#[allow(clippy::too_many_arguments)]
-fn histogram(
-    ui: &mut egui::Ui,
-    views: &mut Views,
-    generation: u64,
-    spec: &HistSpec,
-    s: &Summary,
-    pins: &[(usize, &Pin)],
-    h: f32,
-) {
+fn histogram(ui: &mut egui::Ui, views: &mut Views, f: &HistFrame, spec: &HistSpec, s: &Summary) {
     ui.label(RichText::new(spec.title).small().strong());
     let main = (spec.pick)(s);
     let norm = main.total().max(1) as f64;
-    let mut all = vec![main];
-    all.extend(pins.iter().map(|(_, p)| (spec.pick)(&p.summary)));
-    let w = main.bin_width();
-    // The view: where the data are, the limits, and a bin's room each side for the tails' bars.
-    let range = data_range(&all).map(|(a, b)| {
-        let a = if main.underflow > 0 {
-            main.lo - 2.0 * w
-        } else {
-            a
-        };
-        let b = if main.overflow > 0 {
-            main.hi + 2.0 * w
-        } else {
-            b
-        };
-        let a = spec.lo.map_or(a, |l| a.min(l - (b - a) * 0.05));
-        let b = spec.hi.map_or(b, |l| b.max(l + (b - a) * 0.05));
-        (a, b)
-    });
+    let axis = ShareAxis::new(f.log, norm);
+    let range = view_range(spec, main, f.pins);
     // A legend only where it says something: several series, or pinned runs to tell apart.
     let corner = if spec.lo.is_some() {
         egui_plot::Corner::LeftTop
     } else {
         egui_plot::Corner::RightTop
     };
-    let mut plot = fitted_plot(views, generation, spec.title, h, spec.axis, "share")
+    let mut plot = fitted_plot(views, f.generation, spec.title, f.h, spec.axis, "share")
         .allow_scroll(false)
         .allow_drag(false)
         .auto_bounds(egui::Vec2b::new(false, true));
-    if spec.true_.is_some() || !pins.is_empty() {
+    plot = axis.apply(plot, spec.axis);
+    if spec.true_.is_some() || !f.pins.is_empty() {
         plot = plot.legend(Legend::default().position(corner));
     }
     if let Some((a, b)) = range {
@@ -356,19 +429,16 @@ fn histogram(
         if let (Some(l), Some((_, b))) = (spec.hi, range) {
             pu.span(Span::new("", l..=b.max(l)).fill(SCRAP.gamma_multiply(0.15)));
         }
-        pu.bar_chart(bars(main, "current", CURRENT, norm));
+        pu.bar_chart(bars(main, "current", CURRENT, norm, axis));
         if let Some(sc) = spec.scrapped {
-            pu.bar_chart(bars(sc(s), "scrapped", SCRAP, norm));
+            pu.bar_chart(bars(sc(s), "scrapped", SCRAP, norm, axis));
         }
         if let Some(t) = spec.true_ {
-            pu.line(outline(t(s), "true", TRUE_COL.gamma_multiply(0.8)).width(1.0));
+            pu.line(outline(t(s), "true", TRUE_COL.gamma_multiply(0.8), axis).width(1.0));
         }
-        for (i, p) in pins {
-            pu.line(outline(
-                (spec.pick)(&p.summary),
-                &format!("pin {}", i + 1),
-                PIN_COLOURS[*i],
-            ));
+        for (i, p) in f.pins {
+            let name = format!("pin {}", i + 1);
+            pu.line(outline((spec.pick)(&p.summary), &name, PIN_COLOURS[*i], axis));
         }
         for l in [spec.lo, spec.hi].into_iter().flatten() {
             pu.vline(
@@ -378,38 +448,56 @@ fn histogram(
                     .style(LineStyle::dashed_loose()),
             );
         }
-        // The tails beyond the bins: one bar each, as tall as their share, with their count.
-        let peak = main.counts.iter().copied().max().unwrap_or(0) as f64 / norm;
-        for (count, x, edge, text) in [
-            (main.underflow, main.lo - w, main.lo, "<"),
-            (main.overflow, main.hi + w, main.hi, ">"),
-        ] {
-            if count == 0 {
-                continue;
-            }
-            let share = count as f64 / norm;
-            let label = format!(
-                "+{} {text} {}",
-                super::format::fmt_count(count),
-                fmt_value(edge)
-            );
-            pu.bar_chart(
-                BarChart::new(label.clone(), vec![Bar::new(x, share).width(1.6 * w)])
-                    .color(Color32::GRAY),
-            );
-            let anchor = if text == "<" {
-                egui::Align2::LEFT_BOTTOM
-            } else {
-                egui::Align2::RIGHT_BOTTOM
-            };
-            pu.text(
-                Text::new("", PlotPoint::new(x, share.max(0.5 * peak)), label)
-                    .anchor(anchor)
-                    .color(Color32::LIGHT_GRAY),
-            );
-        }
+        tails(pu, main, norm, axis);
     });
     note_view(views, spec.title, &r);
+}
+
+/// The view: where the data are, the limits, and a bin's room each side for the tails' bars.
+fn view_range(spec: &HistSpec, main: &Histogram, pins: &[(usize, &Pin)]) -> Option<(f64, f64)> {
+    let mut all = vec![main];
+    all.extend(pins.iter().map(|(_, p)| (spec.pick)(&p.summary)));
+    let w = main.bin_width();
+    data_range(&all).map(|(a, b)| {
+        let a = if main.underflow > 0 { main.lo - 2.0 * w } else { a };
+        let b = if main.overflow > 0 { main.hi + 2.0 * w } else { b };
+        let a = spec.lo.map_or(a, |l| a.min(l - (b - a) * 0.05));
+        let b = spec.hi.map_or(b, |l| b.max(l + (b - a) * 0.05));
+        (a, b)
+    })
+}
+
+/// The cells beyond the bins: one bar each side, as tall as their share, with their count.
+fn tails(pu: &mut egui_plot::PlotUi, main: &Histogram, norm: f64, axis: ShareAxis) {
+    let w = main.bin_width();
+    let peak = main.counts.iter().copied().max().unwrap_or(0) as f64 / norm;
+    for (count, x, edge, text) in [
+        (main.underflow, main.lo - w, main.lo, "<"),
+        (main.overflow, main.hi + w, main.hi, ">"),
+    ] {
+        if count == 0 {
+            continue;
+        }
+        let share = count as f64 / norm;
+        let label = format!(
+            "+{} {text} {}",
+            super::format::fmt_count(count),
+            fmt_value(edge)
+        );
+        pu.bar_chart(
+            BarChart::new(label.clone(), vec![axis.bar(x, share, 1.6 * w)]).color(Color32::GRAY),
+        );
+        let anchor = if text == "<" {
+            egui::Align2::LEFT_BOTTOM
+        } else {
+            egui::Align2::RIGHT_BOTTOM
+        };
+        pu.text(
+            Text::new("", PlotPoint::new(x, axis.y(share.max(0.5 * peak))), label)
+                .anchor(anchor)
+                .color(Color32::LIGHT_GRAY),
+        );
+    }
 }
 
 fn fade_chart(app: &mut CellTwinApp, s: &Summary, ui: &mut egui::Ui, h: f32) {
