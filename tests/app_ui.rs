@@ -331,7 +331,10 @@ fn undo_and_redo_step_through_scene_edits() {
     let app = h.state();
     assert_eq!(app.scene.line.spread_scale, 1.0, "undone");
     let cv = app.current.as_ref().unwrap().capacity.true_.cv;
-    assert!((cv - cv1).abs() < 1e-12, "the run follows the undo: CV {cv} vs {cv1}");
+    assert!(
+        (cv - cv1).abs() < 1e-12,
+        "the run follows the undo: CV {cv} vs {cv1}"
+    );
     h.key_press_modifiers(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z);
     h.run();
     assert_eq!(h.state().scene.line.spread_scale, 4.0, "redone");
@@ -408,7 +411,11 @@ fn a_dropped_scene_file_loads() {
     h.run();
     let app = h.state();
     let note = app.note.as_ref().expect("a note");
-    assert!(note.error && note.text.contains("spread_scale"), "{}", note.text);
+    assert!(
+        note.error && note.text.contains("spread_scale"),
+        "{}",
+        note.text
+    );
     assert_eq!(app.scene.formation.aging_days, 6.0, "the scene stays");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -454,22 +461,34 @@ fn the_session_persists_across_launches() {
     assert_eq!(next.base_source, "story_aging_6d");
     assert_eq!(next.base.formation.aging_days, 6.0);
     assert_eq!(next.scene.line.spread_scale, 2.0, "the edit is kept");
-    assert_eq!(next.base.line.spread_scale, 1.0, "and reset still goes back");
+    assert_eq!(
+        next.base.line.spread_scale, 1.0,
+        "and reset still goes back"
+    );
     assert_eq!(next.file_path, "/tmp/mine.toml");
     assert!(next.hist_log);
 
     let mut named = small_app(false);
     named.restore_session(session.clone(), false);
-    assert_eq!(named.scene.formation.aging_days, 10.0, "the named scene wins");
+    assert_eq!(
+        named.scene.formation.aging_days, 10.0,
+        "the named scene wins"
+    );
     assert_eq!(named.file_path, "/tmp/mine.toml");
 
     let mut broken = session;
-    broken.scene_toml = broken.scene_toml.replace("spread_scale = 2.0", "spread_scale = -2.0");
+    broken.scene_toml = broken
+        .scene_toml
+        .replace("spread_scale = 2.0", "spread_scale = -2.0");
     let mut stale = small_app(false);
     stale.restore_session(broken, true);
     assert_eq!(stale.scene.line.spread_scale, 1.0);
     let note = stale.note.as_ref().expect("said");
-    assert!(note.error && note.text.contains("spread_scale"), "{}", note.text);
+    assert!(
+        note.error && note.text.contains("spread_scale"),
+        "{}",
+        note.text
+    );
 }
 
 /// The log share axis shows the tails: its view reaches shares of a few cells in 10⁵, where the

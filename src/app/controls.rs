@@ -254,7 +254,9 @@ fn file_row(app: &mut CellTwinApp, ui: &mut egui::Ui) {
     let file_label = ui.label("File");
     ui.add(egui::TextEdit::singleline(&mut app.file_path).desired_width(170.0))
         .labelled_by(file_label.id)
-        .on_hover_text("a scene TOML file: the same files `celltwin run` reads (or drop one on the window)");
+        .on_hover_text(
+            "a scene TOML file: the same files `celltwin run` reads (or drop one on the window)",
+        );
     if ui.button("Load").clicked() {
         let path = std::path::PathBuf::from(&app.file_path);
         files::load_file(app, &path);
@@ -270,7 +272,12 @@ fn file_row(app: &mut CellTwinApp, ui: &mut egui::Ui) {
     };
     let enabled = app.dialogs.available && !app.dialogs.is_open();
     for (label, kind) in [("Open…", DialogKind::Open), ("Save as…", DialogKind::Save)] {
-        if ui.add_enabled(enabled, egui::Button::new(label)).on_hover_text(why).on_disabled_hover_text(why).clicked() {
+        if ui
+            .add_enabled(enabled, egui::Button::new(label))
+            .on_hover_text(why)
+            .on_disabled_hover_text(why)
+            .clicked()
+        {
             files::open_dialog(app, kind, ui.ctx());
         }
     }
@@ -278,11 +285,22 @@ fn file_row(app: &mut CellTwinApp, ui: &mut egui::Ui) {
 
 /// Undo/redo of scene edits and the colour theme.
 fn edit_row(app: &mut CellTwinApp, ui: &mut egui::Ui) {
-    let (can_undo, can_redo) = (app.history.can_undo(&app.scene), app.history.can_redo(&app.scene));
-    if ui.add_enabled(can_undo, egui::Button::new("Undo")).on_hover_text("undo the last scene edit (Ctrl+Z)").clicked() {
+    let (can_undo, can_redo) = (
+        app.history.can_undo(&app.scene),
+        app.history.can_redo(&app.scene),
+    );
+    if ui
+        .add_enabled(can_undo, egui::Button::new("Undo"))
+        .on_hover_text("undo the last scene edit (Ctrl+Z)")
+        .clicked()
+    {
         app.history.undo(&mut app.scene);
     }
-    if ui.add_enabled(can_redo, egui::Button::new("Redo")).on_hover_text("redo (Ctrl+Shift+Z or Ctrl+Y)").clicked() {
+    if ui
+        .add_enabled(can_redo, egui::Button::new("Redo"))
+        .on_hover_text("redo (Ctrl+Shift+Z or Ctrl+Y)")
+        .clicked()
+    {
         app.history.redo(&mut app.scene);
     }
     let theme_label = ui.label("Theme");
@@ -292,7 +310,11 @@ fn edit_row(app: &mut CellTwinApp, ui: &mut egui::Ui) {
         .selected_text(format!("{pref:?}"))
         .width(70.0)
         .show_ui(ui, |ui| {
-            for p in [egui::ThemePreference::System, egui::ThemePreference::Light, egui::ThemePreference::Dark] {
+            for p in [
+                egui::ThemePreference::System,
+                egui::ThemePreference::Light,
+                egui::ThemePreference::Dark,
+            ] {
                 ui.selectable_value(&mut pref, p, format!("{p:?}"));
             }
         })
@@ -323,9 +345,24 @@ fn compare_row(app: &mut CellTwinApp, ui: &mut egui::Ui) {
         app.pin_current();
     }
     for (label, pinned, current, hover) in [
-        ("Manual 2015 vs automated line", "story_manual_line_2015", "story_automated_line", "pins story_manual_line_2015, loads story_automated_line"),
-        ("Aging 10 d vs 6 d", "story_aging_10d", "story_aging_6d", "pins story_aging_10d, loads story_aging_6d"),
-        ("400 V vs 800 V", "story_400v", "story_800v", "pins story_400v (96S), loads story_800v (192S): the same cells"),
+        (
+            "Manual 2015 vs automated line",
+            "story_manual_line_2015",
+            "story_automated_line",
+            "pins story_manual_line_2015, loads story_automated_line",
+        ),
+        (
+            "Aging 10 d vs 6 d",
+            "story_aging_10d",
+            "story_aging_6d",
+            "pins story_aging_10d, loads story_aging_6d",
+        ),
+        (
+            "400 V vs 800 V",
+            "story_400v",
+            "story_800v",
+            "pins story_400v (96S), loads story_800v (192S): the same cells",
+        ),
     ] {
         if ui.button(label).on_hover_text(hover).clicked() {
             app.compare_stories(pinned, current);

@@ -66,10 +66,10 @@ pub fn open_dialog(app: &mut CellTwinApp, kind: DialogKind, ctx: &egui::Context)
         return;
     }
     let current = PathBuf::from(&app.file_path);
-    let dir = current
-        .parent()
-        .filter(|d| d.is_dir())
-        .map_or_else(|| std::env::current_dir().unwrap_or_default(), Path::to_path_buf);
+    let dir = current.parent().filter(|d| d.is_dir()).map_or_else(
+        || std::env::current_dir().unwrap_or_default(),
+        Path::to_path_buf,
+    );
     let dialog = rfd::AsyncFileDialog::new()
         .add_filter("celltwin scene", &["toml"])
         .set_directory(dir);
@@ -111,7 +111,10 @@ pub fn poll_dialog(app: &mut CellTwinApp) {
         // The dialog thread ended without an answer: the dialog could not open.
         Err(mpsc::TryRecvError::Disconnected) => {
             app.dialogs.pending = None;
-            app.note("the file dialog could not open; type the path instead", true);
+            app.note(
+                "the file dialog could not open; type the path instead",
+                true,
+            );
             return;
         }
     };
@@ -159,10 +162,16 @@ pub fn save_file(app: &mut CellTwinApp, path: &Path) {
 /// A file dropped on the window loads like "Open" (the first, if several are dropped).
 /// While files hover over the window, a banner says what a drop will do.
 pub fn handle_drops(app: &mut CellTwinApp, ctx: &egui::Context) {
-    let (hovering, dropped) =
-        ctx.input(|i| (!i.raw.hovered_files.is_empty(), i.raw.dropped_files.first().cloned()));
+    let (hovering, dropped) = ctx.input(|i| {
+        (
+            !i.raw.hovered_files.is_empty(),
+            i.raw.dropped_files.first().cloned(),
+        )
+    });
     if let Some(file) = dropped {
-        let text = file.bytes().and_then(|b| String::from_utf8(b).map_err(|e| e.to_string()));
+        let text = file
+            .bytes()
+            .and_then(|b| String::from_utf8(b).map_err(|e| e.to_string()));
         load_text(app, file.path(), text);
     }
     if hovering {
@@ -238,12 +247,17 @@ impl CellTwinApp {
                 self.load_scene(base, source.clone());
                 self.scene = scene;
                 self.note(
-                    format!("resumed the last session ({source}); the Scene menu has the built-ins"),
+                    format!(
+                        "resumed the last session ({source}); the Scene menu has the built-ins"
+                    ),
                     false,
                 );
             }
             (Err(e), _) | (_, Err(e)) => {
-                self.note(format!("the last session's scene was not resumed: {e}"), true);
+                self.note(
+                    format!("the last session's scene was not resumed: {e}"),
+                    true,
+                );
             }
         }
     }

@@ -79,471 +79,520 @@ pub const STATIONS: [&str; 7] = [
 /// Every group, in the order of the side panel.
 pub fn groups() -> Vec<Group> {
     vec![
-        Group {
-            title: "Line (whole-line multipliers)",
-            station: None,
-            knobs: vec![
-                knob!(F, 0.0, 8.0, false, "Spread scale (×)", line.spread_scale),
-                knob!(F, 0.0, 20.0, false, "Defect scale (×)", line.defect_scale),
-            ],
-        },
-        Group {
-            title: "Coating",
-            station: Some(0),
-            knobs: vec![
-                knob!(
-                    F,
-                    0.0,
-                    0.02,
-                    false,
-                    "Cathode loading CV (fraction)",
-                    coating.cathode_loading_cv
-                ),
-                knob!(
-                    F,
-                    0.0,
-                    0.02,
-                    false,
-                    "Cathode lot-to-lot CV (fraction)",
-                    coating.cathode_loading_lot_cv
-                ),
-                knob!(
-                    F,
-                    0.0,
-                    0.02,
-                    false,
-                    "Anode loading CV (fraction)",
-                    coating.anode_loading_cv
-                ),
-                knob!(
-                    F,
-                    0.0,
-                    0.02,
-                    false,
-                    "Anode lot-to-lot CV (fraction)",
-                    coating.anode_loading_lot_cv
-                ),
-                knob!(F, 0.95, 1.3, false, "Design N/P (ratio)", coating.np_design),
-                knob!(
-                    F,
-                    0.005,
-                    0.1,
-                    false,
-                    "Loading tolerance, beta gauge (fraction)",
-                    coating.loading_tolerance
-                ),
-                knob!(
-                    F,
-                    0.0,
-                    0.2,
-                    false,
-                    "Particle defects (mean per cell)",
-                    coating.defects_per_cell
-                ),
-                knob!(
-                    U64,
-                    100,
-                    1_000_000,
-                    true,
-                    "Coating lot (cells)",
-                    coating.lot_size
-                ),
-            ],
-        },
-        Group {
-            title: "Calendering",
-            station: Some(1),
-            knobs: vec![
-                knob!(
-                    F,
-                    0.15,
-                    0.5,
-                    false,
-                    "Porosity target (fraction)",
-                    calendering.porosity_target
-                ),
-                knob!(
-                    F,
-                    0.0,
-                    0.05,
-                    false,
-                    "Porosity SD (fraction)",
-                    calendering.porosity_sd
-                ),
-            ],
-        },
-        Group {
-            title: "Winding",
-            station: Some(2),
-            knobs: vec![
-                knob!(
-                    F,
-                    0.0,
-                    0.01,
-                    false,
-                    "Electrode area CV (fraction)",
-                    winding.area_cv
-                ),
-                knob!(
-                    F,
-                    0.0,
-                    0.6,
-                    false,
-                    "Misalignment SD (mm)",
-                    winding.misalignment_sd_mm
-                ),
-                knob!(
-                    F,
-                    0.2,
-                    2.0,
-                    false,
-                    "Anode overhang (mm)",
-                    winding.overhang_mm
-                ),
-                knob!(
-                    F,
-                    0.0,
-                    0.6,
-                    false,
-                    "Tab-weld resistance σ (lognormal)",
-                    winding.tab_weld_sigma
-                ),
-                knob!(
-                    F,
-                    0.0,
-                    1.0,
-                    false,
-                    "X-ray detection (probability)",
-                    winding.xray_detect
-                ),
-            ],
-        },
-        Group {
-            title: "Filling",
-            station: Some(3),
-            knobs: vec![
-                knob!(F, 1.0, 1.6, false, "Electrolyte (g/Ah)", filling.g_per_ah),
-                knob!(
-                    F,
-                    0.0,
-                    0.05,
-                    false,
-                    "Fill mass CV (fraction)",
-                    filling.fill_cv
-                ),
-                knob!(
-                    F,
-                    0.7,
-                    1.3,
-                    false,
-                    "Pore-filling mass (g/Ah)",
-                    filling.pore_g_per_ah
-                ),
-                knob!(
-                    F,
-                    1.0,
-                    1.4,
-                    false,
-                    "Optimum fill ratio (× pores)",
-                    filling.optimum_fill_ratio
-                ),
-                knob!(
-                    F,
-                    0.0,
-                    10.0,
-                    false,
-                    "Resistance rise (× per unit shortfall)",
-                    filling.r_per_shortfall
-                ),
-            ],
-        },
-        Group {
-            title: "Formation & aging",
-            station: Some(4),
-            knobs: vec![
-                knob!(
-                    F,
-                    1.0,
-                    21.0,
-                    false,
-                    "Aging test (days)",
-                    formation.aging_days
-                ),
-                knob!(
-                    F,
-                    0.0,
-                    5.0,
-                    false,
-                    "Rack temperature SD (°C)",
-                    formation.rack_temp_sd_c
-                ),
-                knob!(
-                    F,
-                    0.05,
-                    0.15,
-                    false,
-                    "First-cycle loss (fraction)",
-                    formation.first_cycle_loss
-                ),
-                knob!(
-                    F,
-                    0.0,
-                    0.005,
-                    false,
-                    "First-cycle loss SD (fraction)",
-                    formation.first_cycle_loss_sd
-                ),
-                knob!(
-                    F,
-                    0.0,
-                    0.005,
-                    false,
-                    "Loss per °C (fraction/°C)",
-                    formation.loss_per_degc
-                ),
-                knob!(
-                    F,
-                    0.005,
-                    0.1,
-                    false,
-                    "Self-discharge median (mV/day)",
-                    formation.k_median_mv_day
-                ),
-                knob!(
-                    F,
-                    0.0,
-                    1.5,
-                    false,
-                    "Self-discharge σ (lognormal)",
-                    formation.k_sigma
-                ),
-                knob!(
-                    F,
-                    0.5,
-                    20.0,
-                    false,
-                    "Defect onset mean (days)",
-                    formation.defect_onset_mean_days
-                ),
-                knob!(
-                    U64,
-                    10,
-                    100_000,
-                    true,
-                    "Formation rack (cells)",
-                    formation.rack_size
-                ),
-            ],
-        },
-        Group {
-            title: "End-of-line test",
-            station: Some(5),
-            knobs: vec![
-                knob!(
-                    F,
-                    0.0,
-                    0.01,
-                    false,
-                    "Capacity gauge noise (fraction)",
-                    eol.capacity_noise
-                ),
-                knob!(
-                    F,
-                    0.0,
-                    0.05,
-                    false,
-                    "DCIR gauge noise (fraction)",
-                    eol.dcir_noise
-                ),
-                knob!(
-                    F,
-                    0.0,
-                    0.05,
-                    false,
-                    "K-value gauge noise (mV/day)",
-                    eol.k_noise_mv_day
-                ),
-                knob!(
-                    F,
-                    0.9,
-                    1.0,
-                    false,
-                    "Capacity lower limit (× rated)",
-                    eol.capacity_min
-                ),
-                knob!(
-                    F,
-                    1.0,
-                    1.5,
-                    false,
-                    "DCIR upper limit (× nominal)",
-                    eol.dcir_max
-                ),
-                knob!(
-                    F,
-                    0.02,
-                    0.5,
-                    false,
-                    "K-value limit (mV/day)",
-                    eol.k_max_mv_day
-                ),
-                knob!(
-                    F,
-                    0.0005,
-                    0.01,
-                    false,
-                    "Grade bin width (× rated)",
-                    eol.bin_width
-                ),
-                knob!(U32, 1, 16, false, "Grade bins (count)", eol.grade_bins),
-            ],
-        },
-        Group {
-            title: "Cost (learning curve)",
-            station: None,
-            knobs: vec![
-                knob!(
-                    F,
-                    100.0,
-                    50_000.0,
-                    true,
-                    "Cumulative volume (GWh)",
-                    cost.cumulative_gwh
-                ),
-                knob!(
-                    F,
-                    0.0,
-                    0.3,
-                    false,
-                    "Learning rate (per doubling)",
-                    cost.learning_rate
-                ),
-            ],
-        },
-        Group {
-            title: "Pack assembly",
-            station: Some(6),
-            knobs: vec![
-                knob!(U32, 1, 200, false, "Cells in series (count)", pack.series),
-                knob!(U32, 1, 8, false, "Cells in parallel (count)", pack.parallel),
-                knob!(
-                    U64,
-                    1000,
-                    1_000_000,
-                    true,
-                    "Matching window (cells)",
-                    pack.window
-                ),
-                knob!(
-                    U32,
-                    50,
-                    5000,
-                    true,
-                    "Packs aged (life sample, packs)",
-                    pack.life_packs
-                ),
-            ],
-        },
-        Group {
-            title: "Pack life (use)",
-            station: None,
-            knobs: vec![
-                knob!(F, 0.0, 45.0, false, "Ambient (°C)", life.ambient_c),
-                knob!(
-                    F,
-                    0.0,
-                    15.0,
-                    false,
-                    "Inlet→outlet offset (K)",
-                    life.gradient_k
-                ),
-                knob!(
-                    F,
-                    0.001,
-                    1.0,
-                    true,
-                    "Coolant flow (kg/s)",
-                    life.coolant_flow_kg_s
-                ),
-                knob!(
-                    F,
-                    0.0,
-                    50.0,
-                    false,
-                    "Tab hot spot (K/W)",
-                    life.tab_heat_k_per_w
-                ),
-                knob!(F, 0.1, 3.0, false, "C-rate (1/h)", life.c_rate),
-                knob!(
-                    F,
-                    0.2,
-                    3.0,
-                    false,
-                    "Cycles per day (1/day)",
-                    life.cycles_per_day
-                ),
-                knob!(
-                    F,
-                    0.0,
-                    0.3,
-                    false,
-                    "Residual aging σ (lognormal)",
-                    life.cell_fade_sigma
-                ),
-                knob!(
-                    F,
-                    0.0,
-                    20.0,
-                    false,
-                    "N/P → cycle fade slope (per unit N/P)",
-                    life.np_fade_per_np
-                ),
-                knob!(
-                    F,
-                    0.0,
-                    200.0,
-                    false,
-                    "Plating Tafel voltage (mV)",
-                    life.plating_tafel_mv
-                ),
-                knob!(
-                    F,
-                    0.0,
-                    1e-3,
-                    true,
-                    "Short hazard (per cycle)",
-                    life.short_hazard
-                ),
-                knob!(
-                    F,
-                    0.6,
-                    0.9,
-                    false,
-                    "End of life (× rated)",
-                    life.eol_fraction
-                ),
-                knob!(
-                    F,
-                    1.05,
-                    4.0,
-                    false,
-                    "Power end of life (× R0)",
-                    life.eol_resistance_factor
-                ),
-                knob!(
-                    F,
-                    1.0,
-                    10.0,
-                    false,
-                    "Breach edge plating (× rate)",
-                    life.breach_plating_factor
-                ),
-                knob!(F, 1.0, 40.0, false, "Calendar cap (years)", life.max_years),
-            ],
-        },
+        line_group(),
+        coating_group(),
+        calendering_group(),
+        winding_group(),
+        filling_group(),
+        formation_aging_group(),
+        end_of_line_test_group(),
+        cost_group(),
+        pack_assembly_group(),
+        pack_life_group(),
     ]
 }
 
+/// The "Line (whole-line multipliers)" group.
+fn line_group() -> Group {
+    Group {
+        title: "Line (whole-line multipliers)",
+        station: None,
+        knobs: vec![
+            knob!(F, 0.0, 8.0, false, "Spread scale (×)", line.spread_scale),
+            knob!(F, 0.0, 20.0, false, "Defect scale (×)", line.defect_scale),
+        ],
+    }
+}
+
+/// The "Coating" group.
+fn coating_group() -> Group {
+    Group {
+        title: "Coating",
+        station: Some(0),
+        knobs: vec![
+            knob!(
+                F,
+                0.0,
+                0.02,
+                false,
+                "Cathode loading CV (fraction)",
+                coating.cathode_loading_cv
+            ),
+            knob!(
+                F,
+                0.0,
+                0.02,
+                false,
+                "Cathode lot-to-lot CV (fraction)",
+                coating.cathode_loading_lot_cv
+            ),
+            knob!(
+                F,
+                0.0,
+                0.02,
+                false,
+                "Anode loading CV (fraction)",
+                coating.anode_loading_cv
+            ),
+            knob!(
+                F,
+                0.0,
+                0.02,
+                false,
+                "Anode lot-to-lot CV (fraction)",
+                coating.anode_loading_lot_cv
+            ),
+            knob!(F, 0.95, 1.3, false, "Design N/P (ratio)", coating.np_design),
+            knob!(
+                F,
+                0.005,
+                0.1,
+                false,
+                "Loading tolerance, beta gauge (fraction)",
+                coating.loading_tolerance
+            ),
+            knob!(
+                F,
+                0.0,
+                0.2,
+                false,
+                "Particle defects (mean per cell)",
+                coating.defects_per_cell
+            ),
+            knob!(
+                U64,
+                100,
+                1_000_000,
+                true,
+                "Coating lot (cells)",
+                coating.lot_size
+            ),
+        ],
+    }
+}
+
+/// The "Calendering" group.
+fn calendering_group() -> Group {
+    Group {
+        title: "Calendering",
+        station: Some(1),
+        knobs: vec![
+            knob!(
+                F,
+                0.15,
+                0.5,
+                false,
+                "Porosity target (fraction)",
+                calendering.porosity_target
+            ),
+            knob!(
+                F,
+                0.0,
+                0.05,
+                false,
+                "Porosity SD (fraction)",
+                calendering.porosity_sd
+            ),
+        ],
+    }
+}
+
+/// The "Winding" group.
+fn winding_group() -> Group {
+    Group {
+        title: "Winding",
+        station: Some(2),
+        knobs: vec![
+            knob!(
+                F,
+                0.0,
+                0.01,
+                false,
+                "Electrode area CV (fraction)",
+                winding.area_cv
+            ),
+            knob!(
+                F,
+                0.0,
+                0.6,
+                false,
+                "Misalignment SD (mm)",
+                winding.misalignment_sd_mm
+            ),
+            knob!(
+                F,
+                0.2,
+                2.0,
+                false,
+                "Anode overhang (mm)",
+                winding.overhang_mm
+            ),
+            knob!(
+                F,
+                0.0,
+                0.6,
+                false,
+                "Tab-weld resistance σ (lognormal)",
+                winding.tab_weld_sigma
+            ),
+            knob!(
+                F,
+                0.0,
+                1.0,
+                false,
+                "X-ray detection (probability)",
+                winding.xray_detect
+            ),
+        ],
+    }
+}
+
+/// The "Filling" group.
+fn filling_group() -> Group {
+    Group {
+        title: "Filling",
+        station: Some(3),
+        knobs: vec![
+            knob!(F, 1.0, 1.6, false, "Electrolyte (g/Ah)", filling.g_per_ah),
+            knob!(
+                F,
+                0.0,
+                0.05,
+                false,
+                "Fill mass CV (fraction)",
+                filling.fill_cv
+            ),
+            knob!(
+                F,
+                0.7,
+                1.3,
+                false,
+                "Pore-filling mass (g/Ah)",
+                filling.pore_g_per_ah
+            ),
+            knob!(
+                F,
+                1.0,
+                1.4,
+                false,
+                "Optimum fill ratio (× pores)",
+                filling.optimum_fill_ratio
+            ),
+            knob!(
+                F,
+                0.0,
+                10.0,
+                false,
+                "Resistance rise (× per unit shortfall)",
+                filling.r_per_shortfall
+            ),
+        ],
+    }
+}
+
+/// The "Formation & aging" group.
+fn formation_aging_group() -> Group {
+    Group {
+        title: "Formation & aging",
+        station: Some(4),
+        knobs: vec![
+            knob!(
+                F,
+                1.0,
+                21.0,
+                false,
+                "Aging test (days)",
+                formation.aging_days
+            ),
+            knob!(
+                F,
+                0.0,
+                5.0,
+                false,
+                "Rack temperature SD (°C)",
+                formation.rack_temp_sd_c
+            ),
+            knob!(
+                F,
+                0.05,
+                0.15,
+                false,
+                "First-cycle loss (fraction)",
+                formation.first_cycle_loss
+            ),
+            knob!(
+                F,
+                0.0,
+                0.005,
+                false,
+                "First-cycle loss SD (fraction)",
+                formation.first_cycle_loss_sd
+            ),
+            knob!(
+                F,
+                0.0,
+                0.005,
+                false,
+                "Loss per °C (fraction/°C)",
+                formation.loss_per_degc
+            ),
+            knob!(
+                F,
+                0.005,
+                0.1,
+                false,
+                "Self-discharge median (mV/day)",
+                formation.k_median_mv_day
+            ),
+            knob!(
+                F,
+                0.0,
+                1.5,
+                false,
+                "Self-discharge σ (lognormal)",
+                formation.k_sigma
+            ),
+            knob!(
+                F,
+                0.5,
+                20.0,
+                false,
+                "Defect onset mean (days)",
+                formation.defect_onset_mean_days
+            ),
+            knob!(
+                U64,
+                10,
+                100_000,
+                true,
+                "Formation rack (cells)",
+                formation.rack_size
+            ),
+        ],
+    }
+}
+
+/// The "End-of-line test" group.
+fn end_of_line_test_group() -> Group {
+    Group {
+        title: "End-of-line test",
+        station: Some(5),
+        knobs: vec![
+            knob!(
+                F,
+                0.0,
+                0.01,
+                false,
+                "Capacity gauge noise (fraction)",
+                eol.capacity_noise
+            ),
+            knob!(
+                F,
+                0.0,
+                0.05,
+                false,
+                "DCIR gauge noise (fraction)",
+                eol.dcir_noise
+            ),
+            knob!(
+                F,
+                0.0,
+                0.05,
+                false,
+                "K-value gauge noise (mV/day)",
+                eol.k_noise_mv_day
+            ),
+            knob!(
+                F,
+                0.9,
+                1.0,
+                false,
+                "Capacity lower limit (× rated)",
+                eol.capacity_min
+            ),
+            knob!(
+                F,
+                1.0,
+                1.5,
+                false,
+                "DCIR upper limit (× nominal)",
+                eol.dcir_max
+            ),
+            knob!(
+                F,
+                0.02,
+                0.5,
+                false,
+                "K-value limit (mV/day)",
+                eol.k_max_mv_day
+            ),
+            knob!(
+                F,
+                0.0005,
+                0.01,
+                false,
+                "Grade bin width (× rated)",
+                eol.bin_width
+            ),
+            knob!(U32, 1, 16, false, "Grade bins (count)", eol.grade_bins),
+        ],
+    }
+}
+
+/// The "Cost (learning curve)" group.
+fn cost_group() -> Group {
+    Group {
+        title: "Cost (learning curve)",
+        station: None,
+        knobs: vec![
+            knob!(
+                F,
+                100.0,
+                50_000.0,
+                true,
+                "Cumulative volume (GWh)",
+                cost.cumulative_gwh
+            ),
+            knob!(
+                F,
+                0.0,
+                0.3,
+                false,
+                "Learning rate (per doubling)",
+                cost.learning_rate
+            ),
+        ],
+    }
+}
+
+/// The "Pack assembly" group.
+fn pack_assembly_group() -> Group {
+    Group {
+        title: "Pack assembly",
+        station: Some(6),
+        knobs: vec![
+            knob!(U32, 1, 200, false, "Cells in series (count)", pack.series),
+            knob!(U32, 1, 8, false, "Cells in parallel (count)", pack.parallel),
+            knob!(
+                U64,
+                1000,
+                1_000_000,
+                true,
+                "Matching window (cells)",
+                pack.window
+            ),
+            knob!(
+                U32,
+                50,
+                5000,
+                true,
+                "Packs aged (life sample, packs)",
+                pack.life_packs
+            ),
+        ],
+    }
+}
+
+/// The "Pack life (use)" group.
+fn pack_life_group() -> Group {
+    Group {
+        title: "Pack life (use)",
+        station: None,
+        knobs: vec![
+            knob!(F, 0.0, 45.0, false, "Ambient (°C)", life.ambient_c),
+            knob!(
+                F,
+                0.0,
+                15.0,
+                false,
+                "Inlet→outlet offset (K)",
+                life.gradient_k
+            ),
+            knob!(
+                F,
+                0.001,
+                1.0,
+                true,
+                "Coolant flow (kg/s)",
+                life.coolant_flow_kg_s
+            ),
+            knob!(
+                F,
+                0.0,
+                50.0,
+                false,
+                "Tab hot spot (K/W)",
+                life.tab_heat_k_per_w
+            ),
+            knob!(F, 0.1, 3.0, false, "C-rate (1/h)", life.c_rate),
+            knob!(
+                F,
+                0.2,
+                3.0,
+                false,
+                "Cycles per day (1/day)",
+                life.cycles_per_day
+            ),
+            knob!(
+                F,
+                0.0,
+                0.3,
+                false,
+                "Residual aging σ (lognormal)",
+                life.cell_fade_sigma
+            ),
+            knob!(
+                F,
+                0.0,
+                20.0,
+                false,
+                "N/P → cycle fade slope (per unit N/P)",
+                life.np_fade_per_np
+            ),
+            knob!(
+                F,
+                0.0,
+                200.0,
+                false,
+                "Plating Tafel voltage (mV)",
+                life.plating_tafel_mv
+            ),
+            knob!(
+                F,
+                0.0,
+                1e-3,
+                true,
+                "Short hazard (per cycle)",
+                life.short_hazard
+            ),
+            knob!(
+                F,
+                0.6,
+                0.9,
+                false,
+                "End of life (× rated)",
+                life.eol_fraction
+            ),
+            knob!(
+                F,
+                1.05,
+                4.0,
+                false,
+                "Power end of life (× R0)",
+                life.eol_resistance_factor
+            ),
+            knob!(
+                F,
+                1.0,
+                10.0,
+                false,
+                "Breach edge plating (× rate)",
+                life.breach_plating_factor
+            ),
+            knob!(F, 1.0, 40.0, false, "Calendar cap (years)", life.max_years),
+        ],
+    }
+}
 /// The part of a knob's slider range that the rest of the scene allows: from the current value
 /// toward each end of the slider, the last value that still validates (bisection; validation is
 /// microseconds). Where the current value is itself invalid the slider keeps its full range, so

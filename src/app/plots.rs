@@ -3,6 +3,7 @@
 
 use super::format::fmt_value;
 use super::style::{CURRENT, LIMIT, PIN_COLOURS, SCRAP, TRUE_COL};
+use super::knobs::Knob;
 use super::{CellTwinApp, Pin};
 use crate::summary::{Histogram, Summary};
 use egui::{Color32, RichText};
@@ -85,7 +86,12 @@ pub fn show(app: &mut CellTwinApp, ui: &mut egui::Ui) {
             for spec in row {
                 ui.vertical(|ui| {
                     ui.set_width(cw);
-                    let frame = HistFrame { generation, pins: &pins, h, log };
+                    let frame = HistFrame {
+                        generation,
+                        pins: &pins,
+                        h,
+                        log,
+                    };
                     histogram(ui, views, &frame, spec, &s);
                 });
             }
@@ -438,7 +444,12 @@ fn histogram(ui: &mut egui::Ui, views: &mut Views, f: &HistFrame, spec: &HistSpe
         }
         for (i, p) in f.pins {
             let name = format!("pin {}", i + 1);
-            pu.line(outline((spec.pick)(&p.summary), &name, PIN_COLOURS[*i], axis));
+            pu.line(outline(
+                (spec.pick)(&p.summary),
+                &name,
+                PIN_COLOURS[*i],
+                axis,
+            ));
         }
         for l in [spec.lo, spec.hi].into_iter().flatten() {
             pu.vline(
@@ -459,8 +470,16 @@ fn view_range(spec: &HistSpec, main: &Histogram, pins: &[(usize, &Pin)]) -> Opti
     all.extend(pins.iter().map(|(_, p)| (spec.pick)(&p.summary)));
     let w = main.bin_width();
     data_range(&all).map(|(a, b)| {
-        let a = if main.underflow > 0 { main.lo - 2.0 * w } else { a };
-        let b = if main.overflow > 0 { main.hi + 2.0 * w } else { b };
+        let a = if main.underflow > 0 {
+            main.lo - 2.0 * w
+        } else {
+            a
+        };
+        let b = if main.overflow > 0 {
+            main.hi + 2.0 * w
+        } else {
+            b
+        };
         let a = spec.lo.map_or(a, |l| a.min(l - (b - a) * 0.05));
         let b = spec.hi.map_or(b, |l| b.max(l + (b - a) * 0.05));
         (a, b)
@@ -557,10 +576,27 @@ fn fade_chart(app: &mut CellTwinApp, s: &Summary, ui: &mut egui::Ui, h: f32) {
     note_view(&mut app.plot_views, "fade", &r);
 }
 
+/// The headline chart: pack life P5/P50/P95 against one scene value, swept in the background,
+/// with the current run and the pins on it, and the answer in words under it.
 fn headline_chart(app: &mut CellTwinApp, s: &Summary, ui: &mut egui::Ui, h: f32) {
     let Some(knob) = app.sweepable.get(app.sweep.knob).cloned() else {
         return;
     };
+    headline_controls(app, &knob, ui);
+    let stale = app.sweep.basis.as_ref() != Some(&app.scene)
+        || app.sweep.points_key != knob.key
+        || app.sweep.error.is_some();
+    headline_plot(app, s, &knob, stale, ui, h);
+    let (note, error) = headline_note(app, &knob, stale);
+    let colour = if error {
+        Color32::LIGHT_RED
+    } else {
+        Color32::from_rgb(120, 200, 255)
+    };
+    ui.add(egui::Label::new(RichText::new(note).color(colour)).wrap());}
+
+/// The swept value, its range and points, Recompute and auto.
+fn headline_controls(app: &mut CellTwinApp, knob: &Knob, ui: &mut egui::Ui) {
     ui.horizontal_wrapped(|ui| {
         let title = ui.label(
             RichText::new("Pack life vs")
@@ -614,11 +650,12 @@ fn headline_chart(app: &mut CellTwinApp, s: &Summary, ui: &mut egui::Ui, h: f32)
         ui.checkbox(&mut app.sweep.auto, "auto")
             .on_hover_text("recompute after each change");
     });
+}
+
+/// The sweep's band and median, the current value and run, the pins at their own values.
+fn headline_plot(app: &mut CellTwinApp, s: &Summary, knob: &Knob, stale: bool, ui: &mut egui::Ui, h: f32) {
     let mut scene = app.scene.clone();
     let current_x = knob.get(&mut scene);
-    let stale = app.sweep.basis.as_ref() != Some(&app.scene)
-        || app.sweep.points_key != knob.key
-        || app.sweep.error.is_some();
     // Points of an earlier scene, or of a sweep that then failed, are drawn grey and say so.
     let (colour, tag) = if stale {
         (Color32::GRAY, " (stale)")
@@ -688,7 +725,11 @@ fn headline_chart(app: &mut CellTwinApp, s: &Summary, ui: &mut egui::Ui, h: f32)
         }
     });
     note_view(&mut app.plot_views, "headline", &r);
-    let (note, error) = if let Some(e) = &app.sweep.error {
+}
+
+/// The answer in words under the chart, or why there is none yet; and whether it is an error.
+fn headline_note(app: &CellTwinApp, knob: &Knob, stale: bool) -> (String, bool) {
+    if let Some(e) = &app.sweep.error {
         (
             format!("sweep failed: {e}. The grey curve is from an earlier sweep."),
             true,
@@ -728,11 +769,5 @@ fn headline_chart(app: &mut CellTwinApp, s: &Summary, ui: &mut egui::Ui, h: f32)
             _ => String::new(),
         };
         (text, false)
-    };
-    let colour = if error {
-        Color32::LIGHT_RED
-    } else {
-        Color32::from_rgb(120, 200, 255)
-    };
-    ui.add(egui::Label::new(RichText::new(note).color(colour)).wrap());
+    }
 }
