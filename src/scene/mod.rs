@@ -396,18 +396,7 @@ impl Scene {
     /// The preset of a chemistry: a mature line, every default of `docs/MODEL.md`.
     pub fn preset(chemistry: Chemistry) -> Scene {
         let nmc = chemistry == Chemistry::Nmc21700;
-        // Resistance budget (mΩ): tab + ionic + SEI + bulk = nominal DCIR.
-        // Self-discharge is read as an OCV drop (K-value, mV/day). LFP's flat OCV (≈0.15 V per unit
-        // SOC mid-window against ≈0.8 V for NMC) shows the same charge loss as a ~5× smaller K, so
-        // the LFP preset's K figures (distribution, defects, limit) are the NMC ones × 0.2. The
-        // gauge is a voltmeter: its noise is the same for both, so LFP needs a longer test to see
-        // the smaller signal (21 days instead of 10, a common 2–4 weeks for LFP).
-        let k_scale = if nmc { 1.0 } else { 0.2 };
-        let (r_tab, r_ionic, r_sei, r_bulk) = if nmc {
-            (2.0, 5.0, 4.0, 7.0)
-        } else {
-            (0.05, 0.15, 0.1, 0.2)
-        };
+        let (r_tab, r_ionic, r_sei, r_bulk) = resistance_budget(chemistry);
         Scene {
             name: if nmc {
                 "NMC 21700, mature line".into()
@@ -426,106 +415,14 @@ impl Scene {
                 voltage_v: if nmc { 3.63 } else { 3.2 },
                 dcir_mohm: r_tab + r_ionic + r_sei + r_bulk,
             },
-            coating: Coating {
-                lot_size: 20_000,
-                // The card's 0.25 % within + 0.15 % lot give 0.29 % capacity CV from coating alone,
-                // leaving no room for area and formation inside the mature band (0.17–0.3 %,
-                // Wildfeuer & Lienkamp 2021): 0.12 % and 0.10 % land the whole line at ≈ 0.28 %.
-                cathode_loading_cv: 0.0012,
-                cathode_loading_lot_cv: 0.0010,
-                anode_loading_cv: 0.0012,
-                anode_loading_lot_cv: 0.0010,
-                np_design: 1.08,
-                np_min: 1.0,
-                loading_tolerance: 0.03,
-                defects_per_cell: 0.02,
-            },
-            calendering: Calendering {
-                porosity_target: 0.30,
-                porosity_sd: 0.015,
-                r_ionic_mohm: r_ionic,
-            },
-            winding: Winding {
-                area_cv: 0.001,
-                misalignment_sd_mm: 0.15,
-                overhang_mm: 1.0,
-                tab_weld_median_mohm: r_tab,
-                tab_weld_sigma: 0.15,
-                xray_detect: 0.95,
-            },
-            filling: Filling {
-                g_per_ah: 1.3,
-                pore_g_per_ah: 0.963,
-                optimum_fill_ratio: 1.16,
-                fill_cv: 0.01,
-                r_bulk_mohm: r_bulk,
-                r_per_shortfall: 3.0,
-            },
-            formation: Formation {
-                rack_size: 500,
-                rack_temp_sd_c: 1.5,
-                first_cycle_loss: 0.09,
-                first_cycle_loss_sd: 0.001,
-                loss_per_degc: 0.001,
-                r_sei_mohm: r_sei,
-                k_median_mv_day: 0.03 * k_scale,
-                k_sigma: 0.5,
-                defect_k_min_mv_day: 0.5 * k_scale,
-                defect_k_max_mv_day: 5.0 * k_scale,
-                defect_onset_mean_days: 4.0,
-                aging_days: if nmc { 10.0 } else { 21.0 },
-            },
-            eol: Eol {
-                capacity_noise: 0.001,
-                dcir_noise: 0.01,
-                k_noise_mv_day: 0.01,
-                capacity_min: 0.97,
-                dcir_max: 1.15,
-                k_max_mv_day: 0.1 * k_scale,
-                grade_bins: 8,
-                bin_width: 0.0025,
-            },
-            pack: Pack {
-                series: 96,
-                parallel: 1,
-                matching: Matching::Sorted,
-                window: 100_000,
-                life_packs: 1000,
-            },
-            life: Life {
-                ambient_c: 25.0,
-                gradient_k: 5.0,
-                coolant_flow_kg_s: if nmc { 0.05 } else { 0.2 },
-                coolant_cp_j_per_kg_k: 3400.0,
-                tab_heat_k_per_w: if nmc { 10.0 } else { 1.0 },
-                thermal_resistance_k_per_w: if nmc { 4.0 } else { 0.5 },
-                c_rate: 0.5,
-                soc_lo: 0.1,
-                soc_hi: 0.9,
-                soc_rest: 0.5,
-                cycles_per_day: 1.0,
-                cycles_per_step: 10,
-                duty: Duty::SocWindow,
-                nmc_dod_fade: true,
-                max_cycles: if nmc { 5000 } else { 12000 },
-                max_years: 25.0,
-                eol_fraction: 0.8,
-                eol_resistance_factor: 2.0,
-                // 50 mA for a 21700; a large-format BMS balances with ~1 A (scaled to 250 Ah cells).
-                balance_current_a: if nmc { 0.05 } else { 1.0 },
-                balance_hours: 2.0,
-                plating_np: 1.03,
-                plating_factor: 3.0,
-                breach_plating_factor: 3.0,
-                underfill_factor: 5.0,
-                cell_fade_sigma: 0.083,
-                np_fade_per_np: 4.0,
-                plating_tafel_mv: 51.0,
-                sei_calendar_exponent: 1.0,
-                resistance_growth: 2.0,
-                short_hazard: 1e-5,
-                ocv_slope_v: if nmc { 0.8 } else { 0.15 },
-            },
+            coating: Coating::preset(),
+            calendering: Calendering::preset(chemistry),
+            winding: Winding::preset(chemistry),
+            filling: Filling::preset(chemistry),
+            formation: Formation::preset(chemistry),
+            eol: Eol::preset(chemistry),
+            pack: Pack::preset(),
+            life: Life::preset(chemistry),
             cost: Cost::preset(chemistry),
         }
     }
@@ -538,6 +435,184 @@ impl Scene {
     /// Rated energy of one cell, kWh.
     pub fn cell_kwh(&self) -> f64 {
         self.cell.capacity_ah * self.cell.voltage_v / 1000.0
+    }
+}
+
+/// Resistance budget (mΩ): tab + ionic + SEI + bulk = nominal DCIR.
+fn resistance_budget(chemistry: Chemistry) -> (f64, f64, f64, f64) {
+    if chemistry == Chemistry::Nmc21700 {
+        (2.0, 5.0, 4.0, 7.0)
+    } else {
+        (0.05, 0.15, 0.1, 0.2)
+    }
+}
+
+/// Self-discharge is read as an OCV drop (K-value, mV/day). LFP's flat OCV (≈0.15 V per unit
+/// SOC mid-window against ≈0.8 V for NMC) shows the same charge loss as a ~5× smaller K, so
+/// the LFP preset's K figures (distribution, defects, limit) are the NMC ones × 0.2. The
+/// gauge is a voltmeter: its noise is the same for both, so LFP needs a longer test to see
+/// the smaller signal (21 days instead of 10, a common 2–4 weeks for LFP).
+fn k_scale(chemistry: Chemistry) -> f64 {
+    if chemistry == Chemistry::Nmc21700 {
+        1.0
+    } else {
+        0.2
+    }
+}
+
+impl Coating {
+    /// The coating defaults (the same for both chemistries).
+    fn preset() -> Coating {
+        Coating {
+            lot_size: 20_000,
+            // The card's 0.25 % within + 0.15 % lot give 0.29 % capacity CV from coating alone,
+            // leaving no room for area and formation inside the mature band (0.17–0.3 %,
+            // Wildfeuer & Lienkamp 2021): 0.12 % and 0.10 % land the whole line at ≈ 0.28 %.
+            cathode_loading_cv: 0.0012,
+            cathode_loading_lot_cv: 0.0010,
+            anode_loading_cv: 0.0012,
+            anode_loading_lot_cv: 0.0010,
+            np_design: 1.08,
+            np_min: 1.0,
+            loading_tolerance: 0.03,
+            defects_per_cell: 0.02,
+        }
+    }
+}
+
+impl Calendering {
+    /// The calendering defaults; the ionic resistance is its share of the DCIR budget.
+    fn preset(chemistry: Chemistry) -> Calendering {
+        let (_, r_ionic, _, _) = resistance_budget(chemistry);
+        Calendering {
+            porosity_target: 0.30,
+            porosity_sd: 0.015,
+            r_ionic_mohm: r_ionic,
+        }
+    }
+}
+
+impl Winding {
+    /// The winding defaults; the tab weld is its share of the DCIR budget.
+    fn preset(chemistry: Chemistry) -> Winding {
+        let (r_tab, _, _, _) = resistance_budget(chemistry);
+        Winding {
+            area_cv: 0.001,
+            misalignment_sd_mm: 0.15,
+            overhang_mm: 1.0,
+            tab_weld_median_mohm: r_tab,
+            tab_weld_sigma: 0.15,
+            xray_detect: 0.95,
+        }
+    }
+}
+
+impl Filling {
+    /// The filling defaults; the bulk electrolyte resistance is its share of the DCIR budget.
+    fn preset(chemistry: Chemistry) -> Filling {
+        let (_, _, _, r_bulk) = resistance_budget(chemistry);
+        Filling {
+            g_per_ah: 1.3,
+            pore_g_per_ah: 0.963,
+            optimum_fill_ratio: 1.16,
+            fill_cv: 0.01,
+            r_bulk_mohm: r_bulk,
+            r_per_shortfall: 3.0,
+        }
+    }
+}
+
+impl Formation {
+    /// The formation and aging-test defaults; the SEI is its share of the DCIR budget.
+    fn preset(chemistry: Chemistry) -> Formation {
+        let nmc = chemistry == Chemistry::Nmc21700;
+        let k_scale = k_scale(chemistry);
+        let (_, _, r_sei, _) = resistance_budget(chemistry);
+        Formation {
+            rack_size: 500,
+            rack_temp_sd_c: 1.5,
+            first_cycle_loss: 0.09,
+            first_cycle_loss_sd: 0.001,
+            loss_per_degc: 0.001,
+            r_sei_mohm: r_sei,
+            k_median_mv_day: 0.03 * k_scale,
+            k_sigma: 0.5,
+            defect_k_min_mv_day: 0.5 * k_scale,
+            defect_k_max_mv_day: 5.0 * k_scale,
+            defect_onset_mean_days: 4.0,
+            aging_days: if nmc { 10.0 } else { 21.0 },
+        }
+    }
+}
+
+impl Eol {
+    /// The end-of-line test defaults.
+    fn preset(chemistry: Chemistry) -> Eol {
+        let k_scale = k_scale(chemistry);
+        Eol {
+            capacity_noise: 0.001,
+            dcir_noise: 0.01,
+            k_noise_mv_day: 0.01,
+            capacity_min: 0.97,
+            dcir_max: 1.15,
+            k_max_mv_day: 0.1 * k_scale,
+            grade_bins: 8,
+            bin_width: 0.0025,
+        }
+    }
+}
+
+impl Pack {
+    /// The pack defaults: a 96S1P string, sorted matching.
+    fn preset() -> Pack {
+        Pack {
+            series: 96,
+            parallel: 1,
+            matching: Matching::Sorted,
+            window: 100_000,
+            life_packs: 1000,
+        }
+    }
+}
+
+impl Life {
+    /// The life defaults: the duty, cooling and the process-to-aging links.
+    fn preset(chemistry: Chemistry) -> Life {
+        let nmc = chemistry == Chemistry::Nmc21700;
+        Life {
+            ambient_c: 25.0,
+            gradient_k: 5.0,
+            coolant_flow_kg_s: if nmc { 0.05 } else { 0.2 },
+            coolant_cp_j_per_kg_k: 3400.0,
+            tab_heat_k_per_w: if nmc { 10.0 } else { 1.0 },
+            thermal_resistance_k_per_w: if nmc { 4.0 } else { 0.5 },
+            c_rate: 0.5,
+            soc_lo: 0.1,
+            soc_hi: 0.9,
+            soc_rest: 0.5,
+            cycles_per_day: 1.0,
+            cycles_per_step: 10,
+            duty: Duty::SocWindow,
+            nmc_dod_fade: true,
+            max_cycles: if nmc { 5000 } else { 12000 },
+            max_years: 25.0,
+            eol_fraction: 0.8,
+            eol_resistance_factor: 2.0,
+            // 50 mA for a 21700; a large-format BMS balances with ~1 A (scaled to 250 Ah cells).
+            balance_current_a: if nmc { 0.05 } else { 1.0 },
+            balance_hours: 2.0,
+            plating_np: 1.03,
+            plating_factor: 3.0,
+            breach_plating_factor: 3.0,
+            underfill_factor: 5.0,
+            cell_fade_sigma: 0.083,
+            np_fade_per_np: 4.0,
+            plating_tafel_mv: 51.0,
+            sei_calendar_exponent: 1.0,
+            resistance_growth: 2.0,
+            short_hazard: 1e-5,
+            ocv_slope_v: if nmc { 0.8 } else { 0.15 },
+        }
     }
 }
 

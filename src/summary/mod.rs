@@ -341,6 +341,7 @@ fn life_histogram(lives: &[PackLife], max_cycles: u32) -> Histogram {
 }
 
 impl Summary {
+    /// Assemble the summary from the scene, what ran it, the line's statistics and the packs.
     pub fn build(scene: &Scene, run: RunInfo, s: &LineStats, packs: PackTotals) -> Summary {
         let RunInfo {
             backend,
@@ -349,154 +350,13 @@ impl Summary {
             elapsed_s,
         } = run;
         let by_stage = s.scrapped_by_stage();
-        let stages = Stage::ALL
-            .iter()
-            .enumerate()
-            .map(|(i, &stage)| {
-                let cells_in = s.entered[i];
-                let scrapped = by_stage[i];
-                let scrap_by_reason = Scrap::ALL
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, r)| r.stage() == stage)
-                    .map(|(j, r)| (r.key(), s.scrapped[j]))
-                    .collect();
-                StageSummary {
-                    stage,
-                    label: stage.label(),
-                    cells_in,
-                    cells_out: cells_in - scrapped,
-                    scrapped,
-                    yield_: if cells_in > 0 {
-                        (cells_in - scrapped) as f64 / cells_in as f64
-                    } else {
-                        f64::NAN
-                    },
-                    scrap_by_reason,
-                }
-            })
-            .collect();
+        let stages = stage_summaries(s, &by_stage);
         let started = s.entered[0];
-        let mut scrap_pareto: Vec<ScrapLine> = Scrap::ALL
-            .iter()
-            .enumerate()
-            .map(|(j, &reason)| ScrapLine {
-                reason,
-                stage: reason.stage(),
-                cells: s.scrapped[j],
-                fraction: s.scrapped[j] as f64 / started.max(1) as f64,
-            })
-            .collect();
-        scrap_pareto.sort_by_key(|l| std::cmp::Reverse(l.cells));
-
-        let q = scene.cell.capacity_ah;
-        let r = scene.cell.dcir_mohm;
-        let capacity = characteristic(
-            "Ah",
-            &s.q_true,
-            &s.q_meas,
-            &s.q_passed,
-            Some(scene.eol.capacity_min * q),
-            None,
-        );
-        let dcir = characteristic(
-            "mΩ",
-            &s.r_true,
-            &s.r_meas,
-            &s.r_passed,
-            None,
-            Some(scene.eol.dcir_max * r),
-        );
-        let k_measured = s.k_meas.stats();
-        let k_value = Measured {
-            unit: "mV/day",
-            measured: k_measured,
-            upper_limit: Some(scene.eol.k_max_mv_day),
-            cpk: capability(&k_measured, None, Some(scene.eol.k_max_mv_day)).1,
-        };
-
-        let pack_size = scene.cells_per_pack() as usize;
-        let life_packs = packs.lives.len() as u64;
-        let mut escaped_in_life = 0;
-        let mut packs_with_defect = 0;
-        for pack in packs.life_cells.chunks(pack_size) {
-            let d = pack.iter().filter(|c| c.flags & flags::DEFECT != 0).count() as u64;
-            escaped_in_life += d;
-            packs_with_defect += u64::from(d > 0);
-        }
-        let defects = Defects {
-            latent: s.defects,
-            caught: s.defects - s.defects_passed,
-            escaped: s.defects_passed,
-            escaped_ppm: 1e6 * s.defects_passed as f64 / s.passed.max(1) as f64,
-            escaped_in_life_packs: escaped_in_life,
-            life_packs_with_defect: packs_with_defect,
-            overhang_breaches: s.breaches,
-            breaches_escaped: s.breaches_passed,
-            plating_passed: s.plating_passed,
-        };
-
-        let rated_pack = q * f64::from(scene.pack.parallel);
-        let initial = packs.initial.stats();
-        let mut eol_reasons: BTreeMap<&'static str, u64> =
-            EndOfLife::ALL.iter().map(|r| (r.key(), 0)).collect();
-        for l in &packs.lives {
-            *eol_reasons.entry(l.reason.key()).or_default() += 1;
-        }
+        let scrap_pareto = scrap_pareto(s, started);
+        let (capacity, dcir, k_value) = tested_characteristics(scene, s);
+        let defects = defects(s, &packs, scene.cells_per_pack() as usize);
         let hist_life = life_histogram(&packs.lives, scene.life.max_cycles);
-        let life_cycles = percentiles(packs.lives.iter().map(|l| f64::from(l.cycles)).collect());
-        let fade_curve = fade_curve(&packs.lives, scene.life.cycles_per_step, life_cycles.p95);
-        let per_year = 365.25 * scene.life.cycles_per_day;
-        let life_years = percentiles(
-            packs
-                .lives
-                .iter()
-                .map(|l| f64::from(l.cycles) / per_year)
-                .collect(),
-        );
-        let window = scene.life.soc_hi - scene.life.soc_lo;
-        let life_efc = percentiles(
-            packs
-                .lives
-                .iter()
-                .map(|l| pack_efc(l, scene.life.cycles_per_step, window))
-                .collect(),
-        );
-        let nominal = f64::from(nominal_cell_life(scene).cycles);
-        let life_calendar_share = percentiles(
-            packs
-                .lives
-                .iter()
-                .map(|l| f64::from(l.calendar_share))
-                .collect(),
-        );
-        let hi = &packs.hist_initial;
-        let packs_summary = PacksSummary {
-            topology: format!("{}S{}P", scene.pack.series, scene.pack.parallel),
-            matching: scene.pack.matching,
-            window: scene.pack.window,
-            packs: packs.packs,
-            windows: packs.windows,
-            unpacked_cells: packs.unpacked,
-            rated_ah: rated_pack,
-            initial_capacity_ah: Percentiles {
-                mean: initial.mean,
-                p5: hi.quantile(0.05),
-                p50: hi.quantile(0.5),
-                p95: hi.quantile(0.95),
-            },
-            initial_capacity_fraction: initial.mean / rated_pack,
-            life_packs,
-            p50_below_cell: 1.0 - life_cycles.p50 / nominal,
-            life_cycles,
-            life_years,
-            life_efc,
-            life_calendar_share,
-            nominal_cell_life_cycles: nominal,
-            life_each: packs.lives.iter().map(|l| l.cycles).collect(),
-            eol_reasons,
-            fade_curve,
-        };
+        let packs_summary = packs_summary(scene, &packs);
         let cost = cost_summary(scene, &s.entered, &by_stage, s.passed);
         Summary {
             scene: scene.name.clone(),
@@ -531,4 +391,172 @@ impl Summary {
             cells_per_s: scene.cells as f64 / elapsed_s.max(1e-9),
         }
     }
+}
+
+/// Flow through each station in line order, with its scrap split by reason.
+fn stage_summaries(s: &LineStats, by_stage: &[u64]) -> Vec<StageSummary> {
+    Stage::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, &stage)| {
+            let cells_in = s.entered[i];
+            let scrapped = by_stage[i];
+            let scrap_by_reason = Scrap::ALL
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.stage() == stage)
+                .map(|(j, r)| (r.key(), s.scrapped[j]))
+                .collect();
+            StageSummary {
+                stage,
+                label: stage.label(),
+                cells_in,
+                cells_out: cells_in - scrapped,
+                scrapped,
+                yield_: if cells_in > 0 {
+                    (cells_in - scrapped) as f64 / cells_in as f64
+                } else {
+                    f64::NAN
+                },
+                scrap_by_reason,
+            }
+        })
+        .collect()
+}
+
+/// Every scrap reason, largest first, as a fraction of the `started` cells.
+fn scrap_pareto(s: &LineStats, started: u64) -> Vec<ScrapLine> {
+    let mut scrap_pareto: Vec<ScrapLine> = Scrap::ALL
+        .iter()
+        .enumerate()
+        .map(|(j, &reason)| ScrapLine {
+            reason,
+            stage: reason.stage(),
+            cells: s.scrapped[j],
+            fraction: s.scrapped[j] as f64 / started.max(1) as f64,
+        })
+        .collect();
+    scrap_pareto.sort_by_key(|l| std::cmp::Reverse(l.cells));
+    scrap_pareto
+}
+
+/// Capacity, DCIR and K-value at the end-of-line test against the scene's limits.
+fn tested_characteristics(
+    scene: &Scene,
+    s: &LineStats,
+) -> (Characteristic, Characteristic, Measured) {
+    let q = scene.cell.capacity_ah;
+    let r = scene.cell.dcir_mohm;
+    let capacity = characteristic(
+        "Ah",
+        &s.q_true,
+        &s.q_meas,
+        &s.q_passed,
+        Some(scene.eol.capacity_min * q),
+        None,
+    );
+    let dcir = characteristic(
+        "mΩ",
+        &s.r_true,
+        &s.r_meas,
+        &s.r_passed,
+        None,
+        Some(scene.eol.dcir_max * r),
+    );
+    let k_measured = s.k_meas.stats();
+    let k_value = Measured {
+        unit: "mV/day",
+        measured: k_measured,
+        upper_limit: Some(scene.eol.k_max_mv_day),
+        cpk: capability(&k_measured, None, Some(scene.eol.k_max_mv_day)).1,
+    };
+    (capacity, dcir, k_value)
+}
+
+/// Latent defects and breaches through the line, and the escaped ones in the life sample's packs
+/// of `pack_size` cells.
+fn defects(s: &LineStats, packs: &PackTotals, pack_size: usize) -> Defects {
+    let mut escaped_in_life = 0;
+    let mut packs_with_defect = 0;
+    for pack in packs.life_cells.chunks(pack_size) {
+        let d = pack.iter().filter(|c| c.flags & flags::DEFECT != 0).count() as u64;
+        escaped_in_life += d;
+        packs_with_defect += u64::from(d > 0);
+    }
+    Defects {
+        latent: s.defects,
+        caught: s.defects - s.defects_passed,
+        escaped: s.defects_passed,
+        escaped_ppm: 1e6 * s.defects_passed as f64 / s.passed.max(1) as f64,
+        escaped_in_life_packs: escaped_in_life,
+        life_packs_with_defect: packs_with_defect,
+        overhang_breaches: s.breaches,
+        breaches_escaped: s.breaches_passed,
+        plating_passed: s.plating_passed,
+    }
+}
+
+/// Every pack's initial capacity and the life sample's lives, end-of-life reasons and fade band.
+fn packs_summary(scene: &Scene, packs: &PackTotals) -> PacksSummary {
+    let q = scene.cell.capacity_ah;
+    let life_packs = packs.lives.len() as u64;
+    let rated_pack = q * f64::from(scene.pack.parallel);
+    let initial = packs.initial.stats();
+    let mut eol_reasons: BTreeMap<&'static str, u64> =
+        EndOfLife::ALL.iter().map(|r| (r.key(), 0)).collect();
+    for l in &packs.lives {
+        *eol_reasons.entry(l.reason.key()).or_default() += 1;
+    }
+    let life_cycles = percentiles(packs.lives.iter().map(|l| f64::from(l.cycles)).collect());
+    let fade_curve = fade_curve(&packs.lives, scene.life.cycles_per_step, life_cycles.p95);
+    let (life_years, life_efc, life_calendar_share) = life_percentiles(scene, &packs.lives);
+    let nominal = f64::from(nominal_cell_life(scene).cycles);
+    let hi = &packs.hist_initial;
+    PacksSummary {
+        topology: format!("{}S{}P", scene.pack.series, scene.pack.parallel),
+        matching: scene.pack.matching,
+        window: scene.pack.window,
+        packs: packs.packs,
+        windows: packs.windows,
+        unpacked_cells: packs.unpacked,
+        rated_ah: rated_pack,
+        initial_capacity_ah: Percentiles {
+            mean: initial.mean,
+            p5: hi.quantile(0.05),
+            p50: hi.quantile(0.5),
+            p95: hi.quantile(0.95),
+        },
+        initial_capacity_fraction: initial.mean / rated_pack,
+        life_packs,
+        p50_below_cell: 1.0 - life_cycles.p50 / nominal,
+        life_cycles,
+        life_years,
+        life_efc,
+        life_calendar_share,
+        nominal_cell_life_cycles: nominal,
+        life_each: packs.lives.iter().map(|l| l.cycles).collect(),
+        eol_reasons,
+        fade_curve,
+    }
+}
+
+/// The life sample in years of the duty, in equivalent full cycles and as calendar share.
+fn life_percentiles(scene: &Scene, lives: &[PackLife]) -> (Percentiles, Percentiles, Percentiles) {
+    let per_year = 365.25 * scene.life.cycles_per_day;
+    let life_years = percentiles(
+        lives
+            .iter()
+            .map(|l| f64::from(l.cycles) / per_year)
+            .collect(),
+    );
+    let window = scene.life.soc_hi - scene.life.soc_lo;
+    let life_efc = percentiles(
+        lives
+            .iter()
+            .map(|l| pack_efc(l, scene.life.cycles_per_step, window))
+            .collect(),
+    );
+    let life_calendar_share =
+        percentiles(lives.iter().map(|l| f64::from(l.calendar_share)).collect());
+    (life_years, life_efc, life_calendar_share)
 }
