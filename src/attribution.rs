@@ -154,15 +154,20 @@ pub enum Method {
 /// One source's share of the lost life.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Share {
+    /// The source's name (the JSON's and the table's).
     pub name: &'static str,
+    /// A short label for charts.
     #[serde(skip)]
     pub label: &'static str,
+    /// What removing the source sets in the scene.
     pub removal: &'static str,
-    /// Cycles of pack P50 (and P5) life lost to the source; negative = gained.
+    /// Cycles of pack P50 life lost to the source; negative = gained.
     pub p50_cycles: f64,
+    /// Cycles of pack P5 life lost to the source; negative = gained.
     pub p5_cycles: f64,
-    /// Standard error of `p50_cycles` (batch means), and of `p5_cycles`.
+    /// Standard error of `p50_cycles` (batch means), cycles.
     pub se_cycles: f64,
+    /// Standard error of `p5_cycles` (batch means), cycles.
     pub p5_se_cycles: f64,
     /// `p50_cycles` in years of the scene's duty.
     pub p50_years: f64,
@@ -171,19 +176,27 @@ pub struct Share {
 /// The answer: the nominal cell's life, the pack's, and the shares that sum to the difference.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Attribution {
+    /// The scene's name.
     pub scene: String,
+    /// The seed every run used.
     pub seed: u64,
+    /// Cells started in each run.
     pub cells: u64,
+    /// How the interactions were shared, in words.
     pub method: String,
     /// Engine runs made (distinct subsets of removed sources).
     pub runs: usize,
     /// Packs aged in each run.
     pub life_packs: usize,
+    /// Cycles to end of life of the nominal cell aged alone.
     pub nominal_cell_life_cycles: f64,
+    /// The scene's pack P50 life, cycles.
     pub pack_life_p50_cycles: f64,
+    /// The scene's pack P5 life, cycles.
     pub pack_life_p5_cycles: f64,
     /// The pack's P50 with every source removed.
     pub ideal_pack_life_p50_cycles: f64,
+    /// Cycles a year of the scene's duty (365.25 days).
     pub cycles_per_year: f64,
     /// Every source, then the string part; `p50_cycles` sum to nominal − pack P50, `p5_cycles` to
     /// nominal − pack P5.
@@ -193,13 +206,21 @@ pub struct Attribution {
 /// Why an attribution could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum AttributionError {
+    /// A run failed.
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// Too few packs aged for the batch-means standard errors.
     #[error(
         "attribution needs at least {need} aged packs for its standard errors, the scene ages \
          {have}: raise the cells or pack.life_packs"
     )]
-    TooFewPacks { need: usize, have: usize },
+    TooFewPacks {
+        /// Packs needed.
+        need: usize,
+        /// Packs the scene ages.
+        have: usize,
+    },
+    /// Fewer than two orders of removal.
     #[error("method: orders must be at least 2 (got {0})")]
     Orders(u32),
 }

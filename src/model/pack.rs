@@ -20,13 +20,15 @@ pub struct PackCell {
     pub r0: f32,
     /// Self-discharge, mV/day.
     pub k: f32,
+    /// Electrolyte fill ratio's shortfall below the optimum, fraction: raises cycling fade.
     pub fill_shortfall: f32,
     /// Measured capacity, Ah: what matching sorts by.
     pub q_meas: f32,
     /// [`flags`] bits of the cell record (defect, plating, grade).
     pub flags: u32,
-    /// Global cell index (keys the cell's draws in life).
+    /// Global cell index (keys the cell's draws in life), low word.
     pub index_lo: u32,
+    /// Global cell index, high word.
     pub index_hi: u32,
     /// Anode-to-cathode capacity ratio as coated: its margin sets the cycling fade.
     pub np_ratio: f32,
@@ -41,6 +43,7 @@ pub struct PackCell {
 const _: () = assert!(std::mem::size_of::<PackCell>() == 48);
 
 impl PackCell {
+    /// What a pack keeps of the passed cell `index`'s record.
     pub fn from_record(r: &CellRecord, index: u64) -> PackCell {
         PackCell {
             q0: r.q_true,
@@ -73,9 +76,11 @@ impl PackCell {
             ..PackCell::default()
         }
     }
+    /// The global cell index.
     pub fn index(&self) -> u64 {
         u64::from(self.index_lo) | (u64::from(self.index_hi) << 32)
     }
+    /// Its capacity grade bin (0 = lowest).
     pub fn grade(&self) -> u32 {
         (self.flags & flags::GRADE_MASK) >> flags::GRADE_SHIFT
     }
@@ -201,6 +206,7 @@ impl EndOfLife {
             EndOfLife::Power => "power",
         }
     }
+    /// Every reason in code order.
     pub const ALL: [EndOfLife; 4] = [
         EndOfLife::Fade,
         EndOfLife::Short,
@@ -217,11 +223,14 @@ impl EndOfLife {
 /// rated, index 0 = before the first step).
 #[derive(Clone, Debug, PartialEq)]
 pub struct PackLife {
+    /// Cycles to end of life (interpolated within the step that crossed), or the cap.
     pub cycles: u32,
+    /// What ended the life.
     pub reason: EndOfLife,
     /// Calendar share of the capacity the pack's cells had lost when its life ended (the rest is
     /// cycling): Σ calendar loss / Σ loss over every cell, at the first step after the end.
     pub calendar_share: f32,
+    /// Pack capacity, fraction of rated, before the first step and after every step.
     pub curve: Vec<f32>,
 }
 

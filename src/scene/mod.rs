@@ -56,14 +56,23 @@ pub struct Scene {
     pub line: Line,
     /// The nominal cell: what spec limits and grades are relative to.
     pub cell: CellSpec,
+    /// Electrode coating: loadings, N/P, particle defects.
     pub coating: Coating,
+    /// Calendering: porosity and the ionic resistance it sets.
     pub calendering: Calendering,
+    /// Winding or stacking: area, alignment, tab welds, the X-ray.
     pub winding: Winding,
+    /// Electrolyte filling.
     pub filling: Filling,
+    /// Formation and the self-discharge aging test.
     pub formation: Formation,
+    /// End-of-line test and grading.
     pub eol: Eol,
+    /// Pack topology, matching and the life sample.
     pub pack: Pack,
+    /// Pack life: duty, thermal field, fade-law links.
     pub life: Life,
+    /// Cost per started cell at each stage, and the learning curve.
     pub cost: Cost,
 }
 
@@ -95,13 +104,14 @@ pub struct CellSpec {
 pub struct Coating {
     /// Cells per coating lot (one coil / slurry batch), sharing the lot draw.
     pub lot_size: u64,
-    /// Cathode loading, within-lot CV (default 0.25 %).
+    /// Cathode loading, within-lot CV, fraction (default 0.12 %; the card's 0.25 % leaves no room
+    /// inside the mature capacity band, docs/MODEL.md).
     pub cathode_loading_cv: f64,
-    /// Cathode loading, lot-to-lot CV (default 0.15 %).
+    /// Cathode loading, lot-to-lot CV, fraction (default 0.10 %; card 0.15 %).
     pub cathode_loading_lot_cv: f64,
-    /// Anode loading, within-lot CV (default 0.25 %).
+    /// Anode loading, within-lot CV, fraction (default 0.12 %; card 0.25 %).
     pub anode_loading_cv: f64,
-    /// Anode loading, lot-to-lot CV (default 0.15 %).
+    /// Anode loading, lot-to-lot CV, fraction (default 0.10 %; card 0.15 %).
     pub anode_loading_lot_cv: f64,
     /// Design N/P (anode over cathode areal capacity), typically 1.05–1.15.
     pub np_design: f64,
@@ -186,8 +196,10 @@ pub struct Formation {
     pub k_median_mv_day: f64,
     /// Self-discharge lognormal σ (default 0.5).
     pub k_sigma: f64,
-    /// A developed latent defect adds a self-discharge uniform in [min, max] mV/day (0.5–5).
+    /// A developed latent defect adds a self-discharge uniform in [min, max] mV/day (0.5–5 for
+    /// NMC, × 0.2 for LFP's flatter OCV): the lower end.
     pub defect_k_min_mv_day: f64,
+    /// The upper end of a developed defect's added self-discharge, mV/day.
     pub defect_k_max_mv_day: f64,
     /// Mean onset of a latent defect's micro-short after formation, days (exponential). A defect
     /// that starts late in the aging test shows only part of its self-discharge: why shortening
@@ -269,8 +281,9 @@ pub struct Life {
     pub thermal_resistance_k_per_w: f64,
     /// Charge and discharge rate, C (default 0.5).
     pub c_rate: f64,
-    /// Pack SOC window, low and high (default 0.1–0.9).
+    /// Pack SOC window, low end, fraction (default 0.1).
     pub soc_lo: f64,
+    /// Pack SOC window, high end, fraction (default 0.9).
     pub soc_hi: f64,
     /// SOC at rest for the rest of the day (default 0.5).
     pub soc_rest: f64,
@@ -296,8 +309,9 @@ pub struct Life {
     /// End of life by power: pack resistance at or above this multiple of its initial resistance
     /// (default 2: the doubling most EV specifications use; 0 = off). Reported as `power`.
     pub eol_resistance_factor: f64,
-    /// Passive balancing current, A, and hours a cycle (50 mA for 2 h).
+    /// Passive balancing current, A (50 mA for a 21700; ~1 A for the 250 Ah LFP, scaled).
     pub balance_current_a: f64,
+    /// Hours of balancing a cycle, h (default 2).
     pub balance_hours: f64,
     /// N/P below this plates lithium (default 1.03) …
     pub plating_np: f64,
@@ -340,17 +354,30 @@ pub struct Life {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Cost {
+    /// Coating material (the electrodes), USD per started cell.
     pub coating_material: f64,
+    /// Coating conversion, USD per started cell.
     pub coating_conversion: f64,
+    /// Calendering material, USD per started cell.
     pub calendering_material: f64,
+    /// Calendering conversion, USD per started cell.
     pub calendering_conversion: f64,
+    /// Winding material (separator, tabs and housing), USD per started cell.
     pub winding_material: f64,
+    /// Winding conversion, USD per started cell.
     pub winding_conversion: f64,
+    /// Filling material (electrolyte), USD per started cell.
     pub filling_material: f64,
+    /// Filling conversion, USD per started cell.
     pub filling_conversion: f64,
+    /// Formation material, USD per started cell.
     pub formation_material: f64,
+    /// Formation & aging conversion (about a third of all conversion, our synthesis), USD per
+    /// started cell.
     pub formation_conversion: f64,
+    /// End-of-line test material, USD per started cell.
     pub eol_material: f64,
+    /// End-of-line test conversion, USD per started cell.
     pub eol_conversion: f64,
     /// Learning rate: cost falls by this fraction per doubling of cumulative volume (default 0.18,
     /// the battery-pack learning rate of BNEF's long-run price survey; Wright's law).
