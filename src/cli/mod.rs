@@ -41,7 +41,7 @@ pub enum Command {
     App(AppArgs),
 }
 
-pub use crate::backend::BackendChoice;
+use crate::backend::BackendChoice;
 
 #[derive(Args, Debug, Clone)]
 /// What every simulating command takes: the scene, its overrides and the backend.
@@ -355,8 +355,6 @@ fn cmd_run(a: &RunArgs) -> Result<(), CliError> {
     }
     Ok(())
 }
-
-pub use crate::sweep::SweepRow;
 
 fn cmd_sweep(a: &SweepArgs) -> Result<(), CliError> {
     let points = a

@@ -1,11 +1,12 @@
 //! Readable text: the run summary, the sweep table, the bench report.
 
-use super::{CliError, SweepRow, peak_rss};
+use super::{CliError, peak_rss};
 use crate::attribution::Attribution;
 use crate::engine::{self, Backend, RunOptions};
 use crate::model::LineParams;
 use crate::scene::Scene;
 use crate::summary::{HistSpec, Stat, Summary};
+use crate::sweep::SweepRow;
 use std::fmt::Write;
 use std::time::Instant;
 

@@ -331,15 +331,10 @@ impl RateTable {
         }
         RateTable { values }
     }
-
-    /// Linear interpolation at temperature `t_k`; `which` 0 = cycling average, 1 = rest.
-    #[inline]
-    pub fn lookup(&self, a: &AgingParams, t_k: f32, which: usize) -> f32 {
-        table_lookup(&self.values, a, t_k, which)
-    }
 }
 
-/// The table lookup, on a plain slice (as the shader reads its storage buffer).
+/// Linear interpolation of the rate table `values` at temperature `t_k`; `which` 0 = cycling
+/// average, 1 = rest. On a plain slice, as the shader reads its storage buffer.
 #[inline]
 pub fn table_lookup(values: &[f32], a: &AgingParams, t_k: f32, which: usize) -> f32 {
     let x = ((t_k - a.table_t0) / a.table_dt).clamp(0.0, (a.table_len - 1) as f32);

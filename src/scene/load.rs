@@ -178,7 +178,7 @@ fn parse_table(source_name: &str, text: &str) -> Result<Table, SceneError> {
 }
 
 /// `key=value` → (dotted key, TOML value). A value that is not TOML (e.g. `sorted`) is a string.
-pub fn parse_set(arg: &str) -> Result<(String, Value), SceneError> {
+fn parse_set(arg: &str) -> Result<(String, Value), SceneError> {
     let Some((key, raw)) = arg.split_once('=') else {
         return Err(SceneError::BadSet {
             arg: arg.to_string(),
@@ -207,7 +207,7 @@ pub fn parse_set(arg: &str) -> Result<(String, Value), SceneError> {
 }
 
 /// Set a dotted key in a user table, creating intermediate tables.
-pub fn apply_set(table: &mut Table, key: &str, value: Value) {
+fn apply_set(table: &mut Table, key: &str, value: Value) {
     let mut parts: Vec<&str> = key.split('.').collect();
     let last = parts.pop().expect("parse_set rejects empty keys");
     let mut t = table;

@@ -9,7 +9,7 @@
 mod load;
 mod validate;
 
-pub use load::{SceneError, apply_set, builtin_names, from_toml_str, load, parse_set};
+pub use load::{SceneError, builtin_names, from_toml_str, load};
 pub use validate::validate;
 
 use serde::{Deserialize, Serialize};

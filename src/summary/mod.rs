@@ -4,7 +4,7 @@
 mod export;
 mod stats;
 
-pub use export::{write_csvs, write_out_dir};
+pub use export::write_out_dir;
 pub use stats::{HistSpec, Histogram, LineStats, Moments, Stat};
 
 use crate::model::cost::{CostSummary, cost_summary};
