@@ -367,9 +367,9 @@ pub fn k_cyc_at(a: &AgingParams, t_k: f32, dod: f32, c_avg: f32, c_dis: f32) -> 
 
 /// NMC cycling against the cell's own DOD, relative to the pack's window (1 there, so a cell that
 /// swings the window keeps BLAST-Lite's law): Schmalstieg et al. 2014 (J. Power Sources 257, 325,
-/// Sanyo UR18650E, the Baumhöfer cell) fitted the capacity-fade factor `β = 7.348e-3·(V̄ − 3.667)²
-/// + 7.6e-4 + 4.081e-3·ΔDOD` per √Ah; the mean-voltage term is the same for every cell of a string
-/// and cancels.
+/// Sanyo UR18650E, the Baumhöfer cell) fitted the capacity-fade factor
+/// `β = 7.348e-3·(V̄ − 3.667)² + 7.6e-4 + 4.081e-3·ΔDOD` per √Ah; the mean-voltage term is the
+/// same for every cell of a string and cancels.
 #[inline]
 pub fn nmc_dod_factor(a: &AgingParams, dod: f32) -> f32 {
     if a.nmc_dod_fade == 0 {
