@@ -154,15 +154,20 @@ pub enum Method {
 /// One source's share of the lost life.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Share {
+    /// The source's name (the JSON's and the table's).
     pub name: &'static str,
+    /// A short label for charts.
     #[serde(skip)]
     pub label: &'static str,
+    /// What removing the source sets in the scene.
     pub removal: &'static str,
-    /// Cycles of pack P50 (and P5) life lost to the source; negative = gained.
+    /// Cycles of pack P50 life lost to the source; negative = gained.
     pub p50_cycles: f64,
+    /// Cycles of pack P5 life lost to the source; negative = gained.
     pub p5_cycles: f64,
-    /// Standard error of `p50_cycles` (batch means), and of `p5_cycles`.
+    /// Standard error of `p50_cycles` (batch means), cycles.
     pub se_cycles: f64,
+    /// Standard error of `p5_cycles` (batch means), cycles.
     pub p5_se_cycles: f64,
     /// `p50_cycles` in years of the scene's duty.
     pub p50_years: f64,
@@ -171,19 +176,27 @@ pub struct Share {
 /// The answer: the nominal cell's life, the pack's, and the shares that sum to the difference.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Attribution {
+    /// The scene's name.
     pub scene: String,
+    /// The seed every run used.
     pub seed: u64,
+    /// Cells started in each run.
     pub cells: u64,
+    /// How the interactions were shared, in words.
     pub method: String,
     /// Engine runs made (distinct subsets of removed sources).
     pub runs: usize,
     /// Packs aged in each run.
     pub life_packs: usize,
+    /// Cycles to end of life of the nominal cell aged alone.
     pub nominal_cell_life_cycles: f64,
+    /// The scene's pack P50 life, cycles.
     pub pack_life_p50_cycles: f64,
+    /// The scene's pack P5 life, cycles.
     pub pack_life_p5_cycles: f64,
     /// The pack's P50 with every source removed.
     pub ideal_pack_life_p50_cycles: f64,
+    /// Cycles a year of the scene's duty (365.25 days).
     pub cycles_per_year: f64,
     /// Every source, then the string part; `p50_cycles` sum to nominal − pack P50, `p5_cycles` to
     /// nominal − pack P5.
@@ -193,13 +206,21 @@ pub struct Attribution {
 /// Why an attribution could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum AttributionError {
+    /// A run failed.
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// Too few packs aged for the batch-means standard errors.
     #[error(
         "attribution needs at least {need} aged packs for its standard errors, the scene ages \
          {have}: raise the cells or pack.life_packs"
     )]
-    TooFewPacks { need: usize, have: usize },
+    TooFewPacks {
+        /// Packs needed.
+        need: usize,
+        /// Packs the scene ages.
+        have: usize,
+    },
+    /// Fewer than two orders of removal.
     #[error("method: orders must be at least 2 (got {0})")]
     Orders(u32),
 }
@@ -341,62 +362,27 @@ pub fn attribute(
     let k = SOURCES.len();
     let all = (1u32 << k) - 1;
     let terms = terms(k, method, scene.seed);
-    let mut masks: Vec<u32> = vec![0, all];
-    for t in terms.iter().flatten() {
-        masks.extend([t.1, t.2]);
-    }
-    masks.sort_unstable();
-    masks.dedup();
+    let masks = masks(all, &terms);
 
     let (points, base) = run_points(scene, &masks, backend, opts, progress)?;
     let nominal = base.packs.nominal_cell_life_cycles;
     let per_year = 365.25 * scene.life.cycles_per_day;
 
-    // A share on the whole sample (None) or one batch: Σ w · (v(with) − v(without)).
-    let share = |terms: &[(f64, u32, u32)], batch: Option<usize>| -> [f64; 2] {
-        let mut acc = [0.0; 2];
-        for &(w, with, without) in terms {
-            let (a, b) = (points[&with].get(batch), points[&without].get(batch));
-            for q in 0..2 {
-                acc[q] += w * (a[q] - b[q]);
-            }
-        }
-        acc
-    };
-    let se = |f: &dyn Fn(Option<usize>) -> [f64; 2]| -> [f64; 2] {
-        let xs: Vec<[f64; 2]> = (0..BATCHES).map(|b| f(Some(b))).collect();
-        let mut out = [0.0; 2];
-        for (q, o) in out.iter_mut().enumerate() {
-            let mean = xs.iter().map(|x| x[q]).sum::<f64>() / BATCHES as f64;
-            let var = xs.iter().map(|x| (x[q] - mean).powi(2)).sum::<f64>() / (BATCHES - 1) as f64;
-            *o = (var / BATCHES as f64).sqrt();
-        }
-        out
-    };
-    let make = |name, label, removal, f: &dyn Fn(Option<usize>) -> [f64; 2]| {
-        let v = f(None);
-        let e = se(f);
-        Share {
-            name,
-            label,
-            removal,
-            p50_cycles: v[0],
-            p5_cycles: v[1],
-            se_cycles: e[0],
-            p5_se_cycles: e[1],
-            p50_years: v[0] / per_year,
-        }
-    };
     let mut sources: Vec<Share> = SOURCES
         .iter()
         .zip(&terms)
-        .map(|(src, t)| make(src.name, src.label, src.removal, &|b| share(t, b)))
+        .map(|(src, t)| {
+            make_share(src.name, src.label, src.removal, per_year, &|b| {
+                share(&points, t, b)
+            })
+        })
         .collect();
     let ideal = &points[&all];
-    sources.push(make(
+    sources.push(make_share(
         STRING_PART,
         "string",
         "what remains with every source removed: the ideal line's pack against the nominal cell",
+        per_year,
         &|b| {
             let v = ideal.get(b);
             [nominal - v[0], nominal - v[1]]
@@ -420,4 +406,66 @@ pub fn attribute(
         cycles_per_year: per_year,
         sources,
     })
+}
+
+/// Every subset of removed sources the terms need, with nothing (0) and everything (`all`)
+/// removed, sorted and each once.
+fn masks(all: u32, terms: &[Vec<(f64, u32, u32)>]) -> Vec<u32> {
+    let mut masks: Vec<u32> = vec![0, all];
+    for t in terms.iter().flatten() {
+        masks.extend([t.1, t.2]);
+    }
+    masks.sort_unstable();
+    masks.dedup();
+    masks
+}
+
+/// A share on the whole sample (None) or one batch: Σ w · (v(with) − v(without)).
+fn share(
+    points: &HashMap<u32, Point>,
+    terms: &[(f64, u32, u32)],
+    batch: Option<usize>,
+) -> [f64; 2] {
+    let mut acc = [0.0; 2];
+    for &(w, with, without) in terms {
+        let (a, b) = (points[&with].get(batch), points[&without].get(batch));
+        for q in 0..2 {
+            acc[q] += w * (a[q] - b[q]);
+        }
+    }
+    acc
+}
+
+/// Standard error of a share (P50 and P5) by batch means over the [`BATCHES`] batches.
+fn batch_se(f: &dyn Fn(Option<usize>) -> [f64; 2]) -> [f64; 2] {
+    let xs: Vec<[f64; 2]> = (0..BATCHES).map(|b| f(Some(b))).collect();
+    let mut out = [0.0; 2];
+    for (q, o) in out.iter_mut().enumerate() {
+        let mean = xs.iter().map(|x| x[q]).sum::<f64>() / BATCHES as f64;
+        let var = xs.iter().map(|x| (x[q] - mean).powi(2)).sum::<f64>() / (BATCHES - 1) as f64;
+        *o = (var / BATCHES as f64).sqrt();
+    }
+    out
+}
+
+/// One row of the waterfall from its share on the whole sample and per batch (`f`).
+fn make_share(
+    name: &'static str,
+    label: &'static str,
+    removal: &'static str,
+    per_year: f64,
+    f: &dyn Fn(Option<usize>) -> [f64; 2],
+) -> Share {
+    let v = f(None);
+    let e = batch_se(f);
+    Share {
+        name,
+        label,
+        removal,
+        p50_cycles: v[0],
+        p5_cycles: v[1],
+        se_cycles: e[0],
+        p5_se_cycles: e[1],
+        p50_years: v[0] / per_year,
+    }
 }

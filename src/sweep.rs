@@ -12,18 +12,28 @@ pub struct SweepRow {
     /// The swept value as given.
     pub value: String,
     #[serde(rename = "yield")]
+    /// First-pass yield, fraction of started cells.
     pub yield_: f64,
+    /// True capacity CV of cells tested at end of line (fraction).
     pub capacity_cv: f64,
+    /// True DCIR CV of cells tested at end of line (fraction).
     pub dcir_cv: f64,
+    /// Mean initial pack capacity, fraction of rated.
     pub pack_initial_fraction: f64,
+    /// P5 pack life, cycles to end of life.
     pub life_p5: f64,
+    /// P50 pack life, cycles.
     pub life_p50: f64,
+    /// P95 pack life, cycles.
     pub life_p95: f64,
+    /// Cost per kWh of good cells, USD/kWh.
     pub cost_per_kwh: f64,
+    /// Escaped latent-defect cells per million passed cells.
     pub escaped_defects_ppm: f64,
 }
 
 impl SweepRow {
+    /// The row of the run at `value`.
     pub fn from_summary(value: String, s: &Summary) -> SweepRow {
         SweepRow {
             value,
@@ -44,11 +54,15 @@ impl SweepRow {
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {
     #[error("{value}: {source}")]
+    /// A swept value makes an invalid scene.
     Invalid {
+        /// The value as given.
         value: String,
+        /// Why the scene is invalid.
         source: crate::scene::SceneError,
     },
     #[error(transparent)]
+    /// The engine failed.
     Engine(#[from] EngineError),
 }
 

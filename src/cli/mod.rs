@@ -17,12 +17,15 @@ use std::time::{Duration, Instant};
     about = "Digital twin of lithium-ion cell production: cell line, sorting, packs and pack life",
     long_about = "With no command, opens the desktop app on the embedded default scene."
 )]
+/// The command line: a subcommand, or none for the app.
 pub struct Cli {
     #[command(subcommand)]
+    /// What to do (none: open the app).
     pub command: Option<Command>,
 }
 
 #[derive(Subcommand, Debug)]
+/// The subcommands.
 pub enum Command {
     /// Simulate a scene and print its summary.
     Run(RunArgs),
@@ -38,9 +41,10 @@ pub enum Command {
     App(AppArgs),
 }
 
-pub use crate::backend::BackendChoice;
+use crate::backend::BackendChoice;
 
 #[derive(Args, Debug, Clone)]
+/// What every simulating command takes: the scene, its overrides and the backend.
 pub struct Common {
     /// A scene file or a built-in scene name (default: the embedded nmc21700_mature).
     pub scene: Option<String>,
@@ -51,6 +55,7 @@ pub struct Common {
     #[arg(long, value_parser = clap::value_parser!(u64).range(0..=i64::MAX as u64))]
     pub seed: Option<u64>,
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
+    /// Where to run the simulation.
     pub backend: BackendChoice,
     /// CPU threads (default: every core).
     #[arg(long)]
@@ -64,8 +69,10 @@ pub struct Common {
 }
 
 #[derive(Args, Debug)]
+/// `celltwin run`.
 pub struct RunArgs {
     #[command(flatten)]
+    /// Scene, overrides and backend.
     pub common: Common,
     /// Print the summary as one JSON object on stdout.
     #[arg(long)]
@@ -76,8 +83,10 @@ pub struct RunArgs {
 }
 
 #[derive(Args, Debug)]
+/// `celltwin sweep`.
 pub struct SweepArgs {
     #[command(flatten)]
+    /// Scene, overrides and backend.
     pub common: Common,
     /// The scene key to sweep, e.g. line.spread_scale.
     #[arg(long)]
@@ -86,6 +95,7 @@ pub struct SweepArgs {
     #[arg(long, value_delimiter = ',', required = true)]
     pub values: Vec<String>,
     #[arg(long)]
+    /// Print the table as one JSON array on stdout.
     pub json: bool,
     /// Write sweep.csv and sweep.json into DIR.
     #[arg(long, value_name = "DIR")]
@@ -93,8 +103,10 @@ pub struct SweepArgs {
 }
 
 #[derive(Args, Debug)]
+/// `celltwin attribute`.
 pub struct AttributeArgs {
     #[command(flatten)]
+    /// Scene, overrides and backend.
     pub common: Common,
     /// Orders of removal the Shapley values are averaged over (forward, reverse, then orders keyed
     /// by the seed); each order beyond the first two costs up to one run per source.
@@ -109,20 +121,26 @@ pub struct AttributeArgs {
 }
 
 #[derive(Args, Debug)]
+/// `celltwin check`.
 pub struct CheckArgs {
     /// A scene file or built-in name.
     pub scene: String,
     #[arg(long = "set", value_name = "KEY=VALUE")]
+    /// Override any scene key, e.g. --set coating.cathode_loading_cv=0.004 (repeatable).
     pub sets: Vec<String>,
 }
 
 #[derive(Args, Debug)]
+/// `celltwin bench`.
 pub struct BenchArgs {
     #[arg(long, default_value_t = 10_000_000, value_parser = parse_count)]
+    /// Cells to start; `2e7` and `20000000` both work.
     pub cells: u64,
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
+    /// Where to run the simulation.
     pub backend: BackendChoice,
     #[arg(long)]
+    /// CPU threads (default: every core).
     pub threads: Option<usize>,
     /// Scene to bench (default: the embedded default scene).
     pub scene: Option<String>,
@@ -132,6 +150,7 @@ pub struct BenchArgs {
 }
 
 #[derive(Args, Debug, Default)]
+/// `celltwin app`.
 pub struct AppArgs {
     /// A scene file or built-in name to open.
     pub scene: Option<String>,
@@ -141,16 +160,21 @@ pub struct AppArgs {
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     #[error(transparent)]
+    /// The scene could not be loaded or is invalid (exit status 2).
     Scene(#[from] SceneError),
     #[error(transparent)]
+    /// The engine failed: no GPU where one was asked for (exit status 2), a lost device, memory.
     Engine(#[from] EngineError),
     #[error("{0}")]
+    /// A file could not be written.
     Io(String),
     #[error("{0}")]
+    /// Anything else (exit status 1).
     Other(String),
 }
 
 impl CliError {
+    /// The process exit status for the error: 2 for bad input, 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
             CliError::Scene(_) => 2,
@@ -227,6 +251,7 @@ pub struct Bar {
 }
 
 impl Bar {
+    /// A bar that shows itself after a second, on a terminal only.
     pub fn new() -> Bar {
         Bar {
             t0: Instant::now(),
@@ -258,6 +283,7 @@ impl Bar {
             bar.set_position((1000 * done / total.max(1)) as u64);
         }
     }
+    /// One run's progress: cells through the line (70 % of the bar), then packs aged.
     pub fn update(&mut self, p: Progress) {
         let Some(bar) = self.shown() else {
             return;
@@ -283,6 +309,7 @@ impl Bar {
         bar.set_message(msg);
         bar.set_position((frac * 1000.0) as u64);
     }
+    /// Clear the bar.
     pub fn finish(&mut self) {
         if let Some(b) = self.bar.take() {
             b.finish_and_clear();
@@ -328,8 +355,6 @@ fn cmd_run(a: &RunArgs) -> Result<(), CliError> {
     }
     Ok(())
 }
-
-pub use crate::sweep::SweepRow;
 
 fn cmd_sweep(a: &SweepArgs) -> Result<(), CliError> {
     let points = a

@@ -1,11 +1,12 @@
 //! Readable text: the run summary, the sweep table, the bench report.
 
-use super::{CliError, SweepRow, peak_rss};
+use super::{CliError, peak_rss};
 use crate::attribution::Attribution;
 use crate::engine::{self, Backend, RunOptions};
 use crate::model::LineParams;
 use crate::scene::Scene;
 use crate::summary::{HistSpec, Stat, Summary};
+use crate::sweep::SweepRow;
 use std::fmt::Write;
 use std::time::Instant;
 
@@ -30,6 +31,23 @@ fn opt(x: Option<f64>) -> String {
 pub fn text(s: &Summary, scene: &Scene) -> String {
     let mut o = String::new();
     let w = &mut o;
+    line_text(w, s);
+    cells_text(w, s);
+    defects_text(w, s);
+    packs_text(w, s, scene);
+    cost_text(w, s, scene);
+    let _ = writeln!(
+        w,
+        "\nElapsed {:.2} s (line {:.2} s), {:.2} M cells/s",
+        s.elapsed_s,
+        s.line_s,
+        s.cells_per_s / 1e6
+    );
+    o
+}
+
+/// The header and the flow through each station.
+fn line_text(w: &mut String, s: &Summary) {
     let _ = writeln!(
         w,
         "celltwin — {} ({:?}), {} cells, seed {}",
@@ -58,6 +76,10 @@ pub fn text(s: &Summary, scene: &Scene) -> String {
         );
     }
     let _ = writeln!(w, "  first-pass yield {}", pct(s.yield_));
+}
+
+/// The end-of-line characteristics, their limits and capability.
+fn cells_text(w: &mut String, s: &Summary) {
     let _ = writeln!(w, "\nCells tested at end of line");
     for (name, c) in [("capacity", &s.capacity), ("DCIR", &s.dcir)] {
         let _ = writeln!(w, "  {name:<9} true      {}", stat(&c.true_, c.unit));
@@ -81,6 +103,10 @@ pub fn text(s: &Summary, scene: &Scene) -> String {
     );
     let _ = writeln!(w, "  N/P       {}", stat(&s.np_ratio, ""));
     let _ = writeln!(w, "  grades (capacity bins, low→high): {:?}", s.grades);
+}
+
+/// Latent defects and overhang breaches, made, caught and escaped.
+fn defects_text(w: &mut String, s: &Summary) {
     let d = &s.defects;
     let _ = writeln!(
         w,
@@ -98,6 +124,10 @@ pub fn text(s: &Summary, scene: &Scene) -> String {
         "Overhang breaches: {} made, {} escaped X-ray; passed cells that will plate: {}",
         d.overhang_breaches, d.breaches_escaped, d.plating_passed
     );
+}
+
+/// Packs: initial capacity, life in cycles, years and equivalent full cycles, end-of-life reasons.
+fn packs_text(w: &mut String, s: &Summary, scene: &Scene) {
     let p = &s.packs;
     let _ = writeln!(
         w,
@@ -149,6 +179,10 @@ pub fn text(s: &Summary, scene: &Scene) -> String {
         .map(|(k, v)| format!("{k} {v}"))
         .collect();
     let _ = writeln!(w, "  end of life by: {}", reasons.join(", "));
+}
+
+/// Cost per cell and per kWh, and the learning curve.
+fn cost_text(w: &mut String, s: &Summary, scene: &Scene) {
     let c = &s.cost;
     let _ = writeln!(
         w,
@@ -163,14 +197,6 @@ pub fn text(s: &Summary, scene: &Scene) -> String {
         100.0 * scene.cost.learning_rate,
         scene.cost.reference_gwh
     );
-    let _ = writeln!(
-        w,
-        "\nElapsed {:.2} s (line {:.2} s), {:.2} M cells/s",
-        s.elapsed_s,
-        s.line_s,
-        s.cells_per_s / 1e6
-    );
-    o
 }
 
 /// Where the lost life went, as a waterfall table.

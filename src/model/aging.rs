@@ -59,44 +59,68 @@ pub fn exponents(chem: Chemistry) -> (f32, f32, f32) {
 pub struct AgingParams {
     /// 0 = LFP law, 1 = NMC law.
     pub law: u32,
-    /// Rate table: first temperature (K), spacing (K), entries.
+    /// Rate table entries per column ([`RateTable`]: ambient − 5 K to ambient + gradient + 60 K).
     pub table_len: u32,
+    /// Rate table: first temperature, K.
     pub table_t0: f32,
+    /// Rate table: temperature spacing, K (0.05).
     pub table_dt: f32,
+    /// Calendar fade-law exponent on stress-time (BLAST-Lite's law of the chemistry).
     pub p_cal: f32,
+    /// Cycling fade-law exponent on equivalent full cycles (BLAST-Lite's law of the chemistry).
     pub p_cyc: f32,
     /// Stress-time scale (1 for LFP, 1e-4 for NMC).
     pub time_scale: f32,
-    /// Fraction of the day spent cycling, and at rest.
+    /// Fraction of the day spent cycling (the duty's hours at `c_rate` over 24).
     pub f_cyc: f32,
+    /// Fraction of the day at rest, 1 − `f_cyc`.
     pub f_rest: f32,
+    /// Full cycles a day (`life.cycles_per_day`).
     pub cycles_per_day: f32,
+    /// Cycles per simulation step (`life.cycles_per_step`).
     pub cycles_per_step: f32,
+    /// Days per simulation step: cycles per step / cycles per day.
     pub days_per_step: f32,
+    /// Charge and discharge rate, C (`life.c_rate`).
     pub c_rate: f32,
-    /// Pack SOC window (soc_hi − soc_lo).
+    /// Pack SOC window (soc_hi − soc_lo), fraction.
     pub dod_window: f32,
+    /// Ambient (coolant inlet) temperature, K.
     pub ambient_k: f32,
+    /// Positional temperature offset from the first to the last series group, K.
     pub gradient_k: f32,
+    /// Cell thermal resistance to coolant, K/W (`life.thermal_resistance_k_per_w`).
     pub r_th: f32,
+    /// End of life: pack capacity below this fraction of rated (`life.eol_fraction`).
     pub eol_fraction: f32,
     /// Packs are followed past end of life down to this fraction, so the fade band has data below
     /// the 80 % line.
     pub stop_fraction: f32,
     /// Balancing charge a step, Ah.
     pub balance_ah: f32,
+    /// OCV slope that turns self-discharge (mV/day) into charge, V per unit SOC.
     pub ocv_slope_v: f32,
+    /// Cycling-rate multiple of a cell below `plating_np` (`life.plating_factor`).
     pub plating_factor: f32,
+    /// Under-fill multiplies cycling fade by 1 + this × fill shortfall (`life.underfill_factor`).
     pub underfill_factor: f32,
+    /// Lognormal σ of the residual cell-to-cell aging scalar (`life.cell_fade_sigma`).
     pub fade_sigma: f32,
+    /// Resistance growth per unit capacity loss: R = R0 (1 + this × loss).
     pub r_growth: f32,
+    /// Internal-short hazard per cycle of a cell with a latent defect.
     pub short_hazard: f32,
+    /// Series groups per pack.
     pub series: u32,
+    /// Cells in parallel per group.
     pub parallel: u32,
+    /// Steps to simulate at most: whole steps within the cycle and calendar caps.
     pub max_steps: u32,
     /// Rated cell capacity, Ah.
     pub q_rated: f32,
+    /// Philox key: the seed's low word.
     pub seed_lo: u32,
+    /// Philox key: the seed's high word.
     pub seed_hi: u32,
     /// Design N/P: a cell coated at it has no N/P term.
     pub np_design: f32,
@@ -124,8 +148,11 @@ pub struct AgingParams {
     pub coolant_k_per_w: f32,
     /// Power end of life at this multiple of the pack's initial resistance (0 = off).
     pub eol_resistance_factor: f32,
+    /// Padding to a multiple of 16 bytes (the uniform buffer's alignment).
     pub _pad0: u32,
+    /// Padding.
     pub _pad1: u32,
+    /// Padding.
     pub _pad2: u32,
 }
 
@@ -160,6 +187,7 @@ const _: () = assert!(std::mem::size_of::<AgingParams>().is_multiple_of(16));
 /// cycling, and the value at the rest SOC.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RateTable {
+    /// `k_cal` as `(cycling average, rest)` pairs, from `table_t0` in steps of `table_dt`.
     pub values: Vec<f32>,
 }
 
@@ -175,6 +203,8 @@ pub fn cycles_in_years(life: &Life, years: f64) -> u32 {
 const SOC_POINTS: usize = 16;
 
 impl AgingParams {
+    /// Flatten a chemistry's law, the scene's life settings, its nominal cell and the pack
+    /// topology; `seed` keys the cells' fade scalars and shorts.
     pub fn new(
         chem: Chemistry,
         life: &Life,
@@ -271,6 +301,7 @@ impl AgingParams {
         )
     }
 
+    /// The chemistry whose fade law `law` selects.
     pub fn chemistry(&self) -> Chemistry {
         if self.law == 1 {
             Chemistry::Nmc21700
@@ -300,15 +331,10 @@ impl RateTable {
         }
         RateTable { values }
     }
-
-    /// Linear interpolation at temperature `t_k`; `which` 0 = cycling average, 1 = rest.
-    #[inline]
-    pub fn lookup(&self, a: &AgingParams, t_k: f32, which: usize) -> f32 {
-        table_lookup(&self.values, a, t_k, which)
-    }
 }
 
-/// The table lookup, on a plain slice (as the shader reads its storage buffer).
+/// Linear interpolation of the rate table `values` at temperature `t_k`; `which` 0 = cycling
+/// average, 1 = rest. On a plain slice, as the shader reads its storage buffer.
 #[inline]
 pub fn table_lookup(values: &[f32], a: &AgingParams, t_k: f32, which: usize) -> f32 {
     let x = ((t_k - a.table_t0) / a.table_dt).clamp(0.0, (a.table_len - 1) as f32);
@@ -341,9 +367,9 @@ pub fn k_cyc_at(a: &AgingParams, t_k: f32, dod: f32, c_avg: f32, c_dis: f32) -> 
 
 /// NMC cycling against the cell's own DOD, relative to the pack's window (1 there, so a cell that
 /// swings the window keeps BLAST-Lite's law): Schmalstieg et al. 2014 (J. Power Sources 257, 325,
-/// Sanyo UR18650E, the Baumhöfer cell) fitted the capacity-fade factor `β = 7.348e-3·(V̄ − 3.667)²
-/// + 7.6e-4 + 4.081e-3·ΔDOD` per √Ah; the mean-voltage term is the same for every cell of a string
-/// and cancels.
+/// Sanyo UR18650E, the Baumhöfer cell) fitted the capacity-fade factor
+/// `β = 7.348e-3·(V̄ − 3.667)² + 7.6e-4 + 4.081e-3·ΔDOD` per √Ah; the mean-voltage term is the
+/// same for every cell of a string and cancels.
 #[inline]
 pub fn nmc_dod_factor(a: &AgingParams, dod: f32) -> f32 {
     if a.nmc_dod_fade == 0 {
@@ -369,11 +395,14 @@ pub fn power_step(loss: f32, k: f32, p: f32, dx: f32) -> f32 {
 /// The fade state of one cell.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct CellAge {
+    /// Calendar capacity loss, fraction of initial capacity.
     pub loss_cal: f32,
+    /// Cycling capacity loss, fraction of initial capacity.
     pub loss_cyc: f32,
 }
 
 impl CellAge {
+    /// Total capacity loss, fraction of initial capacity.
     pub fn loss(&self) -> f32 {
         self.loss_cal + self.loss_cyc
     }
@@ -382,8 +411,9 @@ impl CellAge {
 /// A cell's conditions over one step.
 #[derive(Clone, Copy, Debug)]
 pub struct Conditions {
-    /// Temperature at rest and while cycling, K.
+    /// Temperature at rest, K.
     pub t_rest_k: f32,
+    /// Temperature while cycling (with its own and its tab's heat), K.
     pub t_cyc_k: f32,
     /// Depth of discharge of its group (fraction of its present capacity).
     pub dod: f32,

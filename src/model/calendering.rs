@@ -4,8 +4,10 @@
 use super::LineParams;
 use crate::rng::{Philox, box_muller, stream};
 
+/// What calendering decides for one cell.
 #[derive(Clone, Copy, Debug)]
 pub struct Calendered {
+    /// Porosity, absolute fraction.
     pub porosity: f32,
     /// Ionic resistance before the area correction, mΩ.
     pub r_ionic: f32,

@@ -7,8 +7,9 @@ use crate::rng::{Philox, box_muller, poisson, stream};
 /// What coating decides for one cell.
 #[derive(Clone, Copy, Debug)]
 pub struct Coated {
-    /// Cathode and anode loading relative to target (1.0 = on target).
+    /// Cathode loading relative to target (1.0 = on target).
     pub cathode: f32,
+    /// Anode loading relative to target (1.0 = on target).
     pub anode: f32,
     /// Anode-to-cathode capacity ratio.
     pub np_ratio: f32,

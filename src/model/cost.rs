@@ -8,12 +8,14 @@ use super::Stage;
 use crate::scene::Scene;
 use serde::Serialize;
 
+/// What one stage spent and lost in scrap.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct StageCost {
+    /// The station.
     pub stage: Stage,
-    /// Material bought in at this stage and conversion (labour, energy, depreciation), USD per
-    /// cell that enters it.
+    /// Material bought in at this stage, USD per cell that enters it (learning factor applied).
     pub material_per_cell_usd: f64,
+    /// Conversion (labour, energy, depreciation), USD per cell that enters it.
     pub conversion_per_cell_usd: f64,
     /// Cells that entered the stage.
     pub entered: u64,
@@ -23,13 +25,18 @@ pub struct StageCost {
     pub scrap_loss_usd: f64,
 }
 
+/// The run's spend, per stage and per good cell.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CostSummary {
+    /// Each station in line order.
     pub stages: Vec<StageCost>,
+    /// Total spend of the run, USD.
     pub total_usd: f64,
     /// Spend per started cell (what a cell costs if nothing were scrapped is the sum of the stages).
     pub per_started_cell_usd: f64,
+    /// Total spend over the cells that passed, USD.
     pub per_good_cell_usd: f64,
+    /// Spend per good cell over its rated energy, USD/kWh.
     pub per_kwh_good_usd: f64,
     /// Fraction of the spend lost in scrap.
     pub scrap_share: f64,

@@ -10,6 +10,7 @@
 use super::LineParams;
 use crate::rng::{Philox, box_muller, stream};
 
+/// What filling leaves in one cell.
 #[derive(Clone, Copy, Debug)]
 pub struct Filled {
     /// Shortfall of the fill ratio below the optimum, fraction (0 at or above it).

@@ -5,6 +5,7 @@
 use super::LineParams;
 use crate::rng::{Philox, box_muller, stream};
 
+/// What formation and the aging test leave in one cell.
 #[derive(Clone, Copy, Debug)]
 pub struct Formed {
     /// First-cycle loss, fraction of the formed capacity.
@@ -24,6 +25,8 @@ pub fn rack_normal(rng: &Philox, rack: u64) -> f32 {
     box_muller(u[0], u[1]).0
 }
 
+/// Form one cell on its rack (`z_rack`, the rack's temperature normal); `defect` is whether
+/// coating put a latent particle defect in it.
 #[inline]
 pub fn formation(p: &LineParams, rng: &Philox, cell: u64, z_rack: f32, defect: bool) -> Formed {
     let u = rng.uniforms(cell, stream::FORMATION, 0);

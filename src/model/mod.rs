@@ -27,15 +27,22 @@ use serde::Serialize;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
+    /// Electrode coating (the beta gauge scraps off-tolerance loadings here).
     Coating,
+    /// Calendering: porosity.
     Calendering,
+    /// Winding or stacking (the X-ray scraps overhang breaches here).
     Winding,
+    /// Electrolyte filling.
     Filling,
+    /// Formation and the aging (K-value) test.
     Formation,
+    /// End-of-line test and grading.
     Eol,
 }
 
 impl Stage {
+    /// Every station in line order (the index is the stage's position in per-stage arrays).
     pub const ALL: [Stage; 6] = [
         Stage::Coating,
         Stage::Calendering,
@@ -88,6 +95,7 @@ pub enum Scrap {
 }
 
 impl Scrap {
+    /// Every reason in code order (index = code − 1).
     pub const ALL: [Scrap; 5] = [
         Scrap::Loading,
         Scrap::Overhang,
@@ -106,10 +114,12 @@ impl Scrap {
         }
     }
 
+    /// The reason of a scrap code as [`CellRecord::flags`] holds it (0 = passed: `None`).
     pub fn from_code(code: u32) -> Option<Scrap> {
         Scrap::ALL.get((code as usize).wrapping_sub(1)).copied()
     }
 
+    /// The summary's and the JSON's key.
     pub fn key(self) -> &'static str {
         match self {
             Scrap::Loading => "loading",
@@ -131,9 +141,11 @@ pub mod flags {
     pub const PLATING: u32 = 1 << 2;
     /// Scrap reason (0 = passed) in bits 4..8.
     pub const SCRAP_SHIFT: u32 = 4;
+    /// The scrap reason's bits.
     pub const SCRAP_MASK: u32 = 0xF << SCRAP_SHIFT;
     /// Grade bin in bits 8..16.
     pub const GRADE_SHIFT: u32 = 8;
+    /// The grade bin's bits.
     pub const GRADE_MASK: u32 = 0xFF << GRADE_SHIFT;
 }
 
@@ -167,15 +179,19 @@ pub struct CellRecord {
 }
 
 impl CellRecord {
+    /// Why the cell was scrapped; `None` if it passed every test.
     pub fn scrap(&self) -> Option<Scrap> {
         Scrap::from_code((self.flags & flags::SCRAP_MASK) >> flags::SCRAP_SHIFT)
     }
+    /// Whether the cell passed every test.
     pub fn passed(&self) -> bool {
         self.flags & flags::SCRAP_MASK == 0
     }
+    /// Its capacity grade bin (0 = lowest).
     pub fn grade(&self) -> u32 {
         (self.flags & flags::GRADE_MASK) >> flags::GRADE_SHIFT
     }
+    /// Whether a [`flags`] bit is set.
     pub fn has(&self, bit: u32) -> bool {
         self.flags & bit != 0
     }
@@ -191,16 +207,20 @@ const _: () = assert!(std::mem::size_of::<CellRecord>() == 44);
 /// these per lot; the GPU recomputes them (one Philox call each).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct LotDraws {
+    /// The coating lot the draws belong to (cell index / lot size).
     pub coating_lot: u64,
+    /// The formation rack the draw belongs to (cell index / rack size).
     pub rack: u64,
-    /// Cathode and anode loading lot normals.
+    /// Cathode loading lot normal.
     pub z_cathode: f32,
+    /// Anode loading lot normal.
     pub z_anode: f32,
     /// Rack temperature normal.
     pub z_rack: f32,
 }
 
 impl LotDraws {
+    /// The draws of the lot and rack of cell `cell`.
     pub fn for_cell(p: &LineParams, rng: &Philox, cell: u64) -> LotDraws {
         let coating_lot = cell / u64::from(p.coating_lot_size);
         let rack = cell / u64::from(p.rack_size);

@@ -20,13 +20,15 @@ pub struct PackCell {
     pub r0: f32,
     /// Self-discharge, mV/day.
     pub k: f32,
+    /// Electrolyte fill ratio's shortfall below the optimum, fraction: raises cycling fade.
     pub fill_shortfall: f32,
     /// Measured capacity, Ah: what matching sorts by.
     pub q_meas: f32,
     /// [`flags`] bits of the cell record (defect, plating, grade).
     pub flags: u32,
-    /// Global cell index (keys the cell's draws in life).
+    /// Global cell index (keys the cell's draws in life), low word.
     pub index_lo: u32,
+    /// Global cell index, high word.
     pub index_hi: u32,
     /// Anode-to-cathode capacity ratio as coated: its margin sets the cycling fade.
     pub np_ratio: f32,
@@ -41,6 +43,7 @@ pub struct PackCell {
 const _: () = assert!(std::mem::size_of::<PackCell>() == 48);
 
 impl PackCell {
+    /// What a pack keeps of the passed cell `index`'s record.
     pub fn from_record(r: &CellRecord, index: u64) -> PackCell {
         PackCell {
             q0: r.q_true,
@@ -73,9 +76,11 @@ impl PackCell {
             ..PackCell::default()
         }
     }
+    /// The global cell index.
     pub fn index(&self) -> u64 {
         u64::from(self.index_lo) | (u64::from(self.index_hi) << 32)
     }
+    /// Its capacity grade bin (0 = lowest).
     pub fn grade(&self) -> u32 {
         (self.flags & flags::GRADE_MASK) >> flags::GRADE_SHIFT
     }
@@ -201,6 +206,7 @@ impl EndOfLife {
             EndOfLife::Power => "power",
         }
     }
+    /// Every reason in code order.
     pub const ALL: [EndOfLife; 4] = [
         EndOfLife::Fade,
         EndOfLife::Short,
@@ -217,11 +223,14 @@ impl EndOfLife {
 /// rated, index 0 = before the first step).
 #[derive(Clone, Debug, PartialEq)]
 pub struct PackLife {
+    /// Cycles to end of life (interpolated within the step that crossed), or the cap.
     pub cycles: u32,
+    /// What ended the life.
     pub reason: EndOfLife,
     /// Calendar share of the capacity the pack's cells had lost when its life ended (the rest is
     /// cycling): Σ calendar loss / Σ loss over every cell, at the first step after the end.
     pub calendar_share: f32,
+    /// Pack capacity, fraction of rated, before the first step and after every step.
     pub curve: Vec<f32>,
 }
 
@@ -362,18 +371,7 @@ pub fn simulate_pack_cells(
     let np = a.parallel as usize;
     let ns = a.series as usize;
     debug_assert_eq!(cells.len(), np * ns);
-    let mut live: Vec<Live> = cells
-        .iter()
-        .map(|c| Live {
-            age: CellAge::default(),
-            q: c.q0,
-            r: c.r0,
-            scalar: fade_scalar(rng, a, c.index()),
-            cyc_factor: cycling_factor(a, c),
-            cal_factor: sei_factor(a, c.first_cycle_loss),
-            defect: c.flags & flags::DEFECT != 0,
-        })
-        .collect();
+    let mut live = init_live(a, rng, cells);
     let rated = a.q_rated * np as f32;
     let mut offset = vec![0.0f32; ns];
     // Each group's capacity and conductance at the start of the step: the pack capacity, its
@@ -383,26 +381,12 @@ pub fn simulate_pack_cells(
     let mut curve = Vec::with_capacity(64);
     let mut end: Option<(u32, EndOfLife)> = None;
     let short_p = a.short_probability_per_step();
-    let pack_current = a.c_rate * rated;
-    let ah_demand = a.dod_window * rated;
     let (mut r_pack0, mut last_ratio) = (0.0f32, 1.0f32);
     let mut calendar_share: Option<f32> = None;
 
     for step in 0..=a.max_steps {
-        // Pack capacity: the smallest group, less its charge offset from the best-charged group.
-        let min_off = offset.iter().copied().fold(f32::INFINITY, f32::min);
-        let mut r_pack = 0.0f32;
-        for g in 0..ns {
-            let group = &live[g * np..(g + 1) * np];
-            q_groups[g] = group.iter().map(|l| l.q).sum();
-            g_groups[g] = group.iter().map(|l| 1.0 / l.r).sum();
-            r_pack += 1.0 / g_groups[g];
-        }
-        let q_pack = q_groups
-            .iter()
-            .zip(&offset)
-            .map(|(q_g, off)| q_g - (off - min_off))
-            .fold(f32::INFINITY, f32::min);
+        let r_pack = group_sums(&live, np, &mut q_groups, &mut g_groups);
+        let q_pack = pack_capacity(&q_groups, &offset);
         let frac = q_pack / rated;
         if step == 0 {
             r_pack0 = r_pack;
@@ -410,26 +394,8 @@ pub fn simulate_pack_cells(
         let ratio = r_pack / r_pack0;
         let cycles = step * a.cycles_per_step as u32;
         if end.is_none() {
-            // Whichever limit the pack crossed first within the step; fade on a tie.
             let prev = curve.last().copied().unwrap_or(frac);
-            let fade = (frac < a.eol_fraction)
-                .then(|| crossing(prev, frac, a.eol_fraction, cycles, a.cycles_per_step));
-            let power =
-                (a.eol_resistance_factor > 0.0 && ratio >= a.eol_resistance_factor).then(|| {
-                    crossing(
-                        -last_ratio,
-                        -ratio,
-                        -a.eol_resistance_factor,
-                        cycles,
-                        a.cycles_per_step,
-                    )
-                });
-            end = match (fade, power) {
-                (Some(f), Some(p)) if p < f => Some((p, EndOfLife::Power)),
-                (Some(f), _) => Some((f, EndOfLife::Fade)),
-                (None, Some(p)) => Some((p, EndOfLife::Power)),
-                (None, None) => None,
-            };
+            end = end_in_step(a, prev, frac, last_ratio, ratio, cycles);
         }
         last_ratio = ratio;
         if end.is_some() && calendar_share.is_none() {
@@ -439,66 +405,24 @@ pub fn simulate_pack_cells(
         if frac < a.stop_fraction || step == a.max_steps {
             break;
         }
-        // The duty: the rated window's Ah (energy) or the window of what the pack holds now.
-        let ah_cycle = if a.duty_soc_window != 0 {
-            a.dod_window * q_pack.max(0.0)
-        } else {
-            ah_demand.min(q_pack.max(0.0))
-        };
-        // The string's I²R heat while current flows (every group carries the pack current, a
-        // group's resistance is 1/conductance) warms the coolant toward the outlet.
-        let coolant_rise = a.coolant_k_per_w * pack_current * pack_current * r_pack * 1e-3;
-        let self_discharge_days = a.days_per_step;
+        let duty = step_duty(a, rated, q_pack, r_pack, short_p, (step, cycles));
         for g in 0..ns {
             let group = &mut live[g * np..(g + 1) * np];
-            let (q_g, g_sum) = (q_groups[g], g_groups[g]);
-            let pos = if ns > 1 {
-                g as f32 / (ns - 1) as f32
-            } else {
-                0.0
-            };
-            let t_base = a.ambient_k + a.gradient_k * pos;
-            let t_cool = t_base + coolant_rise * pos;
-            // Each cell's charge share is its capacity's share (shared voltage), so every cell
-            // of the group swings the group's DOD of its own present capacity.
-            let dod = (ah_cycle / q_g).min(1.0);
-            let mut sd_ah = 0.0;
-            for (j, l) in group.iter_mut().enumerate() {
-                let c = &cells[g * np + j];
-                // Current divides by conductance.
-                let i_cell = pack_current * (1.0 / l.r) / g_sum;
-                let heat_w = i_cell * i_cell * l.r * 1e-3;
-                let tab_w = i_cell * i_cell * c.r_tab * 1e-3;
-                let cond = Conditions {
-                    t_rest_k: t_base,
-                    t_cyc_k: t_cool + heat_w * a.r_th + tab_w * a.tab_k_per_w,
-                    dod,
-                    efc_per_cycle: dod,
-                    c_dis: i_cell / c.q0,
-                    scalar: l.scalar,
-                    cyc_factor: l.cyc_factor * overpotential_factor(a, i_cell, c.r0),
-                    cal_factor: l.cal_factor,
-                };
-                step_cell(a, table, &mut l.age, &cond);
-                let loss = l.age.loss();
-                l.q = c.q0 * (1.0 - loss);
-                l.r = c.r0 * (1.0 + a.r_growth * loss);
-                // mV/day → SOC/day through the OCV slope → Ah.
-                sd_ah += c.k * 1e-3 / a.ocv_slope_v * l.q * self_discharge_days;
-                if l.defect && end.is_none() {
-                    let u = rng.uniforms(c.index(), stream::AGING_SHORT, step)[0];
-                    if u < short_p {
-                        end = Some((cycles + a.cycles_per_step as u32, EndOfLife::Short));
-                    }
-                }
-            }
-            offset[g] += sd_ah;
+            let group_cells = &cells[g * np..(g + 1) * np];
+            let sums = (q_groups[g], g_groups[g]);
+            offset[g] += age_group(
+                a,
+                table,
+                rng,
+                group,
+                group_cells,
+                (g, ns),
+                sums,
+                &duty,
+                &mut end,
+            );
         }
-        // Passive balancing pulls every group toward the best-charged one.
-        let min_off = offset.iter().copied().fold(f32::INFINITY, f32::min);
-        for o in offset.iter_mut() {
-            *o = (*o - a.balance_ah).max(min_off);
-        }
+        balance(&mut offset, a.balance_ah);
     }
     let (cycles, reason) = end.unwrap_or((a.max_steps * a.cycles_per_step as u32, EndOfLife::Cap));
     (
@@ -510,6 +434,186 @@ pub fn simulate_pack_cells(
         },
         live.iter().map(|l| l.age).collect(),
     )
+}
+
+/// The cells' life state before the first step (`pack_init` in pack_life.wgsl).
+fn init_live(a: &AgingParams, rng: &Philox, cells: &[PackCell]) -> Vec<Live> {
+    cells
+        .iter()
+        .map(|c| Live {
+            age: CellAge::default(),
+            q: c.q0,
+            r: c.r0,
+            scalar: fade_scalar(rng, a, c.index()),
+            cyc_factor: cycling_factor(a, c),
+            cal_factor: sei_factor(a, c.first_cycle_loss),
+            defect: c.flags & flags::DEFECT != 0,
+        })
+        .collect()
+}
+
+/// Each group's capacity and conductance into `q_groups` and `g_groups` (`parallel` = `np` cells
+/// a group, summed in cell order), and the pack's resistance: the groups' 1 / conductance in
+/// series, summed in group order.
+fn group_sums(live: &[Live], np: usize, q_groups: &mut [f32], g_groups: &mut [f32]) -> f32 {
+    let mut r_pack = 0.0f32;
+    for g in 0..q_groups.len() {
+        let group = &live[g * np..(g + 1) * np];
+        q_groups[g] = group.iter().map(|l| l.q).sum();
+        g_groups[g] = group.iter().map(|l| 1.0 / l.r).sum();
+        r_pack += 1.0 / g_groups[g];
+    }
+    r_pack
+}
+
+/// Pack capacity: the smallest group, less its charge offset from the best-charged group.
+fn pack_capacity(q_groups: &[f32], offset: &[f32]) -> f32 {
+    let min_off = offset.iter().copied().fold(f32::INFINITY, f32::min);
+    q_groups
+        .iter()
+        .zip(offset)
+        .map(|(q_g, off)| q_g - (off - min_off))
+        .fold(f32::INFINITY, f32::min)
+}
+
+/// Whichever limit the pack crossed first within the step ending at `cycles` (capacity fraction
+/// from `prev` to `frac`, resistance ratio from `last_ratio` to `ratio`); fade on a tie.
+fn end_in_step(
+    a: &AgingParams,
+    prev: f32,
+    frac: f32,
+    last_ratio: f32,
+    ratio: f32,
+    cycles: u32,
+) -> Option<(u32, EndOfLife)> {
+    let fade = (frac < a.eol_fraction)
+        .then(|| crossing(prev, frac, a.eol_fraction, cycles, a.cycles_per_step));
+    let power = (a.eol_resistance_factor > 0.0 && ratio >= a.eol_resistance_factor).then(|| {
+        crossing(
+            -last_ratio,
+            -ratio,
+            -a.eol_resistance_factor,
+            cycles,
+            a.cycles_per_step,
+        )
+    });
+    match (fade, power) {
+        (Some(f), Some(p)) if p < f => Some((p, EndOfLife::Power)),
+        (Some(f), _) => Some((f, EndOfLife::Fade)),
+        (None, Some(p)) => Some((p, EndOfLife::Power)),
+        (None, None) => None,
+    }
+}
+
+/// What every group of the pack sees in one step.
+struct StepDuty {
+    /// Ah the duty takes from the pack each cycle.
+    ah_cycle: f32,
+    /// Pack current while cycling, A.
+    pack_current: f32,
+    /// The coolant's rise from inlet to outlet, K.
+    coolant_rise: f32,
+    /// Probability that a defect cell shorts within the step.
+    short_p: f32,
+    step: u32,
+    /// Cycles at the start of the step.
+    cycles: u32,
+}
+
+/// The duty of the step `(step, cycles)` of a pack of `rated` Ah that holds `q_pack` Ah and has
+/// `r_pack` mΩ at its start; `short_p` is a defect cell's short probability per step.
+fn step_duty(
+    a: &AgingParams,
+    rated: f32,
+    q_pack: f32,
+    r_pack: f32,
+    short_p: f32,
+    (step, cycles): (u32, u32),
+) -> StepDuty {
+    let pack_current = a.c_rate * rated;
+    let ah_demand = a.dod_window * rated;
+    // The duty: the rated window's Ah (energy) or the window of what the pack holds now.
+    let ah_cycle = if a.duty_soc_window != 0 {
+        a.dod_window * q_pack.max(0.0)
+    } else {
+        ah_demand.min(q_pack.max(0.0))
+    };
+    // The string's I²R heat while current flows (every group carries the pack current, a
+    // group's resistance is 1/conductance) warms the coolant toward the outlet.
+    let coolant_rise = a.coolant_k_per_w * pack_current * pack_current * r_pack * 1e-3;
+    StepDuty {
+        ah_cycle,
+        pack_current,
+        coolant_rise,
+        short_p,
+        step,
+        cycles,
+    }
+}
+
+/// Age one parallel group (group `g` of `ns`, capacity `q_g`, conductance `g_sum`) by one step,
+/// ending the pack on a short; returns the group's self-discharge over the step, Ah.
+#[allow(clippy::too_many_arguments)]
+fn age_group(
+    a: &AgingParams,
+    table: &[f32],
+    rng: &Philox,
+    group: &mut [Live],
+    cells: &[PackCell],
+    (g, ns): (usize, usize),
+    (q_g, g_sum): (f32, f32),
+    duty: &StepDuty,
+    end: &mut Option<(u32, EndOfLife)>,
+) -> f32 {
+    let pack_current = duty.pack_current;
+    let pos = if ns > 1 {
+        g as f32 / (ns - 1) as f32
+    } else {
+        0.0
+    };
+    let t_base = a.ambient_k + a.gradient_k * pos;
+    let t_cool = t_base + duty.coolant_rise * pos;
+    // Each cell's charge share is its capacity's share (shared voltage), so every cell
+    // of the group swings the group's DOD of its own present capacity.
+    let dod = (duty.ah_cycle / q_g).min(1.0);
+    let mut sd_ah = 0.0;
+    for (l, c) in group.iter_mut().zip(cells) {
+        // Current divides by conductance.
+        let i_cell = pack_current * (1.0 / l.r) / g_sum;
+        let heat_w = i_cell * i_cell * l.r * 1e-3;
+        let tab_w = i_cell * i_cell * c.r_tab * 1e-3;
+        let cond = Conditions {
+            t_rest_k: t_base,
+            t_cyc_k: t_cool + heat_w * a.r_th + tab_w * a.tab_k_per_w,
+            dod,
+            efc_per_cycle: dod,
+            c_dis: i_cell / c.q0,
+            scalar: l.scalar,
+            cyc_factor: l.cyc_factor * overpotential_factor(a, i_cell, c.r0),
+            cal_factor: l.cal_factor,
+        };
+        step_cell(a, table, &mut l.age, &cond);
+        let loss = l.age.loss();
+        l.q = c.q0 * (1.0 - loss);
+        l.r = c.r0 * (1.0 + a.r_growth * loss);
+        // mV/day → SOC/day through the OCV slope → Ah.
+        sd_ah += c.k * 1e-3 / a.ocv_slope_v * l.q * a.days_per_step;
+        if l.defect && end.is_none() {
+            let u = rng.uniforms(c.index(), stream::AGING_SHORT, duty.step)[0];
+            if u < duty.short_p {
+                *end = Some((duty.cycles + a.cycles_per_step as u32, EndOfLife::Short));
+            }
+        }
+    }
+    sd_ah
+}
+
+/// Passive balancing pulls every group toward the best-charged one by up to `balance_ah`.
+fn balance(offset: &mut [f32], balance_ah: f32) {
+    let min_off = offset.iter().copied().fold(f32::INFINITY, f32::min);
+    for o in offset.iter_mut() {
+        *o = (*o - balance_ah).max(min_off);
+    }
 }
 
 #[cfg(test)]

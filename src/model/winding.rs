@@ -5,6 +5,7 @@
 use super::LineParams;
 use crate::rng::{Philox, box_muller, stream};
 
+/// What winding decides for one cell.
 #[derive(Clone, Copy, Debug)]
 pub struct Wound {
     /// Electrode area relative to design.
@@ -17,6 +18,8 @@ pub struct Wound {
     pub r_tab: f32,
 }
 
+/// Wind one cell: its area, its alignment against the overhang and the X-ray's verdict, its tab
+/// weld.
 #[inline]
 pub fn winding(p: &LineParams, rng: &Philox, cell: u64) -> Wound {
     let u = rng.uniforms(cell, stream::WINDING, 0);

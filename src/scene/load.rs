@@ -56,30 +56,66 @@ const ALIASES: &[(&str, &str)] = &[
 /// Everything that can be wrong with a scene; each names what and where.
 #[derive(Debug, thiserror::Error)]
 pub enum SceneError {
+    /// A scene file that could not be read.
     #[error("cannot read scene file {path}: {err}")]
-    Io { path: String, err: std::io::Error },
+    Io {
+        /// The path as given.
+        path: String,
+        /// Why it could not be read.
+        err: std::io::Error,
+    },
+    /// A name that is neither a file nor a built-in scene.
     #[error("scene `{name}` is neither a file nor a built-in scene; built-ins: {known}")]
-    UnknownScene { name: String, known: String },
+    UnknownScene {
+        /// The name as given.
+        name: String,
+        /// The built-in names, comma-separated.
+        known: String,
+    },
+    /// Text that is not TOML.
     #[error("{source_name}: not valid TOML: {msg}")]
-    Parse { source_name: String, msg: String },
+    Parse {
+        /// The file or built-in scene the text came from.
+        source_name: String,
+        /// The TOML parser's message.
+        msg: String,
+    },
+    /// A key the preset does not have (a misspelling).
     #[error("unknown key `{key}`; allowed here: {allowed}")]
-    UnknownKey { key: String, allowed: String },
+    UnknownKey {
+        /// The dotted key.
+        key: String,
+        /// The keys of its section.
+        allowed: String,
+    },
+    /// A value of the wrong TOML type.
     #[error("key `{key}`: expected {expected}, got {got}")]
     WrongType {
+        /// The dotted key.
         key: String,
+        /// The type the preset has there.
         expected: String,
+        /// The type given.
         got: String,
     },
+    /// A value out of its allowed range (or a combination of values).
     #[error("`{key}` = {value} is out of range: allowed {range}")]
     Invalid {
+        /// The dotted key, or every key of a combination.
         key: String,
+        /// The value (or how the combination's value was formed).
         value: String,
+        /// The allowed range.
         range: String,
     },
+    /// A `--set` argument that is not `KEY=VALUE`.
     #[error(
         "--set `{arg}`: expected KEY=VALUE with KEY `key` or `section.key`, e.g. coating.cathode_loading_cv=0.004"
     )]
-    BadSet { arg: String },
+    BadSet {
+        /// The argument as given.
+        arg: String,
+    },
 }
 
 /// Names of the built-in scenes (and their aliases).
@@ -142,7 +178,7 @@ fn parse_table(source_name: &str, text: &str) -> Result<Table, SceneError> {
 }
 
 /// `key=value` → (dotted key, TOML value). A value that is not TOML (e.g. `sorted`) is a string.
-pub fn parse_set(arg: &str) -> Result<(String, Value), SceneError> {
+fn parse_set(arg: &str) -> Result<(String, Value), SceneError> {
     let Some((key, raw)) = arg.split_once('=') else {
         return Err(SceneError::BadSet {
             arg: arg.to_string(),
@@ -171,7 +207,7 @@ pub fn parse_set(arg: &str) -> Result<(String, Value), SceneError> {
 }
 
 /// Set a dotted key in a user table, creating intermediate tables.
-pub fn apply_set(table: &mut Table, key: &str, value: Value) {
+fn apply_set(table: &mut Table, key: &str, value: Value) {
     let mut parts: Vec<&str> = key.split('.').collect();
     let last = parts.pop().expect("parse_set rejects empty keys");
     let mut t = table;

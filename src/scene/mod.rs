@@ -9,7 +9,7 @@
 mod load;
 mod validate;
 
-pub use load::{SceneError, apply_set, builtin_names, from_toml_str, load, parse_set};
+pub use load::{SceneError, builtin_names, from_toml_str, load};
 pub use validate::validate;
 
 use serde::{Deserialize, Serialize};
@@ -56,14 +56,23 @@ pub struct Scene {
     pub line: Line,
     /// The nominal cell: what spec limits and grades are relative to.
     pub cell: CellSpec,
+    /// Electrode coating: loadings, N/P, particle defects.
     pub coating: Coating,
+    /// Calendering: porosity and the ionic resistance it sets.
     pub calendering: Calendering,
+    /// Winding or stacking: area, alignment, tab welds, the X-ray.
     pub winding: Winding,
+    /// Electrolyte filling.
     pub filling: Filling,
+    /// Formation and the self-discharge aging test.
     pub formation: Formation,
+    /// End-of-line test and grading.
     pub eol: Eol,
+    /// Pack topology, matching and the life sample.
     pub pack: Pack,
+    /// Pack life: duty, thermal field, fade-law links.
     pub life: Life,
+    /// Cost per started cell at each stage, and the learning curve.
     pub cost: Cost,
 }
 
@@ -95,13 +104,14 @@ pub struct CellSpec {
 pub struct Coating {
     /// Cells per coating lot (one coil / slurry batch), sharing the lot draw.
     pub lot_size: u64,
-    /// Cathode loading, within-lot CV (default 0.25 %).
+    /// Cathode loading, within-lot CV, fraction (default 0.12 %; the card's 0.25 % leaves no room
+    /// inside the mature capacity band, docs/MODEL.md).
     pub cathode_loading_cv: f64,
-    /// Cathode loading, lot-to-lot CV (default 0.15 %).
+    /// Cathode loading, lot-to-lot CV, fraction (default 0.10 %; card 0.15 %).
     pub cathode_loading_lot_cv: f64,
-    /// Anode loading, within-lot CV (default 0.25 %).
+    /// Anode loading, within-lot CV, fraction (default 0.12 %; card 0.25 %).
     pub anode_loading_cv: f64,
-    /// Anode loading, lot-to-lot CV (default 0.15 %).
+    /// Anode loading, lot-to-lot CV, fraction (default 0.10 %; card 0.15 %).
     pub anode_loading_lot_cv: f64,
     /// Design N/P (anode over cathode areal capacity), typically 1.05–1.15.
     pub np_design: f64,
@@ -186,8 +196,10 @@ pub struct Formation {
     pub k_median_mv_day: f64,
     /// Self-discharge lognormal σ (default 0.5).
     pub k_sigma: f64,
-    /// A developed latent defect adds a self-discharge uniform in [min, max] mV/day (0.5–5).
+    /// A developed latent defect adds a self-discharge uniform in [min, max] mV/day (0.5–5 for
+    /// NMC, × 0.2 for LFP's flatter OCV): the lower end.
     pub defect_k_min_mv_day: f64,
+    /// The upper end of a developed defect's added self-discharge, mV/day.
     pub defect_k_max_mv_day: f64,
     /// Mean onset of a latent defect's micro-short after formation, days (exponential). A defect
     /// that starts late in the aging test shows only part of its self-discharge: why shortening
@@ -269,8 +281,9 @@ pub struct Life {
     pub thermal_resistance_k_per_w: f64,
     /// Charge and discharge rate, C (default 0.5).
     pub c_rate: f64,
-    /// Pack SOC window, low and high (default 0.1–0.9).
+    /// Pack SOC window, low end, fraction (default 0.1).
     pub soc_lo: f64,
+    /// Pack SOC window, high end, fraction (default 0.9).
     pub soc_hi: f64,
     /// SOC at rest for the rest of the day (default 0.5).
     pub soc_rest: f64,
@@ -296,8 +309,9 @@ pub struct Life {
     /// End of life by power: pack resistance at or above this multiple of its initial resistance
     /// (default 2: the doubling most EV specifications use; 0 = off). Reported as `power`.
     pub eol_resistance_factor: f64,
-    /// Passive balancing current, A, and hours a cycle (50 mA for 2 h).
+    /// Passive balancing current, A (50 mA for a 21700; ~1 A for the 250 Ah LFP, scaled).
     pub balance_current_a: f64,
+    /// Hours of balancing a cycle, h (default 2).
     pub balance_hours: f64,
     /// N/P below this plates lithium (default 1.03) …
     pub plating_np: f64,
@@ -340,17 +354,30 @@ pub struct Life {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Cost {
+    /// Coating material (the electrodes), USD per started cell.
     pub coating_material: f64,
+    /// Coating conversion, USD per started cell.
     pub coating_conversion: f64,
+    /// Calendering material, USD per started cell.
     pub calendering_material: f64,
+    /// Calendering conversion, USD per started cell.
     pub calendering_conversion: f64,
+    /// Winding material (separator, tabs and housing), USD per started cell.
     pub winding_material: f64,
+    /// Winding conversion, USD per started cell.
     pub winding_conversion: f64,
+    /// Filling material (electrolyte), USD per started cell.
     pub filling_material: f64,
+    /// Filling conversion, USD per started cell.
     pub filling_conversion: f64,
+    /// Formation material, USD per started cell.
     pub formation_material: f64,
+    /// Formation & aging conversion (about a third of all conversion, our synthesis), USD per
+    /// started cell.
     pub formation_conversion: f64,
+    /// End-of-line test material, USD per started cell.
     pub eol_material: f64,
+    /// End-of-line test conversion, USD per started cell.
     pub eol_conversion: f64,
     /// Learning rate: cost falls by this fraction per doubling of cumulative volume (default 0.18,
     /// the battery-pack learning rate of BNEF's long-run price survey; Wright's law).
@@ -396,18 +423,7 @@ impl Scene {
     /// The preset of a chemistry: a mature line, every default of `docs/MODEL.md`.
     pub fn preset(chemistry: Chemistry) -> Scene {
         let nmc = chemistry == Chemistry::Nmc21700;
-        // Resistance budget (mΩ): tab + ionic + SEI + bulk = nominal DCIR.
-        // Self-discharge is read as an OCV drop (K-value, mV/day). LFP's flat OCV (≈0.15 V per unit
-        // SOC mid-window against ≈0.8 V for NMC) shows the same charge loss as a ~5× smaller K, so
-        // the LFP preset's K figures (distribution, defects, limit) are the NMC ones × 0.2. The
-        // gauge is a voltmeter: its noise is the same for both, so LFP needs a longer test to see
-        // the smaller signal (21 days instead of 10, a common 2–4 weeks for LFP).
-        let k_scale = if nmc { 1.0 } else { 0.2 };
-        let (r_tab, r_ionic, r_sei, r_bulk) = if nmc {
-            (2.0, 5.0, 4.0, 7.0)
-        } else {
-            (0.05, 0.15, 0.1, 0.2)
-        };
+        let (r_tab, r_ionic, r_sei, r_bulk) = resistance_budget(chemistry);
         Scene {
             name: if nmc {
                 "NMC 21700, mature line".into()
@@ -426,106 +442,14 @@ impl Scene {
                 voltage_v: if nmc { 3.63 } else { 3.2 },
                 dcir_mohm: r_tab + r_ionic + r_sei + r_bulk,
             },
-            coating: Coating {
-                lot_size: 20_000,
-                // The card's 0.25 % within + 0.15 % lot give 0.29 % capacity CV from coating alone,
-                // leaving no room for area and formation inside the mature band (0.17–0.3 %,
-                // Wildfeuer & Lienkamp 2021): 0.12 % and 0.10 % land the whole line at ≈ 0.28 %.
-                cathode_loading_cv: 0.0012,
-                cathode_loading_lot_cv: 0.0010,
-                anode_loading_cv: 0.0012,
-                anode_loading_lot_cv: 0.0010,
-                np_design: 1.08,
-                np_min: 1.0,
-                loading_tolerance: 0.03,
-                defects_per_cell: 0.02,
-            },
-            calendering: Calendering {
-                porosity_target: 0.30,
-                porosity_sd: 0.015,
-                r_ionic_mohm: r_ionic,
-            },
-            winding: Winding {
-                area_cv: 0.001,
-                misalignment_sd_mm: 0.15,
-                overhang_mm: 1.0,
-                tab_weld_median_mohm: r_tab,
-                tab_weld_sigma: 0.15,
-                xray_detect: 0.95,
-            },
-            filling: Filling {
-                g_per_ah: 1.3,
-                pore_g_per_ah: 0.963,
-                optimum_fill_ratio: 1.16,
-                fill_cv: 0.01,
-                r_bulk_mohm: r_bulk,
-                r_per_shortfall: 3.0,
-            },
-            formation: Formation {
-                rack_size: 500,
-                rack_temp_sd_c: 1.5,
-                first_cycle_loss: 0.09,
-                first_cycle_loss_sd: 0.001,
-                loss_per_degc: 0.001,
-                r_sei_mohm: r_sei,
-                k_median_mv_day: 0.03 * k_scale,
-                k_sigma: 0.5,
-                defect_k_min_mv_day: 0.5 * k_scale,
-                defect_k_max_mv_day: 5.0 * k_scale,
-                defect_onset_mean_days: 4.0,
-                aging_days: if nmc { 10.0 } else { 21.0 },
-            },
-            eol: Eol {
-                capacity_noise: 0.001,
-                dcir_noise: 0.01,
-                k_noise_mv_day: 0.01,
-                capacity_min: 0.97,
-                dcir_max: 1.15,
-                k_max_mv_day: 0.1 * k_scale,
-                grade_bins: 8,
-                bin_width: 0.0025,
-            },
-            pack: Pack {
-                series: 96,
-                parallel: 1,
-                matching: Matching::Sorted,
-                window: 100_000,
-                life_packs: 1000,
-            },
-            life: Life {
-                ambient_c: 25.0,
-                gradient_k: 5.0,
-                coolant_flow_kg_s: if nmc { 0.05 } else { 0.2 },
-                coolant_cp_j_per_kg_k: 3400.0,
-                tab_heat_k_per_w: if nmc { 10.0 } else { 1.0 },
-                thermal_resistance_k_per_w: if nmc { 4.0 } else { 0.5 },
-                c_rate: 0.5,
-                soc_lo: 0.1,
-                soc_hi: 0.9,
-                soc_rest: 0.5,
-                cycles_per_day: 1.0,
-                cycles_per_step: 10,
-                duty: Duty::SocWindow,
-                nmc_dod_fade: true,
-                max_cycles: if nmc { 5000 } else { 12000 },
-                max_years: 25.0,
-                eol_fraction: 0.8,
-                eol_resistance_factor: 2.0,
-                // 50 mA for a 21700; a large-format BMS balances with ~1 A (scaled to 250 Ah cells).
-                balance_current_a: if nmc { 0.05 } else { 1.0 },
-                balance_hours: 2.0,
-                plating_np: 1.03,
-                plating_factor: 3.0,
-                breach_plating_factor: 3.0,
-                underfill_factor: 5.0,
-                cell_fade_sigma: 0.083,
-                np_fade_per_np: 4.0,
-                plating_tafel_mv: 51.0,
-                sei_calendar_exponent: 1.0,
-                resistance_growth: 2.0,
-                short_hazard: 1e-5,
-                ocv_slope_v: if nmc { 0.8 } else { 0.15 },
-            },
+            coating: Coating::preset(),
+            calendering: Calendering::preset(chemistry),
+            winding: Winding::preset(chemistry),
+            filling: Filling::preset(chemistry),
+            formation: Formation::preset(chemistry),
+            eol: Eol::preset(chemistry),
+            pack: Pack::preset(),
+            life: Life::preset(chemistry),
             cost: Cost::preset(chemistry),
         }
     }
@@ -538,6 +462,184 @@ impl Scene {
     /// Rated energy of one cell, kWh.
     pub fn cell_kwh(&self) -> f64 {
         self.cell.capacity_ah * self.cell.voltage_v / 1000.0
+    }
+}
+
+/// Resistance budget (mΩ): tab + ionic + SEI + bulk = nominal DCIR.
+fn resistance_budget(chemistry: Chemistry) -> (f64, f64, f64, f64) {
+    if chemistry == Chemistry::Nmc21700 {
+        (2.0, 5.0, 4.0, 7.0)
+    } else {
+        (0.05, 0.15, 0.1, 0.2)
+    }
+}
+
+/// Self-discharge is read as an OCV drop (K-value, mV/day). LFP's flat OCV (≈0.15 V per unit
+/// SOC mid-window against ≈0.8 V for NMC) shows the same charge loss as a ~5× smaller K, so
+/// the LFP preset's K figures (distribution, defects, limit) are the NMC ones × 0.2. The
+/// gauge is a voltmeter: its noise is the same for both, so LFP needs a longer test to see
+/// the smaller signal (21 days instead of 10, a common 2–4 weeks for LFP).
+fn k_scale(chemistry: Chemistry) -> f64 {
+    if chemistry == Chemistry::Nmc21700 {
+        1.0
+    } else {
+        0.2
+    }
+}
+
+impl Coating {
+    /// The coating defaults (the same for both chemistries).
+    fn preset() -> Coating {
+        Coating {
+            lot_size: 20_000,
+            // The card's 0.25 % within + 0.15 % lot give 0.29 % capacity CV from coating alone,
+            // leaving no room for area and formation inside the mature band (0.17–0.3 %,
+            // Wildfeuer & Lienkamp 2021): 0.12 % and 0.10 % land the whole line at ≈ 0.28 %.
+            cathode_loading_cv: 0.0012,
+            cathode_loading_lot_cv: 0.0010,
+            anode_loading_cv: 0.0012,
+            anode_loading_lot_cv: 0.0010,
+            np_design: 1.08,
+            np_min: 1.0,
+            loading_tolerance: 0.03,
+            defects_per_cell: 0.02,
+        }
+    }
+}
+
+impl Calendering {
+    /// The calendering defaults; the ionic resistance is its share of the DCIR budget.
+    fn preset(chemistry: Chemistry) -> Calendering {
+        let (_, r_ionic, _, _) = resistance_budget(chemistry);
+        Calendering {
+            porosity_target: 0.30,
+            porosity_sd: 0.015,
+            r_ionic_mohm: r_ionic,
+        }
+    }
+}
+
+impl Winding {
+    /// The winding defaults; the tab weld is its share of the DCIR budget.
+    fn preset(chemistry: Chemistry) -> Winding {
+        let (r_tab, _, _, _) = resistance_budget(chemistry);
+        Winding {
+            area_cv: 0.001,
+            misalignment_sd_mm: 0.15,
+            overhang_mm: 1.0,
+            tab_weld_median_mohm: r_tab,
+            tab_weld_sigma: 0.15,
+            xray_detect: 0.95,
+        }
+    }
+}
+
+impl Filling {
+    /// The filling defaults; the bulk electrolyte resistance is its share of the DCIR budget.
+    fn preset(chemistry: Chemistry) -> Filling {
+        let (_, _, _, r_bulk) = resistance_budget(chemistry);
+        Filling {
+            g_per_ah: 1.3,
+            pore_g_per_ah: 0.963,
+            optimum_fill_ratio: 1.16,
+            fill_cv: 0.01,
+            r_bulk_mohm: r_bulk,
+            r_per_shortfall: 3.0,
+        }
+    }
+}
+
+impl Formation {
+    /// The formation and aging-test defaults; the SEI is its share of the DCIR budget.
+    fn preset(chemistry: Chemistry) -> Formation {
+        let nmc = chemistry == Chemistry::Nmc21700;
+        let k_scale = k_scale(chemistry);
+        let (_, _, r_sei, _) = resistance_budget(chemistry);
+        Formation {
+            rack_size: 500,
+            rack_temp_sd_c: 1.5,
+            first_cycle_loss: 0.09,
+            first_cycle_loss_sd: 0.001,
+            loss_per_degc: 0.001,
+            r_sei_mohm: r_sei,
+            k_median_mv_day: 0.03 * k_scale,
+            k_sigma: 0.5,
+            defect_k_min_mv_day: 0.5 * k_scale,
+            defect_k_max_mv_day: 5.0 * k_scale,
+            defect_onset_mean_days: 4.0,
+            aging_days: if nmc { 10.0 } else { 21.0 },
+        }
+    }
+}
+
+impl Eol {
+    /// The end-of-line test defaults.
+    fn preset(chemistry: Chemistry) -> Eol {
+        let k_scale = k_scale(chemistry);
+        Eol {
+            capacity_noise: 0.001,
+            dcir_noise: 0.01,
+            k_noise_mv_day: 0.01,
+            capacity_min: 0.97,
+            dcir_max: 1.15,
+            k_max_mv_day: 0.1 * k_scale,
+            grade_bins: 8,
+            bin_width: 0.0025,
+        }
+    }
+}
+
+impl Pack {
+    /// The pack defaults: a 96S1P string, sorted matching.
+    fn preset() -> Pack {
+        Pack {
+            series: 96,
+            parallel: 1,
+            matching: Matching::Sorted,
+            window: 100_000,
+            life_packs: 1000,
+        }
+    }
+}
+
+impl Life {
+    /// The life defaults: the duty, cooling and the process-to-aging links.
+    fn preset(chemistry: Chemistry) -> Life {
+        let nmc = chemistry == Chemistry::Nmc21700;
+        Life {
+            ambient_c: 25.0,
+            gradient_k: 5.0,
+            coolant_flow_kg_s: if nmc { 0.05 } else { 0.2 },
+            coolant_cp_j_per_kg_k: 3400.0,
+            tab_heat_k_per_w: if nmc { 10.0 } else { 1.0 },
+            thermal_resistance_k_per_w: if nmc { 4.0 } else { 0.5 },
+            c_rate: 0.5,
+            soc_lo: 0.1,
+            soc_hi: 0.9,
+            soc_rest: 0.5,
+            cycles_per_day: 1.0,
+            cycles_per_step: 10,
+            duty: Duty::SocWindow,
+            nmc_dod_fade: true,
+            max_cycles: if nmc { 5000 } else { 12000 },
+            max_years: 25.0,
+            eol_fraction: 0.8,
+            eol_resistance_factor: 2.0,
+            // 50 mA for a 21700; a large-format BMS balances with ~1 A (scaled to 250 Ah cells).
+            balance_current_a: if nmc { 0.05 } else { 1.0 },
+            balance_hours: 2.0,
+            plating_np: 1.03,
+            plating_factor: 3.0,
+            breach_plating_factor: 3.0,
+            underfill_factor: 5.0,
+            cell_fade_sigma: 0.083,
+            np_fade_per_np: 4.0,
+            plating_tafel_mv: 51.0,
+            sei_calendar_exponent: 1.0,
+            resistance_growth: 2.0,
+            short_hazard: 1e-5,
+            ocv_slope_v: if nmc { 0.8 } else { 0.15 },
+        }
     }
 }
 

@@ -58,17 +58,37 @@ fn count(key: &str, v: u64, lo: u64, hi: u64) -> Result<(), SceneError> {
     }
 }
 
-/// Check a decoded scene; the first offending key is reported.
+/// Check a decoded scene; the first offending key is reported (sections in scene order).
 pub fn validate(s: &Scene) -> Result<(), SceneError> {
+    run_and_cell(s)?;
+    coating(s)?;
+    calendering(s)?;
+    winding(s)?;
+    filling(s)?;
+    formation(s)?;
+    eol(s)?;
+    pack(s)?;
+    life_duty(s)?;
+    life_links(s)?;
+    self_heating(s)?;
+    cost(s)
+}
+
+/// The run size, the line's scales and the nominal cell.
+fn run_and_cell(s: &Scene) -> Result<(), SceneError> {
     count("cells", s.cells, 1, 10_000_000_000)?;
     range("line.spread_scale", s.line.spread_scale, 0.0, 20.0)?;
     range("line.defect_scale", s.line.defect_scale, 0.0, 50.0)?;
-    let sc = s.line.spread_scale;
 
     positive("cell.capacity_ah", s.cell.capacity_ah, 10_000.0)?;
     positive("cell.voltage_v", s.cell.voltage_v, 10.0)?;
     positive("cell.dcir_mohm", s.cell.dcir_mohm, 10_000.0)?;
+    Ok(())
+}
 
+/// `coating.*`: loadings and their lot-to-lot spread, N/P, defects.
+fn coating(s: &Scene) -> Result<(), SceneError> {
+    let sc = s.line.spread_scale;
     let c = &s.coating;
     count("coating.lot_size", c.lot_size, 1, 1 << 31)?;
     spread("coating.cathode_loading_cv", c.cathode_loading_cv, 0.5, sc)?;
@@ -89,12 +109,22 @@ pub fn validate(s: &Scene) -> Result<(), SceneError> {
     range("coating.np_min", c.np_min, 0.5, 2.0)?;
     positive("coating.loading_tolerance", c.loading_tolerance, 1.0)?;
     range("coating.defects_per_cell", c.defects_per_cell, 0.0, 1.0)?;
+    Ok(())
+}
 
+/// `calendering.*`: porosity and ionic resistance.
+fn calendering(s: &Scene) -> Result<(), SceneError> {
+    let sc = s.line.spread_scale;
     let k = &s.calendering;
     range("calendering.porosity_target", k.porosity_target, 0.05, 0.8)?;
     spread("calendering.porosity_sd", k.porosity_sd, 0.1, sc)?;
     range("calendering.r_ionic_mohm", k.r_ionic_mohm, 0.0, 10_000.0)?;
+    Ok(())
+}
 
+/// `winding.*`: area, alignment, tab welds and the X-ray.
+fn winding(s: &Scene) -> Result<(), SceneError> {
+    let sc = s.line.spread_scale;
     let w = &s.winding;
     spread("winding.area_cv", w.area_cv, 0.5, sc)?;
     spread("winding.misalignment_sd_mm", w.misalignment_sd_mm, 10.0, sc)?;
@@ -107,7 +137,12 @@ pub fn validate(s: &Scene) -> Result<(), SceneError> {
     )?;
     spread("winding.tab_weld_sigma", w.tab_weld_sigma, 2.0, sc)?;
     prob("winding.xray_detect", w.xray_detect)?;
+    Ok(())
+}
 
+/// `filling.*`: electrolyte mass and its resistance.
+fn filling(s: &Scene) -> Result<(), SceneError> {
+    let sc = s.line.spread_scale;
     let f = &s.filling;
     positive("filling.g_per_ah", f.g_per_ah, 10.0)?;
     positive("filling.pore_g_per_ah", f.pore_g_per_ah, 10.0)?;
@@ -115,7 +150,12 @@ pub fn validate(s: &Scene) -> Result<(), SceneError> {
     spread("filling.fill_cv", f.fill_cv, 0.5, sc)?;
     range("filling.r_bulk_mohm", f.r_bulk_mohm, 0.0, 10_000.0)?;
     range("filling.r_per_shortfall", f.r_per_shortfall, 0.0, 100.0)?;
+    Ok(())
+}
 
+/// `formation.*`: racks, first-cycle loss, self-discharge and latent defects.
+fn formation(s: &Scene) -> Result<(), SceneError> {
+    let sc = s.line.spread_scale;
     let fo = &s.formation;
     count("formation.rack_size", fo.rack_size, 1, 1 << 31)?;
     spread("formation.rack_temp_sd_c", fo.rack_temp_sd_c, 20.0, sc)?;
@@ -148,7 +188,11 @@ pub fn validate(s: &Scene) -> Result<(), SceneError> {
         1000.0,
     )?;
     positive("formation.aging_days", fo.aging_days, 100.0)?;
+    Ok(())
+}
 
+/// `eol.*`: the end-of-line gauges, limits and grade bins.
+fn eol(s: &Scene) -> Result<(), SceneError> {
     let e = &s.eol;
     range("eol.capacity_noise", e.capacity_noise, 0.0, 0.2)?;
     range("eol.dcir_noise", e.dcir_noise, 0.0, 0.5)?;
@@ -158,7 +202,11 @@ pub fn validate(s: &Scene) -> Result<(), SceneError> {
     positive("eol.k_max_mv_day", e.k_max_mv_day, 1000.0)?;
     count("eol.grade_bins", u64::from(e.grade_bins), 1, 64)?;
     positive("eol.bin_width", e.bin_width, 0.2)?;
+    Ok(())
+}
 
+/// `pack.*`: topology, matching window and the life sample (held in memory).
+fn pack(s: &Scene) -> Result<(), SceneError> {
     let p = &s.pack;
     count("pack.series", u64::from(p.series), 1, 1024)?;
     count("pack.parallel", u64::from(p.parallel), 1, 64)?;
@@ -184,7 +232,11 @@ pub fn validate(s: &Scene) -> Result<(), SceneError> {
             range: format!("[0, {}] cells", 1u64 << 24),
         });
     }
+    Ok(())
+}
 
+/// `life.*` up to the end-of-life criteria: climate, duty, steps and caps.
+fn life_duty(s: &Scene) -> Result<(), SceneError> {
     let l = &s.life;
     range("life.ambient_c", l.ambient_c, -30.0, 60.0)?;
     range("life.gradient_k", l.gradient_k, 0.0, 30.0)?;
@@ -232,6 +284,12 @@ pub fn validate(s: &Scene) -> Result<(), SceneError> {
             100.0,
         )?;
     }
+    Ok(())
+}
+
+/// `life.*` from cooling on: the links from process to aging and their switches.
+fn life_links(s: &Scene) -> Result<(), SceneError> {
+    let l = &s.life;
     range("life.coolant_flow_kg_s", l.coolant_flow_kg_s, 0.0, 100.0)?;
     positive(
         "life.coolant_cp_j_per_kg_k",
@@ -272,6 +330,12 @@ pub fn validate(s: &Scene) -> Result<(), SceneError> {
     range("life.resistance_growth", l.resistance_growth, 0.0, 20.0)?;
     prob("life.short_hazard", l.short_hazard)?;
     positive("life.ocv_slope_v", l.ocv_slope_v, 10.0)?;
+    Ok(())
+}
+
+/// The nominal cell's resistance and self-heating must stay inside the fade laws' rate table.
+fn self_heating(s: &Scene) -> Result<(), SceneError> {
+    let l = &s.life;
     // Pack life needs a resistance to split current by, and the fade laws' rate table covers
     // 60 K of self-heating: a nominal cell at the duty's current must stay well inside it
     // (resistance grows up to ×(1 + growth·0.3) before a pack is dropped).
@@ -304,7 +368,11 @@ pub fn validate(s: &Scene) -> Result<(), SceneError> {
             range: format!("[0, {:.1}] K (the fade laws' temperature table)", 60.0 / (1.0 + 0.3 * l.resistance_growth)),
         });
     }
+    Ok(())
+}
 
+/// `cost.*`: per-stage spend and the learning curve.
+fn cost(s: &Scene) -> Result<(), SceneError> {
     for (i, (m, c)) in s.cost.per_stage().iter().enumerate() {
         let stage = super::Cost::STAGE_KEYS[i];
         range(&format!("cost.{stage}_material"), *m, 0.0, 1.0e6)?;

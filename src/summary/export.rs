@@ -18,7 +18,7 @@ fn write_hist(dir: &Path, name: &str, h: &Histogram) -> std::io::Result<()> {
 }
 
 /// Every CSV of a summary into `dir` (created if missing).
-pub fn write_csvs(s: &Summary, dir: &Path) -> std::io::Result<()> {
+fn write_csvs(s: &Summary, dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let h = &s.histograms;
     for (name, hist) in [

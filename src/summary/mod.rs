@@ -4,7 +4,7 @@
 mod export;
 mod stats;
 
-pub use export::{write_csvs, write_out_dir};
+pub use export::write_out_dir;
 pub use stats::{HistSpec, Histogram, LineStats, Moments, Stat};
 
 use crate::model::cost::{CostSummary, cost_summary};
@@ -17,22 +17,31 @@ use std::collections::BTreeMap;
 /// Flow through one station.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct StageSummary {
+    /// The station.
     pub stage: Stage,
+    /// Its label for people.
     pub label: &'static str,
+    /// Cells that entered the station.
     pub cells_in: u64,
+    /// Cells that left it for the next.
     pub cells_out: u64,
+    /// Cells scrapped at it.
     pub scrapped: u64,
     /// cells_out / cells_in.
     #[serde(rename = "yield")]
     pub yield_: f64,
+    /// Its scrap split by reason key.
     pub scrap_by_reason: BTreeMap<&'static str, u64>,
 }
 
 /// One scrap reason, for the Pareto.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ScrapLine {
+    /// The reason.
     pub reason: Scrap,
+    /// The station that scraps for it.
     pub stage: Stage,
+    /// Cells scrapped for it.
     pub cells: u64,
     /// Fraction of started cells.
     pub fraction: f64,
@@ -41,13 +50,18 @@ pub struct ScrapLine {
 /// A tested characteristic: true and measured spread, limits, capability.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Characteristic {
+    /// Unit of every value: "Ah" or "mΩ".
     pub unit: &'static str,
+    /// True values of every cell tested at end of line.
     #[serde(rename = "true")]
     pub true_: Stat,
+    /// Values as the end-of-line gauge measured them.
     pub measured: Stat,
     /// Cells that passed (what packs are built from), true values.
     pub passed: Stat,
+    /// Lower spec limit, absolute (None for an upper-only spec).
     pub lower_limit: Option<f64>,
+    /// Upper spec limit, absolute (None for a lower-only spec).
     pub upper_limit: Option<f64>,
     /// Cp needs both limits; None for one-sided specs.
     pub cp: Option<f64>,
@@ -59,15 +73,18 @@ pub struct Characteristic {
 /// (the cell's true self-discharge is reported through the defects and pack life instead).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Measured {
+    /// Unit: "mV/day".
     pub unit: &'static str,
     /// Every cell that reached the aging test.
     pub measured: Stat,
+    /// The upper limit the aging test scraps above, mV/day.
     pub upper_limit: Option<f64>,
     /// Cpk against the upper limit, normal assumption (K is skewed: read it as a rough index).
     pub cpk: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
+/// Latent defects and overhang breaches: made, caught, escaped to packs.
 pub struct Defects {
     /// Cells with a latent particle defect.
     pub latent: u64,
@@ -79,39 +96,58 @@ pub struct Defects {
     pub escaped_ppm: f64,
     /// Escaped defect cells that went into the life-simulated packs, and those packs.
     pub escaped_in_life_packs: u64,
+    /// Life-simulated packs with at least one escaped defect cell.
     pub life_packs_with_defect: u64,
+    /// Cells whose anode overhang was breached.
     pub overhang_breaches: u64,
+    /// Breached cells the X-ray missed (passed every test).
     pub breaches_escaped: u64,
     /// Passed cells that plate lithium in life (low N/P or escaped breach).
     pub plating_passed: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
+/// Mean and P5/P50/P95 of a sample, in the sample's unit.
 pub struct Percentiles {
+    /// Mean.
     pub mean: f64,
+    /// 5th percentile.
     pub p5: f64,
+    /// Median.
     pub p50: f64,
+    /// 95th percentile.
     pub p95: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
+/// The fade band: pack capacity percentiles after each step.
 pub struct FadeCurve {
+    /// Cycles at each point.
     pub cycles: Vec<u32>,
-    /// Pack capacity, fraction of rated.
+    /// 5th percentile pack capacity, fraction of rated.
     pub p5: Vec<f64>,
+    /// Median pack capacity, fraction of rated.
     pub p50: Vec<f64>,
+    /// 95th percentile pack capacity, fraction of rated.
     pub p95: Vec<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
+/// Packs: initial capacity of every pack and the life sample's lives.
 pub struct PacksSummary {
+    /// Series × parallel, e.g. "96S1P".
     pub topology: String,
+    /// How cells were matched into packs.
     pub matching: Matching,
+    /// Matching window, passed cells.
     pub window: u64,
+    /// Packs assembled.
     pub packs: u64,
+    /// Matching windows filled.
     pub windows: u64,
     /// Passed cells left over when a window did not fill a pack (or a bin's pack).
     pub unpacked_cells: u64,
+    /// Rated pack capacity, Ah (rated cell capacity × parallel).
     pub rated_ah: f64,
     /// Initial pack capacity of every pack, Ah.
     pub initial_capacity_ah: Percentiles,
@@ -136,48 +172,76 @@ pub struct PacksSummary {
     /// Cycles to end of life of each aged pack, in pack order (for attribution and tables).
     #[serde(skip)]
     pub life_each: Vec<u32>,
+    /// Packs by what ended their life (reason key → count).
     pub eol_reasons: BTreeMap<&'static str, u64>,
+    /// The fade band of the life sample.
     pub fade_curve: FadeCurve,
 }
 
 /// Histograms users read (MODEL.md §4).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Histograms {
+    /// True capacity of cells tested at end of line, Ah.
     pub capacity_true_ah: Histogram,
+    /// Measured capacity of cells tested at end of line, Ah.
     pub capacity_measured_ah: Histogram,
+    /// Measured capacity of cells scrapped at end of line, Ah (the shaded tail).
     pub capacity_scrapped_ah: Histogram,
+    /// Measured DCIR of cells tested at end of line, mΩ.
     pub dcir_measured_mohm: Histogram,
+    /// Measured K-value of cells that reached the aging test, mV/day.
     pub k_measured_mv_day: Histogram,
+    /// N/P of every started cell.
     pub np_ratio: Histogram,
+    /// Initial capacity of every pack, Ah.
     pub pack_initial_capacity_ah: Histogram,
+    /// Cycles to end of life of the life sample's packs.
     pub pack_life_cycles: Histogram,
 }
 
 /// Everything a run reports.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Summary {
+    /// The scene's name.
     pub scene: String,
+    /// The scene's chemistry.
     pub chemistry: crate::scene::Chemistry,
+    /// Cells started.
     pub cells: u64,
+    /// The seed.
     pub seed: u64,
+    /// Backend: "cpu" or "gpu".
     pub backend: &'static str,
+    /// Thread count, or the adapter and its API.
     pub device: String,
+    /// Flow through each station in line order.
     pub stages: Vec<StageSummary>,
     /// Fraction of started cells that pass every test (first-pass yield).
     #[serde(rename = "yield")]
     pub yield_: f64,
+    /// Scrap reasons, most cells first.
     pub scrap_pareto: Vec<ScrapLine>,
+    /// Capacity at end of line, Ah.
     pub capacity: Characteristic,
+    /// DCIR at end of line, mΩ.
     pub dcir: Characteristic,
+    /// K-value at the aging test, mV/day.
     pub k_value: Measured,
+    /// N/P of every started cell.
     pub np_ratio: Stat,
+    /// Passed cells per capacity grade bin, low to high.
     pub grades: Vec<u64>,
+    /// Latent defects and breaches.
     pub defects: Defects,
+    /// Packs and their life.
     pub packs: PacksSummary,
+    /// Spend per stage, per good cell and per kWh.
     pub cost: CostSummary,
+    /// The histograms users read.
     pub histograms: Histograms,
-    /// Seconds in the cell line (incl. matching) and in total.
+    /// Seconds in the cell line (incl. matching).
     pub line_s: f64,
+    /// Seconds of the whole run.
     pub elapsed_s: f64,
     /// Started cells per second of the whole run.
     pub cells_per_s: f64,
@@ -189,19 +253,27 @@ pub struct RunInfo {
     pub backend: &'static str,
     /// Thread count, or the adapter and its API.
     pub device: String,
-    /// Seconds in the cell line (incl. matching) and in total.
+    /// Seconds in the cell line (incl. matching).
     pub line_s: f64,
+    /// Seconds of the whole run.
     pub elapsed_s: f64,
 }
 
 /// What the engine hands over about packs.
 pub struct PackTotals {
+    /// Packs assembled.
     pub packs: u64,
+    /// Passed cells left over when a window did not fill a pack.
     pub unpacked: u64,
+    /// Matching windows filled.
     pub windows: u64,
+    /// Initial capacity of every pack, Ah.
     pub initial: Moments,
+    /// Histogram of every pack's initial capacity, Ah.
     pub hist_initial: Histogram,
+    /// The life sample's lives, in pack order.
     pub lives: Vec<PackLife>,
+    /// The life sample's cells, pack after pack (for defects in life packs).
     pub life_cells: Vec<PackCell>,
 }
 
@@ -341,6 +413,7 @@ fn life_histogram(lives: &[PackLife], max_cycles: u32) -> Histogram {
 }
 
 impl Summary {
+    /// Assemble the summary from the scene, what ran it, the line's statistics and the packs.
     pub fn build(scene: &Scene, run: RunInfo, s: &LineStats, packs: PackTotals) -> Summary {
         let RunInfo {
             backend,
@@ -349,154 +422,13 @@ impl Summary {
             elapsed_s,
         } = run;
         let by_stage = s.scrapped_by_stage();
-        let stages = Stage::ALL
-            .iter()
-            .enumerate()
-            .map(|(i, &stage)| {
-                let cells_in = s.entered[i];
-                let scrapped = by_stage[i];
-                let scrap_by_reason = Scrap::ALL
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, r)| r.stage() == stage)
-                    .map(|(j, r)| (r.key(), s.scrapped[j]))
-                    .collect();
-                StageSummary {
-                    stage,
-                    label: stage.label(),
-                    cells_in,
-                    cells_out: cells_in - scrapped,
-                    scrapped,
-                    yield_: if cells_in > 0 {
-                        (cells_in - scrapped) as f64 / cells_in as f64
-                    } else {
-                        f64::NAN
-                    },
-                    scrap_by_reason,
-                }
-            })
-            .collect();
+        let stages = stage_summaries(s, &by_stage);
         let started = s.entered[0];
-        let mut scrap_pareto: Vec<ScrapLine> = Scrap::ALL
-            .iter()
-            .enumerate()
-            .map(|(j, &reason)| ScrapLine {
-                reason,
-                stage: reason.stage(),
-                cells: s.scrapped[j],
-                fraction: s.scrapped[j] as f64 / started.max(1) as f64,
-            })
-            .collect();
-        scrap_pareto.sort_by_key(|l| std::cmp::Reverse(l.cells));
-
-        let q = scene.cell.capacity_ah;
-        let r = scene.cell.dcir_mohm;
-        let capacity = characteristic(
-            "Ah",
-            &s.q_true,
-            &s.q_meas,
-            &s.q_passed,
-            Some(scene.eol.capacity_min * q),
-            None,
-        );
-        let dcir = characteristic(
-            "mΩ",
-            &s.r_true,
-            &s.r_meas,
-            &s.r_passed,
-            None,
-            Some(scene.eol.dcir_max * r),
-        );
-        let k_measured = s.k_meas.stats();
-        let k_value = Measured {
-            unit: "mV/day",
-            measured: k_measured,
-            upper_limit: Some(scene.eol.k_max_mv_day),
-            cpk: capability(&k_measured, None, Some(scene.eol.k_max_mv_day)).1,
-        };
-
-        let pack_size = scene.cells_per_pack() as usize;
-        let life_packs = packs.lives.len() as u64;
-        let mut escaped_in_life = 0;
-        let mut packs_with_defect = 0;
-        for pack in packs.life_cells.chunks(pack_size) {
-            let d = pack.iter().filter(|c| c.flags & flags::DEFECT != 0).count() as u64;
-            escaped_in_life += d;
-            packs_with_defect += u64::from(d > 0);
-        }
-        let defects = Defects {
-            latent: s.defects,
-            caught: s.defects - s.defects_passed,
-            escaped: s.defects_passed,
-            escaped_ppm: 1e6 * s.defects_passed as f64 / s.passed.max(1) as f64,
-            escaped_in_life_packs: escaped_in_life,
-            life_packs_with_defect: packs_with_defect,
-            overhang_breaches: s.breaches,
-            breaches_escaped: s.breaches_passed,
-            plating_passed: s.plating_passed,
-        };
-
-        let rated_pack = q * f64::from(scene.pack.parallel);
-        let initial = packs.initial.stats();
-        let mut eol_reasons: BTreeMap<&'static str, u64> =
-            EndOfLife::ALL.iter().map(|r| (r.key(), 0)).collect();
-        for l in &packs.lives {
-            *eol_reasons.entry(l.reason.key()).or_default() += 1;
-        }
+        let scrap_pareto = scrap_pareto(s, started);
+        let (capacity, dcir, k_value) = tested_characteristics(scene, s);
+        let defects = defects(s, &packs, scene.cells_per_pack() as usize);
         let hist_life = life_histogram(&packs.lives, scene.life.max_cycles);
-        let life_cycles = percentiles(packs.lives.iter().map(|l| f64::from(l.cycles)).collect());
-        let fade_curve = fade_curve(&packs.lives, scene.life.cycles_per_step, life_cycles.p95);
-        let per_year = 365.25 * scene.life.cycles_per_day;
-        let life_years = percentiles(
-            packs
-                .lives
-                .iter()
-                .map(|l| f64::from(l.cycles) / per_year)
-                .collect(),
-        );
-        let window = scene.life.soc_hi - scene.life.soc_lo;
-        let life_efc = percentiles(
-            packs
-                .lives
-                .iter()
-                .map(|l| pack_efc(l, scene.life.cycles_per_step, window))
-                .collect(),
-        );
-        let nominal = f64::from(nominal_cell_life(scene).cycles);
-        let life_calendar_share = percentiles(
-            packs
-                .lives
-                .iter()
-                .map(|l| f64::from(l.calendar_share))
-                .collect(),
-        );
-        let hi = &packs.hist_initial;
-        let packs_summary = PacksSummary {
-            topology: format!("{}S{}P", scene.pack.series, scene.pack.parallel),
-            matching: scene.pack.matching,
-            window: scene.pack.window,
-            packs: packs.packs,
-            windows: packs.windows,
-            unpacked_cells: packs.unpacked,
-            rated_ah: rated_pack,
-            initial_capacity_ah: Percentiles {
-                mean: initial.mean,
-                p5: hi.quantile(0.05),
-                p50: hi.quantile(0.5),
-                p95: hi.quantile(0.95),
-            },
-            initial_capacity_fraction: initial.mean / rated_pack,
-            life_packs,
-            p50_below_cell: 1.0 - life_cycles.p50 / nominal,
-            life_cycles,
-            life_years,
-            life_efc,
-            life_calendar_share,
-            nominal_cell_life_cycles: nominal,
-            life_each: packs.lives.iter().map(|l| l.cycles).collect(),
-            eol_reasons,
-            fade_curve,
-        };
+        let packs_summary = packs_summary(scene, &packs);
         let cost = cost_summary(scene, &s.entered, &by_stage, s.passed);
         Summary {
             scene: scene.name.clone(),
@@ -531,4 +463,172 @@ impl Summary {
             cells_per_s: scene.cells as f64 / elapsed_s.max(1e-9),
         }
     }
+}
+
+/// Flow through each station in line order, with its scrap split by reason.
+fn stage_summaries(s: &LineStats, by_stage: &[u64]) -> Vec<StageSummary> {
+    Stage::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, &stage)| {
+            let cells_in = s.entered[i];
+            let scrapped = by_stage[i];
+            let scrap_by_reason = Scrap::ALL
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.stage() == stage)
+                .map(|(j, r)| (r.key(), s.scrapped[j]))
+                .collect();
+            StageSummary {
+                stage,
+                label: stage.label(),
+                cells_in,
+                cells_out: cells_in - scrapped,
+                scrapped,
+                yield_: if cells_in > 0 {
+                    (cells_in - scrapped) as f64 / cells_in as f64
+                } else {
+                    f64::NAN
+                },
+                scrap_by_reason,
+            }
+        })
+        .collect()
+}
+
+/// Every scrap reason, largest first, as a fraction of the `started` cells.
+fn scrap_pareto(s: &LineStats, started: u64) -> Vec<ScrapLine> {
+    let mut scrap_pareto: Vec<ScrapLine> = Scrap::ALL
+        .iter()
+        .enumerate()
+        .map(|(j, &reason)| ScrapLine {
+            reason,
+            stage: reason.stage(),
+            cells: s.scrapped[j],
+            fraction: s.scrapped[j] as f64 / started.max(1) as f64,
+        })
+        .collect();
+    scrap_pareto.sort_by_key(|l| std::cmp::Reverse(l.cells));
+    scrap_pareto
+}
+
+/// Capacity, DCIR and K-value at the end-of-line test against the scene's limits.
+fn tested_characteristics(
+    scene: &Scene,
+    s: &LineStats,
+) -> (Characteristic, Characteristic, Measured) {
+    let q = scene.cell.capacity_ah;
+    let r = scene.cell.dcir_mohm;
+    let capacity = characteristic(
+        "Ah",
+        &s.q_true,
+        &s.q_meas,
+        &s.q_passed,
+        Some(scene.eol.capacity_min * q),
+        None,
+    );
+    let dcir = characteristic(
+        "mΩ",
+        &s.r_true,
+        &s.r_meas,
+        &s.r_passed,
+        None,
+        Some(scene.eol.dcir_max * r),
+    );
+    let k_measured = s.k_meas.stats();
+    let k_value = Measured {
+        unit: "mV/day",
+        measured: k_measured,
+        upper_limit: Some(scene.eol.k_max_mv_day),
+        cpk: capability(&k_measured, None, Some(scene.eol.k_max_mv_day)).1,
+    };
+    (capacity, dcir, k_value)
+}
+
+/// Latent defects and breaches through the line, and the escaped ones in the life sample's packs
+/// of `pack_size` cells.
+fn defects(s: &LineStats, packs: &PackTotals, pack_size: usize) -> Defects {
+    let mut escaped_in_life = 0;
+    let mut packs_with_defect = 0;
+    for pack in packs.life_cells.chunks(pack_size) {
+        let d = pack.iter().filter(|c| c.flags & flags::DEFECT != 0).count() as u64;
+        escaped_in_life += d;
+        packs_with_defect += u64::from(d > 0);
+    }
+    Defects {
+        latent: s.defects,
+        caught: s.defects - s.defects_passed,
+        escaped: s.defects_passed,
+        escaped_ppm: 1e6 * s.defects_passed as f64 / s.passed.max(1) as f64,
+        escaped_in_life_packs: escaped_in_life,
+        life_packs_with_defect: packs_with_defect,
+        overhang_breaches: s.breaches,
+        breaches_escaped: s.breaches_passed,
+        plating_passed: s.plating_passed,
+    }
+}
+
+/// Every pack's initial capacity and the life sample's lives, end-of-life reasons and fade band.
+fn packs_summary(scene: &Scene, packs: &PackTotals) -> PacksSummary {
+    let q = scene.cell.capacity_ah;
+    let life_packs = packs.lives.len() as u64;
+    let rated_pack = q * f64::from(scene.pack.parallel);
+    let initial = packs.initial.stats();
+    let mut eol_reasons: BTreeMap<&'static str, u64> =
+        EndOfLife::ALL.iter().map(|r| (r.key(), 0)).collect();
+    for l in &packs.lives {
+        *eol_reasons.entry(l.reason.key()).or_default() += 1;
+    }
+    let life_cycles = percentiles(packs.lives.iter().map(|l| f64::from(l.cycles)).collect());
+    let fade_curve = fade_curve(&packs.lives, scene.life.cycles_per_step, life_cycles.p95);
+    let (life_years, life_efc, life_calendar_share) = life_percentiles(scene, &packs.lives);
+    let nominal = f64::from(nominal_cell_life(scene).cycles);
+    let hi = &packs.hist_initial;
+    PacksSummary {
+        topology: format!("{}S{}P", scene.pack.series, scene.pack.parallel),
+        matching: scene.pack.matching,
+        window: scene.pack.window,
+        packs: packs.packs,
+        windows: packs.windows,
+        unpacked_cells: packs.unpacked,
+        rated_ah: rated_pack,
+        initial_capacity_ah: Percentiles {
+            mean: initial.mean,
+            p5: hi.quantile(0.05),
+            p50: hi.quantile(0.5),
+            p95: hi.quantile(0.95),
+        },
+        initial_capacity_fraction: initial.mean / rated_pack,
+        life_packs,
+        p50_below_cell: 1.0 - life_cycles.p50 / nominal,
+        life_cycles,
+        life_years,
+        life_efc,
+        life_calendar_share,
+        nominal_cell_life_cycles: nominal,
+        life_each: packs.lives.iter().map(|l| l.cycles).collect(),
+        eol_reasons,
+        fade_curve,
+    }
+}
+
+/// The life sample in years of the duty, in equivalent full cycles and as calendar share.
+fn life_percentiles(scene: &Scene, lives: &[PackLife]) -> (Percentiles, Percentiles, Percentiles) {
+    let per_year = 365.25 * scene.life.cycles_per_day;
+    let life_years = percentiles(
+        lives
+            .iter()
+            .map(|l| f64::from(l.cycles) / per_year)
+            .collect(),
+    );
+    let window = scene.life.soc_hi - scene.life.soc_lo;
+    let life_efc = percentiles(
+        lives
+            .iter()
+            .map(|l| pack_efc(l, scene.life.cycles_per_step, window))
+            .collect(),
+    );
+    let life_calendar_share =
+        percentiles(lives.iter().map(|l| f64::from(l.calendar_share)).collect());
+    (life_years, life_efc, life_calendar_share)
 }

@@ -12,6 +12,7 @@ const FIX: f64 = 16_777_216.0;
 /// Count, mean and SD of a value, merged exactly.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Moments {
+    /// Values pushed.
     pub n: u64,
     sum: i128,
     sum_sq: i128,
@@ -19,6 +20,7 @@ pub struct Moments {
 
 impl Moments {
     #[inline]
+    /// Add one value (rounded to 2⁻²⁴).
     pub fn push(&mut self, x: f32) {
         let v = (f64::from(x) * FIX).round() as i64 as i128;
         self.n += 1;
@@ -35,11 +37,13 @@ impl Moments {
         }
     }
 
+    /// Add another block's moments (exact: integer sums).
     pub fn merge(&mut self, o: &Moments) {
         self.n += o.n;
         self.sum += o.sum;
         self.sum_sq += o.sum_sq;
     }
+    /// Mean of the values; NaN when empty.
     pub fn mean(&self) -> f64 {
         if self.n == 0 {
             return f64::NAN;
@@ -57,6 +61,7 @@ impl Moments {
         let (s, s2) = (self.sum as f64, self.sum_sq as f64);
         ((s2 - s * s / n) / (n - 1.0)).max(0.0).sqrt() / FIX
     }
+    /// Count, mean, SD and CV as reported.
     pub fn stats(&self) -> Stat {
         let (mean, sd) = (self.mean(), self.sd());
         Stat {
@@ -71,23 +76,33 @@ impl Moments {
 /// Mean, SD and CV, as reported.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Stat {
+    /// Values counted.
     pub n: u64,
+    /// Mean, in the value's unit.
     pub mean: f64,
+    /// Sample SD (n − 1), in the value's unit.
     pub sd: f64,
+    /// SD over mean (a fraction, not per cent).
     pub cv: f64,
 }
 
 /// A fixed-range histogram with under- and overflow counts.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Histogram {
+    /// Lower edge of the first bin.
     pub lo: f64,
+    /// Upper edge of the last bin.
     pub hi: f64,
+    /// Counts per bin, equal widths from `lo` to `hi`.
     pub counts: Vec<u64>,
+    /// Values below `lo` (and NaN).
     pub underflow: u64,
+    /// Values at or above `hi`.
     pub overflow: u64,
 }
 
 impl Histogram {
+    /// An empty histogram of `bins` equal bins over `[lo, hi)`.
     pub fn new(lo: f64, hi: f64, bins: usize) -> Histogram {
         Histogram {
             lo,
@@ -98,6 +113,7 @@ impl Histogram {
         }
     }
     #[inline]
+    /// Count one value.
     pub fn push(&mut self, x: f32) {
         let t = (f64::from(x) - self.lo) / (self.hi - self.lo);
         if t < 0.0 || t.is_nan() {
@@ -109,6 +125,7 @@ impl Histogram {
             self.counts[((t * bins as f64) as usize).min(bins - 1)] += 1;
         }
     }
+    /// Add another block's counts (same range and bins).
     pub fn merge(&mut self, o: &Histogram) {
         debug_assert_eq!(self.counts.len(), o.counts.len());
         for (a, b) in self.counts.iter_mut().zip(&o.counts) {
@@ -117,9 +134,11 @@ impl Histogram {
         self.underflow += o.underflow;
         self.overflow += o.overflow;
     }
+    /// Every value counted, under- and overflow included.
     pub fn total(&self) -> u64 {
         self.counts.iter().sum::<u64>() + self.underflow + self.overflow
     }
+    /// Width of one bin, in the value's unit.
     pub fn bin_width(&self) -> f64 {
         (self.hi - self.lo) / self.counts.len() as f64
     }
@@ -171,15 +190,20 @@ fn snapped(lo: f64, hi: f64, bins: usize) -> (f64, f64, usize) {
 /// a handful of bins; what falls outside is counted as under/overflow and drawn.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct HistSpec {
+    /// Cell capacity, Ah: (lo, hi, bins).
     pub capacity: (f64, f64, usize),
+    /// Cell DCIR, mΩ: (lo, hi, bins).
     pub dcir: (f64, f64, usize),
+    /// Measured K-value, mV/day: (lo, hi, bins).
     pub k: (f64, f64, usize),
+    /// N/P ratio: (lo, hi, bins).
     pub np: (f64, f64, usize),
     /// Relative SD of a cell's measured capacity (for the pack histogram's range).
     pub capacity_rel_sd: f64,
 }
 
 impl HistSpec {
+    /// The ranges for a scene's line parameters.
     pub fn for_params(p: &LineParams) -> HistSpec {
         let f = f64::from;
         let q = f(p.q_rated);
@@ -262,38 +286,52 @@ pub struct LineStats {
     pub entered: [u64; 6],
     /// Cells scrapped for each reason ([`Scrap::ALL`] order).
     pub scrapped: [u64; 5],
+    /// Cells that passed every test.
     pub passed: u64,
     /// Passed cells per grade bin.
     pub grades: Vec<u64>,
+    /// Cells with a latent particle defect.
     pub defects: u64,
     /// Latent-defect cells that passed every test (escaped toward packs).
     pub defects_passed: u64,
+    /// Cells whose anode overhang was breached (caught by the X-ray or not).
     pub breaches: u64,
+    /// Breached cells that passed every test (the X-ray missed them).
     pub breaches_passed: u64,
     /// Passed cells that will plate lithium (low N/P or escaped breach).
     pub plating_passed: u64,
     /// Tested at EOL (reached the capacity/DCIR gauges): true and measured.
     pub q_true: Moments,
+    /// Measured capacity, Ah.
     pub q_meas: Moments,
+    /// True DCIR, mΩ.
     pub r_true: Moments,
+    /// Measured DCIR, mΩ.
     pub r_meas: Moments,
     /// Passed cells' true capacity and DCIR (what packs are built from).
     pub q_passed: Moments,
+    /// Passed cells' true DCIR, mΩ.
     pub r_passed: Moments,
     /// K-value as measured, every cell that reached the aging test.
     pub k_meas: Moments,
     /// N/P of every started cell.
     pub np: Moments,
+    /// True capacity of cells tested at EOL, Ah.
     pub hist_q_true: Histogram,
+    /// Measured capacity of cells tested at EOL, Ah.
     pub hist_q_meas: Histogram,
     /// Measured capacity of cells scrapped at EOL (the shaded tail).
     pub hist_q_scrapped: Histogram,
+    /// Measured DCIR of cells tested at EOL, mΩ.
     pub hist_r_meas: Histogram,
+    /// Measured K-value of cells that reached the aging test, mV/day.
     pub hist_k_meas: Histogram,
+    /// N/P of every started cell.
     pub hist_np: Histogram,
 }
 
 impl LineStats {
+    /// Empty statistics with the ranges of `h` and `grade_bins` grade bins.
     pub fn new(h: &HistSpec, grade_bins: u32) -> LineStats {
         let hist = |(lo, hi, n): (f64, f64, usize)| Histogram::new(lo, hi, n);
         LineStats {
@@ -376,6 +414,7 @@ impl LineStats {
         }
     }
 
+    /// Add another block's statistics (exact, in any order).
     pub fn merge(&mut self, o: &LineStats) {
         for (a, b) in self.entered.iter_mut().zip(o.entered) {
             *a += b;
