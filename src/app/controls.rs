@@ -386,99 +386,115 @@ fn compare_row(app: &mut CellTwinApp, ui: &mut egui::Ui) {
 pub fn status_bar(app: &mut CellTwinApp, ui: &mut egui::Ui) {
     egui::Panel::bottom("status").show(ui, |ui| {
         ui.horizontal(|ui| {
-            if let Some(s) = app.current.as_ref().filter(|_| app.deterministic_status) {
-                ui.label(format!("backend {}", s.backend));
-                ui.separator();
-                ui.label(format!(
-                    "{} cells{}",
-                    fmt_count(s.cells),
-                    if app.current_preview {
-                        " (preview)"
-                    } else {
-                        ""
-                    }
-                ));
-            } else if let Some(s) = &app.current {
-                ui.label(format!("backend {} · {}", s.backend, s.device));
-                ui.separator();
-                let cells = if app.current_preview {
-                    format!(
-                        "{} cells (preview; refining to {})",
-                        fmt_count(s.cells),
-                        fmt_count(app.scene.cells)
-                    )
-                } else {
-                    format!("{} cells", fmt_count(s.cells))
-                };
-                ui.label(cells);
-                ui.separator();
-                // The line and pack life are separate costs: say both, so a slow run is read right.
-                ui.label(format!(
-                    "run {:.2} s (line {:.2} s, {:.1} M cells/s; pack life {:.2} s, {} packs)",
-                    s.elapsed_s,
-                    s.line_s,
-                    s.cells as f64 / s.line_s.max(1e-9) / 1e6,
-                    s.elapsed_s - s.line_s,
-                    s.packs.life_packs
-                ));
-                ui.separator();
-                ui.label(format!("{:.2} M cells/s end to end", s.cells_per_s / 1e6));
-            } else {
-                ui.label("starting…");
-            }
-            if app.running {
-                ui.separator();
-                let (frac, text) = match app.progress {
-                    Some((preview, p)) => {
-                        let line = p.cells_done as f32 / p.cells_total.max(1) as f32;
-                        let life = p.packs_done as f32 / p.packs_total.max(1) as f32;
-                        let frac = if p.packs_total == 0 {
-                            0.7 * line
-                        } else {
-                            0.7 + 0.3 * life
-                        };
-                        let what = if preview { "preview" } else { "full run" };
-                        (
-                            frac,
-                            format!(
-                                "{what}: {} cells, packs {}/{}",
-                                fmt_count(p.cells_done),
-                                p.packs_done,
-                                p.packs_total
-                            ),
-                        )
-                    }
-                    None => (0.0, "starting run".into()),
-                };
-                ui.add(
-                    egui::ProgressBar::new(frac)
-                        .desired_width(260.0)
-                        .text(format!("{text} · {:.1} s", app.run_elapsed())),
-                );
-            }
-            if app.sweep.running {
-                ui.separator();
-                let (d, t) = app.sweep.progress;
-                ui.add(
-                    egui::ProgressBar::new(d as f32 / t.max(1) as f32)
-                        .desired_width(160.0)
-                        .text(format!("sweep {d}/{t}")),
-                );
-            }
-            if let Some(e) = &app.scene_error {
-                ui.separator();
-                ui.colored_label(Color32::LIGHT_RED, format!("not run: {e}"));
-            } else if let Some(n) = &app.note
-                && (n.at.elapsed().as_secs() < 15 || n.error)
-            {
-                ui.separator();
-                let c = if n.error {
-                    Color32::LIGHT_RED
-                } else {
-                    ui.visuals().text_color()
-                };
-                ui.colored_label(c, &n.text);
-            }
+            run_figures(app, ui);
+            progress_bars(app, ui);
+            notes(app, ui);
         });
     });
+}
+
+/// What ran and how fast: the line and pack life are separate costs, so a slow run is read right.
+/// Tests leave the machine-dependent figures out.
+fn run_figures(app: &CellTwinApp, ui: &mut egui::Ui) {
+    if let Some(s) = app.current.as_ref().filter(|_| app.deterministic_status) {
+        ui.label(format!("backend {}", s.backend));
+        ui.separator();
+        ui.label(format!(
+            "{} cells{}",
+            fmt_count(s.cells),
+            if app.current_preview {
+                " (preview)"
+            } else {
+                ""
+            }
+        ));
+    } else if let Some(s) = &app.current {
+        ui.label(format!("backend {} · {}", s.backend, s.device));
+        ui.separator();
+        let cells = if app.current_preview {
+            format!(
+                "{} cells (preview; refining to {})",
+                fmt_count(s.cells),
+                fmt_count(app.scene.cells)
+            )
+        } else {
+            format!("{} cells", fmt_count(s.cells))
+        };
+        ui.label(cells);
+        ui.separator();
+        // The line and pack life are separate costs: say both, so a slow run is read right.
+        ui.label(format!(
+            "run {:.2} s (line {:.2} s, {:.1} M cells/s; pack life {:.2} s, {} packs)",
+            s.elapsed_s,
+            s.line_s,
+            s.cells as f64 / s.line_s.max(1e-9) / 1e6,
+            s.elapsed_s - s.line_s,
+            s.packs.life_packs
+        ));
+        ui.separator();
+        ui.label(format!("{:.2} M cells/s end to end", s.cells_per_s / 1e6));
+    } else {
+        ui.label("starting…");
+    }
+}
+
+/// The run's progress (line, then pack life) and the sweep's.
+fn progress_bars(app: &CellTwinApp, ui: &mut egui::Ui) {
+    if app.running {
+        ui.separator();
+        let (frac, text) = match app.progress {
+            Some((preview, p)) => {
+                let line = p.cells_done as f32 / p.cells_total.max(1) as f32;
+                let life = p.packs_done as f32 / p.packs_total.max(1) as f32;
+                let frac = if p.packs_total == 0 {
+                    0.7 * line
+                } else {
+                    0.7 + 0.3 * life
+                };
+                let what = if preview { "preview" } else { "full run" };
+                (
+                    frac,
+                    format!(
+                        "{what}: {} cells, packs {}/{}",
+                        fmt_count(p.cells_done),
+                        p.packs_done,
+                        p.packs_total
+                    ),
+                )
+            }
+            None => (0.0, "starting run".into()),
+        };
+        ui.add(
+            egui::ProgressBar::new(frac)
+                .desired_width(260.0)
+                .text(format!("{text} · {:.1} s", app.run_elapsed())),
+        );
+    }
+    if app.sweep.running {
+        ui.separator();
+        let (d, t) = app.sweep.progress;
+        ui.add(
+            egui::ProgressBar::new(d as f32 / t.max(1) as f32)
+                .desired_width(160.0)
+                .text(format!("sweep {d}/{t}")),
+        );
+    }
+}
+
+/// Why nothing ran (an invalid value), or the latest note (errors stay until replaced).
+fn notes(app: &CellTwinApp, ui: &mut egui::Ui) {
+    if let Some(e) = &app.scene_error {
+        ui.separator();
+        ui.colored_label(Color32::LIGHT_RED, format!("not run: {e}"));
+    } else if let Some(n) = &app.note
+        && (n.at.elapsed().as_secs() < 15 || n.error)
+    {
+        ui.separator();
+        let c = if n.error {
+            Color32::LIGHT_RED
+        } else {
+            ui.visuals().text_color()
+        };
+        ui.colored_label(c, &n.text);
+    }
 }

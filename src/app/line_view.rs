@@ -87,6 +87,8 @@ fn pct(x: f64) -> String {
     format!("{:.2} %", 100.0 * x)
 }
 
+/// The headline, the comparison with pins, the line as a flow of stations, and the details of
+/// the hovered or selected station below it.
 pub fn show(app: &mut CellTwinApp, ui: &mut egui::Ui) {
     let Some(s) = app.current.clone() else {
         ui.horizontal(|ui| {
@@ -98,124 +100,7 @@ pub fn show(app: &mut CellTwinApp, ui: &mut egui::Ui) {
     headline(&s, ui);
     comparison(app, &s, ui);
     let st = stations(&s);
-    let started = st[0].cells_in.max(1) as f64;
-
-    let width = ui.available_width().max(700.0);
-    let (rect, _) = ui.allocate_exact_size(vec2(width, 142.0), Sense::hover());
-    let painter = ui.painter_at(rect);
-    let text_col = ui.visuals().text_color();
-    let n = st.len() as f32;
-    let gap = 30.0;
-    let box_w = (width - gap * (n - 1.0)) / n;
-    let box_h = 70.0;
-    let top = rect.top() + 4.0;
-    let band_max = 40.0;
-    let mid_y = top + box_h / 2.0;
-    app.hovered_station = None;
-    for (i, station) in st.iter().enumerate() {
-        let x0 = rect.left() + i as f32 * (box_w + gap);
-        let b = Rect::from_min_size(pos2(x0, top), vec2(box_w, box_h));
-        let loss = 1.0 - station.yield_();
-        let cum_loss = 1.0 - station.cells_out as f64 / started;
-        // The band into the next station: thickness = cells still in the line.
-        if i + 1 < st.len() {
-            let t = (band_max * (station.cells_out as f64 / started) as f32).max(2.0);
-            let band =
-                Rect::from_center_size(pos2(x0 + box_w + gap / 2.0, mid_y), vec2(gap + 2.0, t));
-            painter.rect_filled(
-                band,
-                CornerRadius::ZERO,
-                loss_colour(cum_loss).gamma_multiply(0.8),
-            );
-        }
-        // The scrap branch: thickness ∝ scrapped cells (at least a hairline when any).
-        let scrapped = station.cells_in - station.cells_out;
-        if scrapped > 0 {
-            let t = (band_max * (scrapped as f64 / started) as f32).max(3.0);
-            let br = Rect::from_min_size(pos2(b.center().x - t / 2.0, b.bottom()), vec2(t, 18.0));
-            painter.rect_filled(br, CornerRadius::ZERO, Color32::from_rgb(200, 50, 45));
-            let reason = station.scrap.first().map_or("", |r| r.0.as_str());
-            painter.text(
-                pos2(b.center().x, b.bottom() + 20.0),
-                Align2::CENTER_TOP,
-                format!("−{} {}", fmt_count(scrapped), reason),
-                FontId::proportional(11.0),
-                Color32::from_rgb(235, 110, 100),
-            );
-            painter.text(
-                pos2(b.center().x, b.bottom() + 34.0),
-                Align2::CENTER_TOP,
-                format!("{} of started", pct(scrapped as f64 / started)),
-                FontId::proportional(10.0),
-                Color32::from_rgb(200, 120, 110),
-            );
-        }
-        let resp = ui.interact(b, ui.scope_id().with(("station", i)), Sense::click());
-        let selected = app.selected_station == Some(i);
-        let colour = loss_colour(loss);
-        painter.rect_filled(b, CornerRadius::same(6), colour.gamma_multiply(0.25));
-        let stroke = if selected {
-            Stroke::new(2.5, Color32::WHITE)
-        } else if resp.hovered() {
-            Stroke::new(2.0, colour)
-        } else {
-            Stroke::new(1.0, colour)
-        };
-        painter.rect_stroke(b, CornerRadius::same(6), stroke, StrokeKind::Inside);
-        let c = b.center_top() + Vec2::new(0.0, 6.0);
-        painter.text(
-            c,
-            Align2::CENTER_TOP,
-            station.name,
-            FontId::proportional(13.0),
-            text_col,
-        );
-        let small = FontId::proportional(11.0);
-        let line = |k: f32, t: String, col: Color32| {
-            painter.text(
-                c + Vec2::new(0.0, 17.0 + 13.0 * k),
-                Align2::CENTER_TOP,
-                t,
-                small.clone(),
-                col,
-            );
-        };
-        line(0.0, format!("in {}", fmt_count(station.cells_in)), text_col);
-        line(
-            1.0,
-            format!("out {}", fmt_count(station.cells_out)),
-            text_col,
-        );
-        line(2.0, format!("yield {}", pct(station.yield_())), colour);
-        if i == 6 {
-            painter.text(
-                Pos2::new(b.center().x, b.bottom() + 48.0),
-                Align2::CENTER_TOP,
-                format!("{} packs {}", fmt_count(s.packs.packs), s.packs.topology),
-                small.clone(),
-                text_col,
-            );
-        }
-        if resp.hovered() {
-            app.hovered_station = Some(i);
-            resp.clone().on_hover_ui(|ui| {
-                ui.strong(station.name);
-                ui.label(format!(
-                    "in {}  out {}  yield {}",
-                    fmt_count(station.cells_in),
-                    fmt_count(station.cells_out),
-                    pct(station.yield_())
-                ));
-                for (r, n) in &station.scrap {
-                    ui.label(format!("  {r}: {}", fmt_count(*n)));
-                }
-                ui.weak("click for parameters and scrap Pareto");
-            });
-        }
-        if resp.clicked() {
-            app.selected_station = if selected { None } else { Some(i) };
-        }
-    }
+    flow(app, &s, &st, ui);
     // A fixed height: hovering a station changes what this shows, never where the charts sit.
     let h = 132.0;
     ui.allocate_ui(egui::vec2(ui.available_width(), h), |ui| {
@@ -228,57 +113,184 @@ pub fn show(app: &mut CellTwinApp, ui: &mut egui::Ui) {
     });
 }
 
-/// A pinned run against the current one, as numbers: the headline figures side by side with
-/// their change, so a seed story ("89.8 % → 92 %, −21.76 %") reads without hovering.
+/// Where the flow's boxes sit, and the started-cell count the bands are shares of.
+struct FlowLayout {
+    left: f32,
+    top: f32,
+    box_w: f32,
+    box_h: f32,
+    gap: f32,
+    /// Band thickness of all started cells, px.
+    band_max: f32,
+    started: f64,
+}
+
+impl FlowLayout {
+    fn station_box(&self, i: usize) -> Rect {
+        let x0 = self.left + i as f32 * (self.box_w + self.gap);
+        Rect::from_min_size(pos2(x0, self.top), vec2(self.box_w, self.box_h))
+    }
+}
+
+/// One box per station, left to right, with the bands of cells between them and the scrap
+/// branches under them; hover and click select a station.
+fn flow(app: &mut CellTwinApp, s: &Summary, st: &[Station], ui: &mut egui::Ui) {
+    let width = ui.available_width().max(700.0);
+    let (rect, _) = ui.allocate_exact_size(vec2(width, 142.0), Sense::hover());
+    let painter = ui.painter_at(rect);
+    let n = st.len() as f32;
+    let gap = 30.0;
+    let layout = FlowLayout {
+        left: rect.left(),
+        top: rect.top() + 4.0,
+        box_w: (width - gap * (n - 1.0)) / n,
+        box_h: 70.0,
+        gap,
+        band_max: 40.0,
+        started: st[0].cells_in.max(1) as f64,
+    };
+    app.hovered_station = None;
+    for (i, station) in st.iter().enumerate() {
+        if i + 1 < st.len() {
+            band(&painter, &layout, i, station);
+        }
+        scrap_branch(&painter, &layout, i, station);
+        let b = layout.station_box(i);
+        let resp = ui.interact(b, ui.scope_id().with(("station", i)), Sense::click());
+        let selected = app.selected_station == Some(i);
+        station_box(
+            &painter,
+            ui.visuals().text_color(),
+            b,
+            station,
+            selected,
+            resp.hovered(),
+        );
+        if i == 6 {
+            painter.text(
+                Pos2::new(b.center().x, b.bottom() + 48.0),
+                Align2::CENTER_TOP,
+                format!("{} packs {}", fmt_count(s.packs.packs), s.packs.topology),
+                FontId::proportional(11.0),
+                ui.visuals().text_color(),
+            );
+        }
+        if resp.hovered() {
+            app.hovered_station = Some(i);
+            resp.clone().on_hover_ui(|ui| station_tooltip(ui, station));
+        }
+        if resp.clicked() {
+            app.selected_station = if selected { None } else { Some(i) };
+        }
+    }
+}
+
+/// The band into the next station: thickness = cells still in the line, colour = loss so far.
+fn band(painter: &egui::Painter, l: &FlowLayout, i: usize, station: &Station) {
+    let b = l.station_box(i);
+    let cum_loss = 1.0 - station.cells_out as f64 / l.started;
+    let t = (l.band_max * (station.cells_out as f64 / l.started) as f32).max(2.0);
+    let mid_y = l.top + l.box_h / 2.0;
+    let band = Rect::from_center_size(pos2(b.right() + l.gap / 2.0, mid_y), vec2(l.gap + 2.0, t));
+    painter.rect_filled(
+        band,
+        CornerRadius::ZERO,
+        loss_colour(cum_loss).gamma_multiply(0.8),
+    );
+}
+
+/// The scrap branch under a station: thickness ∝ scrapped cells (a hairline when any), with the
+/// top reason, the count and the share of started cells.
+fn scrap_branch(painter: &egui::Painter, l: &FlowLayout, i: usize, station: &Station) {
+    let scrapped = station.cells_in - station.cells_out;
+    if scrapped == 0 {
+        return;
+    }
+    let b = l.station_box(i);
+    let t = (l.band_max * (scrapped as f64 / l.started) as f32).max(3.0);
+    let br = Rect::from_min_size(pos2(b.center().x - t / 2.0, b.bottom()), vec2(t, 18.0));
+    painter.rect_filled(br, CornerRadius::ZERO, Color32::from_rgb(200, 50, 45));
+    let reason = station.scrap.first().map_or("", |r| r.0.as_str());
+    painter.text(
+        pos2(b.center().x, b.bottom() + 20.0),
+        Align2::CENTER_TOP,
+        format!("−{} {}", fmt_count(scrapped), reason),
+        FontId::proportional(11.0),
+        Color32::from_rgb(235, 110, 100),
+    );
+    painter.text(
+        pos2(b.center().x, b.bottom() + 34.0),
+        Align2::CENTER_TOP,
+        format!("{} of started", pct(scrapped as f64 / l.started)),
+        FontId::proportional(10.0),
+        Color32::from_rgb(200, 120, 110),
+    );
+}
+
+/// A station's box: its name, cells in and out, and its yield, coloured by its loss.
+fn station_box(
+    painter: &egui::Painter,
+    text_col: Color32,
+    b: Rect,
+    station: &Station,
+    selected: bool,
+    hovered: bool,
+) {
+    let colour = loss_colour(1.0 - station.yield_());
+    painter.rect_filled(b, CornerRadius::same(6), colour.gamma_multiply(0.25));
+    let stroke = if selected {
+        Stroke::new(2.5, text_col)
+    } else if hovered {
+        Stroke::new(2.0, colour)
+    } else {
+        Stroke::new(1.0, colour)
+    };
+    painter.rect_stroke(b, CornerRadius::same(6), stroke, StrokeKind::Inside);
+    let c = b.center_top() + Vec2::new(0.0, 6.0);
+    painter.text(
+        c,
+        Align2::CENTER_TOP,
+        station.name,
+        FontId::proportional(13.0),
+        text_col,
+    );
+    let lines = [
+        (format!("in {}", fmt_count(station.cells_in)), text_col),
+        (format!("out {}", fmt_count(station.cells_out)), text_col),
+        (format!("yield {}", pct(station.yield_())), colour),
+    ];
+    for (k, (t, col)) in lines.into_iter().enumerate() {
+        painter.text(
+            c + Vec2::new(0.0, 17.0 + 13.0 * k as f32),
+            Align2::CENTER_TOP,
+            t,
+            FontId::proportional(11.0),
+            col,
+        );
+    }
+}
+
+/// A station's numbers and every scrap reason.
+fn station_tooltip(ui: &mut egui::Ui, station: &Station) {
+    ui.strong(station.name);
+    ui.label(format!(
+        "in {}  out {}  yield {}",
+        fmt_count(station.cells_in),
+        fmt_count(station.cells_out),
+        pct(station.yield_())
+    ));
+    for (r, n) in &station.scrap {
+        ui.label(format!("  {r}: {}", fmt_count(*n)));
+    }
+    ui.weak("click for parameters and scrap Pareto");
+}
+
+/// A table of each pinned run's headline figures against the current run's.
 fn comparison(app: &CellTwinApp, s: &Summary, ui: &mut egui::Ui) {
     for (slot, pin) in app.pins.iter().enumerate() {
         let Some(pin) = pin else { continue };
         let p = &pin.summary;
-        let rel = |a: f64, b: f64| format!("{:+.1} %", 100.0 * (b / a - 1.0));
-        let rows: [(&str, String, String, String); 7] = [
-            (
-                "first-pass yield",
-                pct(p.yield_),
-                pct(s.yield_),
-                format!("{:+.2} pts", 100.0 * (s.yield_ - p.yield_)),
-            ),
-            (
-                "cost per good cell (USD)",
-                format!("{:.3}", p.cost.per_good_cell_usd),
-                format!("{:.3}", s.cost.per_good_cell_usd),
-                rel(p.cost.per_good_cell_usd, s.cost.per_good_cell_usd),
-            ),
-            (
-                "cost per kWh (USD)",
-                format!("{:.1}", p.cost.per_kwh_good_usd),
-                format!("{:.1}", s.cost.per_kwh_good_usd),
-                rel(p.cost.per_kwh_good_usd, s.cost.per_kwh_good_usd),
-            ),
-            (
-                "pack life P5 (cycles)",
-                format!("{:.0}", p.packs.life_cycles.p5),
-                format!("{:.0}", s.packs.life_cycles.p5),
-                rel(p.packs.life_cycles.p5, s.packs.life_cycles.p5),
-            ),
-            (
-                "pack life P50 (cycles)",
-                format!("{:.0}", p.packs.life_cycles.p50),
-                format!("{:.0}", s.packs.life_cycles.p50),
-                rel(p.packs.life_cycles.p50, s.packs.life_cycles.p50),
-            ),
-            (
-                "pack life P95 (cycles)",
-                format!("{:.0}", p.packs.life_cycles.p95),
-                format!("{:.0}", s.packs.life_cycles.p95),
-                rel(p.packs.life_cycles.p95, s.packs.life_cycles.p95),
-            ),
-            (
-                "escaped defects (ppm)",
-                format!("{:.0}", p.defects.escaped_ppm),
-                format!("{:.0}", s.defects.escaped_ppm),
-                rel(p.defects.escaped_ppm.max(1e-9), s.defects.escaped_ppm),
-            ),
-        ];
+        let rows = comparison_rows(p, s);
         let colour = super::style::PIN_COLOURS[slot];
         egui::CollapsingHeader::new(
             egui::RichText::new(format!(
@@ -310,6 +322,56 @@ fn comparison(app: &CellTwinApp, s: &Summary, ui: &mut egui::Ui) {
                 });
         });
     }
+}
+
+/// The headline figures of a pinned run and the current one, with the change: points for a
+/// yield, per cent for the rest.
+fn comparison_rows(p: &Summary, s: &Summary) -> [(&'static str, String, String, String); 7] {
+    let rel = |a: f64, b: f64| format!("{:+.1} %", 100.0 * (b / a - 1.0));
+    [
+        (
+            "first-pass yield",
+            pct(p.yield_),
+            pct(s.yield_),
+            format!("{:+.2} pts", 100.0 * (s.yield_ - p.yield_)),
+        ),
+        (
+            "cost per good cell (USD)",
+            format!("{:.3}", p.cost.per_good_cell_usd),
+            format!("{:.3}", s.cost.per_good_cell_usd),
+            rel(p.cost.per_good_cell_usd, s.cost.per_good_cell_usd),
+        ),
+        (
+            "cost per kWh (USD)",
+            format!("{:.1}", p.cost.per_kwh_good_usd),
+            format!("{:.1}", s.cost.per_kwh_good_usd),
+            rel(p.cost.per_kwh_good_usd, s.cost.per_kwh_good_usd),
+        ),
+        (
+            "pack life P5 (cycles)",
+            format!("{:.0}", p.packs.life_cycles.p5),
+            format!("{:.0}", s.packs.life_cycles.p5),
+            rel(p.packs.life_cycles.p5, s.packs.life_cycles.p5),
+        ),
+        (
+            "pack life P50 (cycles)",
+            format!("{:.0}", p.packs.life_cycles.p50),
+            format!("{:.0}", s.packs.life_cycles.p50),
+            rel(p.packs.life_cycles.p50, s.packs.life_cycles.p50),
+        ),
+        (
+            "pack life P95 (cycles)",
+            format!("{:.0}", p.packs.life_cycles.p95),
+            format!("{:.0}", s.packs.life_cycles.p95),
+            rel(p.packs.life_cycles.p95, s.packs.life_cycles.p95),
+        ),
+        (
+            "escaped defects (ppm)",
+            format!("{:.0}", p.defects.escaped_ppm),
+            format!("{:.0}", s.defects.escaped_ppm),
+            rel(p.defects.escaped_ppm.max(1e-9), s.defects.escaped_ppm),
+        ),
+    ]
 }
 
 /// One line with what the engineer asks first.

@@ -418,26 +418,7 @@ impl CellTwinApp {
                 id,
                 preview,
                 summary,
-            } => {
-                if id != self.id {
-                    return;
-                }
-                self.current = Some(summary);
-                self.current_preview = preview;
-                self.result_gen += 1;
-                if !preview {
-                    self.running = false;
-                    self.progress = None;
-                    let stale = self.sweep.basis.as_ref() != Some(&self.scene)
-                        || self.sweep.points_key != self.sweepable[self.sweep.knob].key;
-                    if self.sweep.auto && stale {
-                        self.request_sweep();
-                    }
-                    if self.attribution.basis.as_ref() != Some(&self.scene) {
-                        self.request_attribution();
-                    }
-                }
-            }
+            } => self.take_run(id, preview, summary),
             Msg::SweepProgress { id, done, total } => {
                 if id == self.sweep.id {
                     self.sweep.progress = (done, total);
@@ -484,30 +465,56 @@ impl CellTwinApp {
                     summary,
                 });
             }
-            Msg::Failed { id, what, err } => {
-                if id.is_none()
-                    || id == Some(self.id)
-                    || id == Some(self.sweep.id)
-                    || id == Some(self.attribution.id)
-                {
-                    if id == Some(self.id) {
-                        self.running = false;
-                    }
-                    if id == Some(self.sweep.id) {
-                        self.sweep.running = false;
-                        self.sweep.error = Some(err.clone());
-                    }
-                    if id == Some(self.attribution.id) {
-                        self.attribution.running = false;
-                        self.attribution.error = Some(err.clone());
-                    }
-                    if id.is_none() {
-                        self.pins_pending = [None, None];
-                    }
-                    self.note(format!("{what} failed: {err}"), true);
-                }
-            }
+            Msg::Failed { id, what, err } => self.take_failure(id, &what, err),
         }
+    }
+
+    /// A run's result: the newest run's only (an older one was superseded). After a full run,
+    /// a stale sweep or waterfall is asked for again.
+    fn take_run(&mut self, id: u64, preview: bool, summary: Arc<Summary>) {
+        if id != self.id {
+            return;
+        }
+        self.current = Some(summary);
+        self.current_preview = preview;
+        self.result_gen += 1;
+        if preview {
+            return;
+        }
+        self.running = false;
+        self.progress = None;
+        let stale = self.sweep.basis.as_ref() != Some(&self.scene)
+            || self.sweep.points_key != self.sweepable[self.sweep.knob].key;
+        if self.sweep.auto && stale {
+            self.request_sweep();
+        }
+        if self.attribution.basis.as_ref() != Some(&self.scene) {
+            self.request_attribution();
+        }
+    }
+
+    /// A failure of the run, the sweep, the waterfall or a pin (`id` None): stop what failed,
+    /// keep its message where its view shows it, and say it in the status bar.
+    fn take_failure(&mut self, id: Option<u64>, what: &str, err: String) {
+        let ours = [self.id, self.sweep.id, self.attribution.id];
+        if id.is_some_and(|i| !ours.contains(&i)) {
+            return;
+        }
+        if id == Some(self.id) {
+            self.running = false;
+        }
+        if id == Some(self.sweep.id) {
+            self.sweep.running = false;
+            self.sweep.error = Some(err.clone());
+        }
+        if id == Some(self.attribution.id) {
+            self.attribution.running = false;
+            self.attribution.error = Some(err.clone());
+        }
+        if id.is_none() {
+            self.pins_pending = [None, None];
+        }
+        self.note(format!("{what} failed: {err}"), true);
     }
 
     /// Take in what the worker sent; in blocking mode wait until it is idle.

@@ -2,8 +2,8 @@
 //! curve, and the histograms of MODEL.md §4, with up to two pinned runs overlaid.
 
 use super::format::fmt_value;
-use super::style::{CURRENT, LIMIT, PIN_COLOURS, SCRAP, TRUE_COL};
 use super::knobs::Knob;
+use super::style::{CURRENT, LIMIT, PIN_COLOURS, SCRAP, TRUE_COL};
 use super::{CellTwinApp, Pin};
 use crate::summary::{Histogram, Summary};
 use egui::{Color32, RichText};
@@ -46,8 +46,29 @@ pub fn show(app: &mut CellTwinApp, ui: &mut egui::Ui) {
         .collect();
     let h = 125.0;
     let cw = w / 3.0 - 8.0;
+    let grid = hist_grid(&s);
+    for row in &grid {
+        ui.horizontal_top(|ui| {
+            for spec in row {
+                ui.vertical(|ui| {
+                    ui.set_width(cw);
+                    let frame = HistFrame {
+                        generation,
+                        pins: &pins,
+                        h,
+                        log,
+                    };
+                    histogram(ui, views, &frame, spec, &s);
+                });
+            }
+        });
+    }
+}
+
+/// The six histograms of MODEL.md §4 in their grid, with the scene's spec limits.
+fn hist_grid(s: &Summary) -> [[HistSpec; 3]; 2] {
     let q = s.capacity.lower_limit;
-    let grid: [[HistSpec; 3]; 2] = [
+    [
         [
             HistSpec::new(
                 "Cell capacity (Ah): measured bars, true line, scrap zone",
@@ -80,23 +101,7 @@ pub fn show(app: &mut CellTwinApp, ui: &mut egui::Ui) {
             })
             .axis("cycles"),
         ],
-    ];
-    for row in &grid {
-        ui.horizontal_top(|ui| {
-            for spec in row {
-                ui.vertical(|ui| {
-                    ui.set_width(cw);
-                    let frame = HistFrame {
-                        generation,
-                        pins: &pins,
-                        h,
-                        log,
-                    };
-                    histogram(ui, views, &frame, spec, &s);
-                });
-            }
-        });
-    }
+    ]
 }
 
 type Pick = fn(&Summary) -> &Histogram;
@@ -593,7 +598,8 @@ fn headline_chart(app: &mut CellTwinApp, s: &Summary, ui: &mut egui::Ui, h: f32)
     } else {
         Color32::from_rgb(120, 200, 255)
     };
-    ui.add(egui::Label::new(RichText::new(note).color(colour)).wrap());}
+    ui.add(egui::Label::new(RichText::new(note).color(colour)).wrap());
+}
 
 /// The swept value, its range and points, Recompute and auto.
 fn headline_controls(app: &mut CellTwinApp, knob: &Knob, ui: &mut egui::Ui) {
@@ -653,7 +659,14 @@ fn headline_controls(app: &mut CellTwinApp, knob: &Knob, ui: &mut egui::Ui) {
 }
 
 /// The sweep's band and median, the current value and run, the pins at their own values.
-fn headline_plot(app: &mut CellTwinApp, s: &Summary, knob: &Knob, stale: bool, ui: &mut egui::Ui, h: f32) {
+fn headline_plot(
+    app: &mut CellTwinApp,
+    s: &Summary,
+    knob: &Knob,
+    stale: bool,
+    ui: &mut egui::Ui,
+    h: f32,
+) {
     let mut scene = app.scene.clone();
     let current_x = knob.get(&mut scene);
     // Points of an earlier scene, or of a sweep that then failed, are drawn grey and say so.

@@ -156,28 +156,7 @@ fn draw_waterfall(ui: &mut egui::Ui, rows: &[Row], stale: bool, h: f32) {
         .fold(0.0, f64::max);
     let span = (highest - lowest).max(1.0);
     let (x_lo, x_hi) = (lowest - 0.9 * span, highest + 0.05 * span);
-    let y_of = |i: usize| (n - 1 - i) as f64; // row 0 at the top
-    let bars: Vec<Bar> = rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let colour = match i {
-                0 => TRUE_COL,
-                _ if i == n - 1 => CURRENT,
-                _ if r.hi >= r.lo => SCRAP,
-                _ => TRUE_COL,
-            };
-            Bar::new(y_of(i), r.hi - r.lo)
-                .base_offset(r.lo)
-                .name(&r.tip)
-                .fill(if stale {
-                    colour.gamma_multiply(0.35)
-                } else {
-                    colour
-                })
-                .width(0.7)
-        })
-        .collect();
+    let bars = waterfall_bars(rows, stale);
     // Interaction is off, so the view is reset every frame: it always fits the newest result.
     Plot::new("waterfall")
         .height(h)
@@ -199,35 +178,72 @@ fn draw_waterfall(ui: &mut egui::Ui, rows: &[Row], stale: bool, h: f32) {
         .default_y_bounds(-0.6, n as f64 - 0.4)
         .show(ui, |pu| {
             pu.bar_chart(BarChart::new("waterfall", bars).horizontal());
-            // Names at the view's left edge, figures at each bar's left end.
-            for (i, r) in rows.iter().enumerate() {
-                // The ends' bars start at zero, off the view: their figure goes with the name.
-                let end = i == 0 || i == n - 1;
-                let name = if end {
-                    format!("{} {:.0}", r.label, r.value)
-                } else {
-                    r.label.to_string()
-                };
-                pu.text(
-                    Text::new("", PlotPoint::new(x_lo, y_of(i)), name)
-                        .anchor(egui::Align2::LEFT_CENTER)
-                        .color(if end { Color32::BLACK } else { Color32::GRAY }),
-                );
-                if !end {
-                    pu.text(
-                        Text::new(
-                            "",
-                            PlotPoint::new(r.lo.min(r.hi), y_of(i)),
-                            if r.value.abs() < 9.5 {
-                                format!("{:+.1}", r.value)
-                            } else {
-                                format!("{:+.0}", r.value)
-                            },
-                        )
-                        .anchor(egui::Align2::RIGHT_CENTER)
-                        .color(Color32::LIGHT_GRAY),
-                    );
-                }
-            }
+            waterfall_labels(pu, rows, x_lo);
         });
+}
+
+/// Row `i`'s y: row 0 at the top.
+fn row_y(n: usize, i: usize) -> f64 {
+    (n - 1 - i) as f64
+}
+
+/// One floating bar per row: the nominal cell (green), each source's loss (red) or gain
+/// (green), the pack (blue); faded when the result is from an earlier scene.
+fn waterfall_bars(rows: &[Row], stale: bool) -> Vec<Bar> {
+    let n = rows.len();
+    rows.iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let colour = match i {
+                0 => TRUE_COL,
+                _ if i == n - 1 => CURRENT,
+                _ if r.hi >= r.lo => SCRAP,
+                _ => TRUE_COL,
+            };
+            Bar::new(row_y(n, i), r.hi - r.lo)
+                .base_offset(r.lo)
+                .name(&r.tip)
+                .fill(if stale {
+                    colour.gamma_multiply(0.35)
+                } else {
+                    colour
+                })
+                .width(0.7)
+        })
+        .collect()
+}
+
+/// Names at the view's left edge, figures at each bar's left end; the ends' bars start at zero,
+/// off the view, so their figure goes with the name.
+fn waterfall_labels(pu: &mut egui_plot::PlotUi, rows: &[Row], x_lo: f64) {
+    let n = rows.len();
+    for (i, r) in rows.iter().enumerate() {
+        // The ends' bars start at zero, off the view: their figure goes with the name.
+        let end = i == 0 || i == n - 1;
+        let name = if end {
+            format!("{} {:.0}", r.label, r.value)
+        } else {
+            r.label.to_string()
+        };
+        pu.text(
+            Text::new("", PlotPoint::new(x_lo, row_y(n, i)), name)
+                .anchor(egui::Align2::LEFT_CENTER)
+                .color(if end { Color32::BLACK } else { Color32::GRAY }),
+        );
+        if !end {
+            pu.text(
+                Text::new(
+                    "",
+                    PlotPoint::new(r.lo.min(r.hi), row_y(n, i)),
+                    if r.value.abs() < 9.5 {
+                        format!("{:+.1}", r.value)
+                    } else {
+                        format!("{:+.0}", r.value)
+                    },
+                )
+                .anchor(egui::Align2::RIGHT_CENTER)
+                .color(Color32::LIGHT_GRAY),
+            );
+        }
+    }
 }
