@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! celltwin: a digital twin of lithium-ion cell production.
 //!
 //! Millions of cells are Monte-Carlo simulated through coating, calendering, winding, filling,

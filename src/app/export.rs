@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 #[derive(Default)]
+/// What the exports need across frames: where the plots are, and the screenshot's outcome.
 pub struct ExportState {
     /// The central panel in points, where the plots are.
     pub plots_rect: Option<egui::Rect>,

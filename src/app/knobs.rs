@@ -8,8 +8,11 @@ use crate::scene::Scene;
 /// How a knob reaches its field.
 #[derive(Clone, Copy)]
 pub enum Acc {
+    /// An f64 scene value.
     F(fn(&mut Scene) -> &mut f64),
+    /// A u64 scene value (a count).
     U64(fn(&mut Scene) -> &mut u64),
+    /// A u32 scene value (a count).
     U32(fn(&mut Scene) -> &mut u32),
 }
 
@@ -18,14 +21,20 @@ pub enum Acc {
 pub struct Knob {
     /// Dotted scene key, e.g. `coating.cathode_loading_cv`.
     pub key: String,
+    /// The slider's label, with its unit.
     pub label: &'static str,
+    /// Slider's lower end (the scene's validation may allow less room).
     pub lo: f64,
+    /// Slider's upper end.
     pub hi: f64,
+    /// Logarithmic slider (values spanning decades).
     pub log: bool,
+    /// The scene field it moves.
     pub acc: Acc,
 }
 
 impl Knob {
+    /// The value in the scene, as f64.
     pub fn get(&self, s: &mut Scene) -> f64 {
         match self.acc {
             Acc::F(f) => *f(s),
@@ -33,6 +42,7 @@ impl Knob {
             Acc::U32(f) => f64::from(*f(s)),
         }
     }
+    /// Set the value in the scene (rounded for counts).
     pub fn set(&self, s: &mut Scene, v: f64) {
         match self.acc {
             Acc::F(f) => *f(s) = v,
@@ -40,6 +50,7 @@ impl Knob {
             Acc::U32(f) => *f(s) = v.round().clamp(0.0, f64::from(u32::MAX)) as u32,
         }
     }
+    /// Whether the value is a count (the slider steps by whole numbers).
     pub fn is_integer(&self) -> bool {
         !matches!(self.acc, Acc::F(_))
     }
@@ -47,8 +58,11 @@ impl Knob {
 
 /// A collapsible group of knobs; `station` is the line view's station index it belongs to.
 pub struct Group {
+    /// The collapsible header's text.
     pub title: &'static str,
+    /// The line station it belongs to (clicking the station opens it), if any.
     pub station: Option<usize>,
+    /// Its sliders, in panel order.
     pub knobs: Vec<Knob>,
 }
 

@@ -13,13 +13,18 @@ use egui::{
 
 /// One station's flow.
 pub struct Station {
+    /// The station's name as the flow shows it.
     pub name: &'static str,
+    /// Cells into the station.
     pub cells_in: u64,
+    /// Cells out of it (passed on to the next).
     pub cells_out: u64,
+    /// Scrap by reason, largest first.
     pub scrap: Vec<(String, u64)>,
 }
 
 impl Station {
+    /// Cells out over cells in (1 for a station that received none).
     pub fn yield_(&self) -> f64 {
         if self.cells_in == 0 {
             f64::NAN

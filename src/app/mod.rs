@@ -33,8 +33,11 @@ use worker::{BackendFactory, Msg, SweepPoint, Worker};
 
 /// A run pinned for comparison (up to two).
 pub struct Pin {
+    /// What the pin's label says: the scene and its cell count.
     pub label: String,
+    /// The scene the pinned run ran.
     pub scene: Scene,
+    /// The pinned run's summary.
     pub summary: Arc<Summary>,
 }
 
@@ -42,18 +45,25 @@ pub struct Pin {
 pub struct SweepState {
     /// Index into [`knobs::sweepable`].
     pub knob: usize,
+    /// Lower end of the swept range.
     pub lo: f64,
+    /// Upper end of the swept range.
     pub hi: f64,
+    /// Points across the range (2 to 12).
     pub points_n: usize,
     /// Cells per point (reduced).
     pub cells: u64,
     /// Recompute after each full run.
     pub auto: bool,
+    /// The points of the last successful sweep.
     pub points: Vec<SweepPoint>,
     /// Key the points are for.
     pub points_key: String,
+    /// Request id of the sweep in flight or last asked for (older results are dropped).
     pub id: u64,
+    /// A sweep is in flight.
     pub running: bool,
+    /// Points done and points asked for.
     pub progress: (usize, usize),
     /// The scene the points were asked for (to know when they are stale).
     pub basis: Option<Scene>,
@@ -64,11 +74,15 @@ pub struct SweepState {
 /// The attribution waterfall: where the pack's lost life went, for the current scene.
 #[derive(Default)]
 pub struct AttributionState {
+    /// The last result, for the scene in `basis`.
     pub result: Option<Arc<crate::attribution::Attribution>>,
     /// The scene the result was asked for (to know when it is stale).
     pub basis: Option<Scene>,
+    /// Request id of the attribution in flight or last asked for.
     pub id: u64,
+    /// An attribution is in flight.
     pub running: bool,
+    /// Runs done and runs asked for.
     pub progress: (usize, usize),
     /// Show P5 instead of P50.
     pub p5: bool,
@@ -79,15 +93,20 @@ pub struct AttributionState {
 /// Cells and aged packs of the waterfall's runs: 18 runs of this size take a few seconds on two
 /// cores, and at least 200 packs are aged for the batch standard errors.
 pub const ATTRIBUTION_CELLS: u64 = 200_000;
+/// Packs aged per attribution run: enough for batch standard errors (see ATTRIBUTION_CELLS).
 pub const ATTRIBUTION_LIFE_PACKS: u32 = 400;
 
 /// A message for the status bar.
 pub struct Note {
+    /// What the note says.
     pub text: String,
+    /// An error (red, kept until replaced) rather than information (fades after 15 s).
     pub error: bool,
+    /// When it was set.
     pub at: Instant,
 }
 
+/// The app: the scene being edited, the latest results, and what runs in the background.
 pub struct CellTwinApp {
     /// The scene as loaded: what "reset" goes back to.
     pub base: Scene,
@@ -97,6 +116,7 @@ pub struct CellTwinApp {
     pub scene: Scene,
     /// The last scene sent to the worker.
     submitted: Option<Scene>,
+    /// Why the edited scene cannot run (key, value, allowed range), if it cannot.
     pub scene_error: Option<String>,
     pub(crate) worker: Worker,
     pub(crate) groups: Vec<knobs::Group>,
@@ -104,11 +124,16 @@ pub struct CellTwinApp {
     id: u64,
     /// The latest result and whether it is the quick preview.
     pub current: Option<Arc<Summary>>,
+    /// The current result is the quick preview, the full run still to come.
     pub current_preview: bool,
+    /// A run of the edited scene is in flight.
     pub running: bool,
+    /// The run's progress: (preview, cells and packs done).
     pub progress: Option<(bool, Progress)>,
     run_started: Instant,
+    /// The headline chart's sweep.
     pub sweep: SweepState,
+    /// The waterfall of lost pack life.
     pub attribution: AttributionState,
     /// Each knob's allowed range (side-panel order) and the scene it was computed for.
     pub(crate) valid_ranges: (Option<Scene>, Vec<(f64, f64)>),
@@ -116,12 +141,19 @@ pub struct CellTwinApp {
     pub result_gen: u64,
     /// Per plot: the result generation it last fitted, and whether the engineer moved its view.
     pub(crate) plot_views: plots::Views,
+    /// Up to two pinned runs for comparison.
     pub pins: [Option<Pin>; 2],
+    /// Story pins being computed: their names.
     pub pins_pending: [Option<String>; 2],
+    /// The station clicked in the flow (its details stay below it).
     pub selected_station: Option<usize>,
+    /// The station under the pointer this frame.
     pub hovered_station: Option<usize>,
+    /// The top bar's scene file path.
     pub file_path: String,
+    /// Where exports are written.
     pub export_dir: String,
+    /// The status bar's latest note.
     pub note: Option<Note>,
     /// Block in `ui` until the worker is idle (tests).
     blocking: bool,
@@ -255,6 +287,7 @@ impl CellTwinApp {
         self.sweep.hi = self.sweep.hi.clamp(a, b);
     }
 
+    /// Say something in the status bar (an error stays until replaced).
     pub fn note(&mut self, text: impl Into<String>, error: bool) {
         self.note = Some(Note {
             text: text.into(),

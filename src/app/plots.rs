@@ -12,6 +12,7 @@ use egui_plot::{
     LineStyle, MarkerShape, Plot, PlotPoint, PlotPoints, Points, Span, Text, VLine,
 };
 
+/// The headline chart, the waterfall and the fade curve in a row, then the six histograms.
 pub fn show(app: &mut CellTwinApp, ui: &mut egui::Ui) {
     let Some(s) = app.current.clone() else { return };
     let w = ui.available_width();

@@ -10,7 +10,11 @@ pub const PIN_COLOURS: [Color32; 2] = [
     Color32::from_rgb(255, 200, 60),
     Color32::from_rgb(200, 120, 255),
 ];
+/// The current run.
 pub const CURRENT: Color32 = Color32::from_rgb(90, 160, 255);
+/// True (not measured) values, and gains.
 pub const TRUE_COL: Color32 = Color32::from_rgb(170, 220, 170);
+/// Scrap and losses.
 pub const SCRAP: Color32 = Color32::from_rgb(220, 60, 50);
+/// Spec limits.
 pub const LIMIT: Color32 = Color32::from_rgb(240, 90, 80);

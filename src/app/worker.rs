@@ -49,28 +49,46 @@ pub type Setter = fn(&mut Scene) -> &mut f64;
 
 /// What the UI asks for.
 pub enum Job {
+    /// Run a scene: a quick preview, then the full size.
     Run {
+        /// Request id (newest wins).
         id: u64,
+        /// The scene to run.
         scene: Scene,
+        /// Set to stop the run between chunks.
         cancel: Arc<AtomicBool>,
     },
+    /// The headline sweep: the scene at each value of one knob.
     Sweep {
+        /// Request id (newest wins).
         id: u64,
+        /// The scene at reduced size.
         scene: Scene,
+        /// The swept scene key.
         key: String,
+        /// Where the value goes in the scene.
         set: Setter,
+        /// The values to run.
         values: Vec<f64>,
+        /// Set to stop the sweep between points.
         cancel: Arc<AtomicBool>,
     },
+    /// Run a story scene into a pin slot.
     Pin {
+        /// Pin slot, 0 or 1.
         slot: usize,
+        /// The pin's label.
         label: String,
+        /// The story scene.
         scene: Scene,
     },
     /// Share the scene's lost pack life out to its sources (the waterfall).
     Attribute {
+        /// Request id (newest wins).
         id: u64,
+        /// The scene at reduced size.
         scene: Scene,
+        /// Set to stop between runs.
         cancel: Arc<AtomicBool>,
     },
 }
@@ -78,50 +96,84 @@ pub enum Job {
 /// One point of the headline chart.
 #[derive(Clone, Debug)]
 pub struct SweepPoint {
+    /// The swept knob's value.
     pub value: f64,
+    /// The run's headline figures at that value.
     pub row: SweepRow,
 }
 
 /// What comes back.
 pub enum Msg {
+    /// A run's progress.
     Progress {
+        /// Request id.
         id: u64,
+        /// The preview (not the full run) is running.
         preview: bool,
+        /// Cells and packs done.
         p: Progress,
     },
+    /// A run's result (the preview, then the full run).
     Run {
+        /// Request id.
         id: u64,
+        /// This is the preview.
         preview: bool,
+        /// The run's summary.
         summary: Arc<Summary>,
     },
+    /// A sweep's progress.
     SweepProgress {
+        /// Request id.
         id: u64,
+        /// Points done.
         done: usize,
+        /// Points asked for.
         total: usize,
     },
+    /// A finished sweep.
     Sweep {
+        /// Request id.
         id: u64,
+        /// The swept key.
         key: String,
+        /// One point per value, in order.
         points: Vec<SweepPoint>,
     },
+    /// A story pin's result.
     Pinned {
+        /// Pin slot.
         slot: usize,
+        /// The pin's label.
         label: String,
+        /// The scene it ran.
         scene: Box<Scene>,
+        /// Its summary.
         summary: Arc<Summary>,
     },
+    /// An attribution's progress.
     AttributionProgress {
+        /// Request id.
         id: u64,
+        /// Runs done.
         done: usize,
+        /// Runs asked for.
         total: usize,
     },
+    /// A finished attribution.
     Attribution {
+        /// Request id.
         id: u64,
+        /// The shares of lost life.
         result: Arc<Attribution>,
     },
+    /// A job failed.
     Failed {
+        /// Its request id (None for a pin).
         id: Option<u64>,
+        /// What failed (run, sweep, attribution, pin).
         what: String,
+        /// The error's message.
         err: String,
     },
 }
@@ -455,12 +507,14 @@ impl Worker {
         let _ = self.bg_tx.send(Job::Attribute { id, scene, cancel });
     }
 
+    /// Stop the attribution in flight, if any (a newer scene asks again).
     pub fn cancel_attribution(&mut self) {
         if let Some(c) = self.attribution_cancel.take() {
             c.store(true, Ordering::Relaxed);
         }
     }
 
+    /// Stop the sweep in flight, if any.
     pub fn cancel_sweep(&mut self) {
         if let Some(c) = self.sweep_cancel.take() {
             c.store(true, Ordering::Relaxed);
