@@ -1,7 +1,9 @@
 // Pack life on the GPU: one workgroup per pack, the twin of `simulate_pack` (src/model/pack.rs) and
 // `step_cell` (src/model/aging.rs). Each invocation owns whole parallel groups (g = lid, lid + PWG,
-// ...), so every group sum runs over its cells in the CPU's order; the pack-wide reductions are
-// minima (exact in any order). Shorts and the fade scalar use the CPU's keys.
+// ...), so every group sum runs over its cells in the CPU's order, once per step like the CPU's
+// `q_groups`/`g_groups` (kept in `groups` for the step); the pack-wide reductions are minima (exact
+// in any order) and two sums taken by invocation 0 in the CPU's order (the pack's resistance every
+// step, the calendar share where the CPU takes it). Shorts and the fade scalar use the CPU's keys.
 //
 // Entry points:
 //   pack_init  the cells' life state, the groups' charge offsets, the pack's state;
@@ -20,6 +22,9 @@
 @group(0) @binding(5) var<storage, read_write> curve: array<f32>;
 @group(0) @binding(6) var<storage, read_write> state: array<PackState>;
 @group(0) @binding(7) var<storage, read_write> offsets: array<f32>;
+// Each group's (capacity Ah, conductance 1/mΩ) at the start of the step, summed once by the
+// invocation that owns the group (`q_groups`, `g_groups` in `simulate_pack_cells`).
+@group(0) @binding(8) var<storage, read_write> groups: array<vec2<f32>>;
 
 // Invocations per pack, set by the host (a power of two <= MAX_PWG).
 override PWG: u32 = 32u;
@@ -197,31 +202,31 @@ fn reduce_min(lid: u32, x: f32) -> f32 {
     return m;
 }
 
-// The pack's resistance, its groups' (1 / conductance) in series, summed by one invocation in
-// group order as the CPU twin sums it: the same bits whatever the workgroup size. Invocation 0
-// also sums the calendar share of the cells' loss into `share` (`calendar_share_of` in pack.rs),
-// here, before the barrier, so that no invocation is writing `live` while it reads.
-fn pack_sums(lid: u32, base: u32, share: ptr<function, f32>) -> f32 {
+// The pack's resistance, its groups' (1 / conductance) in series, summed by invocation 0 in group
+// order as `simulate_pack_cells` sums it: the same bits whatever the workgroup size. The groups'
+// sums were stored by their owners before a storage barrier.
+fn pack_resistance(lid: u32, ob: u32) -> f32 {
     if (lid == 0u) {
         var r = 0.0;
         for (var g = 0u; g < a.series; g++) {
-            var g_sum = 0.0;
-            for (var j = 0u; j < a.parallel; j++) {
-                g_sum += 1.0 / live[base + g * a.parallel + j].r;
-            }
-            r += 1.0 / g_sum;
+            r += 1.0 / groups[ob + g].y;
         }
         w_r_pack = r;
-        var cal = 0.0;
-        var all = 0.0;
-        for (var k = 0u; k < a.series * a.parallel; k++) {
-            let l = live[base + k];
-            cal += l.loss_cal;
-            all += l.loss_cal + l.loss_cyc;
-        }
-        *share = select(0.0, cal / all, all > 0.0);
     }
     return workgroupUniformLoad(&w_r_pack);
+}
+
+// Σ calendar loss / Σ loss over the pack's cells in cell order (`calendar_share_of` in pack.rs),
+// by one invocation; called only at the steps where the CPU calls it.
+fn calendar_share_of(base: u32) -> f32 {
+    var cal = 0.0;
+    var all = 0.0;
+    for (var k = 0u; k < a.series * a.parallel; k++) {
+        let l = live[base + k];
+        cal += l.loss_cal;
+        all += l.loss_cal + l.loss_cyc;
+    }
+    return select(0.0, cal / all, all > 0.0);
 }
 
 // The cycle at which a falling quantity crossed `level` within the step ending at `cycles`
@@ -319,18 +324,22 @@ fn pack_life(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
             my_off = min(my_off, offsets[ob + g]);
         }
         let min_off = reduce_min(lid, my_off);
+        // Each group's capacity and conductance, summed once per step in cell order.
         var my_q = BIG;
         for (var g = lid; g < ns; g += PWG) {
             var q_g = 0.0;
+            var g_sum = 0.0;
             for (var j = 0u; j < np; j++) {
-                q_g += live[base + g * np + j].q;
+                let l = live[base + g * np + j];
+                q_g += l.q;
+                g_sum += 1.0 / l.r;
             }
+            groups[ob + g] = vec2<f32>(q_g, g_sum);
             my_q = min(my_q, q_g - (offsets[ob + g] - min_off));
         }
+        storageBarrier();
         let q_pack = reduce_min(lid, my_q);
-        var share_now = 0.0;
-        let r_pack = pack_sums(lid, base, &share_now);
-        share_last = share_now;
+        let r_pack = pack_resistance(lid, ob);
         let frac = q_pack / rated;
         if (step == 0u) {
             r_pack0 = r_pack;
@@ -358,6 +367,16 @@ fn pack_life(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
             }
         }
         last_ratio = ratio;
+        // The calendar share, when the CPU takes it: at the first step after the end, or where
+        // life stops. Only invocation 0 sums (and keeps) it; the barrier keeps every invocation
+        // from writing `live` below while it reads.
+        let stopping = frac < a.stop_fraction || step == a.max_steps;
+        var share_now = 0.0;
+        if (lid == 0u && ((end_set && !have_share) || stopping)) {
+            share_now = calendar_share_of(base);
+            share_last = share_now;
+        }
+        storageBarrier();
         if (end_set && !have_share) {
             calendar_share = share_now;
             have_share = true;
@@ -368,7 +387,7 @@ fn pack_life(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
         last = frac;
         have_last = true;
         curve_len = step + 1u;
-        if (frac < a.stop_fraction || step == a.max_steps) {
+        if (stopping) {
             done = true;
             break;
         }
@@ -382,14 +401,10 @@ fn pack_life(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
         let self_discharge_days = a.days_per_step;
         for (var g = lid; g < ns; g += PWG) {
             let gb = base + g * np;
-            var q_g = 0.0;
-            var g_sum = 0.0;
-            for (var j = 0u; j < np; j++) {
-                q_g += live[gb + j].q;
-            }
-            for (var j = 0u; j < np; j++) {
-                g_sum += 1.0 / live[gb + j].r;
-            }
+            // This invocation's own group: its sums from the top of the step.
+            let sums = groups[ob + g];
+            let q_g = sums.x;
+            let g_sum = sums.y;
             var pos = 0.0;
             if (ns > 1u) {
                 pos = f32(g) / f32(ns - 1u);

@@ -14,14 +14,17 @@ const MAX_PACKS: usize = 4096;
 /// an invocation after 65 535 iterations in total; this leaves a wide margin under that.
 const LOOP_BUDGET: u64 = 20_000;
 
-/// Loop iterations of one invocation: (per life step, for the initialisation), from the loops of
-/// pack_life.wgsl (a Philox call counted as its 10 rounds).
-pub fn loop_cost(series: u32, parallel: u32, pwg: u32) -> (u64, u64) {
+/// Loop iterations of the busiest invocation (invocation 0): (per life step, once in a pack's
+/// life, for the initialisation), from the loops of pack_life.wgsl (a Philox call counted as its
+/// 10 rounds). Invocation 0 also sums the pack's resistance over every group each step, and the
+/// calendar share over every cell once (at the end of life or where life stops).
+pub fn loop_cost(series: u32, parallel: u32, pwg: u32) -> (u64, u64, u64) {
     let groups = u64::from(series.div_ceil(pwg));
     let np = u64::from(parallel);
-    let per_step = groups * (4 + 14 * np) + 3 * 7 + 1;
+    let per_step = groups * (4 + 14 * np) + u64::from(series) + 3 * 7 + 1;
+    let once = u64::from(series) * np;
     let init = groups * (1 + 12 * np) + 1;
-    (per_step, init)
+    (per_step, once, init)
 }
 
 struct Buffers {
@@ -31,6 +34,7 @@ struct Buffers {
     curve: wgpu::Buffer,
     state: wgpu::Buffer,
     offsets: wgpu::Buffer,
+    groups: wgpu::Buffer,
     readback: wgpu::Buffer,
     bind: wgpu::BindGroup,
 }
@@ -96,6 +100,7 @@ impl PackLifePass {
                         storage(5, false),
                         storage(6, false),
                         storage(7, false),
+                        storage(8, false),
                     ],
                 })
         })?;
@@ -167,7 +172,7 @@ impl PackLifePass {
     }
 
     /// Make sure the buffers hold `cells` cells, `packs × stride` curve points, `packs × series`
-    /// offsets and `table` floats.
+    /// offsets and group sums, and `table` floats.
     fn ensure(
         &mut self,
         ctx: &GpuContext,
@@ -184,6 +189,7 @@ impl PackLifePass {
             packs * stride * 4,
             packs * size_of::<PackState>(),
             packs * series * 4,
+            packs * series * 8,
         ];
         if let Some(b) = &self.bufs {
             let have = [
@@ -193,6 +199,7 @@ impl PackLifePass {
                 b.curve.size(),
                 b.state.size(),
                 b.offsets.size(),
+                b.groups.size(),
             ];
             if need.iter().zip(have).all(|(&n, h)| n as u64 <= h) {
                 return Ok(());
@@ -200,7 +207,7 @@ impl PackLifePass {
         }
         if let Some(b) = self.bufs.take() {
             for buf in [
-                b.table, b.cells, b.live, b.curve, b.state, b.offsets, b.readback,
+                b.table, b.cells, b.live, b.curve, b.state, b.offsets, b.groups, b.readback,
             ] {
                 ctx.release(buf);
             }
@@ -213,6 +220,7 @@ impl PackLifePass {
         let curve = ctx.buffer("fade curves", need[3] as u64, st)?;
         let state = ctx.buffer("pack states", need[4] as u64, st)?;
         let offsets = ctx.buffer("group offsets", need[5] as u64, st)?;
+        let groups = ctx.buffer("group sums", need[6] as u64, st)?;
         let readback = ctx.buffer(
             "pack readback",
             (need[3] + need[4]) as u64,
@@ -231,6 +239,7 @@ impl PackLifePass {
                     entry(5, &curve),
                     entry(6, &state),
                     entry(7, &offsets),
+                    entry(8, &groups),
                 ],
             })
         })?;
@@ -241,6 +250,7 @@ impl PackLifePass {
             curve,
             state,
             offsets,
+            groups,
             readback,
             bind,
         });
@@ -275,7 +285,7 @@ impl PackLifePass {
         if loop_cost(a.series, a.parallel, pwg).0 * 8 > LOOP_BUDGET {
             pwg = 64;
         }
-        let (per_step, init) = loop_cost(a.series, a.parallel, pwg);
+        let (per_step, once, init) = loop_cost(a.series, a.parallel, pwg);
         if per_step > LOOP_BUDGET || init > LOOP_BUDGET {
             return Err(EngineError::Gpu(format!(
                 "a {}S{}P pack is too large for the GPU engine's pack life",
@@ -285,7 +295,7 @@ impl PackLifePass {
         let steps_total = a.max_steps + 1;
         let steps = self
             .steps
-            .unwrap_or((LOOP_BUDGET / per_step) as u32)
+            .unwrap_or((LOOP_BUDGET.saturating_sub(once).max(per_step) / per_step) as u32)
             .clamp(1, steps_total);
         let dispatches = steps_total.div_ceil(steps);
         let (init_pipe, life_pipe) = self.pipelines(ctx, pwg)?;
