@@ -385,11 +385,8 @@ fn reduce_sum(lid: u32, x: vec4<f32>) -> vec4<f32> {
     return total;
 }
 
-@compute @workgroup_size(256)
-fn cell_line(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-    rng_key = vec2<u32>(p.seed_lo, p.seed_hi);
-    let lid = lid3.x;
-    let tile = wid.x;
+// Zero the tile's workgroup counters and the invocation's own tallies and moment sums.
+fn clear_tile(lid: u32) {
     for (var s = lid; s < chunk.n_stats; s += WG) {
         atomicStore(&w_stats[s], 0u);
     }
@@ -404,10 +401,12 @@ fn cell_line(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
         m_sum[m] = 0.0;
         m_sq[m] = 0.0;
     }
-    workgroupBarrier();
+}
 
-    // This invocation's run of ITEMS consecutive cells (positions relative to the aligned base).
-    let seg = tile * TILE + lid * ITEMS;
+// This invocation's run of ITEMS consecutive cells (positions relative to the aligned base `seg`):
+// each simulated (`simulate_range`), pushed to the statistics, and staged if it passed. Returns how
+// many passed.
+fn walk_cells(seg: u32) -> u32 {
     var kept = 0u;
     var lots: LotDraws;
     var lot_q = 0xFFFFFFFFu;
@@ -439,16 +438,12 @@ fn cell_line(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
             kept += 1u;
         }
     }
-    thread_counts[tile * WG + lid] = kept;
-    atomicAdd(&w_count, kept);
-    for (var t = 0u; t < ST_GRADES; t++) {
-        if (tally_[t] != 0u) {
-            atomicAdd(&w_stats[t], tally_[t]);
-        }
-    }
+    return kept;
+}
 
-    // Moments: per-tile partial sums, reduced in a fixed tree (the same for any chunking whose
-    // boundaries are multiples of TILE).
+// Moments: per-tile partial sums, reduced in a fixed tree (the same for any chunking whose
+// boundaries are multiples of TILE).
+fn write_moments(lid: u32, tile: u32) {
     let parts = array<vec4<f32>, 6>(
         vec4<f32>(m_n[0], m_n[1], m_n[2], m_n[3]),
         vec4<f32>(m_n[4], m_n[5], m_n[6], m_n[7]),
@@ -463,9 +458,10 @@ fn cell_line(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
             partials[tile * PARTIAL_VEC4S + v] = total;
         }
     }
+}
 
-    // Merge the workgroup's counts and histograms.
-    workgroupBarrier();
+// Merge the workgroup's counts and histograms into `stats`, and the tile's passed count.
+fn merge_tile(lid: u32, tile: u32) {
     for (var s = lid; s < chunk.n_stats; s += WG) {
         let c = atomicLoad(&w_stats[s]);
         if (c != 0u) {
@@ -475,6 +471,27 @@ fn cell_line(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
     if (lid == 0u) {
         tile_counts[tile] = atomicLoad(&w_count);
     }
+}
+
+@compute @workgroup_size(256)
+fn cell_line(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    rng_key = vec2<u32>(p.seed_lo, p.seed_hi);
+    let lid = lid3.x;
+    let tile = wid.x;
+    clear_tile(lid);
+    workgroupBarrier();
+
+    let kept = walk_cells(tile * TILE + lid * ITEMS);
+    thread_counts[tile * WG + lid] = kept;
+    atomicAdd(&w_count, kept);
+    for (var t = 0u; t < ST_GRADES; t++) {
+        if (tally_[t] != 0u) {
+            atomicAdd(&w_stats[t], tally_[t]);
+        }
+    }
+    write_moments(lid, tile);
+    workgroupBarrier();
+    merge_tile(lid, tile);
 }
 
 @compute @workgroup_size(256)

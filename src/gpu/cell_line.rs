@@ -90,31 +90,21 @@ pub struct CellLinePass {
     max_tiles: u32,
 }
 
-impl CellLinePass {
-    /// `cap`: most cells per dispatch (rounded to whole tiles; bounded by the device's limits).
-    pub fn new(ctx: &GpuContext, cap: u32) -> Result<CellLinePass, EngineError> {
-        // The device's limits were checked when the backend was made (`GpuBackend::check_limits`).
-        let lim = ctx.device.limits();
-        let max_binding = lim.max_storage_buffer_binding_size.min(lim.max_buffer_size);
-        let by_limit =
-            (max_binding / PACK_CELL_BYTES / u64::from(TILE)).saturating_sub(1) * u64::from(TILE);
-        let cap = u64::from(cap.max(TILE))
-            .min(by_limit)
-            .min(u64::from(lim.max_compute_workgroups_per_dimension - 1) * u64::from(TILE));
-        let cap = (cap / u64::from(TILE) * u64::from(TILE)) as u32;
-        if cap == 0 {
-            return Err(EngineError::Gpu(format!(
-                "{}: storage buffers too small",
-                ctx.describe()
-            )));
-        }
-        let max_tiles = cap / TILE + 1;
+/// The pass's buffers, sized for `cap` cells (`max_tiles` tiles) a dispatch.
+struct LineBuffers {
+    params: wgpu::Buffer,
+    chunk: wgpu::Buffer,
+    stats: wgpu::Buffer,
+    partials: wgpu::Buffer,
+    tile_counts: wgpu::Buffer,
+    thread_counts: wgpu::Buffer,
+    staging: wgpu::Buffer,
+    passed: wgpu::Buffer,
+    readback: wgpu::Buffer,
+}
 
-        let module = ctx.module("cell_line.wgsl", &super::shaders::cell_line())?;
-        let line = ctx.pipeline("cell_line", &module, "cell_line")?;
-        let compact = ctx.pipeline("compact", &module, "compact")?;
-        let records = ctx.pipeline("cell_records", &module, "cell_records")?;
-
+impl LineBuffers {
+    fn new(ctx: &GpuContext, cap: u32, max_tiles: u32) -> Result<LineBuffers, EngineError> {
         use wgpu::BufferUsages as U;
         let params = ctx.buffer(
             "line params",
@@ -149,18 +139,63 @@ impl CellLinePass {
                 + u64::from(cap) * PACK_CELL_BYTES,
             U::MAP_READ | U::COPY_DST,
         )?;
+        Ok(LineBuffers {
+            params,
+            chunk,
+            stats,
+            partials,
+            tile_counts,
+            thread_counts,
+            staging,
+            passed,
+            readback,
+        })
+    }
+}
+
+impl CellLinePass {
+    /// Most cells per dispatch for `cap` asked: whole tiles, within the device's storage-binding,
+    /// buffer and workgroup-count limits.
+    fn dispatch_cap(ctx: &GpuContext, cap: u32) -> Result<u32, EngineError> {
+        // The device's limits were checked when the backend was made (`GpuBackend::check_limits`).
+        let lim = ctx.device.limits();
+        let max_binding = lim.max_storage_buffer_binding_size.min(lim.max_buffer_size);
+        let by_limit =
+            (max_binding / PACK_CELL_BYTES / u64::from(TILE)).saturating_sub(1) * u64::from(TILE);
+        let cap = u64::from(cap.max(TILE))
+            .min(by_limit)
+            .min(u64::from(lim.max_compute_workgroups_per_dimension - 1) * u64::from(TILE));
+        let cap = (cap / u64::from(TILE) * u64::from(TILE)) as u32;
+        if cap == 0 {
+            return Err(EngineError::Gpu(format!(
+                "{}: storage buffers too small",
+                ctx.describe()
+            )));
+        }
+        Ok(cap)
+    }
+
+    /// `cap`: most cells per dispatch (rounded to whole tiles; bounded by the device's limits).
+    pub fn new(ctx: &GpuContext, cap: u32) -> Result<CellLinePass, EngineError> {
+        let cap = Self::dispatch_cap(ctx, cap)?;
+        let max_tiles = cap / TILE + 1;
+        let module = ctx.module("cell_line.wgsl", &super::shaders::cell_line())?;
+        let line = ctx.pipeline("cell_line", &module, "cell_line")?;
+        let compact = ctx.pipeline("compact", &module, "compact")?;
+        let records = ctx.pipeline("cell_records", &module, "cell_records")?;
+        let b = LineBuffers::new(ctx, cap, max_tiles)?;
         let line_bg = ctx.scoped("binding the cell-line buffers", || {
             ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("cell_line"),
                 layout: &line.get_bind_group_layout(0),
                 entries: &[
-                    entry(0, &params),
-                    entry(1, &chunk),
-                    entry(2, &stats),
-                    entry(3, &partials),
-                    entry(4, &tile_counts),
-                    entry(5, &thread_counts),
-                    entry(6, &staging),
+                    entry(0, &b.params),
+                    entry(1, &b.chunk),
+                    entry(2, &b.stats),
+                    entry(3, &b.partials),
+                    entry(4, &b.tile_counts),
+                    entry(5, &b.thread_counts),
+                    entry(6, &b.staging),
                 ],
             })
         })?;
@@ -169,10 +204,10 @@ impl CellLinePass {
                 label: Some("compact"),
                 layout: &compact.get_bind_group_layout(0),
                 entries: &[
-                    entry(4, &tile_counts),
-                    entry(5, &thread_counts),
-                    entry(6, &staging),
-                    entry(7, &passed),
+                    entry(4, &b.tile_counts),
+                    entry(5, &b.thread_counts),
+                    entry(6, &b.staging),
+                    entry(7, &b.passed),
                 ],
             })
         })?;
@@ -180,15 +215,15 @@ impl CellLinePass {
             line,
             compact,
             records,
-            params,
-            chunk,
-            stats,
-            partials,
-            tile_counts,
-            passed,
-            readback,
-            _thread_counts: thread_counts,
-            _staging: staging,
+            params: b.params,
+            chunk: b.chunk,
+            stats: b.stats,
+            partials: b.partials,
+            tile_counts: b.tile_counts,
+            passed: b.passed,
+            readback: b.readback,
+            _thread_counts: b.thread_counts,
+            _staging: b.staging,
             line_bg,
             compact_bg,
             records_buf: None,
@@ -235,53 +270,21 @@ impl CellLinePass {
     ) -> Result<(), EngineError> {
         debug_assert!(count <= self.cap);
         let c = Self::chunk_params(p, layout, start, count);
-        let tiles = c.tiles;
-        debug_assert!(tiles <= self.max_tiles);
+        debug_assert!(c.tiles <= self.max_tiles);
         ctx.queue
             .write_buffer(&self.params, 0, bytemuck::bytes_of(p));
         ctx.queue
             .write_buffer(&self.chunk, 0, bytemuck::bytes_of(&c));
-        let mut enc = ctx
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("cell line"),
-            });
-        let stats_bytes = u64::from(layout.n_stats).next_multiple_of(4) * 4;
-        enc.clear_buffer(&self.stats, 0, Some(stats_bytes));
-        {
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("cell_line"),
-                timestamp_writes: None,
-            });
-            pass.set_pipeline(&self.line);
-            pass.set_bind_group(0, &self.line_bg, &[]);
-            pass.dispatch_workgroups(tiles, 1, 1);
-            pass.set_pipeline(&self.compact);
-            pass.set_bind_group(0, &self.compact_bg, &[]);
-            pass.dispatch_workgroups(tiles, 1, 1);
-        }
-        let part_bytes = u64::from(tiles * PARTIAL_VEC4S) * 16;
-        let tc_bytes = u64::from(tiles) * 4;
-        let cell_bytes = u64::from(count) * PACK_CELL_BYTES;
-        let (o_part, o_tc, o_cells) = (
-            stats_bytes,
-            stats_bytes + part_bytes,
-            stats_bytes + part_bytes + tc_bytes,
-        );
-        enc.copy_buffer_to_buffer(&self.stats, 0, &self.readback, 0, stats_bytes);
-        enc.copy_buffer_to_buffer(&self.partials, 0, &self.readback, o_part, part_bytes);
-        enc.copy_buffer_to_buffer(&self.tile_counts, 0, &self.readback, o_tc, tc_bytes);
-        enc.copy_buffer_to_buffer(&self.passed, 0, &self.readback, o_cells, cell_bytes);
-        ctx.submit("running the cell line", enc)?;
+        let at = ReadbackLayout::new(layout, c.tiles, count);
+        ctx.submit("running the cell line", self.encode(ctx, &at, c.tiles))?;
         // Small parts copied out; passed cells appended straight from the mapped range.
-        let (s, parts, total) = ctx.read_with(&self.readback, o_cells + cell_bytes, |bytes| {
-            let s: Vec<u32> = pod_vec(&bytes[..stats_bytes as usize]);
-            let parts: Vec<f32> = pod_vec(&bytes[o_part as usize..o_tc as usize]);
-            let tc: Vec<u32> = pod_vec(&bytes[o_tc as usize..o_cells as usize]);
+        let (s, parts, total) = ctx.read_with(&self.readback, at.end(), |bytes| {
+            let s: Vec<u32> = pod_vec(&bytes[..at.stats as usize]);
+            let parts: Vec<f32> = pod_vec(&bytes[at.o_part as usize..at.o_tc as usize]);
+            let tc: Vec<u32> = pod_vec(&bytes[at.o_tc as usize..at.o_cells as usize]);
             let total: usize = tc.iter().map(|&x| x as usize).sum();
             if total <= count as usize {
-                let cells =
-                    &bytes[o_cells as usize..o_cells as usize + PACK_CELL_BYTES as usize * total];
+                let cells = &bytes[at.o_cells as usize..][..PACK_CELL_BYTES as usize * total];
                 passed.extend(
                     cells
                         .chunks_exact(PACK_CELL_BYTES as usize)
@@ -295,57 +298,9 @@ impl CellLinePass {
                 "the device reported {total} passed cells out of {count}"
             )));
         }
-
-        let mut chunk_stats = LineStats::new(&layout.spec, p.grade_bins);
+        let mut chunk_stats = decode_counts(p, layout, &s);
+        let moments = moments_from_partials(&parts, &nominal_centres(p));
         let st = &mut chunk_stats;
-        let u = |i: u32| u64::from(s[i as usize]);
-        for (e, v) in st.entered.iter_mut().enumerate() {
-            *v = u(ST_ENTERED + e as u32);
-        }
-        for (r, v) in st.scrapped.iter_mut().enumerate() {
-            *v = u(ST_SCRAPPED + r as u32);
-        }
-        st.passed = u(ST_PASSED);
-        st.defects = u(ST_DEFECTS);
-        st.defects_passed = u(ST_DEFECTS_PASSED);
-        st.breaches = u(ST_BREACHES);
-        st.breaches_passed = u(ST_BREACHES_PASSED);
-        st.plating_passed = u(ST_PLATING_PASSED);
-        for (g, v) in st.grades.iter_mut().enumerate() {
-            *v = u(ST_GRADES + g as u32);
-        }
-        let h = &layout.hist;
-        fill_hist(&mut st.hist_q_true, &h[H_Q_TRUE as usize], &s);
-        fill_hist(&mut st.hist_q_meas, &h[H_Q_MEAS as usize], &s);
-        fill_hist(&mut st.hist_q_scrapped, &h[H_Q_SCRAPPED as usize], &s);
-        fill_hist(&mut st.hist_r_meas, &h[H_R_MEAS as usize], &s);
-        fill_hist(&mut st.hist_k_meas, &h[H_K_MEAS as usize], &s);
-        fill_hist(&mut st.hist_np, &h[H_NP as usize], &s);
-        // Moments: per tile, partial sums of deviations from a nominal value, to exact fixed point.
-        let centres = [
-            p.q_rated,
-            p.q_rated,
-            p.r_nominal,
-            p.r_nominal,
-            p.q_rated,
-            p.r_nominal,
-            p.k_median,
-            p.np_design,
-        ];
-        let mut moments = [Moments::default(); 8];
-        for t in parts.chunks_exact(24) {
-            for (m, acc) in moments.iter_mut().enumerate() {
-                let n = t[m] as f64;
-                if n == 0.0 {
-                    continue;
-                }
-                let (d, dd) = (f64::from(t[8 + m]), f64::from(t[16 + m]));
-                let c = f64::from(centres[m]);
-                let sum = n * c + d;
-                let sum_sq = n * c * c + 2.0 * c * d + dd;
-                acc.merge(&Moments::from_sums(n as u64, sum, sum_sq));
-            }
-        }
         [
             st.q_true,
             st.q_meas,
@@ -358,6 +313,35 @@ impl CellLinePass {
         ] = moments;
         stats.merge(&chunk_stats);
         Ok(())
+    }
+
+    /// The dispatch of `tiles` tiles: stats cleared, the line and the compaction, everything the
+    /// host reads copied into the read-back buffer at `at`.
+    fn encode(&self, ctx: &GpuContext, at: &ReadbackLayout, tiles: u32) -> wgpu::CommandEncoder {
+        let mut enc = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("cell line"),
+            });
+        enc.clear_buffer(&self.stats, 0, Some(at.stats));
+        {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("cell_line"),
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(&self.line);
+            pass.set_bind_group(0, &self.line_bg, &[]);
+            pass.dispatch_workgroups(tiles, 1, 1);
+            pass.set_pipeline(&self.compact);
+            pass.set_bind_group(0, &self.compact_bg, &[]);
+            pass.dispatch_workgroups(tiles, 1, 1);
+        }
+        let rb = &self.readback;
+        enc.copy_buffer_to_buffer(&self.stats, 0, rb, 0, at.stats);
+        enc.copy_buffer_to_buffer(&self.partials, 0, rb, at.o_part, at.o_tc - at.o_part);
+        enc.copy_buffer_to_buffer(&self.tile_counts, 0, rb, at.o_tc, at.o_cells - at.o_tc);
+        enc.copy_buffer_to_buffer(&self.passed, 0, rb, at.o_cells, at.cells);
+        enc
     }
 
     /// Full records of cells `start .. start + count` (one invocation a cell, lots drawn per cell).
@@ -430,6 +414,98 @@ impl CellLinePass {
         ctx.submit("simulating cell records", enc)?;
         Ok(pod_vec(&ctx.read(rb, bytes)?))
     }
+}
+
+/// Where each part of one dispatch's read-back lies, bytes: the stats counters from 0, then the
+/// moment partials, the tile counts and the passed cells.
+struct ReadbackLayout {
+    stats: u64,
+    o_part: u64,
+    o_tc: u64,
+    o_cells: u64,
+    cells: u64,
+}
+
+impl ReadbackLayout {
+    fn new(layout: &StatsLayout, tiles: u32, count: u32) -> ReadbackLayout {
+        let stats = u64::from(layout.n_stats).next_multiple_of(4) * 4;
+        let o_tc = stats + u64::from(tiles * PARTIAL_VEC4S) * 16;
+        let o_cells = o_tc + u64::from(tiles) * 4;
+        ReadbackLayout {
+            stats,
+            o_part: stats,
+            o_tc,
+            o_cells,
+            cells: u64::from(count) * PACK_CELL_BYTES,
+        }
+    }
+    fn end(&self) -> u64 {
+        self.o_cells + self.cells
+    }
+}
+
+/// The counts and histograms of one dispatch's stats buffer `s` (moments are filled apart).
+fn decode_counts(p: &LineParams, layout: &StatsLayout, s: &[u32]) -> LineStats {
+    let mut st = LineStats::new(&layout.spec, p.grade_bins);
+    let u = |i: u32| u64::from(s[i as usize]);
+    for (e, v) in st.entered.iter_mut().enumerate() {
+        *v = u(ST_ENTERED + e as u32);
+    }
+    for (r, v) in st.scrapped.iter_mut().enumerate() {
+        *v = u(ST_SCRAPPED + r as u32);
+    }
+    st.passed = u(ST_PASSED);
+    st.defects = u(ST_DEFECTS);
+    st.defects_passed = u(ST_DEFECTS_PASSED);
+    st.breaches = u(ST_BREACHES);
+    st.breaches_passed = u(ST_BREACHES_PASSED);
+    st.plating_passed = u(ST_PLATING_PASSED);
+    for (g, v) in st.grades.iter_mut().enumerate() {
+        *v = u(ST_GRADES + g as u32);
+    }
+    let h = &layout.hist;
+    fill_hist(&mut st.hist_q_true, &h[H_Q_TRUE as usize], s);
+    fill_hist(&mut st.hist_q_meas, &h[H_Q_MEAS as usize], s);
+    fill_hist(&mut st.hist_q_scrapped, &h[H_Q_SCRAPPED as usize], s);
+    fill_hist(&mut st.hist_r_meas, &h[H_R_MEAS as usize], s);
+    fill_hist(&mut st.hist_k_meas, &h[H_K_MEAS as usize], s);
+    fill_hist(&mut st.hist_np, &h[H_NP as usize], s);
+    st
+}
+
+/// The moments' nominal centres in `M_*` order: rated capacity, nominal DCIR, K's median, design
+/// N/P.
+fn nominal_centres(p: &LineParams) -> [f32; 8] {
+    [
+        p.q_rated,
+        p.q_rated,
+        p.r_nominal,
+        p.r_nominal,
+        p.q_rated,
+        p.r_nominal,
+        p.k_median,
+        p.np_design,
+    ]
+}
+
+/// Exact moments (`M_*` order) from the tiles' f32 partial sums of deviations from `centres`,
+/// added in f64 tile by tile.
+fn moments_from_partials(parts: &[f32], centres: &[f32; 8]) -> [Moments; 8] {
+    let mut moments = [Moments::default(); 8];
+    for t in parts.chunks_exact(24) {
+        for (m, acc) in moments.iter_mut().enumerate() {
+            let n = t[m] as f64;
+            if n == 0.0 {
+                continue;
+            }
+            let (d, dd) = (f64::from(t[8 + m]), f64::from(t[16 + m]));
+            let c = f64::from(centres[m]);
+            let sum = n * c + d;
+            let sum_sq = n * c * c + 2.0 * c * d + dd;
+            acc.merge(&Moments::from_sums(n as u64, sum, sum_sq));
+        }
+    }
+    moments
 }
 
 /// Merge-free helper: one chunk's result for the engine.

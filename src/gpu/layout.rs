@@ -177,16 +177,13 @@ mod tests {
         out
     }
 
-    /// Every WGSL constant equals its Rust twin, and none is left without one (a new shader
-    /// constant must be added here, with its Rust value, or named as the shader's own).
-    #[test]
-    fn wgsl_constants_equal_their_rust_twins() {
+    /// The Rust twins of the cell line's constants: tiling, the stats layout, stages, flags and
+    /// scrap codes.
+    fn line_twins() -> Vec<(&'static str, u32)> {
         use super::stats::*;
-        use crate::model::pack::EndOfLife;
         use crate::model::{Scrap, Stage, flags};
-        use crate::rng::stream;
         let stage = |s: Stage| Stage::ALL.iter().position(|&x| x == s).unwrap() as u32;
-        let twins: Vec<(&str, u32)> = vec![
+        vec![
             ("WG", crate::gpu::cell_line::WG),
             ("ITEMS", crate::gpu::cell_line::ITEMS),
             ("TILE", crate::gpu::cell_line::TILE),
@@ -233,6 +230,15 @@ mod tests {
             ("SCRAP_SELF_DISCHARGE", Scrap::SelfDischarge as u32),
             ("SCRAP_LOW_CAPACITY", Scrap::LowCapacity as u32),
             ("SCRAP_HIGH_DCIR", Scrap::HighDcir as u32),
+        ]
+    }
+
+    /// The Rust twins of the generator's and pack life's constants: streams, end-of-life codes,
+    /// pack-state flags and Philox's multipliers and key increments.
+    fn rng_and_life_twins() -> Vec<(&'static str, u32)> {
+        use crate::model::pack::EndOfLife;
+        use crate::rng::stream;
+        vec![
             ("STREAM_COATING", stream::COATING),
             ("STREAM_CALENDERING", stream::CALENDERING),
             ("STREAM_WINDING", stream::WINDING),
@@ -255,7 +261,15 @@ mod tests {
             ("PHILOX_M1", crate::rng::M1),
             ("PHILOX_W0", crate::rng::W0),
             ("PHILOX_W1", crate::rng::W1),
-        ];
+        ]
+    }
+
+    /// Every WGSL constant equals its Rust twin, and none is left without one (a new shader
+    /// constant must be added here, with its Rust value, or named as the shader's own).
+    #[test]
+    fn wgsl_constants_equal_their_rust_twins() {
+        let mut twins = line_twins();
+        twins.extend(rng_and_life_twins());
         // The shaders' own: workgroup sizing and a sentinel, no Rust counterpart.
         let shader_only = ["MAX_PWG", "BIG"];
         let consts = wgsl_constants();
@@ -280,6 +294,88 @@ mod tests {
         }
     }
 
+    /// (field names and offsets of a Rust struct): `fields!`'s output.
+    type Fields = (&'static str, usize, Vec<(&'static str, usize)>);
+
+    /// The cell line's shared structs: (module, WGSL name, Rust twin's fields).
+    fn line_cases(cell: &naga::Module) -> Vec<(&naga::Module, &'static str, Fields)> {
+        vec![
+            (
+                cell,
+                "Params",
+                fields!(LineParams; seed_lo, seed_hi, coating_lot_size, rack_size,
+                cathode_cv, cathode_lot_cv, anode_cv, anode_lot_cv, np_design, np_min, loading_tolerance,
+                defects_per_cell, porosity_target, porosity_sd, r_ionic, area_cv, misalignment_sd,
+                overhang, tab_median, tab_sigma, xray_detect, fill_cv, r_bulk, r_per_shortfall, fill_ratio, fill_ratio_opt,
+                rack_temp_sd, first_cycle_loss, first_cycle_loss_sd, loss_per_degc, r_sei, k_median,
+                k_sigma, defect_k_min, defect_k_max, defect_onset_mean, aging_days, q_rated, r_nominal,
+                capacity_noise, dcir_noise, k_noise, capacity_min, dcir_max, k_max, grade_bins,
+                grade_lo, grade_width, plating_np, _pad0, _pad1, _pad2),
+            ),
+            (
+                cell,
+                "CellRecord",
+                fields!(CellRecord; q_true, q_meas, r_true, r_meas, k_true, k_meas,
+                np_ratio, fill_shortfall, flags, first_cycle_loss, r_tab),
+            ),
+            (
+                cell,
+                "PackCell",
+                fields!(PackCell; q0, r0, k, fill_shortfall, q_meas, flags, index_lo, index_hi, np_ratio,
+                first_cycle_loss, r_meas, r_tab),
+            ),
+            (cell, "Hist", fields!(HistParams; lo, scale, bins, offset)),
+            (
+                cell,
+                "Chunk",
+                fields!(ChunkParams; start_lo, start_hi, count, first, lot_lo, lot_hi,
+                lot_offset, n_stats, rack_lo, rack_hi, rack_offset, tiles, hist),
+            ),
+        ]
+    }
+
+    /// Pack life's and the generator's shared structs.
+    fn life_cases<'a>(
+        life: &'a naga::Module,
+        rng: &'a naga::Module,
+    ) -> Vec<(&'a naga::Module, &'static str, Fields)> {
+        vec![
+            (
+                life,
+                "AgingParams",
+                fields!(AgingParams; law, table_len, table_t0, table_dt, p_cal, p_cyc,
+                time_scale, f_cyc, f_rest, cycles_per_day, cycles_per_step, days_per_step, c_rate,
+                dod_window, ambient_k, gradient_k, r_th, eol_fraction, stop_fraction, balance_ah,
+                ocv_slope_v, plating_factor, underfill_factor, fade_sigma, r_growth, short_hazard,
+                series, parallel, max_steps, q_rated, seed_lo, seed_hi, np_design, np_fade_per_np,
+                r_nominal, plating_tafel_mv, first_cycle_loss, sei_calendar_exponent, plating_np,
+                breach_plating_factor, nmc_dod_fade, duty_soc_window, tab_k_per_w, coolant_k_per_w,
+                eol_resistance_factor, _pad0, _pad1, _pad2),
+            ),
+            (
+                life,
+                "PackJob",
+                fields!(PackJob; packs, curve_stride, short_p, steps),
+            ),
+            (
+                life,
+                "Live",
+                fields!(Live; loss_cal, loss_cyc, q, r, scalar, cyc_factor, defect, cal_factor),
+            ),
+            (
+                life,
+                "PackState",
+                fields!(PackState; cycles, reason, curve_len, next_step, last, flags, r_pack0, last_ratio,
+                calendar_share, _pad0),
+            ),
+            (
+                rng,
+                "RngJob",
+                fields!(RngJob; count, seed_lo, seed_hi, stream),
+            ),
+        ]
+    }
+
     /// Each Rust Pod struct has the size and the field names and offsets naga computes for its
     /// WGSL twin.
     #[test]
@@ -292,72 +388,8 @@ mod tests {
                 .unwrap();
         let rng = super::super::shaders::validate("rng_check", &super::super::shaders::rng_check())
             .unwrap();
-        let cases = [
-            (
-                &cell,
-                "Params",
-                fields!(LineParams; seed_lo, seed_hi, coating_lot_size, rack_size,
-                cathode_cv, cathode_lot_cv, anode_cv, anode_lot_cv, np_design, np_min, loading_tolerance,
-                defects_per_cell, porosity_target, porosity_sd, r_ionic, area_cv, misalignment_sd,
-                overhang, tab_median, tab_sigma, xray_detect, fill_cv, r_bulk, r_per_shortfall, fill_ratio, fill_ratio_opt,
-                rack_temp_sd, first_cycle_loss, first_cycle_loss_sd, loss_per_degc, r_sei, k_median,
-                k_sigma, defect_k_min, defect_k_max, defect_onset_mean, aging_days, q_rated, r_nominal,
-                capacity_noise, dcir_noise, k_noise, capacity_min, dcir_max, k_max, grade_bins,
-                grade_lo, grade_width, plating_np, _pad0, _pad1, _pad2),
-            ),
-            (
-                &cell,
-                "CellRecord",
-                fields!(CellRecord; q_true, q_meas, r_true, r_meas, k_true, k_meas,
-                np_ratio, fill_shortfall, flags, first_cycle_loss, r_tab),
-            ),
-            (
-                &cell,
-                "PackCell",
-                fields!(PackCell; q0, r0, k, fill_shortfall, q_meas, flags, index_lo, index_hi, np_ratio,
-                first_cycle_loss, r_meas, r_tab),
-            ),
-            (&cell, "Hist", fields!(HistParams; lo, scale, bins, offset)),
-            (
-                &cell,
-                "Chunk",
-                fields!(ChunkParams; start_lo, start_hi, count, first, lot_lo, lot_hi,
-                lot_offset, n_stats, rack_lo, rack_hi, rack_offset, tiles, hist),
-            ),
-            (
-                &life,
-                "AgingParams",
-                fields!(AgingParams; law, table_len, table_t0, table_dt, p_cal, p_cyc,
-                time_scale, f_cyc, f_rest, cycles_per_day, cycles_per_step, days_per_step, c_rate,
-                dod_window, ambient_k, gradient_k, r_th, eol_fraction, stop_fraction, balance_ah,
-                ocv_slope_v, plating_factor, underfill_factor, fade_sigma, r_growth, short_hazard,
-                series, parallel, max_steps, q_rated, seed_lo, seed_hi, np_design, np_fade_per_np,
-                r_nominal, plating_tafel_mv, first_cycle_loss, sei_calendar_exponent, plating_np,
-                breach_plating_factor, nmc_dod_fade, duty_soc_window, tab_k_per_w, coolant_k_per_w,
-                eol_resistance_factor, _pad0, _pad1, _pad2),
-            ),
-            (
-                &life,
-                "PackJob",
-                fields!(PackJob; packs, curve_stride, short_p, steps),
-            ),
-            (
-                &life,
-                "Live",
-                fields!(Live; loss_cal, loss_cyc, q, r, scalar, cyc_factor, defect, cal_factor),
-            ),
-            (
-                &life,
-                "PackState",
-                fields!(PackState; cycles, reason, curve_len, next_step, last, flags, r_pack0, last_ratio,
-                calendar_share, _pad0),
-            ),
-            (
-                &rng,
-                "RngJob",
-                fields!(RngJob; count, seed_lo, seed_hi, stream),
-            ),
-        ];
+        let mut cases = line_cases(&cell);
+        cases.extend(life_cases(&life, &rng));
         for (module, wgsl_name, (rust_name, size, fields)) in cases {
             let (members, span) = find_struct(module, wgsl_name)
                 .unwrap_or_else(|| panic!("struct {wgsl_name} not in the WGSL"));
