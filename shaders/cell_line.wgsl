@@ -7,7 +7,7 @@
 //   cell_line     one workgroup per tile of TILE cells (tiles aligned on global multiples of TILE);
 //                 each invocation walks ITEMS consecutive cells, caching its lot draws like
 //                 `LotDraws::refresh`; counts and histograms go to workgroup atomics merged into
-//                 `stats`; moments are per-tile partial sums (centred on nominal values); passed
+//                 `stats`; moments are per-tile partial sums (centred on `chunk.centre`); passed
 //                 cells are written to `staging` at the invocation's own slots, with their count.
 //   compact       one workgroup per tile: scans the counts and scatters `staging` to `passed_out`
 //                 in cell-index order.
@@ -305,8 +305,10 @@ fn hist_push(h: u32, x: f32) {
     count(hp.offset + bin);
 }
 
-fn moment_push(m: u32, x: f32, centre: f32) {
-    let d = x - centre;
+// Deviations from the run's centre for moment m (`chunk.centre`, an expected mean fixed before the
+// run), so that f32 sums of squares do not cancel; the host adds the centre back in f64.
+fn moment_push(m: u32, x: f32) {
+    let d = x - chunk.centre[m >> 2u][m & 3u];
     m_n[m] += 1.0;
     m_sum[m] += d;
     m_sq[m] += d * d;
@@ -325,7 +327,7 @@ fn stats_push(r: CellRecord) {
     for (var e = 0u; e <= last; e++) {
         tally(ST_ENTERED + e);
     }
-    moment_push(M_NP, r.np_ratio, p.np_design);
+    moment_push(M_NP, r.np_ratio);
     hist_push(H_NP, r.np_ratio);
     if ((r.flags & FLAG_DEFECT) != 0u) {
         tally(ST_DEFECTS);
@@ -334,7 +336,7 @@ fn stats_push(r: CellRecord) {
         tally(ST_BREACHES);
     }
     if (last >= STAGE_FORMATION) {
-        moment_push(M_K_MEAS, r.k_meas, p.k_median);
+        moment_push(M_K_MEAS, r.k_meas);
         hist_push(H_K_MEAS, r.k_meas);
     }
     if (scrap != 0u) {
@@ -342,10 +344,10 @@ fn stats_push(r: CellRecord) {
     }
     let tested = scrap == 0u || scrap == SCRAP_LOW_CAPACITY || scrap == SCRAP_HIGH_DCIR;
     if (tested) {
-        moment_push(M_Q_TRUE, r.q_true, p.q_rated);
-        moment_push(M_Q_MEAS, r.q_meas, p.q_rated);
-        moment_push(M_R_TRUE, r.r_true, p.r_nominal);
-        moment_push(M_R_MEAS, r.r_meas, p.r_nominal);
+        moment_push(M_Q_TRUE, r.q_true);
+        moment_push(M_Q_MEAS, r.q_meas);
+        moment_push(M_R_TRUE, r.r_true);
+        moment_push(M_R_MEAS, r.r_meas);
         hist_push(H_Q_TRUE, r.q_true);
         hist_push(H_Q_MEAS, r.q_meas);
         hist_push(H_R_MEAS, r.r_meas);
@@ -356,8 +358,8 @@ fn stats_push(r: CellRecord) {
     if (scrap == 0u) {
         tally(ST_PASSED);
         count(ST_GRADES + ((r.flags & GRADE_MASK) >> GRADE_SHIFT));
-        moment_push(M_Q_PASSED, r.q_true, p.q_rated);
-        moment_push(M_R_PASSED, r.r_true, p.r_nominal);
+        moment_push(M_Q_PASSED, r.q_true);
+        moment_push(M_R_PASSED, r.r_true);
         if ((r.flags & FLAG_DEFECT) != 0u) {
             tally(ST_DEFECTS_PASSED);
         }

@@ -34,7 +34,13 @@ pub struct ChunkParams {
     pub rack_offset: u32,
     pub tiles: u32,
     pub hist: [HistParams; 6],
+    /// What each moment's deviations are taken from, in its unit (`M_*` order): the scene's
+    /// expected mean from a CPU pilot (`cell_line::moment_centres`), the same for every chunk, so
+    /// the GPU's f32 sums of squares do not cancel however far the mean is from nominal.
+    pub centre: [f32; 8],
 }
+
+const _: () = assert!(size_of::<ChunkParams>() == 176);
 
 /// One batch of pack life (`PackJob`).
 #[repr(C)]
@@ -329,7 +335,7 @@ mod tests {
                 cell,
                 "Chunk",
                 fields!(ChunkParams; start_lo, start_hi, count, first, lot_lo, lot_hi,
-                lot_offset, n_stats, rack_lo, rack_hi, rack_offset, tiles, hist),
+                lot_offset, n_stats, rack_lo, rack_hi, rack_offset, tiles, hist, centre),
             ),
         ]
     }
