@@ -22,17 +22,22 @@ pub const DEFAULT_CHUNK: u64 = 1 << 20;
 /// Why a run did not finish.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
+    /// `RunOptions::cancel` was set: a newer request replaced this run.
     #[error("run cancelled")]
     Cancelled,
+    /// No adapter the policy allows (`--backend gpu` fails; `auto` falls back to the CPU).
     #[error("no GPU backend: {0}")]
     NoGpu(String),
+    /// A device error, loss, out-of-memory or a limit, with the adapter's name.
     #[error("GPU error: {0}")]
     Gpu(String),
 }
 
 /// One chunk's result: merged statistics and the passed cells in index order.
 pub struct ChunkResult {
+    /// The chunk's counts, histograms and exact moments, merged into the run's.
     pub stats: LineStats,
+    /// The chunk's passed cells in cell-index order (windows and matching rely on the order).
     pub passed: Vec<PackCell>,
 }
 
@@ -67,6 +72,7 @@ pub trait Backend: Send {
 /// Run settings that are not part of the scene.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
+    /// Cells per chunk handed to the backend: bounds memory; results do not depend on it.
     pub chunk: u64,
     /// Set to stop the run between chunks (a newer request in the app).
     pub cancel: Option<Arc<AtomicBool>>,
@@ -84,10 +90,13 @@ impl Default for RunOptions {
 /// Progress of a run, for bars and status lines.
 #[derive(Clone, Copy, Debug)]
 pub struct Progress {
+    /// Cells through the line so far.
     pub cells_done: u64,
+    /// Cells in the run.
     pub cells_total: u64,
     /// 0 while the line runs, then packs simulated out of the sample.
     pub packs_done: u64,
+    /// Packs in the life sample (0 while the line runs).
     pub packs_total: u64,
 }
 

@@ -9,19 +9,28 @@ use crate::model::pack::PackCell;
 use crate::model::{CellRecord, LineParams};
 use crate::summary::{HistSpec, Histogram, LineStats, Moments};
 
-/// Mirrors of the constants in cell_line.wgsl.
+/// Invocations per workgroup of the cell line (`WG` in cell_line.wgsl).
 pub const WG: u32 = 256;
+/// Consecutive cells each invocation walks, sharing its lot and rack draws (`ITEMS`).
 pub const ITEMS: u32 = 16;
+/// Cells per workgroup (`TILE`); tiles lie on global multiples of it, so chunks on multiples of
+/// it give bit-identical results.
 pub const TILE: u32 = WG * ITEMS;
+/// Counters the stats buffer and the workgroup's copy hold (`MAX_STATS`): 8 KiB of workgroup
+/// memory.
 pub const MAX_STATS: u32 = 2048;
 /// Bytes of one passed cell in the staging, passed and read-back buffers.
 pub const PACK_CELL_BYTES: u64 = std::mem::size_of::<PackCell>() as u64;
+/// vec4s of moment partial sums per tile: n, Σd and Σd² of the eight moments (`PARTIAL_VEC4S`).
 pub const PARTIAL_VEC4S: u32 = 6;
 
 /// Where each counter and histogram of [`LineStats`] sits in the stats buffer.
 #[derive(Clone, Debug)]
 pub struct StatsLayout {
+    /// Counters in use: the scalar counts, the grades, then every histogram's bins with its under-
+    /// and overflow.
     pub n_stats: u32,
+    /// The six histograms in shader order (`H_*`).
     pub hist: [HistParams; 6],
     /// The histogram ranges it was made for.
     pub spec: HistSpec,

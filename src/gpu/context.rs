@@ -22,8 +22,11 @@ pub enum AdapterPolicy {
 
 /// A device and queue with error bookkeeping and a tally of the buffers made on it.
 pub struct GpuContext {
+    /// The device the passes make their pipelines and buffers on.
     pub device: wgpu::Device,
+    /// Its queue: every write and submission goes through it.
     pub queue: wgpu::Queue,
+    /// The adapter's name, API and type (software or hardware), for messages and choices.
     pub info: wgpu::AdapterInfo,
     errors: Arc<Mutex<Vec<String>>>,
     lost: Arc<Mutex<Option<String>>>,
@@ -165,6 +168,7 @@ impl GpuContext {
         }
     }
 
+    /// The adapter in words (name, API, type), for reports and error messages.
     pub fn describe(&self) -> String {
         describe(&self.info)
     }

@@ -153,6 +153,7 @@ impl GpuBackend {
         self
     }
 
+    /// The device and queue, for tests and tools that run their own passes on it.
     pub fn context(&self) -> &GpuContext {
         &self.ctx
     }

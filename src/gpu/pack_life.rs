@@ -39,6 +39,7 @@ struct Buffers {
     bind: wgpu::BindGroup,
 }
 
+/// The pack-life pass: its pipelines (one pair per workgroup width), uniforms and buffers.
 pub struct PackLifePass {
     module: wgpu::ShaderModule,
     layout: wgpu::PipelineLayout,
@@ -65,6 +66,8 @@ impl PackLifePass {
         }
     }
 
+    /// The module, bind-group and pipeline layouts and the uniforms; pipelines are made per
+    /// workgroup width on first use, buffers on the first batch.
     pub fn new(ctx: &GpuContext) -> Result<PackLifePass, EngineError> {
         let module = ctx.module("pack_life.wgsl", &super::shaders::pack_life())?;
         let storage = |binding, read_only| wgpu::BindGroupLayoutEntry {
