@@ -7,7 +7,7 @@
 //   cell_line     one workgroup per tile of TILE cells (tiles aligned on global multiples of TILE);
 //                 each invocation walks ITEMS consecutive cells, caching its lot draws like
 //                 `LotDraws::refresh`; counts and histograms go to workgroup atomics merged into
-//                 `stats`; moments are per-tile partial sums (centred on nominal values); passed
+//                 `stats`; moments are per-tile partial sums (centred on `chunk.centre`); passed
 //                 cells are written to `staging` at the invocation's own slots, with their count.
 //   compact       one workgroup per tile: scans the counts and scatters `staging` to `passed_out`
 //                 in cell-index order.
@@ -305,8 +305,10 @@ fn hist_push(h: u32, x: f32) {
     count(hp.offset + bin);
 }
 
-fn moment_push(m: u32, x: f32, centre: f32) {
-    let d = x - centre;
+// Deviations from the run's centre for moment m (`chunk.centre`, an expected mean fixed before the
+// run), so that f32 sums of squares do not cancel; the host adds the centre back in f64.
+fn moment_push(m: u32, x: f32) {
+    let d = x - chunk.centre[m >> 2u][m & 3u];
     m_n[m] += 1.0;
     m_sum[m] += d;
     m_sq[m] += d * d;
@@ -325,7 +327,7 @@ fn stats_push(r: CellRecord) {
     for (var e = 0u; e <= last; e++) {
         tally(ST_ENTERED + e);
     }
-    moment_push(M_NP, r.np_ratio, p.np_design);
+    moment_push(M_NP, r.np_ratio);
     hist_push(H_NP, r.np_ratio);
     if ((r.flags & FLAG_DEFECT) != 0u) {
         tally(ST_DEFECTS);
@@ -334,7 +336,7 @@ fn stats_push(r: CellRecord) {
         tally(ST_BREACHES);
     }
     if (last >= STAGE_FORMATION) {
-        moment_push(M_K_MEAS, r.k_meas, p.k_median);
+        moment_push(M_K_MEAS, r.k_meas);
         hist_push(H_K_MEAS, r.k_meas);
     }
     if (scrap != 0u) {
@@ -342,10 +344,10 @@ fn stats_push(r: CellRecord) {
     }
     let tested = scrap == 0u || scrap == SCRAP_LOW_CAPACITY || scrap == SCRAP_HIGH_DCIR;
     if (tested) {
-        moment_push(M_Q_TRUE, r.q_true, p.q_rated);
-        moment_push(M_Q_MEAS, r.q_meas, p.q_rated);
-        moment_push(M_R_TRUE, r.r_true, p.r_nominal);
-        moment_push(M_R_MEAS, r.r_meas, p.r_nominal);
+        moment_push(M_Q_TRUE, r.q_true);
+        moment_push(M_Q_MEAS, r.q_meas);
+        moment_push(M_R_TRUE, r.r_true);
+        moment_push(M_R_MEAS, r.r_meas);
         hist_push(H_Q_TRUE, r.q_true);
         hist_push(H_Q_MEAS, r.q_meas);
         hist_push(H_R_MEAS, r.r_meas);
@@ -356,8 +358,8 @@ fn stats_push(r: CellRecord) {
     if (scrap == 0u) {
         tally(ST_PASSED);
         count(ST_GRADES + ((r.flags & GRADE_MASK) >> GRADE_SHIFT));
-        moment_push(M_Q_PASSED, r.q_true, p.q_rated);
-        moment_push(M_R_PASSED, r.r_true, p.r_nominal);
+        moment_push(M_Q_PASSED, r.q_true);
+        moment_push(M_R_PASSED, r.r_true);
         if ((r.flags & FLAG_DEFECT) != 0u) {
             tally(ST_DEFECTS_PASSED);
         }
@@ -385,11 +387,8 @@ fn reduce_sum(lid: u32, x: vec4<f32>) -> vec4<f32> {
     return total;
 }
 
-@compute @workgroup_size(256)
-fn cell_line(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-    rng_key = vec2<u32>(p.seed_lo, p.seed_hi);
-    let lid = lid3.x;
-    let tile = wid.x;
+// Zero the tile's workgroup counters and the invocation's own tallies and moment sums.
+fn clear_tile(lid: u32) {
     for (var s = lid; s < chunk.n_stats; s += WG) {
         atomicStore(&w_stats[s], 0u);
     }
@@ -404,10 +403,12 @@ fn cell_line(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
         m_sum[m] = 0.0;
         m_sq[m] = 0.0;
     }
-    workgroupBarrier();
+}
 
-    // This invocation's run of ITEMS consecutive cells (positions relative to the aligned base).
-    let seg = tile * TILE + lid * ITEMS;
+// This invocation's run of ITEMS consecutive cells (positions relative to the aligned base `seg`):
+// each simulated (`simulate_range`), pushed to the statistics, and staged if it passed. Returns how
+// many passed.
+fn walk_cells(seg: u32) -> u32 {
     var kept = 0u;
     var lots: LotDraws;
     var lot_q = 0xFFFFFFFFu;
@@ -439,16 +440,12 @@ fn cell_line(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
             kept += 1u;
         }
     }
-    thread_counts[tile * WG + lid] = kept;
-    atomicAdd(&w_count, kept);
-    for (var t = 0u; t < ST_GRADES; t++) {
-        if (tally_[t] != 0u) {
-            atomicAdd(&w_stats[t], tally_[t]);
-        }
-    }
+    return kept;
+}
 
-    // Moments: per-tile partial sums, reduced in a fixed tree (the same for any chunking whose
-    // boundaries are multiples of TILE).
+// Moments: per-tile partial sums, reduced in a fixed tree (the same for any chunking whose
+// boundaries are multiples of TILE).
+fn write_moments(lid: u32, tile: u32) {
     let parts = array<vec4<f32>, 6>(
         vec4<f32>(m_n[0], m_n[1], m_n[2], m_n[3]),
         vec4<f32>(m_n[4], m_n[5], m_n[6], m_n[7]),
@@ -463,9 +460,10 @@ fn cell_line(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
             partials[tile * PARTIAL_VEC4S + v] = total;
         }
     }
+}
 
-    // Merge the workgroup's counts and histograms.
-    workgroupBarrier();
+// Merge the workgroup's counts and histograms into `stats`, and the tile's passed count.
+fn merge_tile(lid: u32, tile: u32) {
     for (var s = lid; s < chunk.n_stats; s += WG) {
         let c = atomicLoad(&w_stats[s]);
         if (c != 0u) {
@@ -475,6 +473,27 @@ fn cell_line(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
     if (lid == 0u) {
         tile_counts[tile] = atomicLoad(&w_count);
     }
+}
+
+@compute @workgroup_size(256)
+fn cell_line(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+    rng_key = vec2<u32>(p.seed_lo, p.seed_hi);
+    let lid = lid3.x;
+    let tile = wid.x;
+    clear_tile(lid);
+    workgroupBarrier();
+
+    let kept = walk_cells(tile * TILE + lid * ITEMS);
+    thread_counts[tile * WG + lid] = kept;
+    atomicAdd(&w_count, kept);
+    for (var t = 0u; t < ST_GRADES; t++) {
+        if (tally_[t] != 0u) {
+            atomicAdd(&w_stats[t], tally_[t]);
+        }
+    }
+    write_moments(lid, tile);
+    workgroupBarrier();
+    merge_tile(lid, tile);
 }
 
 @compute @workgroup_size(256)

@@ -1,7 +1,9 @@
 // Pack life on the GPU: one workgroup per pack, the twin of `simulate_pack` (src/model/pack.rs) and
 // `step_cell` (src/model/aging.rs). Each invocation owns whole parallel groups (g = lid, lid + PWG,
-// ...), so every group sum runs over its cells in the CPU's order; the pack-wide reductions are
-// minima (exact in any order). Shorts and the fade scalar use the CPU's keys.
+// ...), so every group sum runs over its cells in the CPU's order, once per step like the CPU's
+// `q_groups`/`g_groups` (kept in `groups` for the step); the pack-wide reductions are minima (exact
+// in any order) and two sums taken by invocation 0 in the CPU's order (the pack's resistance every
+// step, the calendar share where the CPU takes it). Shorts and the fade scalar use the CPU's keys.
 //
 // Entry points:
 //   pack_init  the cells' life state, the groups' charge offsets, the pack's state;
@@ -20,6 +22,9 @@
 @group(0) @binding(5) var<storage, read_write> curve: array<f32>;
 @group(0) @binding(6) var<storage, read_write> state: array<PackState>;
 @group(0) @binding(7) var<storage, read_write> offsets: array<f32>;
+// Each group's (capacity Ah, conductance 1/mΩ) at the start of the step, summed once by the
+// invocation that owns the group (`q_groups`, `g_groups` in `simulate_pack_cells`).
+@group(0) @binding(8) var<storage, read_write> groups: array<vec2<f32>>;
 
 // Invocations per pack, set by the host (a power of two <= MAX_PWG).
 override PWG: u32 = 32u;
@@ -197,31 +202,31 @@ fn reduce_min(lid: u32, x: f32) -> f32 {
     return m;
 }
 
-// The pack's resistance, its groups' (1 / conductance) in series, summed by one invocation in
-// group order as the CPU twin sums it: the same bits whatever the workgroup size. Invocation 0
-// also sums the calendar share of the cells' loss into `share` (`calendar_share_of` in pack.rs),
-// here, before the barrier, so that no invocation is writing `live` while it reads.
-fn pack_sums(lid: u32, base: u32, share: ptr<function, f32>) -> f32 {
+// The pack's resistance, its groups' (1 / conductance) in series, summed by invocation 0 in group
+// order as `simulate_pack_cells` sums it: the same bits whatever the workgroup size. The groups'
+// sums were stored by their owners before a storage barrier.
+fn pack_resistance(lid: u32, ob: u32) -> f32 {
     if (lid == 0u) {
         var r = 0.0;
         for (var g = 0u; g < a.series; g++) {
-            var g_sum = 0.0;
-            for (var j = 0u; j < a.parallel; j++) {
-                g_sum += 1.0 / live[base + g * a.parallel + j].r;
-            }
-            r += 1.0 / g_sum;
+            r += 1.0 / groups[ob + g].y;
         }
         w_r_pack = r;
-        var cal = 0.0;
-        var all = 0.0;
-        for (var k = 0u; k < a.series * a.parallel; k++) {
-            let l = live[base + k];
-            cal += l.loss_cal;
-            all += l.loss_cal + l.loss_cyc;
-        }
-        *share = select(0.0, cal / all, all > 0.0);
     }
     return workgroupUniformLoad(&w_r_pack);
+}
+
+// Σ calendar loss / Σ loss over the pack's cells in cell order (`calendar_share_of` in pack.rs),
+// by one invocation; called only at the steps where the CPU calls it.
+fn calendar_share_of(base: u32) -> f32 {
+    var cal = 0.0;
+    var all = 0.0;
+    for (var k = 0u; k < a.series * a.parallel; k++) {
+        let l = live[base + k];
+        cal += l.loss_cal;
+        all += l.loss_cal + l.loss_cyc;
+    }
+    return select(0.0, cal / all, all > 0.0);
 }
 
 // The cycle at which a falling quantity crossed `level` within the step ending at `cycles`
@@ -271,16 +276,210 @@ fn pack_init(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
     }
 }
 
+// A pack's life between steps: `PackState` unpacked into the loop's variables of `simulate_pack`
+// (`end`, `curve.last()`, `r_pack0`, `last_ratio`, `calendar_share`).
+struct Walk {
+    end_set: bool,
+    end_cycles: u32,
+    end_reason: u32,
+    last: f32,
+    have_last: bool,
+    curve_len: u32,
+    r_pack0: f32,
+    last_ratio: f32,
+    // Only invocation 0 keeps and writes the share.
+    calendar_share: f32,
+    have_share: bool,
+    share_last: f32,
+    done: bool,
+}
+
+fn walk_from(st: PackState) -> Walk {
+    return Walk(
+        (st.flags & END_SET) != 0u,
+        st.cycles,
+        st.reason,
+        st.last,
+        (st.flags & HAVE_LAST) != 0u,
+        st.curve_len,
+        st.r_pack0,
+        st.last_ratio,
+        st.calendar_share,
+        (st.flags & HAVE_SHARE) != 0u,
+        0.0,
+        false,
+    );
+}
+
+// The end of `simulate_pack` (cap, the share where life stopped) and the pack's state saved for
+// the next dispatch, by invocation 0.
+fn save_walk(lid: u32, pack: u32, w: Walk, next_step: u32) {
+    var v = w;
+    if (v.done && !v.end_set) {
+        v.end_cycles = a.max_steps * u32(a.cycles_per_step);
+        v.end_reason = EOL_CAP;
+    }
+    if (v.done && !v.have_share) {
+        v.calendar_share = v.share_last;
+        v.have_share = true;
+    }
+    if (lid == 0u) {
+        var flags = 0u;
+        if (v.end_set) {
+            flags |= END_SET;
+        }
+        if (v.done) {
+            flags |= DONE;
+        }
+        if (v.have_last) {
+            flags |= HAVE_LAST;
+        }
+        if (v.have_share) {
+            flags |= HAVE_SHARE;
+        }
+        state[pack] = PackState(v.end_cycles, v.end_reason, v.curve_len, next_step, v.last, flags, v.r_pack0, v.last_ratio, v.calendar_share, 0u);
+    }
+}
+
+// Pack capacity: the smallest group, less its charge offset from the best-charged group. Each
+// group's capacity and conductance is summed here once per step in cell order (`q_groups`,
+// `g_groups`) and kept in `groups` for the rest of the step.
+fn pack_capacity(lid: u32, base: u32, ob: u32) -> f32 {
+    let np = a.parallel;
+    var my_off = BIG;
+    for (var g = lid; g < a.series; g += PWG) {
+        my_off = min(my_off, offsets[ob + g]);
+    }
+    let min_off = reduce_min(lid, my_off);
+    var my_q = BIG;
+    for (var g = lid; g < a.series; g += PWG) {
+        var q_g = 0.0;
+        var g_sum = 0.0;
+        for (var j = 0u; j < np; j++) {
+            let l = live[base + g * np + j];
+            q_g += l.q;
+            g_sum += 1.0 / l.r;
+        }
+        groups[ob + g] = vec2<f32>(q_g, g_sum);
+        my_q = min(my_q, q_g - (offsets[ob + g] - min_off));
+    }
+    storageBarrier();
+    return reduce_min(lid, my_q);
+}
+
+// Whichever limit the pack crossed first within the step ending at `cycles`; fade on a tie.
+fn check_end(w: ptr<function, Walk>, frac: f32, ratio: f32, cycles: u32) {
+    if ((*w).end_set) {
+        return;
+    }
+    var prev = frac;
+    if ((*w).have_last) {
+        prev = (*w).last;
+    }
+    let fade = frac < a.eol_fraction;
+    let power = a.eol_resistance_factor > 0.0 && ratio >= a.eol_resistance_factor;
+    let at_fade = crossing(prev, frac, a.eol_fraction, cycles);
+    let at_power = crossing(-(*w).last_ratio, -ratio, -a.eol_resistance_factor, cycles);
+    if (power && (!fade || at_power < at_fade)) {
+        (*w).end_set = true;
+        (*w).end_cycles = at_power;
+        (*w).end_reason = EOL_POWER;
+    } else if (fade) {
+        (*w).end_set = true;
+        (*w).end_cycles = at_fade;
+        (*w).end_reason = EOL_FADE;
+    }
+}
+
+// What every cell of a step shares: the duty's Ah per cycle, the pack current (A), the coolant's
+// rise at the outlet (K) and whether shorts still count.
+struct Duty {
+    ah_cycle: f32,
+    pack_current: f32,
+    coolant_rise: f32,
+    end_set: bool,
+}
+
+// One cell's step in its group (the cell loop's body of `simulate_pack_cells`); returns its
+// self-discharge, Ah, and flags a short in `w_short`.
+fn age_cell(k: u32, t_base: f32, t_cool: f32, dod: f32, g_sum: f32, d: Duty, step: u32) -> f32 {
+    let c = cells[k];
+    var l = live[k];
+    // Current divides by conductance; charge over a cycle by capacity.
+    let i_cell = d.pack_current * (1.0 / l.r) / g_sum;
+    let heat_w = i_cell * i_cell * l.r * 1e-3;
+    let tab_w = i_cell * i_cell * c.r_tab * 1e-3;
+    let cond = Conditions(
+        t_base,
+        t_cool + heat_w * a.r_th + tab_w * a.tab_k_per_w,
+        dod,
+        dod,
+        i_cell / c.q0,
+        l.scalar,
+        l.cyc_factor * overpotential_factor(i_cell, c.r0),
+        l.cal_factor,
+    );
+    let age = step_cell(vec2<f32>(l.loss_cal, l.loss_cyc), cond);
+    l.loss_cal = age.x;
+    l.loss_cyc = age.y;
+    let loss = l.loss_cal + l.loss_cyc;
+    l.q = c.q0 * (1.0 - loss);
+    l.r = c.r0 * (1.0 + a.r_growth * loss);
+    if (l.defect != 0u && !d.end_set) {
+        let u = uniforms(vec2<u32>(c.index_lo, c.index_hi), STREAM_AGING_SHORT, step).x;
+        if (u < job.short_p) {
+            atomicStore(&w_short, 1u);
+        }
+    }
+    live[k] = l;
+    // mV/day -> SOC/day through the OCV slope -> Ah.
+    return c.k * 1e-3 / a.ocv_slope_v * l.q * a.days_per_step;
+}
+
+// Every cell of this invocation's groups ages one step; each group's charge offset grows by its
+// cells' self-discharge.
+fn age_groups(lid: u32, base: u32, ob: u32, d: Duty, step: u32) {
+    let np = a.parallel;
+    let ns = a.series;
+    for (var g = lid; g < ns; g += PWG) {
+        let gb = base + g * np;
+        // This invocation's own group: its sums from the top of the step.
+        let sums = groups[ob + g];
+        var pos = 0.0;
+        if (ns > 1u) {
+            pos = f32(g) / f32(ns - 1u);
+        }
+        let t_base = a.ambient_k + a.gradient_k * pos;
+        let t_cool = t_base + d.coolant_rise * pos;
+        let dod = min(d.ah_cycle / sums.x, 1.0);
+        var sd_ah = 0.0;
+        for (var j = 0u; j < np; j++) {
+            sd_ah += age_cell(gb + j, t_base, t_cool, dod, sums.y, d, step);
+        }
+        offsets[ob + g] += sd_ah;
+    }
+}
+
+// Passive balancing pulls every group toward the best-charged one.
+fn balance(lid: u32, ob: u32) {
+    var my_min = BIG;
+    for (var g = lid; g < a.series; g += PWG) {
+        my_min = min(my_min, offsets[ob + g]);
+    }
+    let min_off = reduce_min(lid, my_min);
+    for (var g = lid; g < a.series; g += PWG) {
+        offsets[ob + g] = max(offsets[ob + g] - a.balance_ah, min_off);
+    }
+}
+
 // The step loop of `simulate_pack`, from the pack's saved state, for up to `job.steps` steps.
 @compute @workgroup_size(PWG)
 fn pack_life(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
     rng_key = vec2<u32>(a.seed_lo, a.seed_hi);
     let lid = lid3.x;
     let pack = wid.x;
-    let np = a.parallel;
-    let ns = a.series;
-    let base = pack * np * ns;
-    let ob = pack * ns;
+    let base = pack * a.parallel * a.series;
+    let ob = pack * a.series;
     if (lid == 0u) {
         w_state = state[pack];
         atomicStore(&w_short, 0u);
@@ -289,87 +488,45 @@ fn pack_life(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
     if ((st.flags & DONE) != 0u) {
         return;
     }
-
-    let rated = a.q_rated * f32(np);
-    var end_set = (st.flags & END_SET) != 0u;
-    var end_cycles = st.cycles;
-    var end_reason = st.reason;
-    var last = st.last;
-    var have_last = (st.flags & HAVE_LAST) != 0u;
-    var curve_len = st.curve_len;
-    var done = false;
-    var share_last = 0.0;
-    let short_p = job.short_p;
+    var w = walk_from(st);
+    let rated = a.q_rated * f32(a.parallel);
     let pack_current = a.c_rate * rated;
     let ah_demand = a.dod_window * rated;
-
-    var r_pack0 = st.r_pack0;
-    var last_ratio = st.last_ratio;
-    // Only invocation 0 keeps and writes the share.
-    var calendar_share = st.calendar_share;
-    var have_share = (st.flags & HAVE_SHARE) != 0u;
-
     let step_end = min(st.next_step + job.steps, a.max_steps + 1u);
     var step = st.next_step;
     for (; step < step_end; step++) {
-        // Pack capacity: the smallest group, less its charge offset from the best-charged group;
-        // pack resistance: the groups' resistances (1 / conductance) in series.
-        var my_off = BIG;
-        for (var g = lid; g < ns; g += PWG) {
-            my_off = min(my_off, offsets[ob + g]);
-        }
-        let min_off = reduce_min(lid, my_off);
-        var my_q = BIG;
-        for (var g = lid; g < ns; g += PWG) {
-            var q_g = 0.0;
-            for (var j = 0u; j < np; j++) {
-                q_g += live[base + g * np + j].q;
-            }
-            my_q = min(my_q, q_g - (offsets[ob + g] - min_off));
-        }
-        let q_pack = reduce_min(lid, my_q);
-        var share_now = 0.0;
-        let r_pack = pack_sums(lid, base, &share_now);
-        share_last = share_now;
+        let q_pack = pack_capacity(lid, base, ob);
+        let r_pack = pack_resistance(lid, ob);
         let frac = q_pack / rated;
         if (step == 0u) {
-            r_pack0 = r_pack;
+            w.r_pack0 = r_pack;
         }
-        let ratio = r_pack / r_pack0;
+        let ratio = r_pack / w.r_pack0;
         let cycles = step * u32(a.cycles_per_step);
-        if (!end_set) {
-            // Whichever limit the pack crossed first within the step; fade on a tie.
-            var prev = frac;
-            if (have_last) {
-                prev = last;
-            }
-            let fade = frac < a.eol_fraction;
-            let power = a.eol_resistance_factor > 0.0 && ratio >= a.eol_resistance_factor;
-            let at_fade = crossing(prev, frac, a.eol_fraction, cycles);
-            let at_power = crossing(-last_ratio, -ratio, -a.eol_resistance_factor, cycles);
-            if (power && (!fade || at_power < at_fade)) {
-                end_set = true;
-                end_cycles = at_power;
-                end_reason = EOL_POWER;
-            } else if (fade) {
-                end_set = true;
-                end_cycles = at_fade;
-                end_reason = EOL_FADE;
-            }
+        check_end(&w, frac, ratio, cycles);
+        w.last_ratio = ratio;
+        // The calendar share, when the CPU takes it: at the first step after the end, or where
+        // life stops. Only invocation 0 sums (and keeps) it; the barrier keeps every invocation
+        // from writing `live` below while it reads.
+        let stopping = frac < a.stop_fraction || step == a.max_steps;
+        var share_now = 0.0;
+        if (lid == 0u && ((w.end_set && !w.have_share) || stopping)) {
+            share_now = calendar_share_of(base);
+            w.share_last = share_now;
         }
-        last_ratio = ratio;
-        if (end_set && !have_share) {
-            calendar_share = share_now;
-            have_share = true;
+        storageBarrier();
+        if (w.end_set && !w.have_share) {
+            w.calendar_share = share_now;
+            w.have_share = true;
         }
         if (lid == 0u) {
             curve[pack * job.curve_stride + step] = frac;
         }
-        last = frac;
-        have_last = true;
-        curve_len = step + 1u;
-        if (frac < a.stop_fraction || step == a.max_steps) {
-            done = true;
+        w.last = frac;
+        w.have_last = true;
+        w.curve_len = step + 1u;
+        if (stopping) {
+            w.done = true;
             break;
         }
         // The duty: the rated window's Ah (energy) or the window of what the pack holds now.
@@ -379,98 +536,14 @@ fn pack_life(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
         }
         // The string's I²R heat while current flows warms the coolant toward the outlet.
         let coolant_rise = a.coolant_k_per_w * pack_current * pack_current * r_pack * 1e-3;
-        let self_discharge_days = a.days_per_step;
-        for (var g = lid; g < ns; g += PWG) {
-            let gb = base + g * np;
-            var q_g = 0.0;
-            var g_sum = 0.0;
-            for (var j = 0u; j < np; j++) {
-                q_g += live[gb + j].q;
-            }
-            for (var j = 0u; j < np; j++) {
-                g_sum += 1.0 / live[gb + j].r;
-            }
-            var pos = 0.0;
-            if (ns > 1u) {
-                pos = f32(g) / f32(ns - 1u);
-            }
-            let t_base = a.ambient_k + a.gradient_k * pos;
-            let t_cool = t_base + coolant_rise * pos;
-            let dod = min(ah_cycle / q_g, 1.0);
-            var sd_ah = 0.0;
-            for (var j = 0u; j < np; j++) {
-                let c = cells[gb + j];
-                var l = live[gb + j];
-                // Current divides by conductance; charge over a cycle by capacity.
-                let i_cell = pack_current * (1.0 / l.r) / g_sum;
-                let heat_w = i_cell * i_cell * l.r * 1e-3;
-                let tab_w = i_cell * i_cell * c.r_tab * 1e-3;
-                let cond = Conditions(
-                    t_base,
-                    t_cool + heat_w * a.r_th + tab_w * a.tab_k_per_w,
-                    dod,
-                    dod,
-                    i_cell / c.q0,
-                    l.scalar,
-                    l.cyc_factor * overpotential_factor(i_cell, c.r0),
-                    l.cal_factor,
-                );
-                let age = step_cell(vec2<f32>(l.loss_cal, l.loss_cyc), cond);
-                l.loss_cal = age.x;
-                l.loss_cyc = age.y;
-                let loss = l.loss_cal + l.loss_cyc;
-                l.q = c.q0 * (1.0 - loss);
-                l.r = c.r0 * (1.0 + a.r_growth * loss);
-                // mV/day -> SOC/day through the OCV slope -> Ah.
-                sd_ah += c.k * 1e-3 / a.ocv_slope_v * l.q * self_discharge_days;
-                if (l.defect != 0u && !end_set) {
-                    let u = uniforms(vec2<u32>(c.index_lo, c.index_hi), STREAM_AGING_SHORT, step).x;
-                    if (u < short_p) {
-                        atomicStore(&w_short, 1u);
-                    }
-                }
-                live[gb + j] = l;
-            }
-            offsets[ob + g] += sd_ah;
-        }
+        age_groups(lid, base, ob, Duty(ah_cycle, pack_current, coolant_rise, w.end_set), step);
         workgroupBarrier();
-        if (!end_set && atomicLoad(&w_short) != 0u) {
-            end_set = true;
-            end_cycles = cycles + u32(a.cycles_per_step);
-            end_reason = EOL_SHORT;
+        if (!w.end_set && atomicLoad(&w_short) != 0u) {
+            w.end_set = true;
+            w.end_cycles = cycles + u32(a.cycles_per_step);
+            w.end_reason = EOL_SHORT;
         }
-        // Passive balancing pulls every group toward the best-charged one.
-        var my_min = BIG;
-        for (var g = lid; g < ns; g += PWG) {
-            my_min = min(my_min, offsets[ob + g]);
-        }
-        let min_off2 = reduce_min(lid, my_min);
-        for (var g = lid; g < ns; g += PWG) {
-            offsets[ob + g] = max(offsets[ob + g] - a.balance_ah, min_off2);
-        }
+        balance(lid, ob);
     }
-    if (done && !end_set) {
-        end_cycles = a.max_steps * u32(a.cycles_per_step);
-        end_reason = EOL_CAP;
-    }
-    if (done && !have_share) {
-        calendar_share = share_last;
-        have_share = true;
-    }
-    if (lid == 0u) {
-        var flags = 0u;
-        if (end_set) {
-            flags |= END_SET;
-        }
-        if (done) {
-            flags |= DONE;
-        }
-        if (have_last) {
-            flags |= HAVE_LAST;
-        }
-        if (have_share) {
-            flags |= HAVE_SHARE;
-        }
-        state[pack] = PackState(end_cycles, end_reason, curve_len, step, last, flags, r_pack0, last_ratio, calendar_share, 0u);
-    }
+    save_walk(lid, pack, w, step);
 }

@@ -14,13 +14,18 @@ use crate::gpu::{AdapterPolicy, GpuBackend};
 pub enum BackendChoice {
     /// A hardware GPU if there is one, else the CPU (a software GPU is slower than the CPU here).
     Auto,
+    /// The rayon engine; never touches wgpu.
     Cpu,
+    /// Any compute-capable adapter, software ones included; an error rather than a fallback.
     Gpu,
 }
 
 /// A backend and, for `auto`, a sentence saying which engine it chose and why.
 pub struct Selected {
+    /// The engine to run on.
     pub backend: Box<dyn Backend>,
+    /// For `auto`: which engine it took and why, for the CLI or the app to show (the library
+    /// prints nothing).
     pub note: Option<String>,
 }
 

@@ -185,6 +185,8 @@ struct Chunk {
     rack_offset: u32,
     tiles: u32,
     hist: array<Hist, 6>,
+    // Each moment's centre (M_* order: [0] holds 0..3, [1] 4..7), fixed for the run by the host.
+    centre: array<vec4<f32>, 2>,
 }
 
 // One batch of pack life.

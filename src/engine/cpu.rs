@@ -14,6 +14,8 @@ use rayon::prelude::*;
 /// Cells per work item: large enough to amortise a block's statistics, small enough to balance.
 pub const BLOCK: u64 = 16_384;
 
+/// The CPU engine: the model's cells in blocks of [`BLOCK`] on a rayon pool of its own (so a
+/// run's thread count does not depend on the caller's pool), and pack life a pack per task.
 pub struct CpuBackend {
     pool: rayon::ThreadPool,
 }
@@ -33,6 +35,7 @@ impl CpuBackend {
         }
     }
 
+    /// Threads in the pool (for reports; results do not depend on it).
     pub fn threads(&self) -> usize {
         self.pool.current_num_threads()
     }

@@ -22,17 +22,22 @@ pub const DEFAULT_CHUNK: u64 = 1 << 20;
 /// Why a run did not finish.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
+    /// `RunOptions::cancel` was set: a newer request replaced this run.
     #[error("run cancelled")]
     Cancelled,
+    /// No adapter the policy allows (`--backend gpu` fails; `auto` falls back to the CPU).
     #[error("no GPU backend: {0}")]
     NoGpu(String),
+    /// A device error, loss, out-of-memory or a limit, with the adapter's name.
     #[error("GPU error: {0}")]
     Gpu(String),
 }
 
 /// One chunk's result: merged statistics and the passed cells in index order.
 pub struct ChunkResult {
+    /// The chunk's counts, histograms and exact moments, merged into the run's.
     pub stats: LineStats,
+    /// The chunk's passed cells in cell-index order (windows and matching rely on the order).
     pub passed: Vec<PackCell>,
 }
 
@@ -67,6 +72,7 @@ pub trait Backend: Send {
 /// Run settings that are not part of the scene.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
+    /// Cells per chunk handed to the backend: bounds memory; results do not depend on it.
     pub chunk: u64,
     /// Set to stop the run between chunks (a newer request in the app).
     pub cancel: Option<Arc<AtomicBool>>,
@@ -84,10 +90,13 @@ impl Default for RunOptions {
 /// Progress of a run, for bars and status lines.
 #[derive(Clone, Copy, Debug)]
 pub struct Progress {
+    /// Cells through the line so far.
     pub cells_done: u64,
+    /// Cells in the run.
     pub cells_total: u64,
     /// 0 while the line runs, then packs simulated out of the sample.
     pub packs_done: u64,
+    /// Packs in the life sample (0 while the line runs).
     pub packs_total: u64,
 }
 
@@ -105,6 +114,30 @@ struct Assembly {
 }
 
 impl Assembly {
+    /// Nothing formed yet; every `stride`-th pack of the run will be kept for life, so the life
+    /// sample (`pack.life_packs` packs) spreads over the whole run.
+    fn new(scene: &Scene, spec: &HistSpec) -> Assembly {
+        let pack_size = scene.cells_per_pack() as usize;
+        let rated_pack = scene.cell.capacity_ah * f64::from(scene.pack.parallel);
+        let max_packs = scene.cells / pack_size as u64;
+        let stride = if scene.pack.life_packs == 0 {
+            u64::MAX
+        } else {
+            max_packs.div_ceil(u64::from(scene.pack.life_packs)).max(1)
+        };
+        Assembly {
+            pack_size,
+            parallel: scene.pack.parallel as usize,
+            stride,
+            packs: 0,
+            unpacked: 0,
+            windows: 0,
+            initial: Moments::default(),
+            hist_initial: spec.pack_capacity(rated_pack),
+            life_cells: Vec::new(),
+        }
+    }
+
     fn assemble(&mut self, scene: &Scene, window: &[PackCell], rng: &crate::rng::Philox) {
         let (order, left) = match_window(
             window,
@@ -130,6 +163,27 @@ impl Assembly {
             self.packs += 1;
         }
     }
+
+    /// Passed cells (in index order) into the warehouse window; each full window is matched.
+    fn take(
+        &mut self,
+        scene: &Scene,
+        window: &mut Vec<PackCell>,
+        cells: &[PackCell],
+        rng: &crate::rng::Philox,
+    ) {
+        let window_size = scene.pack.window as usize;
+        let mut rest = cells;
+        while !rest.is_empty() {
+            let take = (window_size - window.len()).min(rest.len());
+            window.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            if window.len() == window_size {
+                self.assemble(scene, window, rng);
+                window.clear();
+            }
+        }
+    }
 }
 
 /// Run a scene on a backend. `progress` is called after every chunk and pack batch.
@@ -142,34 +196,50 @@ pub fn run(
     let t0 = Instant::now();
     let params = LineParams::from_scene(scene);
     let spec = HistSpec::for_params(&params);
+    let mut asm = Assembly::new(scene, &spec);
+    let stats = run_line(scene, backend, opts, (&params, &spec), &mut asm, progress)?;
+    let line_s = t0.elapsed().as_secs_f64();
+    let lives = run_life(scene, backend, opts, &asm, progress)?;
+    let elapsed = t0.elapsed().as_secs_f64();
+    Ok(Summary::build(
+        scene,
+        crate::summary::RunInfo {
+            backend: backend.kind(),
+            device: backend.device(),
+            line_s,
+            elapsed_s: elapsed,
+        },
+        &stats,
+        crate::summary::PackTotals {
+            packs: asm.packs,
+            unpacked: asm.unpacked,
+            windows: asm.windows,
+            initial: asm.initial,
+            hist_initial: asm.hist_initial,
+            lives,
+            life_cells: asm.life_cells,
+        },
+    ))
+}
+
+fn is_cancelled(opts: &RunOptions) -> bool {
+    opts.cancel
+        .as_ref()
+        .is_some_and(|c| c.load(Ordering::Relaxed))
+}
+
+/// The line phase: every cell of the scene through `backend` chunk by chunk, the statistics
+/// merged and the passed cells matched into packs (the last, partial window too).
+fn run_line(
+    scene: &Scene,
+    backend: &mut dyn Backend,
+    opts: &RunOptions,
+    (params, spec): (&LineParams, &HistSpec),
+    asm: &mut Assembly,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<LineStats, EngineError> {
     let rng = params.rng();
-    let cancelled = || {
-        opts.cancel
-            .as_ref()
-            .is_some_and(|c| c.load(Ordering::Relaxed))
-    };
-
-    let pack_size = scene.cells_per_pack() as usize;
-    let rated_pack = scene.cell.capacity_ah * f64::from(scene.pack.parallel);
-    let max_packs = scene.cells / pack_size as u64;
-    let stride = if scene.pack.life_packs == 0 {
-        u64::MAX
-    } else {
-        max_packs.div_ceil(u64::from(scene.pack.life_packs)).max(1)
-    };
-    let mut asm = Assembly {
-        pack_size,
-        parallel: scene.pack.parallel as usize,
-        stride,
-        packs: 0,
-        unpacked: 0,
-        windows: 0,
-        initial: Moments::default(),
-        hist_initial: spec.pack_capacity(rated_pack),
-        life_cells: Vec::new(),
-    };
-
-    let mut stats = LineStats::new(&spec, params.grade_bins);
+    let mut stats = LineStats::new(spec, params.grade_bins);
     let window_size = scene.pack.window as usize;
     let mut window: Vec<PackCell> = Vec::with_capacity(window_size.min(1 << 24));
     let chunk = opts.chunk.max(1);
@@ -182,7 +252,7 @@ pub fn run(
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<(u64, ChunkResult), EngineError>>(1);
         let producer: &mut dyn Backend = &mut *backend;
-        let (params, spec, cancel) = (&params, &spec, &opts.cancel);
+        let cancel = &opts.cancel;
         scope.spawn(move || {
             let mut start = 0u64;
             while start < total {
@@ -209,23 +279,14 @@ pub fn run(
                 }
             };
             stats.merge(&res.stats);
-            let mut rest = &res.passed[..];
-            while !rest.is_empty() {
-                let take = (window_size - window.len()).min(rest.len());
-                window.extend_from_slice(&rest[..take]);
-                rest = &rest[take..];
-                if window.len() == window_size {
-                    asm.assemble(scene, &window, &rng);
-                    window.clear();
-                }
-            }
+            asm.take(scene, &mut window, &res.passed, &rng);
             progress(Progress {
                 cells_done: done,
                 cells_total: total,
                 packs_done: 0,
                 packs_total: 0,
             });
-            if cancelled() {
+            if is_cancelled(opts) {
                 failure = Some(EngineError::Cancelled);
                 break;
             }
@@ -238,16 +299,25 @@ pub fn run(
     if !window.is_empty() {
         asm.assemble(scene, &window, &rng);
     }
-    let line_s = t0.elapsed().as_secs_f64();
+    Ok(stats)
+}
 
+/// The life phase: the pack sample aged on `backend` in batches, which keep progress moving and
+/// let a cancel land within a fraction of the phase.
+fn run_life(
+    scene: &Scene,
+    backend: &mut dyn Backend,
+    opts: &RunOptions,
+    asm: &Assembly,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Vec<PackLife>, EngineError> {
     let aging = AgingParams::from_scene(scene);
     let table = RateTable::new(&aging, &scene.life);
-    let sample = asm.life_cells.len() / pack_size;
+    let sample = asm.life_cells.len() / asm.pack_size;
     let mut lives = Vec::with_capacity(sample);
-    // Batches keep progress moving and let a cancel land within a fraction of the life phase.
     let batch = 256usize;
-    for cells in asm.life_cells.chunks(batch * pack_size) {
-        if cancelled() {
+    for cells in asm.life_cells.chunks(batch * asm.pack_size) {
+        if is_cancelled(opts) {
             return Err(EngineError::Cancelled);
         }
         lives.extend(backend.pack_life(&aging, &table, cells)?);
@@ -258,26 +328,7 @@ pub fn run(
             packs_total: sample as u64,
         });
     }
-    let elapsed = t0.elapsed().as_secs_f64();
-    Ok(Summary::build(
-        scene,
-        crate::summary::RunInfo {
-            backend: backend.kind(),
-            device: backend.device(),
-            line_s,
-            elapsed_s: elapsed,
-        },
-        &stats,
-        crate::summary::PackTotals {
-            packs: asm.packs,
-            unpacked: asm.unpacked,
-            windows: asm.windows,
-            initial: asm.initial,
-            hist_initial: asm.hist_initial,
-            lives,
-            life_cells: asm.life_cells,
-        },
-    ))
+    Ok(lives)
 }
 
 /// The per-cell loop both CPU paths share: records for `start..start+count` into `out`.

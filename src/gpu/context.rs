@@ -22,8 +22,11 @@ pub enum AdapterPolicy {
 
 /// A device and queue with error bookkeeping and a tally of the buffers made on it.
 pub struct GpuContext {
+    /// The device the passes make their pipelines and buffers on.
     pub device: wgpu::Device,
+    /// Its queue: every write and submission goes through it.
     pub queue: wgpu::Queue,
+    /// The adapter's name, API and type (software or hardware), for messages and choices.
     pub info: wgpu::AdapterInfo,
     errors: Arc<Mutex<Vec<String>>>,
     lost: Arc<Mutex<Option<String>>>,
@@ -47,56 +50,70 @@ pub fn describe(info: &wgpu::AdapterInfo) -> String {
     format!("{} ({:?}, {:?})", info.name, info.backend, info.device_type)
 }
 
+/// The best compute-capable adapter `policy` allows (hardware first, native APIs before GL), or
+/// an error naming the backends tried and the adapters seen.
+fn pick_adapter(policy: AdapterPolicy) -> Result<wgpu::Adapter, EngineError> {
+    let desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
+    let backends = desc.backends;
+    let instance = wgpu::Instance::new(desc);
+    let adapters = pollster::block_on(instance.enumerate_adapters(backends));
+    let seen: Vec<String> = adapters.iter().map(|a| describe(&a.get_info())).collect();
+    let wanted = std::env::var("WGPU_ADAPTER_NAME")
+        .ok()
+        .map(|s| s.to_lowercase());
+    let mut usable: Vec<wgpu::Adapter> = adapters
+        .into_iter()
+        .filter(|a| {
+            let info = a.get_info();
+            let caps = a.get_downlevel_capabilities();
+            let named = wanted
+                .as_ref()
+                .is_none_or(|w| info.name.to_lowercase().contains(w));
+            let allowed = policy == AdapterPolicy::Any
+                || wanted.is_some()
+                || info.device_type != wgpu::DeviceType::Cpu;
+            named && allowed && caps.flags.contains(wgpu::DownlevelFlags::COMPUTE_SHADERS)
+        })
+        .collect();
+    usable.sort_by_key(|a| rank(&a.get_info()));
+    usable
+        .into_iter()
+        .next()
+        .ok_or_else(|| no_adapter(policy, backends, wanted, &seen))
+}
+
+/// The error for no usable adapter: what was tried, what was seen, what to install.
+fn no_adapter(
+    policy: AdapterPolicy,
+    backends: wgpu::Backends,
+    wanted: Option<String>,
+    seen: &[String],
+) -> EngineError {
+    let tried = (backends & wgpu::Instance::enabled_backend_features()) - wgpu::Backends::NOOP;
+    let name = wanted.map_or(String::new(), |w| {
+        format!(" named like \"{w}\" (WGPU_ADAPTER_NAME)")
+    });
+    let seen = if seen.is_empty() {
+        "none".to_string()
+    } else {
+        seen.join("; ")
+    };
+    EngineError::NoGpu(match policy {
+        AdapterPolicy::Any => format!(
+            "no compute-capable adapter{name}; tried backends {tried:?}, adapters seen: {seen}. \
+             For a software GPU install Mesa's lavapipe (apt-get install mesa-vulkan-drivers \
+             libvulkan1), or run with --backend cpu"
+        ),
+        AdapterPolicy::Hardware => {
+            format!("no hardware GPU{name} (tried backends {tried:?}; adapters seen: {seen})")
+        }
+    })
+}
+
 impl GpuContext {
     /// Find an adapter (`WGPU_BACKEND` and `WGPU_ADAPTER_NAME` honoured) and open a device.
     pub fn new(policy: AdapterPolicy) -> Result<GpuContext, EngineError> {
-        let desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
-        let backends = desc.backends;
-        let instance = wgpu::Instance::new(desc);
-        let adapters = pollster::block_on(instance.enumerate_adapters(backends));
-        let seen: Vec<String> = adapters.iter().map(|a| describe(&a.get_info())).collect();
-        let wanted = std::env::var("WGPU_ADAPTER_NAME")
-            .ok()
-            .map(|s| s.to_lowercase());
-        let mut usable: Vec<wgpu::Adapter> = adapters
-            .into_iter()
-            .filter(|a| {
-                let info = a.get_info();
-                let caps = a.get_downlevel_capabilities();
-                let named = wanted
-                    .as_ref()
-                    .is_none_or(|w| info.name.to_lowercase().contains(w));
-                let allowed = policy == AdapterPolicy::Any
-                    || wanted.is_some()
-                    || info.device_type != wgpu::DeviceType::Cpu;
-                named && allowed && caps.flags.contains(wgpu::DownlevelFlags::COMPUTE_SHADERS)
-            })
-            .collect();
-        usable.sort_by_key(|a| rank(&a.get_info()));
-        let Some(adapter) = usable.into_iter().next() else {
-            let tried =
-                (backends & wgpu::Instance::enabled_backend_features()) - wgpu::Backends::NOOP;
-            let name = wanted.map_or(String::new(), |w| {
-                format!(" named like \"{w}\" (WGPU_ADAPTER_NAME)")
-            });
-            let seen = if seen.is_empty() {
-                "none".to_string()
-            } else {
-                seen.join("; ")
-            };
-            return Err(EngineError::NoGpu(match policy {
-                AdapterPolicy::Any => format!(
-                    "no compute-capable adapter{name}; tried backends {tried:?}, adapters seen: {seen}. \
-                     For a software GPU install Mesa's lavapipe (apt-get install mesa-vulkan-drivers \
-                     libvulkan1), or run with --backend cpu"
-                ),
-                AdapterPolicy::Hardware => {
-                    format!(
-                        "no hardware GPU{name} (tried backends {tried:?}; adapters seen: {seen})"
-                    )
-                }
-            }));
-        };
+        let adapter = pick_adapter(policy)?;
         let info = adapter.get_info();
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("celltwin"),
@@ -111,15 +128,22 @@ impl GpuContext {
             )
         })?;
         let ctx = GpuContext::wrap(device, queue, info);
-        let errors = ctx.errors.clone();
-        ctx.device
+        ctx.install_handlers();
+        Ok(ctx)
+    }
+
+    /// On our own device only: record uncaptured errors and the device's loss, for
+    /// [`GpuContext::check`] to turn into errors instead of panics.
+    fn install_handlers(&self) {
+        let errors = self.errors.clone();
+        self.device
             .on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
                 if let Ok(mut v) = errors.lock() {
                     v.push(e.to_string());
                 }
             }));
-        let lost = ctx.lost.clone();
-        ctx.device.set_device_lost_callback(move |reason, msg| {
+        let lost = self.lost.clone();
+        self.device.set_device_lost_callback(move |reason, msg| {
             if let Ok(mut l) = lost.lock() {
                 *l = Some(if msg.is_empty() {
                     format!("{reason:?}")
@@ -128,7 +152,6 @@ impl GpuContext {
                 });
             }
         });
-        Ok(ctx)
     }
 
     /// Use a device someone else opened (eframe's). No handlers are installed on it (they would
@@ -145,6 +168,7 @@ impl GpuContext {
         }
     }
 
+    /// The adapter in words (name, API, type), for reports and error messages.
     pub fn describe(&self) -> String {
         describe(&self.info)
     }

@@ -8,39 +8,64 @@ use bytemuck::{Pod, Zeroable};
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
 pub struct HistParams {
+    /// Lower edge of bin 0, in the histogram's unit (Ah, mΩ, mV/day, or N/P).
     pub lo: f32,
-    /// bins / (hi − lo)
+    /// bins / (hi − lo), per unit: a value's bin is `(x − lo) · scale`.
     pub scale: f32,
+    /// Bins between `lo` and `hi`.
     pub bins: u32,
     /// Index of bin 0 in the stats buffer; underflow and overflow follow the bins.
     pub offset: u32,
 }
 
-/// One dispatch of the cell line (`Chunk`).
+const _: () = assert!(size_of::<HistParams>() == 16);
+
+/// One dispatch of the cell line (`Chunk`). The 64-bit indices are split in two u32 words
+/// because baseline WGSL has no 64-bit integers.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
 pub struct ChunkParams {
+    /// Global index of the chunk's first cell, low word.
     pub start_lo: u32,
+    /// Global index of the chunk's first cell, high word.
     pub start_hi: u32,
+    /// Cells in the chunk.
     pub count: u32,
     /// `start mod TILE`: tiles are aligned on global multiples of TILE.
     pub first: u32,
+    /// Coating lot of the first cell, low word.
     pub lot_lo: u32,
+    /// Coating lot of the first cell, high word.
     pub lot_hi: u32,
+    /// The first cell's position within its coating lot (cells).
     pub lot_offset: u32,
+    /// Counters in the stats buffer (`StatsLayout::n_stats`).
     pub n_stats: u32,
+    /// Formation rack of the first cell, low word.
     pub rack_lo: u32,
+    /// Formation rack of the first cell, high word.
     pub rack_hi: u32,
+    /// The first cell's position within its rack (cells).
     pub rack_offset: u32,
+    /// Workgroups (tiles of TILE cells) dispatched.
     pub tiles: u32,
+    /// The six histograms, in `H_*` order.
     pub hist: [HistParams; 6],
+    /// What each moment's deviations are taken from, in its unit (`M_*` order): the scene's
+    /// expected mean from a CPU pilot (`cell_line::moment_centres`), the same for every chunk, so
+    /// the GPU's f32 sums of squares do not cancel however far the mean is from nominal.
+    pub centre: [f32; 8],
 }
+
+const _: () = assert!(size_of::<ChunkParams>() == 176);
 
 /// One batch of pack life (`PackJob`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
 pub struct PackJob {
+    /// Packs in the batch (one workgroup each).
     pub packs: u32,
+    /// Curve points reserved per pack in the curve buffer (max_steps + 1).
     pub curve_stride: u32,
     /// `AgingParams::short_probability_per_step()`, the value the CPU uses.
     pub short_p: f32,
@@ -48,17 +73,27 @@ pub struct PackJob {
     pub steps: u32,
 }
 
-/// A cell's state during life (`Live` in pack_life.wgsl).
+const _: () = assert!(size_of::<PackJob>() == 16);
+
+/// A cell's state during life (`Live` in pack_life.wgsl; `Live` with `CellAge` in pack.rs).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
 pub struct Live {
+    /// Calendar capacity loss so far, fraction of the cell's initial capacity.
     pub loss_cal: f32,
+    /// Cycling capacity loss so far, fraction of the cell's initial capacity.
     pub loss_cyc: f32,
+    /// Present capacity, Ah.
     pub q: f32,
+    /// Present DCIR, mΩ.
     pub r: f32,
+    /// The cell's residual fade scalar (lognormal, stretches stress-time).
     pub scalar: f32,
+    /// What the cell's make does to its cycling rate (`cycling_factor`), dimensionless.
     pub cyc_factor: f32,
+    /// 1 if the cell carries a latent defect (may short), else 0.
     pub defect: u32,
+    /// What formation's SEI does to its calendar rate (`sei_factor`), dimensionless.
     pub cal_factor: f32,
 }
 
@@ -66,28 +101,39 @@ pub struct Live {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
 pub struct PackState {
+    /// Cycles to end of life (valid with `END_SET`, or at the cap once `DONE`).
     pub cycles: u32,
     /// `EndOfLife` as u32.
     pub reason: u32,
+    /// Curve points written so far.
     pub curve_len: u32,
+    /// The step the next dispatch starts at.
     pub next_step: u32,
+    /// The last curve point, fraction of rated (valid with `HAVE_LAST`).
     pub last: f32,
-    /// 1: end of life set, 2: done, 4: `last` valid.
+    /// `END_SET`, `DONE`, `HAVE_LAST`, `HAVE_SHARE` bits.
     pub flags: u32,
     /// The pack's resistance at its first step, mΩ (0 until then), and its ratio to it at the
     /// last step: power end of life interpolates between steps like fade.
     pub r_pack0: f32,
+    /// The pack's resistance at the last step over `r_pack0`, dimensionless.
     pub last_ratio: f32,
     /// `PackLife::calendar_share`, valid when flag 8 is set.
     pub calendar_share: f32,
+    /// Unused: keeps the struct at 40 bytes in both languages.
     pub _pad0: u32,
 }
 
+const _: () = assert!(size_of::<PackState>() == 40);
+
 impl PackState {
-    /// `flags` bits (`END_SET`, `DONE`, `HAVE_LAST`, `HAVE_SHARE` in pack_life.wgsl).
+    /// `flags`: an end of life has been found (`END_SET` in pack_life.wgsl).
     pub const END_SET: u32 = 1;
+    /// `flags`: the pack's life is simulated to its stop (`DONE`).
     pub const DONE: u32 = 2;
+    /// `flags`: `last` holds a curve point (`HAVE_LAST`).
     pub const HAVE_LAST: u32 = 4;
+    /// `flags`: `calendar_share` is set (`HAVE_SHARE`).
     pub const HAVE_SHARE: u32 = 8;
 }
 
@@ -98,41 +144,65 @@ pub mod stats {
     pub const ST_ENTERED: u32 = 0;
     /// Cells scrapped for each of the five reasons.
     pub const ST_SCRAPPED: u32 = 6;
+    /// Cells that passed every station.
     pub const ST_PASSED: u32 = 11;
+    /// Cells made with a latent defect.
     pub const ST_DEFECTS: u32 = 12;
+    /// Passed cells with a latent defect (escapes).
     pub const ST_DEFECTS_PASSED: u32 = 13;
+    /// Cells made with an overhang breach.
     pub const ST_BREACHES: u32 = 14;
+    /// Passed cells with a breach (missed by the X-ray).
     pub const ST_BREACHES_PASSED: u32 = 15;
+    /// Passed cells that will plate (N/P below the plating limit).
     pub const ST_PLATING_PASSED: u32 = 16;
     /// First of the grade counts; the histograms follow them.
     pub const ST_GRADES: u32 = 17;
-    /// Histogram slots.
+    /// Histogram slot: true capacity of tested cells.
     pub const H_Q_TRUE: u32 = 0;
+    /// Histogram slot: measured capacity of tested cells.
     pub const H_Q_MEAS: u32 = 1;
+    /// Histogram slot: measured capacity of tested, scrapped cells.
     pub const H_Q_SCRAPPED: u32 = 2;
+    /// Histogram slot: measured DCIR of tested cells.
     pub const H_R_MEAS: u32 = 3;
+    /// Histogram slot: measured K-value of cells that reached formation.
     pub const H_K_MEAS: u32 = 4;
+    /// Histogram slot: N/P of every cell.
     pub const H_NP: u32 = 5;
-    /// Moment slots.
+    /// Moment slot: true capacity of tested cells, Ah.
     pub const M_Q_TRUE: u32 = 0;
+    /// Moment slot: measured capacity of tested cells, Ah.
     pub const M_Q_MEAS: u32 = 1;
+    /// Moment slot: true DCIR of tested cells, mΩ.
     pub const M_R_TRUE: u32 = 2;
+    /// Moment slot: measured DCIR of tested cells, mΩ.
     pub const M_R_MEAS: u32 = 3;
+    /// Moment slot: true capacity of passed cells, Ah.
     pub const M_Q_PASSED: u32 = 4;
+    /// Moment slot: true DCIR of passed cells, mΩ.
     pub const M_R_PASSED: u32 = 5;
+    /// Moment slot: measured K-value of cells that reached formation, mV/day.
     pub const M_K_MEAS: u32 = 6;
+    /// Moment slot: N/P of every cell.
     pub const M_NP: u32 = 7;
 }
 
-/// `RngJob` in rng_check.wgsl.
+/// `RngJob` in rng_check.wgsl: draws for the parity tests.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
 pub struct RngJob {
+    /// Counters (cells) to draw for.
     pub count: u32,
+    /// The seed's low word.
     pub seed_lo: u32,
+    /// The seed's high word.
     pub seed_hi: u32,
+    /// The stream id (`rng::stream`).
     pub stream: u32,
 }
+
+const _: () = assert!(size_of::<RngJob>() == 16);
 
 #[cfg(test)]
 mod tests {
@@ -177,16 +247,13 @@ mod tests {
         out
     }
 
-    /// Every WGSL constant equals its Rust twin, and none is left without one (a new shader
-    /// constant must be added here, with its Rust value, or named as the shader's own).
-    #[test]
-    fn wgsl_constants_equal_their_rust_twins() {
+    /// The Rust twins of the cell line's constants: tiling, the stats layout, stages, flags and
+    /// scrap codes.
+    fn line_twins() -> Vec<(&'static str, u32)> {
         use super::stats::*;
-        use crate::model::pack::EndOfLife;
         use crate::model::{Scrap, Stage, flags};
-        use crate::rng::stream;
         let stage = |s: Stage| Stage::ALL.iter().position(|&x| x == s).unwrap() as u32;
-        let twins: Vec<(&str, u32)> = vec![
+        vec![
             ("WG", crate::gpu::cell_line::WG),
             ("ITEMS", crate::gpu::cell_line::ITEMS),
             ("TILE", crate::gpu::cell_line::TILE),
@@ -233,6 +300,15 @@ mod tests {
             ("SCRAP_SELF_DISCHARGE", Scrap::SelfDischarge as u32),
             ("SCRAP_LOW_CAPACITY", Scrap::LowCapacity as u32),
             ("SCRAP_HIGH_DCIR", Scrap::HighDcir as u32),
+        ]
+    }
+
+    /// The Rust twins of the generator's and pack life's constants: streams, end-of-life codes,
+    /// pack-state flags and Philox's multipliers and key increments.
+    fn rng_and_life_twins() -> Vec<(&'static str, u32)> {
+        use crate::model::pack::EndOfLife;
+        use crate::rng::stream;
+        vec![
             ("STREAM_COATING", stream::COATING),
             ("STREAM_CALENDERING", stream::CALENDERING),
             ("STREAM_WINDING", stream::WINDING),
@@ -255,7 +331,15 @@ mod tests {
             ("PHILOX_M1", crate::rng::M1),
             ("PHILOX_W0", crate::rng::W0),
             ("PHILOX_W1", crate::rng::W1),
-        ];
+        ]
+    }
+
+    /// Every WGSL constant equals its Rust twin, and none is left without one (a new shader
+    /// constant must be added here, with its Rust value, or named as the shader's own).
+    #[test]
+    fn wgsl_constants_equal_their_rust_twins() {
+        let mut twins = line_twins();
+        twins.extend(rng_and_life_twins());
         // The shaders' own: workgroup sizing and a sentinel, no Rust counterpart.
         let shader_only = ["MAX_PWG", "BIG"];
         let consts = wgsl_constants();
@@ -280,6 +364,88 @@ mod tests {
         }
     }
 
+    /// (field names and offsets of a Rust struct): `fields!`'s output.
+    type Fields = (&'static str, usize, Vec<(&'static str, usize)>);
+
+    /// The cell line's shared structs: (module, WGSL name, Rust twin's fields).
+    fn line_cases(cell: &naga::Module) -> Vec<(&naga::Module, &'static str, Fields)> {
+        vec![
+            (
+                cell,
+                "Params",
+                fields!(LineParams; seed_lo, seed_hi, coating_lot_size, rack_size,
+                cathode_cv, cathode_lot_cv, anode_cv, anode_lot_cv, np_design, np_min, loading_tolerance,
+                defects_per_cell, porosity_target, porosity_sd, r_ionic, area_cv, misalignment_sd,
+                overhang, tab_median, tab_sigma, xray_detect, fill_cv, r_bulk, r_per_shortfall, fill_ratio, fill_ratio_opt,
+                rack_temp_sd, first_cycle_loss, first_cycle_loss_sd, loss_per_degc, r_sei, k_median,
+                k_sigma, defect_k_min, defect_k_max, defect_onset_mean, aging_days, q_rated, r_nominal,
+                capacity_noise, dcir_noise, k_noise, capacity_min, dcir_max, k_max, grade_bins,
+                grade_lo, grade_width, plating_np, _pad0, _pad1, _pad2),
+            ),
+            (
+                cell,
+                "CellRecord",
+                fields!(CellRecord; q_true, q_meas, r_true, r_meas, k_true, k_meas,
+                np_ratio, fill_shortfall, flags, first_cycle_loss, r_tab),
+            ),
+            (
+                cell,
+                "PackCell",
+                fields!(PackCell; q0, r0, k, fill_shortfall, q_meas, flags, index_lo, index_hi, np_ratio,
+                first_cycle_loss, r_meas, r_tab),
+            ),
+            (cell, "Hist", fields!(HistParams; lo, scale, bins, offset)),
+            (
+                cell,
+                "Chunk",
+                fields!(ChunkParams; start_lo, start_hi, count, first, lot_lo, lot_hi,
+                lot_offset, n_stats, rack_lo, rack_hi, rack_offset, tiles, hist, centre),
+            ),
+        ]
+    }
+
+    /// Pack life's and the generator's shared structs.
+    fn life_cases<'a>(
+        life: &'a naga::Module,
+        rng: &'a naga::Module,
+    ) -> Vec<(&'a naga::Module, &'static str, Fields)> {
+        vec![
+            (
+                life,
+                "AgingParams",
+                fields!(AgingParams; law, table_len, table_t0, table_dt, p_cal, p_cyc,
+                time_scale, f_cyc, f_rest, cycles_per_day, cycles_per_step, days_per_step, c_rate,
+                dod_window, ambient_k, gradient_k, r_th, eol_fraction, stop_fraction, balance_ah,
+                ocv_slope_v, plating_factor, underfill_factor, fade_sigma, r_growth, short_hazard,
+                series, parallel, max_steps, q_rated, seed_lo, seed_hi, np_design, np_fade_per_np,
+                r_nominal, plating_tafel_mv, first_cycle_loss, sei_calendar_exponent, plating_np,
+                breach_plating_factor, nmc_dod_fade, duty_soc_window, tab_k_per_w, coolant_k_per_w,
+                eol_resistance_factor, _pad0, _pad1, _pad2),
+            ),
+            (
+                life,
+                "PackJob",
+                fields!(PackJob; packs, curve_stride, short_p, steps),
+            ),
+            (
+                life,
+                "Live",
+                fields!(Live; loss_cal, loss_cyc, q, r, scalar, cyc_factor, defect, cal_factor),
+            ),
+            (
+                life,
+                "PackState",
+                fields!(PackState; cycles, reason, curve_len, next_step, last, flags, r_pack0, last_ratio,
+                calendar_share, _pad0),
+            ),
+            (
+                rng,
+                "RngJob",
+                fields!(RngJob; count, seed_lo, seed_hi, stream),
+            ),
+        ]
+    }
+
     /// Each Rust Pod struct has the size and the field names and offsets naga computes for its
     /// WGSL twin.
     #[test]
@@ -292,72 +458,8 @@ mod tests {
                 .unwrap();
         let rng = super::super::shaders::validate("rng_check", &super::super::shaders::rng_check())
             .unwrap();
-        let cases = [
-            (
-                &cell,
-                "Params",
-                fields!(LineParams; seed_lo, seed_hi, coating_lot_size, rack_size,
-                cathode_cv, cathode_lot_cv, anode_cv, anode_lot_cv, np_design, np_min, loading_tolerance,
-                defects_per_cell, porosity_target, porosity_sd, r_ionic, area_cv, misalignment_sd,
-                overhang, tab_median, tab_sigma, xray_detect, fill_cv, r_bulk, r_per_shortfall, fill_ratio, fill_ratio_opt,
-                rack_temp_sd, first_cycle_loss, first_cycle_loss_sd, loss_per_degc, r_sei, k_median,
-                k_sigma, defect_k_min, defect_k_max, defect_onset_mean, aging_days, q_rated, r_nominal,
-                capacity_noise, dcir_noise, k_noise, capacity_min, dcir_max, k_max, grade_bins,
-                grade_lo, grade_width, plating_np, _pad0, _pad1, _pad2),
-            ),
-            (
-                &cell,
-                "CellRecord",
-                fields!(CellRecord; q_true, q_meas, r_true, r_meas, k_true, k_meas,
-                np_ratio, fill_shortfall, flags, first_cycle_loss, r_tab),
-            ),
-            (
-                &cell,
-                "PackCell",
-                fields!(PackCell; q0, r0, k, fill_shortfall, q_meas, flags, index_lo, index_hi, np_ratio,
-                first_cycle_loss, r_meas, r_tab),
-            ),
-            (&cell, "Hist", fields!(HistParams; lo, scale, bins, offset)),
-            (
-                &cell,
-                "Chunk",
-                fields!(ChunkParams; start_lo, start_hi, count, first, lot_lo, lot_hi,
-                lot_offset, n_stats, rack_lo, rack_hi, rack_offset, tiles, hist),
-            ),
-            (
-                &life,
-                "AgingParams",
-                fields!(AgingParams; law, table_len, table_t0, table_dt, p_cal, p_cyc,
-                time_scale, f_cyc, f_rest, cycles_per_day, cycles_per_step, days_per_step, c_rate,
-                dod_window, ambient_k, gradient_k, r_th, eol_fraction, stop_fraction, balance_ah,
-                ocv_slope_v, plating_factor, underfill_factor, fade_sigma, r_growth, short_hazard,
-                series, parallel, max_steps, q_rated, seed_lo, seed_hi, np_design, np_fade_per_np,
-                r_nominal, plating_tafel_mv, first_cycle_loss, sei_calendar_exponent, plating_np,
-                breach_plating_factor, nmc_dod_fade, duty_soc_window, tab_k_per_w, coolant_k_per_w,
-                eol_resistance_factor, _pad0, _pad1, _pad2),
-            ),
-            (
-                &life,
-                "PackJob",
-                fields!(PackJob; packs, curve_stride, short_p, steps),
-            ),
-            (
-                &life,
-                "Live",
-                fields!(Live; loss_cal, loss_cyc, q, r, scalar, cyc_factor, defect, cal_factor),
-            ),
-            (
-                &life,
-                "PackState",
-                fields!(PackState; cycles, reason, curve_len, next_step, last, flags, r_pack0, last_ratio,
-                calendar_share, _pad0),
-            ),
-            (
-                &rng,
-                "RngJob",
-                fields!(RngJob; count, seed_lo, seed_hi, stream),
-            ),
-        ];
+        let mut cases = line_cases(&cell);
+        cases.extend(life_cases(&life, &rng));
         for (module, wgsl_name, (rust_name, size, fields)) in cases {
             let (members, span) = find_struct(module, wgsl_name)
                 .unwrap_or_else(|| panic!("struct {wgsl_name} not in the WGSL"));

@@ -43,6 +43,8 @@ pub struct GpuBackend {
     line: Option<CellLinePass>,
     life: Option<PackLifePass>,
     rng: Option<RngPass>,
+    /// The moments' centres for the last scene's parameters (as bytes): a run's chunks reuse them.
+    centres: Option<(Vec<u8>, [f32; 8])>,
 }
 
 impl GpuBackend {
@@ -123,6 +125,7 @@ impl GpuBackend {
             line: None,
             life: None,
             rng: None,
+            centres: None,
         }
     }
 
@@ -150,6 +153,7 @@ impl GpuBackend {
         self
     }
 
+    /// The device and queue, for tests and tools that run their own passes on it.
     pub fn context(&self) -> &GpuContext {
         &self.ctx
     }
@@ -157,6 +161,19 @@ impl GpuBackend {
     /// Is the adapter a software rasteriser (lavapipe, llvmpipe)?
     pub fn is_software(&self) -> bool {
         self.ctx.info.device_type == wgpu::DeviceType::Cpu
+    }
+
+    /// [`cell_line::moment_centres`] for `p`, computed once per parameter set.
+    fn moment_centres(&mut self, p: &LineParams) -> [f32; 8] {
+        let key = bytemuck::bytes_of(p);
+        match &self.centres {
+            Some((k, c)) if k.as_slice() == key => *c,
+            _ => {
+                let c = cell_line::moment_centres(p);
+                self.centres = Some((key.to_vec(), c));
+                c
+            }
+        }
     }
 
     fn line_pass(&mut self) -> Result<&mut CellLinePass, EngineError> {
@@ -241,7 +258,7 @@ impl Backend for GpuBackend {
         start: u64,
         count: u64,
     ) -> Result<ChunkResult, EngineError> {
-        let layout = StatsLayout::new(spec, p.grade_bins);
+        let layout = StatsLayout::new(spec, p.grade_bins).with_centre(self.moment_centres(p));
         if layout.n_stats > cell_line::MAX_STATS {
             return Err(EngineError::Gpu(format!(
                 "the histograms need {} counters, the GPU engine holds {}",

@@ -14,14 +14,17 @@ const MAX_PACKS: usize = 4096;
 /// an invocation after 65 535 iterations in total; this leaves a wide margin under that.
 const LOOP_BUDGET: u64 = 20_000;
 
-/// Loop iterations of one invocation: (per life step, for the initialisation), from the loops of
-/// pack_life.wgsl (a Philox call counted as its 10 rounds).
-pub fn loop_cost(series: u32, parallel: u32, pwg: u32) -> (u64, u64) {
+/// Loop iterations of the busiest invocation (invocation 0): (per life step, once in a pack's
+/// life, for the initialisation), from the loops of pack_life.wgsl (a Philox call counted as its
+/// 10 rounds). Invocation 0 also sums the pack's resistance over every group each step, and the
+/// calendar share over every cell once (at the end of life or where life stops).
+pub fn loop_cost(series: u32, parallel: u32, pwg: u32) -> (u64, u64, u64) {
     let groups = u64::from(series.div_ceil(pwg));
     let np = u64::from(parallel);
-    let per_step = groups * (4 + 14 * np) + 3 * 7 + 1;
+    let per_step = groups * (4 + 14 * np) + u64::from(series) + 3 * 7 + 1;
+    let once = u64::from(series) * np;
     let init = groups * (1 + 12 * np) + 1;
-    (per_step, init)
+    (per_step, once, init)
 }
 
 struct Buffers {
@@ -31,10 +34,12 @@ struct Buffers {
     curve: wgpu::Buffer,
     state: wgpu::Buffer,
     offsets: wgpu::Buffer,
+    groups: wgpu::Buffer,
     readback: wgpu::Buffer,
     bind: wgpu::BindGroup,
 }
 
+/// The pack-life pass: its pipelines (one pair per workgroup width), uniforms and buffers.
 pub struct PackLifePass {
     module: wgpu::ShaderModule,
     layout: wgpu::PipelineLayout,
@@ -61,6 +66,8 @@ impl PackLifePass {
         }
     }
 
+    /// The module, bind-group and pipeline layouts and the uniforms; pipelines are made per
+    /// workgroup width on first use, buffers on the first batch.
     pub fn new(ctx: &GpuContext) -> Result<PackLifePass, EngineError> {
         let module = ctx.module("pack_life.wgsl", &super::shaders::pack_life())?;
         let storage = |binding, read_only| wgpu::BindGroupLayoutEntry {
@@ -96,6 +103,7 @@ impl PackLifePass {
                         storage(5, false),
                         storage(6, false),
                         storage(7, false),
+                        storage(8, false),
                     ],
                 })
         })?;
@@ -167,7 +175,7 @@ impl PackLifePass {
     }
 
     /// Make sure the buffers hold `cells` cells, `packs × stride` curve points, `packs × series`
-    /// offsets and `table` floats.
+    /// offsets and group sums, and `table` floats.
     fn ensure(
         &mut self,
         ctx: &GpuContext,
@@ -184,6 +192,7 @@ impl PackLifePass {
             packs * stride * 4,
             packs * size_of::<PackState>(),
             packs * series * 4,
+            packs * series * 8,
         ];
         if let Some(b) = &self.bufs {
             let have = [
@@ -193,6 +202,7 @@ impl PackLifePass {
                 b.curve.size(),
                 b.state.size(),
                 b.offsets.size(),
+                b.groups.size(),
             ];
             if need.iter().zip(have).all(|(&n, h)| n as u64 <= h) {
                 return Ok(());
@@ -200,51 +210,62 @@ impl PackLifePass {
         }
         if let Some(b) = self.bufs.take() {
             for buf in [
-                b.table, b.cells, b.live, b.curve, b.state, b.offsets, b.readback,
+                b.table, b.cells, b.live, b.curve, b.state, b.offsets, b.groups, b.readback,
             ] {
                 ctx.release(buf);
             }
         }
+        self.bufs = Some(self.make_buffers(ctx, need)?);
+        Ok(())
+    }
+
+    /// The storage buffers (bindings 2..=8, `need` bytes each), the read-back and the bind group.
+    fn make_buffers(&self, ctx: &GpuContext, need: [usize; 7]) -> Result<Buffers, EngineError> {
         use wgpu::BufferUsages as U;
         let st = U::STORAGE | U::COPY_SRC | U::COPY_DST;
-        let table = ctx.buffer("rate table", need[0] as u64, st)?;
-        let cells = ctx.buffer("pack cells", need[1] as u64, st)?;
-        let live = ctx.buffer("live cells", need[2] as u64, st)?;
-        let curve = ctx.buffer("fade curves", need[3] as u64, st)?;
-        let state = ctx.buffer("pack states", need[4] as u64, st)?;
-        let offsets = ctx.buffer("group offsets", need[5] as u64, st)?;
+        // Bindings 2..=8 in order.
+        let names = [
+            "rate table",
+            "pack cells",
+            "live cells",
+            "fade curves",
+            "pack states",
+            "group offsets",
+            "group sums",
+        ];
+        let mut made = Vec::with_capacity(names.len());
+        for (name, &bytes) in names.iter().zip(&need) {
+            made.push(ctx.buffer(name, bytes as u64, st)?);
+        }
         let readback = ctx.buffer(
             "pack readback",
             (need[3] + need[4]) as u64,
             U::MAP_READ | U::COPY_DST,
         )?;
+        let entries: Vec<wgpu::BindGroupEntry> = [entry(0, &self.aging), entry(1, &self.job)]
+            .into_iter()
+            .chain(made.iter().zip(2..).map(|(buf, k)| entry(k, buf)))
+            .collect();
         let bind = ctx.scoped("binding the pack-life buffers", || {
             ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some("pack_life"),
                 layout: &self.bind_layout,
-                entries: &[
-                    entry(0, &self.aging),
-                    entry(1, &self.job),
-                    entry(2, &table),
-                    entry(3, &cells),
-                    entry(4, &live),
-                    entry(5, &curve),
-                    entry(6, &state),
-                    entry(7, &offsets),
-                ],
+                entries: &entries,
             })
         })?;
-        self.bufs = Some(Buffers {
+        let [table, cells, live, curve, state, offsets, groups]: [wgpu::Buffer; 7] =
+            made.try_into().expect("one buffer per name");
+        Ok(Buffers {
             table,
             cells,
             live,
             curve,
             state,
             offsets,
+            groups,
             readback,
             bind,
-        });
-        Ok(())
+        })
     }
 
     /// Life of every pack in `cells` (packs laid out one after another).
@@ -262,8 +283,20 @@ impl PackLifePass {
         if table.len() < 2 * a.table_len as usize || a.table_len < 2 {
             return Err(EngineError::Gpu("rate table shorter than table_len".into()));
         }
-        // Invocations per pack: the device's choice unless its loop cost per step would leave
-        // fewer than 8 steps a dispatch (very large packs), then the widest.
+        let (pwg, steps) = self.shape(ctx, a)?;
+        let pipes = self.pipelines(ctx, pwg)?;
+        let packs_total = cells.len() / size;
+        let mut out = Vec::with_capacity(packs_total);
+        for batch in cells[..packs_total * size].chunks(MAX_PACKS * size) {
+            out.extend(self.run_batch(ctx, a, table, batch, &pipes, steps)?);
+        }
+        Ok(out)
+    }
+
+    /// Invocations per pack and steps per dispatch for `a`'s pack: the device's width unless its
+    /// loop cost per step would leave fewer than 8 steps a dispatch (very large packs), then the
+    /// widest; as many steps as the loop budget allows.
+    fn shape(&self, ctx: &GpuContext, a: &AgingParams) -> Result<(u32, u32), EngineError> {
         let mut pwg = self
             .workgroup
             .unwrap_or_else(|| Self::default_workgroup(ctx));
@@ -275,106 +308,116 @@ impl PackLifePass {
         if loop_cost(a.series, a.parallel, pwg).0 * 8 > LOOP_BUDGET {
             pwg = 64;
         }
-        let (per_step, init) = loop_cost(a.series, a.parallel, pwg);
+        let (per_step, once, init) = loop_cost(a.series, a.parallel, pwg);
         if per_step > LOOP_BUDGET || init > LOOP_BUDGET {
             return Err(EngineError::Gpu(format!(
                 "a {}S{}P pack is too large for the GPU engine's pack life",
                 a.series, a.parallel
             )));
         }
-        let steps_total = a.max_steps + 1;
         let steps = self
             .steps
-            .unwrap_or((LOOP_BUDGET / per_step) as u32)
-            .clamp(1, steps_total);
-        let dispatches = steps_total.div_ceil(steps);
-        let (init_pipe, life_pipe) = self.pipelines(ctx, pwg)?;
-
-        let stride = steps_total as usize;
-        let packs_total = cells.len() / size;
-        let mut out = Vec::with_capacity(packs_total);
-        let short_p = a.short_probability_per_step();
-        for batch in cells[..packs_total * size].chunks(MAX_PACKS * size) {
-            let packs = batch.len() / size;
-            self.ensure(
-                ctx,
-                table.len(),
-                batch.len(),
-                packs,
-                stride,
-                a.series as usize,
-            )?;
-            let b = self.bufs.as_ref().expect("ensured");
-            let job = PackJob {
-                packs: packs as u32,
-                curve_stride: stride as u32,
-                short_p,
-                steps,
-            };
-            ctx.queue
-                .write_buffer(&self.aging, 0, bytemuck::bytes_of(a));
-            ctx.queue
-                .write_buffer(&self.job, 0, bytemuck::bytes_of(&job));
-            ctx.queue
-                .write_buffer(&b.table, 0, bytemuck::cast_slice(table));
-            ctx.queue
-                .write_buffer(&b.cells, 0, bytemuck::cast_slice(batch));
-            let mut enc = ctx
-                .device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                    label: Some("pack life"),
-                });
-            {
-                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("pack_life"),
-                    timestamp_writes: None,
-                });
-                pass.set_bind_group(0, &b.bind, &[]);
-                pass.set_pipeline(&init_pipe);
-                pass.dispatch_workgroups(packs as u32, 1, 1);
-                pass.set_pipeline(&life_pipe);
-                for _ in 0..dispatches {
-                    pass.dispatch_workgroups(packs as u32, 1, 1);
-                }
-            }
-            let curve_bytes = (packs * stride * 4) as u64;
-            let state_bytes = (packs * size_of::<PackState>()) as u64;
-            enc.copy_buffer_to_buffer(&b.curve, 0, &b.readback, 0, curve_bytes);
-            enc.copy_buffer_to_buffer(&b.state, 0, &b.readback, curve_bytes, state_bytes);
-            ctx.submit("running pack life", enc)?;
-            let lives = ctx.read_with(&b.readback, curve_bytes + state_bytes, |bytes| {
-                let curve: Vec<f32> = pod_vec(&bytes[..curve_bytes as usize]);
-                let states: Vec<PackState> = pod_vec(&bytes[curve_bytes as usize..]);
-                states
-                    .iter()
-                    .enumerate()
-                    .map(|(k, s)| {
-                        let len = (s.curve_len as usize).min(stride);
-                        // An unknown code is a shader bug: reported below, not guessed.
-                        let reason = EndOfLife::from_code(s.reason);
-                        (
-                            s.flags & PackState::DONE != 0 && reason.is_some(),
-                            PackLife {
-                                cycles: s.cycles,
-                                reason: reason.unwrap_or(EndOfLife::Cap),
-                                calendar_share: s.calendar_share,
-                                curve: curve[k * stride..k * stride + len].to_vec(),
-                            },
-                        )
-                    })
-                    .collect::<Vec<_>>()
-            })?;
-            if lives.iter().any(|(done, _)| !done) {
-                return Err(EngineError::Gpu(
-                    "pack life did not finish every pack, or wrote an unknown end-of-life code \
-                     (device stopped a loop early?)"
-                        .into(),
-                ));
-            }
-            out.extend(lives.into_iter().map(|(_, l)| l));
-        }
-        Ok(out)
+            .unwrap_or((LOOP_BUDGET.saturating_sub(once).max(per_step) / per_step) as u32)
+            .clamp(1, a.max_steps + 1);
+        Ok((pwg, steps))
     }
+
+    /// Life of one batch of at most [`MAX_PACKS`] packs: initialised, then `steps` steps a
+    /// dispatch until every pack's life is done, then read back.
+    fn run_batch(
+        &mut self,
+        ctx: &GpuContext,
+        a: &AgingParams,
+        table: &[f32],
+        batch: &[PackCell],
+        (init_pipe, life_pipe): &(wgpu::ComputePipeline, wgpu::ComputePipeline),
+        steps: u32,
+    ) -> Result<Vec<PackLife>, EngineError> {
+        let packs = batch.len() / (a.series * a.parallel) as usize;
+        let steps_total = a.max_steps + 1;
+        let stride = steps_total as usize;
+        self.ensure(
+            ctx,
+            table.len(),
+            batch.len(),
+            packs,
+            stride,
+            a.series as usize,
+        )?;
+        let b = self.bufs.as_ref().expect("ensured");
+        let job = PackJob {
+            packs: packs as u32,
+            curve_stride: stride as u32,
+            short_p: a.short_probability_per_step(),
+            steps,
+        };
+        ctx.queue
+            .write_buffer(&self.aging, 0, bytemuck::bytes_of(a));
+        ctx.queue
+            .write_buffer(&self.job, 0, bytemuck::bytes_of(&job));
+        ctx.queue
+            .write_buffer(&b.table, 0, bytemuck::cast_slice(table));
+        ctx.queue
+            .write_buffer(&b.cells, 0, bytemuck::cast_slice(batch));
+        let mut enc = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("pack life"),
+            });
+        {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("pack_life"),
+                timestamp_writes: None,
+            });
+            pass.set_bind_group(0, &b.bind, &[]);
+            pass.set_pipeline(init_pipe);
+            pass.dispatch_workgroups(packs as u32, 1, 1);
+            pass.set_pipeline(life_pipe);
+            for _ in 0..steps_total.div_ceil(steps) {
+                pass.dispatch_workgroups(packs as u32, 1, 1);
+            }
+        }
+        let curve_bytes = (packs * stride * 4) as u64;
+        let state_bytes = (packs * size_of::<PackState>()) as u64;
+        enc.copy_buffer_to_buffer(&b.curve, 0, &b.readback, 0, curve_bytes);
+        enc.copy_buffer_to_buffer(&b.state, 0, &b.readback, curve_bytes, state_bytes);
+        ctx.submit("running pack life", enc)?;
+        let lives = ctx.read_with(&b.readback, curve_bytes + state_bytes, |bytes| {
+            let (curve, states) = bytes.split_at(curve_bytes as usize);
+            decode_lives(&pod_vec(curve), &pod_vec(states), stride)
+        })?;
+        if lives.iter().any(|(done, _)| !done) {
+            return Err(EngineError::Gpu(
+                "pack life did not finish every pack, or wrote an unknown end-of-life code \
+                 (device stopped a loop early?)"
+                    .into(),
+            ));
+        }
+        Ok(lives.into_iter().map(|(_, l)| l).collect())
+    }
+}
+
+/// Each pack's life from its final state and its curve (`stride` points reserved a pack), with
+/// whether it is done with a known end-of-life code: an unknown code is a shader bug, reported
+/// by the caller rather than guessed.
+fn decode_lives(curve: &[f32], states: &[PackState], stride: usize) -> Vec<(bool, PackLife)> {
+    states
+        .iter()
+        .enumerate()
+        .map(|(k, s)| {
+            let len = (s.curve_len as usize).min(stride);
+            let reason = EndOfLife::from_code(s.reason);
+            (
+                s.flags & PackState::DONE != 0 && reason.is_some(),
+                PackLife {
+                    cycles: s.cycles,
+                    reason: reason.unwrap_or(EndOfLife::Cap),
+                    calendar_share: s.calendar_share,
+                    curve: curve[k * stride..k * stride + len].to_vec(),
+                },
+            )
+        })
+        .collect()
 }
 
 const _: () = assert!(size_of::<Live>() == 32);
