@@ -19,6 +19,9 @@ command -v Xvfb >/dev/null || { echo "app_smoke: Xvfb is not installed" >&2; exi
 
 LOG="$(mktemp)"
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
+# A fresh place for eframe's kept session: the smoke run starts on the default scene, whatever a
+# user of this machine last edited, and leaves nothing behind.
+export XDG_DATA_HOME="$(mktemp -d)"
 chmod 700 "$XDG_RUNTIME_DIR"
 
 Xvfb "$DISP" -screen 0 1600x1000x24 -nolisten tcp >/dev/null 2>&1 &

@@ -377,11 +377,7 @@ fn line_parity_zero_spreads() {
 /// f32-vs-f64 binning moves 118 N/P counts in 10⁶, over this test's histogram bound.)
 #[test]
 fn line_parity_far_from_nominal() {
-    line_parity(
-        "N/P limit 2",
-        &["coating.np_min=2"],
-        1_000_000,
-    );
+    line_parity("N/P limit 2", &["coating.np_min=2"], 1_000_000);
 }
 
 #[test]

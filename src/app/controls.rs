@@ -217,10 +217,14 @@ pub fn top_bar(app: &mut CellTwinApp, ui: &mut egui::Ui) {
             file_row(app, ui);
             ui.separator();
             edit_row(app, ui);
+        });
+        ui.horizontal_wrapped(|ui| {
+            compare_row(app, ui);
             ui.separator();
             export_row(app, ui);
+            ui.separator();
+            theme_menu(ui);
         });
-        ui.horizontal_wrapped(|ui| compare_row(app, ui));
         ui.add_space(2.0);
     });
 }
@@ -283,7 +287,7 @@ fn file_row(app: &mut CellTwinApp, ui: &mut egui::Ui) {
     }
 }
 
-/// Undo/redo of scene edits and the colour theme.
+/// Undo/redo of scene edits.
 fn edit_row(app: &mut CellTwinApp, ui: &mut egui::Ui) {
     let (can_undo, can_redo) = (
         app.history.can_undo(&app.scene),
@@ -303,6 +307,10 @@ fn edit_row(app: &mut CellTwinApp, ui: &mut egui::Ui) {
     {
         app.history.redo(&mut app.scene);
     }
+}
+
+/// Light, dark, or the system's theme (egui keeps the choice across launches).
+fn theme_menu(ui: &mut egui::Ui) {
     let theme_label = ui.label("Theme");
     let mut pref = ui.ctx().options(|o| o.theme_preference);
     let before = pref;
