@@ -341,3 +341,77 @@ fn hostile_inputs_are_handled() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("missing.toml"), "{err}");
 }
+
+/// Run the binary through `bash -c` (for redirections); status and stderr.
+fn shell(cmd: &str) -> (i32, String) {
+    let bin = env!("CARGO_BIN_EXE_celltwin");
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(cmd.replace("CELLTWIN", bin))
+        .output()
+        .expect("bash runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// One line on stderr saying stdout failed, a non-zero status, no panic.
+fn assert_stdout_error(what: &str, code: i32, err: &str) {
+    assert!(code != 0 && code != 101, "{what}: exit {code}, stderr {err}");
+    assert!(!err.contains("panicked"), "{what}: {err}");
+    assert_eq!(err.trim().lines().count(), 1, "{what}: one line: {err}");
+    assert!(err.contains("cannot write to stdout"), "{what}: {err}");
+}
+
+/// A closed or full stdout ends with a non-zero status and one line on stderr, never a panic
+/// (`print!` would panic with "failed printing to stdout", exit 101).
+#[test]
+fn a_closed_or_full_stdout_is_an_error_not_a_panic() {
+    // (A stdout closed outright, `>&-`, is a sink to Rust's std: writes to it succeed.)
+    let cmd = "CELLTWIN check nmc21700_mature > /dev/full";
+    let (code, err) = shell(cmd);
+    assert_stdout_error(cmd, code, &err);
+    // A pipe whose reader has gone (`| head -1` after its line): the read end is closed before
+    // celltwin has loaded its scene, so its first write meets a broken pipe.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_celltwin"))
+        .args(["check", "nmc21700_mature"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_stdout_error("broken pipe", out.status.code().unwrap_or(-1), &err);
+}
+
+/// `--out` is checked before the run: a path under a plain file fails at once with exit 2; a good
+/// one gets every file and no temporary ones.
+#[test]
+fn out_is_checked_first_and_written_whole() {
+    let dir = std::env::temp_dir().join(format!("celltwin-out-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("plain");
+    std::fs::write(&file, b"").unwrap();
+    let bad = file.join("sub");
+    // 10⁸ cells would take minutes: the refusal comes before the run.
+    let t0 = std::time::Instant::now();
+    let (code, _, err) = celltwin(&["run", "--cells", "1e8", "--out", bad.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--out") && err.contains("plain"), "{err}");
+    assert!(t0.elapsed().as_secs() < 60, "refused before the run");
+
+    let good = dir.join("out");
+    let (code, _, err) = celltwin(&["run", "--cells", "20000", "--out", good.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let names: Vec<String> = std::fs::read_dir(&good)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.contains(&"summary.json".to_string()), "{names:?}");
+    assert!(names.contains(&"stages.csv".to_string()), "{names:?}");
+    assert!(names.iter().all(|n| !n.starts_with('.')), "no temporary files: {names:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -6,7 +6,7 @@ use crate::engine::{self, Backend, EngineError, Progress, RunOptions};
 use crate::scene::{self, Scene, SceneError};
 use crate::summary::Summary;
 use clap::{Args, Parser, Subcommand};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -169,6 +169,13 @@ pub enum CliError {
     /// A file could not be written.
     Io(String),
     #[error("{0}")]
+    /// `--out` cannot be written: found before the run (exit status 2).
+    OutDir(String),
+    #[error("cannot write to stdout: {0}")]
+    /// stdout is closed or full (`| head -1`, `> /dev/full`): one line on stderr, exit status 1,
+    /// never a panic.
+    Stdout(String),
+    #[error("{0}")]
     /// Anything else (exit status 1).
     Other(String),
 }
@@ -177,7 +184,7 @@ impl CliError {
     /// The process exit status for the error: 2 for bad input, 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
-            CliError::Scene(_) => 2,
+            CliError::Scene(_) | CliError::OutDir(_) => 2,
             CliError::Engine(EngineError::NoGpu(_)) => 2,
             _ => 1,
         }
@@ -323,6 +330,33 @@ impl Default for Bar {
     }
 }
 
+/// Write to stdout, reporting a closed or full stdout as an error instead of panicking as
+/// `print!` does.
+fn emit(text: &str) -> Result<(), CliError> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| CliError::Stdout(e.to_string()))
+}
+
+/// [`emit`] with a newline.
+fn emit_line(text: &str) -> Result<(), CliError> {
+    emit(&format!("{text}\n"))
+}
+
+/// Serialize to one line of JSON.
+fn json<T: serde::Serialize>(v: &T) -> Result<String, CliError> {
+    serde_json::to_string(v).map_err(|e| CliError::Other(e.to_string()))
+}
+
+/// Check `--out` before a run: create it, prove it writable (exit 2 if not).
+fn check_out(dir: Option<&std::path::Path>) -> Result<(), CliError> {
+    let Some(dir) = dir else { return Ok(()) };
+    crate::summary::atomic::check_dir(dir)
+        .map_err(|e| CliError::OutDir(format!("--out {}: cannot write there: {e}", dir.display())))
+}
+
 fn run_scene(scene: &Scene, c: &Common, backend: &mut dyn Backend) -> Result<Summary, CliError> {
     let mut bar = Bar::new();
     let opts = RunOptions {
@@ -336,21 +370,20 @@ fn run_scene(scene: &Scene, c: &Common, backend: &mut dyn Backend) -> Result<Sum
 
 fn cmd_run(a: &RunArgs) -> Result<(), CliError> {
     let scene = load_scene(&a.common)?;
+    check_out(a.out.as_deref())?;
     let mut backend = make_backend(a.common.backend, a.common.threads)?;
     let summary = run_scene(&scene, &a.common, backend.as_mut())?;
-    if a.json {
-        println!(
-            "{}",
-            serde_json::to_string(&summary).map_err(|e| CliError::Other(e.to_string()))?
-        );
-    } else {
-        print!("{}", report::text(&summary, &scene));
-    }
+    // The files first: a closed stdout must not cost the run's output.
     if let Some(dir) = &a.out {
         crate::summary::write_out_dir(&summary, dir)
             .map_err(|e| CliError::Io(format!("cannot write {}: {e}", dir.display())))?;
-        if !a.json {
-            println!("wrote {}", dir.display());
+    }
+    if a.json {
+        emit_line(&json(&summary)?)?;
+    } else {
+        emit(&report::text(&summary, &scene))?;
+        if let Some(dir) = &a.out {
+            emit_line(&format!("wrote {}", dir.display()))?;
         }
     }
     Ok(())
@@ -366,6 +399,7 @@ fn cmd_sweep(a: &SweepArgs) -> Result<(), CliError> {
             Ok((v.trim().to_string(), load_scene(&c)?))
         })
         .collect::<Result<Vec<_>, CliError>>()?;
+    check_out(a.out.as_deref())?;
     let mut backend = make_backend(a.common.backend, a.common.threads)?;
     let opts = RunOptions {
         chunk: a.common.chunk,
@@ -378,21 +412,20 @@ fn cmd_sweep(a: &SweepArgs) -> Result<(), CliError> {
         crate::sweep::SweepError::Engine(e) => CliError::from(e),
         other => CliError::Other(other.to_string()),
     })?;
-    let json = serde_json::to_string(&rows).map_err(|e| CliError::Other(e.to_string()))?;
-    if a.json {
-        println!("{json}");
-    } else {
-        print!("{}", report::sweep_table(&a.param, &rows));
-    }
+    let table = json(&rows)?;
     if let Some(dir) = &a.out {
-        let w = || -> std::io::Result<()> {
-            std::fs::create_dir_all(dir)?;
-            std::fs::write(dir.join("sweep.json"), &json)?;
-            std::fs::write(dir.join("sweep.csv"), crate::sweep::csv(&rows))
-        };
-        w().map_err(|e| CliError::Io(format!("cannot write {}: {e}", dir.display())))?;
+        let csv = vec![(
+            "sweep.csv".to_string(),
+            crate::sweep::csv(&rows).into_bytes(),
+        )];
+        crate::summary::atomic::write_dir(dir, &csv, ("sweep.json", table.as_bytes()))
+            .map_err(|e| CliError::Io(format!("cannot write {}: {e}", dir.display())))?;
     }
-    Ok(())
+    if a.json {
+        emit_line(&table)
+    } else {
+        emit(&report::sweep_table(&a.param, &rows))
+    }
 }
 
 fn cmd_attribute(a: &AttributeArgs) -> Result<(), CliError> {
@@ -419,24 +452,16 @@ fn cmd_attribute(a: &AttributeArgs) -> Result<(), CliError> {
     bar.finish();
     let out = out.map_err(|e| CliError::Other(e.to_string()))?;
     if a.json {
-        println!(
-            "{}",
-            serde_json::to_string(&out).map_err(|e| CliError::Other(e.to_string()))?
-        );
+        emit_line(&json(&out)?)
     } else {
-        print!("{}", report::attribution(&out));
+        emit(&report::attribution(&out))
     }
-    Ok(())
 }
 
 fn cmd_check(a: &CheckArgs) -> Result<(), CliError> {
     let scene = scene::load(Some(&a.scene), &a.sets)?;
-    println!("# {}: valid. Resolved values:", a.scene);
-    print!(
-        "{}",
-        toml::to_string(&scene).map_err(|e| CliError::Other(e.to_string()))?
-    );
-    Ok(())
+    let toml = toml::to_string(&scene).map_err(|e| CliError::Other(e.to_string()))?;
+    emit(&format!("# {}: valid. Resolved values:\n{toml}", a.scene))
 }
 
 /// Peak resident memory of this process, bytes (Linux; None elsewhere).
@@ -453,14 +478,10 @@ fn cmd_bench(a: &BenchArgs) -> Result<(), CliError> {
     let mut backend = make_backend(a.backend, a.threads)?;
     let b = report::bench(&scene, backend.as_mut())?;
     if a.json {
-        println!(
-            "{}",
-            serde_json::to_string(&b).map_err(|e| CliError::Other(e.to_string()))?
-        );
+        emit_line(&json(&b)?)
     } else {
-        print!("{}", report::bench_text(&b, &scene));
+        emit(&report::bench_text(&b, &scene))
     }
-    Ok(())
 }
 
 fn cmd_app(a: &AppArgs) -> Result<(), CliError> {
@@ -500,7 +521,8 @@ pub fn main() -> i32 {
     match result {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("error: {e}");
+            // Not eprintln!: a closed stderr must not turn an error into a panic either.
+            let _ = writeln!(std::io::stderr(), "error: {e}");
             e.exit_code()
         }
     }

@@ -1,27 +1,26 @@
-//! `--out DIR`: summary.json plus one CSV per histogram and curve, the same files the app exports.
+//! `--out DIR`: summary.json plus one CSV per histogram and curve, the same files the app exports,
+//! written through [`super::atomic`] so a reader never finds a half-written set.
 
 use super::{Histogram, Summary};
-use std::io::Write;
+use std::fmt::Write;
 use std::path::Path;
 
-fn write_hist(dir: &Path, name: &str, h: &Histogram) -> std::io::Result<()> {
-    let mut f = std::io::BufWriter::new(std::fs::File::create(dir.join(name))?);
-    writeln!(f, "bin_lo,bin_hi,count")?;
+fn hist_csv(h: &Histogram) -> String {
+    let mut f = String::from("bin_lo,bin_hi,count\n");
     let w = h.bin_width();
-    writeln!(f, "-inf,{},{}", h.lo, h.underflow)?;
+    let _ = writeln!(f, "-inf,{},{}", h.lo, h.underflow);
     for (i, c) in h.counts.iter().enumerate() {
         let lo = h.lo + i as f64 * w;
-        writeln!(f, "{lo},{},{c}", lo + w)?;
+        let _ = writeln!(f, "{lo},{},{c}", lo + w);
     }
-    writeln!(f, "{},inf,{}", h.hi, h.overflow)?;
-    f.flush()
+    let _ = writeln!(f, "{},inf,{}", h.hi, h.overflow);
+    f
 }
 
-/// Every CSV of a summary into `dir` (created if missing).
-fn write_csvs(s: &Summary, dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
+/// Every CSV of a summary, by file name.
+fn csvs(s: &Summary) -> Vec<(String, Vec<u8>)> {
     let h = &s.histograms;
-    for (name, hist) in [
+    let mut out: Vec<(String, String)> = [
         ("hist_capacity_true.csv", &h.capacity_true_ah),
         ("hist_capacity_measured.csv", &h.capacity_measured_ah),
         ("hist_capacity_scrapped.csv", &h.capacity_scrapped_ah),
@@ -33,20 +32,19 @@ fn write_csvs(s: &Summary, dir: &Path) -> std::io::Result<()> {
             &h.pack_initial_capacity_ah,
         ),
         ("hist_pack_life.csv", &h.pack_life_cycles),
-    ] {
-        write_hist(dir, name, hist)?;
-    }
-    let mut f = std::io::BufWriter::new(std::fs::File::create(dir.join("fade_curve.csv"))?);
-    writeln!(f, "cycles,p5,p50,p95")?;
+    ]
+    .into_iter()
+    .map(|(name, hist)| (name.to_string(), hist_csv(hist)))
+    .collect();
+    let mut f = String::from("cycles,p5,p50,p95\n");
     let c = &s.packs.fade_curve;
     for i in 0..c.cycles.len() {
-        writeln!(f, "{},{},{},{}", c.cycles[i], c.p5[i], c.p50[i], c.p95[i])?;
+        let _ = writeln!(f, "{},{},{},{}", c.cycles[i], c.p5[i], c.p50[i], c.p95[i]);
     }
-    f.flush()?;
-    let mut f = std::io::BufWriter::new(std::fs::File::create(dir.join("stages.csv"))?);
-    writeln!(f, "stage,cells_in,cells_out,scrapped,yield")?;
+    out.push(("fade_curve.csv".into(), f));
+    let mut f = String::from("stage,cells_in,cells_out,scrapped,yield\n");
     for st in &s.stages {
-        writeln!(
+        let _ = writeln!(
             f,
             "{},{},{},{},{}",
             st.stage.key(),
@@ -54,33 +52,32 @@ fn write_csvs(s: &Summary, dir: &Path) -> std::io::Result<()> {
             st.cells_out,
             st.scrapped,
             st.yield_
-        )?;
+        );
     }
-    f.flush()?;
-    let mut f = std::io::BufWriter::new(std::fs::File::create(dir.join("scrap_pareto.csv"))?);
-    writeln!(f, "reason,stage,cells,fraction_of_started")?;
+    out.push(("stages.csv".into(), f));
+    let mut f = String::from("reason,stage,cells,fraction_of_started\n");
     for l in &s.scrap_pareto {
-        writeln!(
+        let _ = writeln!(
             f,
             "{},{},{},{}",
             l.reason.key(),
             l.stage.key(),
             l.cells,
             l.fraction
-        )?;
+        );
     }
-    f.flush()?;
-    let mut f = std::io::BufWriter::new(std::fs::File::create(dir.join("grades.csv"))?);
-    writeln!(f, "grade,cells")?;
+    out.push(("scrap_pareto.csv".into(), f));
+    let mut f = String::from("grade,cells\n");
     for (i, n) in s.grades.iter().enumerate() {
-        writeln!(f, "{i},{n}")?;
+        let _ = writeln!(f, "{i},{n}");
     }
-    f.flush()
+    out.push(("grades.csv".into(), f));
+    out.into_iter().map(|(n, t)| (n, t.into_bytes())).collect()
 }
 
-/// summary.json and the CSVs.
+/// summary.json and the CSVs into `dir` (created if missing); summary.json lands last and marks
+/// the set complete.
 pub fn write_out_dir(s: &Summary, dir: &Path) -> std::io::Result<()> {
-    write_csvs(s, dir)?;
     let json = serde_json::to_string_pretty(s).map_err(std::io::Error::other)?;
-    std::fs::write(dir.join("summary.json"), json)
+    super::atomic::write_dir(dir, &csvs(s), ("summary.json", json.as_bytes()))
 }

@@ -1,6 +1,7 @@
 //! What a run reports: per-stage flow and scrap, distributions, capability, defects, packs, life,
 //! cost. One [`Summary`] feeds the CLI's text and JSON, the CSV export and the app.
 
+pub mod atomic;
 mod export;
 mod stats;
 
