@@ -10,7 +10,8 @@
 //! - [`model`]: the physics, stage by stage, backend-free;
 //! - [`engine`]: chunked runs on a backend ([`engine::cpu`], and the GPU twin);
 //! - [`summary`]: statistics, JSON and CSV;
-//! - [`attribution`]: the lost pack life shared out to its sources (Shapley values over runs).
+//! - [`attribution`]: the lost pack life shared out to its sources (Shapley values over runs);
+//! - [`shard`]: runs split over machines (Slurm, Kubernetes) and merged exactly.
 
 #[cfg(feature = "app")]
 pub mod app;
@@ -22,5 +23,6 @@ pub mod gpu;
 pub mod model;
 pub mod rng;
 pub mod scene;
+pub mod shard;
 pub mod summary;
 pub mod sweep;

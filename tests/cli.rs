@@ -358,7 +358,10 @@ fn shell(cmd: &str) -> (i32, String) {
 
 /// One line on stderr saying stdout failed, a non-zero status, no panic.
 fn assert_stdout_error(what: &str, code: i32, err: &str) {
-    assert!(code != 0 && code != 101, "{what}: exit {code}, stderr {err}");
+    assert!(
+        code != 0 && code != 101,
+        "{what}: exit {code}, stderr {err}"
+    );
     assert!(!err.contains("panicked"), "{what}: {err}");
     assert_eq!(err.trim().lines().count(), 1, "{what}: one line: {err}");
     assert!(err.contains("cannot write to stdout"), "{what}: {err}");
@@ -412,6 +415,9 @@ fn out_is_checked_first_and_written_whole() {
         .collect();
     assert!(names.contains(&"summary.json".to_string()), "{names:?}");
     assert!(names.contains(&"stages.csv".to_string()), "{names:?}");
-    assert!(names.iter().all(|n| !n.starts_with('.')), "no temporary files: {names:?}");
+    assert!(
+        names.iter().all(|n| !n.starts_with('.')),
+        "no temporary files: {names:?}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -27,8 +27,10 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 /// The subcommands.
 pub enum Command {
-    /// Simulate a scene and print its summary.
+    /// Simulate a scene and print its summary (or one shard of it: --shard).
     Run(RunArgs),
+    /// Join a complete set of shards into the one-machine run's summary.
+    Merge(MergeArgs),
     /// Pack life and yield against one swept parameter (the headline table).
     Sweep(SweepArgs),
     /// Validate a scene and print the resolved values.
@@ -77,9 +79,31 @@ pub struct RunArgs {
     /// Print the summary as one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
-    /// Also write summary.json and CSVs of every histogram and curve into DIR.
+    /// Also write summary.json and CSVs of every histogram and curve into DIR (with --shard: the
+    /// shard's file, for `celltwin merge`).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Run shard K of N (whole matching windows) and write it to --out: `K/N`, or `auto` to take
+    /// K and N from a Slurm job array or a Kubernetes Indexed Job (with --shards).
+    #[arg(long, value_name = "K/N|auto", requires = "out")]
+    pub shard: Option<String>,
+    /// Shards in all, for `--shard auto` under Kubernetes (which sets the index, not the count).
+    #[arg(long, value_name = "N")]
+    pub shards: Option<u64>,
+}
+
+#[derive(Args, Debug)]
+/// `celltwin merge`.
+pub struct MergeArgs {
+    /// Shard files, or directories holding them (`shard-*.json`).
+    #[arg(required = true, value_name = "DIR|FILE")]
+    pub inputs: Vec<PathBuf>,
+    /// Write summary.json and the CSVs into DIR, as `celltwin run --out` does.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Print the summary as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -171,6 +195,9 @@ pub enum CliError {
     #[error("{0}")]
     /// `--out` cannot be written: found before the run (exit status 2).
     OutDir(String),
+    #[error(transparent)]
+    /// A shard that cannot run, or shards that do not merge (exit status 2).
+    Shard(#[from] crate::shard::ShardError),
     #[error("cannot write to stdout: {0}")]
     /// stdout is closed or full (`| head -1`, `> /dev/full`): one line on stderr, exit status 1,
     /// never a panic.
@@ -184,7 +211,7 @@ impl CliError {
     /// The process exit status for the error: 2 for bad input, 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
-            CliError::Scene(_) | CliError::OutDir(_) => 2,
+            CliError::Scene(_) | CliError::OutDir(_) | CliError::Shard(_) => 2,
             CliError::Engine(EngineError::NoGpu(_)) => 2,
             _ => 1,
         }
@@ -389,6 +416,63 @@ fn cmd_run(a: &RunArgs) -> Result<(), CliError> {
     Ok(())
 }
 
+/// One shard of a run into `--out`; a one-line note on stderr says which and from where.
+fn cmd_shard(a: &RunArgs) -> Result<(), CliError> {
+    let spec = a.shard.as_deref().unwrap_or_default();
+    let id = crate::shard::parse_shard(spec, a.shards)?;
+    let scene = load_scene(&a.common)?;
+    let dir = a
+        .out
+        .as_deref()
+        .ok_or_else(|| CliError::OutDir("--shard needs --out DIR".into()))?;
+    check_out(Some(dir))?;
+    let cells = engine::shard_cells(&scene, id.k, id.n);
+    let _ = writeln!(
+        std::io::stderr(),
+        "shard {} of {} ({}): cells {}..{}",
+        id.k,
+        id.n,
+        id.source,
+        cells.start,
+        cells.end
+    );
+    let mut backend = make_backend(a.common.backend, a.common.threads)?;
+    let opts = RunOptions {
+        chunk: a.common.chunk,
+        cancel: None,
+    };
+    let mut bar = Bar::new();
+    let part = engine::run_range(&scene, backend.as_mut(), &opts, cells.clone(), &mut |p| {
+        bar.update(p)
+    });
+    bar.finish();
+    let (kind, device) = (backend.kind(), backend.device());
+    let bytes =
+        crate::shard::encode(&scene, &id, cells, kind, &device, part?).map_err(CliError::Other)?;
+    let name = crate::shard::file_name(id.k, id.n);
+    crate::summary::atomic::write_dir(dir, &[], (&name, &bytes))
+        .map_err(|e| CliError::Io(format!("cannot write {}: {e}", dir.join(&name).display())))?;
+    emit_line(&format!("wrote {}", dir.join(&name).display()))
+}
+
+/// A complete set of shards into the one-machine run's summary (text or JSON, and --out).
+fn cmd_merge(a: &MergeArgs) -> Result<(), CliError> {
+    check_out(a.out.as_deref())?;
+    let files = crate::shard::shard_files(&a.inputs)?;
+    let m = crate::shard::merge(&files)?;
+    let scene = m.scene.clone();
+    let summary = m.partial.summary(&m.scene, m.backend, m.device);
+    if let Some(dir) = &a.out {
+        crate::summary::write_out_dir(&summary, dir)
+            .map_err(|e| CliError::Io(format!("cannot write {}: {e}", dir.display())))?;
+    }
+    if a.json {
+        emit_line(&json(&summary)?)
+    } else {
+        emit(&report::text(&summary, &scene))
+    }
+}
+
 fn cmd_sweep(a: &SweepArgs) -> Result<(), CliError> {
     let points = a
         .values
@@ -510,7 +594,9 @@ fn launch_app(_scene: Option<&str>) -> Result<(), CliError> {
 pub fn main() -> i32 {
     let cli = Cli::parse();
     let result = match &cli.command {
+        Some(Command::Run(a)) if a.shard.is_some() => cmd_shard(a),
         Some(Command::Run(a)) => cmd_run(a),
+        Some(Command::Merge(a)) => cmd_merge(a),
         Some(Command::Sweep(a)) => cmd_sweep(a),
         Some(Command::Check(a)) => cmd_check(a),
         Some(Command::Attribute(a)) => cmd_attribute(a),

@@ -101,9 +101,20 @@ pub struct Progress {
 }
 
 /// Packs formed so far, their initial capacities, and the pack sample kept for life.
+///
+/// A matching window is a warehouse batch: the passed cells among `pack.window` consecutive
+/// *started* cells (window `w` holds cells `w·W .. (w+1)·W`). So a window, its packs and which of
+/// them are aged depend only on the window's own cells: a run split into shards of whole windows
+/// makes exactly the packs of the one-machine run.
 struct Assembly {
     pack_size: usize,
     parallel: usize,
+    /// Started cells per window.
+    window: u64,
+    /// Pack slots per window (`window / pack_size`): pack `j` of window `w` is slot
+    /// `w · slots + j`, a number no other window's packs take.
+    slots: u64,
+    /// Every `stride`-th slot is aged, so the life sample spreads over the whole run.
     stride: u64,
     packs: u64,
     unpacked: u64,
@@ -111,23 +122,31 @@ struct Assembly {
     initial: Moments,
     hist_initial: Histogram,
     life_cells: Vec<PackCell>,
+    /// The window being gathered and its passed cells so far.
+    current: Option<u64>,
+    gathered: Vec<PackCell>,
 }
 
 impl Assembly {
-    /// Nothing formed yet; every `stride`-th pack of the run will be kept for life, so the life
-    /// sample (`pack.life_packs` packs) spreads over the whole run.
+    /// Nothing formed yet; the stride over pack slots gives about `pack.life_packs` aged packs.
     fn new(scene: &Scene, spec: &HistSpec) -> Assembly {
         let pack_size = scene.cells_per_pack() as usize;
         let rated_pack = scene.cell.capacity_ah * f64::from(scene.pack.parallel);
-        let max_packs = scene.cells / pack_size as u64;
+        let window = scene.pack.window.max(1);
+        let slots = (window / pack_size as u64).max(1);
+        let total_slots = scene.cells.div_ceil(window).saturating_mul(slots);
         let stride = if scene.pack.life_packs == 0 {
             u64::MAX
         } else {
-            max_packs.div_ceil(u64::from(scene.pack.life_packs)).max(1)
+            total_slots
+                .div_ceil(u64::from(scene.pack.life_packs))
+                .max(1)
         };
         Assembly {
             pack_size,
             parallel: scene.pack.parallel as usize,
+            window,
+            slots,
             stride,
             packs: 0,
             unpacked: 0,
@@ -135,54 +154,111 @@ impl Assembly {
             initial: Moments::default(),
             hist_initial: spec.pack_capacity(rated_pack),
             life_cells: Vec::new(),
+            current: None,
+            gathered: Vec::with_capacity(window.min(1 << 24) as usize),
         }
     }
 
-    fn assemble(&mut self, scene: &Scene, window: &[PackCell], rng: &crate::rng::Philox) {
+    /// Match window `w`'s passed cells into packs (the matching's draws are keyed by `w`).
+    fn assemble(&mut self, scene: &Scene, w: u64, cells_in: &[PackCell], rng: &crate::rng::Philox) {
         let (order, left) = match_window(
-            window,
+            cells_in,
             scene.pack.matching,
             self.pack_size,
             scene.eol.grade_bins,
             rng,
-            self.windows,
+            w,
         );
         self.windows += 1;
         self.unpacked += left as u64;
         let mut cells = Vec::with_capacity(self.pack_size);
-        for pack in order.chunks_exact(self.pack_size) {
+        for (j, pack) in order.chunks_exact(self.pack_size).enumerate() {
             cells.clear();
-            cells.extend(pack.iter().map(|&i| window[i as usize]));
+            cells.extend(pack.iter().map(|&i| cells_in[i as usize]));
             place_groups(&mut cells, self.parallel);
             let q = initial_capacity(&cells, self.parallel);
             self.initial.push(q);
             self.hist_initial.push(q);
-            if self.packs.is_multiple_of(self.stride) {
+            if (w * self.slots + j as u64).is_multiple_of(self.stride) {
                 self.life_cells.extend_from_slice(&cells);
             }
             self.packs += 1;
         }
     }
 
-    /// Passed cells (in index order) into the warehouse window; each full window is matched.
-    fn take(
-        &mut self,
-        scene: &Scene,
-        window: &mut Vec<PackCell>,
-        cells: &[PackCell],
-        rng: &crate::rng::Philox,
-    ) {
-        let window_size = scene.pack.window as usize;
-        let mut rest = cells;
-        while !rest.is_empty() {
-            let take = (window_size - window.len()).min(rest.len());
-            window.extend_from_slice(&rest[..take]);
-            rest = &rest[take..];
-            if window.len() == window_size {
-                self.assemble(scene, window, rng);
-                window.clear();
+    /// Passed cells (in index order) into their windows; a window is matched once a cell of a
+    /// later window arrives, or at [`Assembly::finish`].
+    fn take(&mut self, scene: &Scene, cells: &[PackCell], rng: &crate::rng::Philox) {
+        for c in cells {
+            let w = (u64::from(c.index_hi) << 32 | u64::from(c.index_lo)) / self.window;
+            if self.current != Some(w) {
+                self.finish(scene, rng);
+                self.current = Some(w);
             }
+            self.gathered.push(*c);
         }
+    }
+
+    /// Match the window being gathered (the last one of a run or shard).
+    fn finish(&mut self, scene: &Scene, rng: &crate::rng::Philox) {
+        if let Some(w) = self.current.take() {
+            let gathered = std::mem::take(&mut self.gathered);
+            if !gathered.is_empty() {
+                self.assemble(scene, w, &gathered, rng);
+            }
+            self.gathered = gathered;
+            self.gathered.clear();
+        }
+    }
+}
+
+/// The windows of a run split into `n` shards of whole windows: shard `k`'s started cells.
+/// Shards may be empty when there are fewer windows than shards.
+pub fn shard_cells(scene: &Scene, k: u64, n: u64) -> std::ops::Range<u64> {
+    let window = scene.pack.window.max(1);
+    let windows = u128::from(scene.cells.div_ceil(window));
+    let (n, k) = (u128::from(n.max(1)), u128::from(k));
+    let w0 = (k * windows / n) as u64;
+    let w1 = ((k + 1) * windows / n) as u64;
+    let cell = |w: u64| w.saturating_mul(window).min(scene.cells);
+    cell(w0)..cell(w1)
+}
+
+/// What a run of a range of cells hands over: everything the summary needs, in a form that merges
+/// exactly (integer counts, fixed-point moments, lives in pack order).
+pub struct Partial {
+    /// The line's statistics.
+    pub stats: LineStats,
+    /// Packs, their initial capacities and the life sample.
+    pub packs: crate::summary::PackTotals,
+    /// Seconds in the line (incl. matching).
+    pub line_s: f64,
+    /// Seconds of the whole range.
+    pub elapsed_s: f64,
+}
+
+impl Partial {
+    /// Append the next range's partial (ranges in cell order): the one-machine run's result.
+    pub fn merge(&mut self, o: Partial) {
+        self.stats.merge(&o.stats);
+        self.packs.merge(o.packs);
+        self.line_s += o.line_s;
+        self.elapsed_s += o.elapsed_s;
+    }
+
+    /// The summary of a whole run from its partial(s).
+    pub fn summary(self, scene: &Scene, backend: &'static str, device: String) -> Summary {
+        Summary::build(
+            scene,
+            crate::summary::RunInfo {
+                backend,
+                device,
+                line_s: self.line_s,
+                elapsed_s: self.elapsed_s,
+            },
+            &self.stats,
+            self.packs,
+        )
     }
 }
 
@@ -193,24 +269,37 @@ pub fn run(
     opts: &RunOptions,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Summary, EngineError> {
+    let partial = run_range(scene, backend, opts, 0..scene.cells, progress)?;
+    Ok(partial.summary(scene, backend.kind(), backend.device()))
+}
+
+/// Run the started cells `range` of a scene (whole windows: see [`shard_cells`]): the line, the
+/// windows' packs and the life of the sample's packs among them.
+pub fn run_range(
+    scene: &Scene,
+    backend: &mut dyn Backend,
+    opts: &RunOptions,
+    range: std::ops::Range<u64>,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Partial, EngineError> {
     let t0 = Instant::now();
     let params = LineParams::from_scene(scene);
     let spec = HistSpec::for_params(&params);
     let mut asm = Assembly::new(scene, &spec);
-    let stats = run_line(scene, backend, opts, (&params, &spec), &mut asm, progress)?;
+    let stats = run_line(
+        scene,
+        backend,
+        opts,
+        (&params, &spec),
+        range,
+        &mut asm,
+        progress,
+    )?;
     let line_s = t0.elapsed().as_secs_f64();
     let lives = run_life(scene, backend, opts, &asm, progress)?;
-    let elapsed = t0.elapsed().as_secs_f64();
-    Ok(Summary::build(
-        scene,
-        crate::summary::RunInfo {
-            backend: backend.kind(),
-            device: backend.device(),
-            line_s,
-            elapsed_s: elapsed,
-        },
-        &stats,
-        crate::summary::PackTotals {
+    Ok(Partial {
+        stats,
+        packs: crate::summary::PackTotals {
             packs: asm.packs,
             unpacked: asm.unpacked,
             windows: asm.windows,
@@ -219,7 +308,9 @@ pub fn run(
             lives,
             life_cells: asm.life_cells,
         },
-    ))
+        line_s,
+        elapsed_s: t0.elapsed().as_secs_f64(),
+    })
 }
 
 fn is_cancelled(opts: &RunOptions) -> bool {
@@ -235,15 +326,15 @@ fn run_line(
     backend: &mut dyn Backend,
     opts: &RunOptions,
     (params, spec): (&LineParams, &HistSpec),
+    range: std::ops::Range<u64>,
     asm: &mut Assembly,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<LineStats, EngineError> {
     let rng = params.rng();
     let mut stats = LineStats::new(spec, params.grade_bins);
-    let window_size = scene.pack.window as usize;
-    let mut window: Vec<PackCell> = Vec::with_capacity(window_size.min(1 << 24));
     let chunk = opts.chunk.max(1);
-    let total = scene.cells;
+    let (first, end) = (range.start, range.end.max(range.start));
+    let total = end - first;
     let mut failure: Option<EngineError> = None;
     // Pipelined: a producer thread runs the backend chunk after chunk while this thread merges
     // statistics and matches windows, so a GPU computes chunk k+1 while the CPU matches chunk k.
@@ -254,18 +345,18 @@ fn run_line(
         let producer: &mut dyn Backend = &mut *backend;
         let cancel = &opts.cancel;
         scope.spawn(move || {
-            let mut start = 0u64;
-            while start < total {
+            let mut start = first;
+            while start < end {
                 if cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
                     let _ = tx.send(Err(EngineError::Cancelled));
                     return;
                 }
-                let count = chunk.min(total - start);
+                let count = chunk.min(end - start);
                 let res = producer.cell_line(params, spec, start, count);
                 let failed = res.is_err();
                 start += count;
                 // A closed channel means the consumer stopped (cancel or error): stop too.
-                if tx.send(res.map(|r| (start, r))).is_err() || failed {
+                if tx.send(res.map(|r| (start - first, r))).is_err() || failed {
                     return;
                 }
             }
@@ -279,7 +370,7 @@ fn run_line(
                 }
             };
             stats.merge(&res.stats);
-            asm.take(scene, &mut window, &res.passed, &rng);
+            asm.take(scene, &res.passed, &rng);
             progress(Progress {
                 cells_done: done,
                 cells_total: total,
@@ -295,10 +386,8 @@ fn run_line(
     if let Some(e) = failure {
         return Err(e);
     }
-    // The last, partial warehouse batch is matched too.
-    if !window.is_empty() {
-        asm.assemble(scene, &window, &rng);
-    }
+    // The last window is matched too.
+    asm.finish(scene, &rng);
     Ok(stats)
 }
 

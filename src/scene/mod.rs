@@ -241,7 +241,8 @@ pub struct Pack {
     pub parallel: u32,
     /// Matching strategy within a window.
     pub matching: Matching,
-    /// Matching window: passed cells per warehouse batch (default 100 000).
+    /// Matching window: started cells per warehouse batch (default 100 000); its passed cells
+    /// are matched together, so a window is one production period's output.
     pub window: u64,
     /// Packs whose life is simulated, spread evenly over the run (pack life is the costly part;
     /// P5/P50/P95 from 1000 packs are good to a few cycles).

@@ -261,6 +261,7 @@ pub struct RunInfo {
 }
 
 /// What the engine hands over about packs.
+#[derive(Clone, Debug, PartialEq)]
 pub struct PackTotals {
     /// Packs assembled.
     pub packs: u64,
@@ -276,6 +277,20 @@ pub struct PackTotals {
     pub lives: Vec<PackLife>,
     /// The life sample's cells, pack after pack (for defects in life packs).
     pub life_cells: Vec<PackCell>,
+}
+
+impl PackTotals {
+    /// Append the next range's packs (ranges in cell order): counts add, moments and histograms
+    /// merge exactly, lives and their cells follow in pack order.
+    pub fn merge(&mut self, o: PackTotals) {
+        self.packs += o.packs;
+        self.unpacked += o.unpacked;
+        self.windows += o.windows;
+        self.initial.merge(&o.initial);
+        self.hist_initial.merge(&o.hist_initial);
+        self.lives.extend(o.lives);
+        self.life_cells.extend(o.life_cells);
+    }
 }
 
 fn capability(m: &Stat, lo: Option<f64>, hi: Option<f64>) -> (Option<f64>, Option<f64>) {

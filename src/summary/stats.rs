@@ -5,12 +5,12 @@
 //! addition: associative, hence independent of thread count and chunk size bit for bit.
 
 use crate::model::{CellRecord, LineParams, Scrap, Stage, flags};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 const FIX: f64 = 16_777_216.0;
 
 /// Count, mean and SD of a value, merged exactly.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Moments {
     /// Values pushed.
     pub n: u64,
@@ -87,7 +87,7 @@ pub struct Stat {
 }
 
 /// A fixed-range histogram with under- and overflow counts.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Histogram {
     /// Lower edge of the first bin.
     pub lo: f64,
@@ -280,7 +280,7 @@ impl HistSpec {
 }
 
 /// Everything the line's summary needs, accumulated per block and merged.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LineStats {
     /// Cells that entered each stage (started = entered coating).
     pub entered: [u64; 6],
