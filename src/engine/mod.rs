@@ -133,7 +133,8 @@ impl Assembly {
         let pack_size = scene.cells_per_pack() as usize;
         let rated_pack = scene.cell.capacity_ah * f64::from(scene.pack.parallel);
         let window = scene.pack.window.max(1);
-        let slots = (window / pack_size as u64).max(1);
+        // A window larger than the run holds only the run's cells: count the slots it can fill.
+        let slots = (window.min(scene.cells) / pack_size as u64).max(1);
         let total_slots = scene.cells.div_ceil(window).saturating_mul(slots);
         let stride = if scene.pack.life_packs == 0 {
             u64::MAX
