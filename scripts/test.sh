@@ -33,3 +33,8 @@ cargo test --release --locked
 if [ -f scripts/app_smoke.sh ]; then
   bash scripts/app_smoke.sh
 fi
+# A real scheduler: a single-node Slurm started by the script (root, apt). It writes /etc/slurm, so
+# it runs here only under CI=true; run `bash scripts/slurm_test.sh` by hand elsewhere.
+if [ "${CI:-}" = "true" ]; then
+  bash scripts/slurm_test.sh
+fi

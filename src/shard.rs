@@ -17,8 +17,10 @@ use crate::summary::{LineStats, PackTotals};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-/// The header's `format`.
+/// The header's `format` of a run's shard.
 pub const FORMAT: &str = "celltwin-shard";
+/// The header's `format` of a sweep's shard (a range of the sweep's points).
+pub const SWEEP_FORMAT: &str = "celltwin-sweep-shard";
 /// The file layout's version; a merge refuses any other.
 pub const VERSION: u32 = 1;
 
@@ -218,9 +220,14 @@ pub fn encode(
             .collect(),
         life_cells: bytemuck::cast_slice(&p.packs.life_cells).to_vec(),
     };
-    let body = serde_json::to_vec(&payload).map_err(|e| e.to_string())?;
+    framed(FORMAT, &payload)
+}
+
+/// Header line + payload line, the header carrying the payload's CRC-32 and length.
+fn framed<T: Serialize>(format: &str, payload: &T) -> Result<Vec<u8>, String> {
+    let body = serde_json::to_vec(payload).map_err(|e| e.to_string())?;
     let header = Header {
-        format: FORMAT.into(),
+        format: format.into(),
         version: VERSION,
         crc32: crc32fast::hash(&body),
         bytes: body.len() as u64,
@@ -232,8 +239,8 @@ pub fn encode(
     Ok(out)
 }
 
-/// Read and check one shard file.
-fn decode(path: &Path) -> Result<Payload, ShardError> {
+/// Read one shard file and check its header and checksum: its format and payload bytes.
+fn unframe(path: &Path) -> Result<(String, Vec<u8>), ShardError> {
     let err = |why: String| ShardError::File {
         path: path.display().to_string(),
         why,
@@ -245,8 +252,11 @@ fn decode(path: &Path) -> Result<Payload, ShardError> {
         .ok_or_else(|| err("not a celltwin shard file (no header line)".into()))?;
     let header: Header = serde_json::from_slice(&bytes[..nl])
         .map_err(|_| err("not a celltwin shard file (header unreadable)".into()))?;
-    if header.format != FORMAT {
-        return Err(err(format!("format `{}`, not `{FORMAT}`", header.format)));
+    if header.format != FORMAT && header.format != SWEEP_FORMAT {
+        return Err(err(format!(
+            "format `{}`, not `{FORMAT}` or `{SWEEP_FORMAT}`",
+            header.format
+        )));
     }
     if header.version != VERSION {
         return Err(err(format!(
@@ -262,7 +272,27 @@ fn decode(path: &Path) -> Result<Payload, ShardError> {
             "corrupted: the payload does not match its checksum (truncated or altered)".into(),
         ));
     }
-    serde_json::from_slice(body).map_err(|e| err(format!("corrupted payload: {e}")))
+    Ok((header.format, body.to_vec()))
+}
+
+/// Read a checked payload of the expected format.
+fn decode<T: serde::de::DeserializeOwned>(path: &Path, format: &str) -> Result<T, ShardError> {
+    let err = |why: String| ShardError::File {
+        path: path.display().to_string(),
+        why,
+    };
+    let (found, body) = unframe(path)?;
+    if found != format {
+        return Err(err(format!(
+            "a `{found}` file among `{format}` files: a run's and a sweep's shards do not merge"
+        )));
+    }
+    serde_json::from_slice(&body).map_err(|e| err(format!("corrupted payload: {e}")))
+}
+
+/// The format of a shard file: a run's shard ([`FORMAT`]) or a sweep's ([`SWEEP_FORMAT`]).
+pub fn format_of(path: &Path) -> Result<String, ShardError> {
+    unframe(path).map(|(f, _)| f)
 }
 
 /// The shard files in `inputs`: each a file, or a directory whose `shard-*.json` are taken.
@@ -280,7 +310,8 @@ pub fn shard_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, ShardError> {
                 .filter(|f| {
                     f.file_name().is_some_and(|n| {
                         let n = n.to_string_lossy();
-                        n.starts_with("shard-") && n.ends_with(".json")
+                        (n.starts_with("shard-") || n.starts_with("sweep-shard-"))
+                            && n.ends_with(".json")
                     })
                 })
                 .collect();
@@ -315,9 +346,20 @@ pub struct Merged {
 pub fn merge(files: &[PathBuf]) -> Result<Merged, ShardError> {
     let mut shards: Vec<(PathBuf, Payload)> = Vec::with_capacity(files.len());
     for f in files {
-        shards.push((f.clone(), decode(f)?));
+        shards.push((f.clone(), decode(f, FORMAT)?));
     }
-    check_set(&shards)?;
+    let keys: Vec<SetKey> = shards
+        .iter()
+        .map(|(p, s)| SetKey {
+            path: p,
+            k: s.k,
+            n: s.n,
+            version: &s.crate_version,
+            scene: &s.scene_toml,
+            what: "",
+        })
+        .collect();
+    check_set(&keys)?;
     shards.sort_by_key(|(_, p)| p.k);
     let first = &shards[0].1;
     let scene = crate::scene::from_toml_str(&first.scene_toml).map_err(|e| ShardError::File {
@@ -358,46 +400,61 @@ pub fn merge(files: &[PathBuf]) -> Result<Merged, ShardError> {
     })
 }
 
-/// Every shard of the same version, scene and N, each K exactly once.
-fn check_set(shards: &[(PathBuf, Payload)]) -> Result<(), ShardError> {
-    let (p0, first) = &shards[0];
-    for (p, s) in &shards[1..] {
+/// What makes shards one set.
+struct SetKey<'a> {
+    path: &'a PathBuf,
+    k: u64,
+    n: u64,
+    version: &'a str,
+    scene: &'a str,
+    /// A sweep's key and values (empty for a run).
+    what: &'a str,
+}
+
+/// Every shard of the same version, scene (and sweep) and N, each K exactly once.
+fn check_set(shards: &[SetKey]) -> Result<(), ShardError> {
+    let first = &shards[0];
+    for s in &shards[1..] {
         let differ = |what: &str| {
             Err(ShardError::Set(format!(
                 "{} and {} are shards of different {what}",
-                p0.display(),
-                p.display()
+                first.path.display(),
+                s.path.display()
             )))
         };
-        if s.crate_version != first.crate_version {
+        if s.version != first.version {
             return differ(&format!(
                 "celltwin versions ({} vs {})",
-                first.crate_version, s.crate_version
+                first.version, s.version
             ));
         }
         if s.n != first.n {
             return differ(&format!("splits (N = {} vs {})", first.n, s.n));
         }
-        if s.scene_toml != first.scene_toml {
+        if s.what != first.what {
+            return differ("sweeps");
+        }
+        if s.scene != first.scene {
             let seed = |t: &str| {
                 t.lines()
                     .find(|l| l.starts_with("seed"))
                     .map(str::to_string)
             };
-            if seed(&s.scene_toml) != seed(&first.scene_toml) {
+            if seed(s.scene) != seed(first.scene) {
                 return differ("seeds");
             }
             return differ("scenes");
         }
     }
     let n = first.n;
-    let mut seen: Vec<Option<&PathBuf>> = vec![None; n as usize];
-    for (p, s) in shards {
+    // A forged N is bounded: no set has a million shards.
+    let mut seen: Vec<Option<&PathBuf>> = vec![None; n.min(1 << 20) as usize];
+    for s in shards {
         match seen.get_mut(s.k as usize) {
             None => {
                 return Err(ShardError::Set(format!(
                     "{}: shard {} of {n} is out of range",
-                    p.display(),
+                    s.path.display(),
                     s.k
                 )));
             }
@@ -406,10 +463,10 @@ fn check_set(shards: &[(PathBuf, Payload)]) -> Result<(), ShardError> {
                     "shard {} of {n} is given twice: {} and {}",
                     s.k,
                     q.display(),
-                    p.display()
+                    s.path.display()
                 )));
             }
-            Some(slot) => *slot = Some(p),
+            Some(slot) => *slot = Some(s.path),
         }
     }
     let missing: Vec<String> = seen
@@ -425,6 +482,79 @@ fn check_set(shards: &[(PathBuf, Payload)]) -> Result<(), ShardError> {
         )));
     }
     Ok(())
+}
+
+/// Shard `k` of `n` of a sweep of `points` points: a contiguous range of them.
+pub fn sweep_points(points: usize, k: u64, n: u64) -> std::ops::Range<usize> {
+    let (p, n, k) = (points as u128, u128::from(n.max(1)), u128::from(k));
+    (k * p / n) as usize..((k + 1) * p / n) as usize
+}
+
+/// The file name of sweep shard `k` of `n`.
+pub fn sweep_file_name(k: u64, n: u64) -> String {
+    format!("sweep-shard-{k:05}-of-{n:05}.json")
+}
+
+/// What one sweep shard hands to the merge.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct SweepPayload {
+    crate_version: String,
+    /// The scene before the swept key is set, as TOML.
+    scene_toml: String,
+    /// The swept key and every value of the whole sweep, e.g. `line.spread_scale=0.5,1,2`.
+    sweep: String,
+    k: u64,
+    n: u64,
+    rows: Vec<crate::sweep::SweepRow>,
+}
+
+/// One sweep shard's rows as file contents.
+pub fn encode_sweep(
+    scene: &Scene,
+    param: &str,
+    values: &[String],
+    id: &ShardId,
+    rows: Vec<crate::sweep::SweepRow>,
+) -> Result<Vec<u8>, String> {
+    let payload = SweepPayload {
+        crate_version: env!("CARGO_PKG_VERSION").into(),
+        scene_toml: toml::to_string(scene).map_err(|e| e.to_string())?,
+        sweep: format!("{param}={}", values.join(",")),
+        k: id.k,
+        n: id.n,
+        rows,
+    };
+    framed(SWEEP_FORMAT, &payload)
+}
+
+/// Check a complete set of sweep shards and join their rows in point order: the swept key and
+/// the table.
+pub fn merge_sweep(files: &[PathBuf]) -> Result<(String, Vec<crate::sweep::SweepRow>), ShardError> {
+    let mut shards: Vec<(PathBuf, SweepPayload)> = Vec::with_capacity(files.len());
+    for f in files {
+        shards.push((f.clone(), decode(f, SWEEP_FORMAT)?));
+    }
+    let keys: Vec<SetKey> = shards
+        .iter()
+        .map(|(p, s)| SetKey {
+            path: p,
+            k: s.k,
+            n: s.n,
+            version: &s.crate_version,
+            scene: &s.scene_toml,
+            what: &s.sweep,
+        })
+        .collect();
+    check_set(&keys)?;
+    shards.sort_by_key(|(_, s)| s.k);
+    let param = shards[0]
+        .1
+        .sweep
+        .split_once('=')
+        .map_or("", |(p, _)| p)
+        .to_string();
+    let rows = shards.into_iter().flat_map(|(_, s)| s.rows).collect();
+    Ok((param, rows))
 }
 
 fn to_partial(p: Payload) -> Result<Partial, String> {

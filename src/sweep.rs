@@ -7,7 +7,7 @@ use crate::scene::Scene;
 use crate::summary::Summary;
 
 /// One row of the headline table.
-#[derive(serde::Serialize, Debug, Clone, PartialEq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
 pub struct SweepRow {
     /// The swept value as given.
     pub value: String,

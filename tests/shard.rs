@@ -193,3 +193,67 @@ fn shard_auto_reads_the_scheduler() {
     assert!(err.contains("neither a Slurm array"), "{err}");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// A sweep's points split over shards merge into the one-machine sweep table, byte for byte; a
+/// run's shard among a sweep's is refused.
+#[test]
+fn sweep_shards_merge_into_the_table() {
+    let d = tmp("sweep");
+    let parts = d.join("parts");
+    let sweep = |extra: &[&str]| {
+        let mut args = vec![
+            "sweep",
+            "--cells",
+            "30000",
+            "--param",
+            "line.spread_scale",
+            "--values",
+            "0.5,1,2",
+        ];
+        args.extend(extra);
+        let (code, _, err) = celltwin(&args, &[]);
+        assert_eq!(code, 0, "{err}");
+    };
+    for k in 0..2 {
+        let spec = format!("{k}/2");
+        sweep(&["--shard", &spec, "--out", parts.to_str().unwrap()]);
+    }
+    let merged = d.join("merged");
+    let (code, _, err) = celltwin(
+        &[
+            "merge",
+            parts.to_str().unwrap(),
+            "--out",
+            merged.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    let one = d.join("one");
+    sweep(&["--out", one.to_str().unwrap()]);
+    for f in ["sweep.csv", "sweep.json"] {
+        assert_eq!(
+            std::fs::read(one.join(f)).unwrap(),
+            std::fs::read(merged.join(f)).unwrap(),
+            "{f} byte for byte"
+        );
+    }
+    let csv = std::fs::read_to_string(merged.join("sweep.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 4, "header and three points: {csv}");
+    let run_part = d.join("run");
+    shard(0, 2, &run_part, &[]);
+    let (code, _, err) = celltwin(
+        &[
+            "merge",
+            parts
+                .join("sweep-shard-00000-of-00002.json")
+                .to_str()
+                .unwrap(),
+            run_part.join("shard-00000-of-00002.json").to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("do not merge"), "{err}");
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -98,10 +98,11 @@ pub struct MergeArgs {
     /// Shard files, or directories holding them (`shard-*.json`).
     #[arg(required = true, value_name = "DIR|FILE")]
     pub inputs: Vec<PathBuf>,
-    /// Write summary.json and the CSVs into DIR, as `celltwin run --out` does.
+    /// Write summary.json and the CSVs into DIR, as `celltwin run --out` does (for a sweep's
+    /// shards: sweep.json and sweep.csv, as `celltwin sweep --out` does).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Print the summary as one JSON object on stdout.
+    /// Print the summary (or the sweep table) as JSON on stdout.
     #[arg(long)]
     pub json: bool,
 }
@@ -121,9 +122,16 @@ pub struct SweepArgs {
     #[arg(long)]
     /// Print the table as one JSON array on stdout.
     pub json: bool,
-    /// Write sweep.csv and sweep.json into DIR.
+    /// Write sweep.csv and sweep.json into DIR (with --shard: the shard's file, for `celltwin merge`).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Run shard K of N of the sweep's points (a contiguous range) and write it to --out: `K/N`,
+    /// or `auto` (Slurm job arrays; Kubernetes Indexed Jobs with --shards).
+    #[arg(long, value_name = "K/N|auto", requires = "out")]
+    pub shard: Option<String>,
+    /// Shards in all, for `--shard auto` under Kubernetes.
+    #[arg(long, value_name = "N")]
+    pub shards: Option<u64>,
 }
 
 #[derive(Args, Debug)]
@@ -459,6 +467,10 @@ fn cmd_shard(a: &RunArgs) -> Result<(), CliError> {
 fn cmd_merge(a: &MergeArgs) -> Result<(), CliError> {
     check_out(a.out.as_deref())?;
     let files = crate::shard::shard_files(&a.inputs)?;
+    if crate::shard::format_of(&files[0])? == crate::shard::SWEEP_FORMAT {
+        let (param, rows) = crate::shard::merge_sweep(&files)?;
+        return write_sweep(&param, &rows, a.out.as_deref(), a.json);
+    }
     let m = crate::shard::merge(&files)?;
     let scene = m.scene.clone();
     let summary = m.partial.summary(&m.scene, m.backend, m.device);
@@ -484,31 +496,74 @@ fn cmd_sweep(a: &SweepArgs) -> Result<(), CliError> {
         })
         .collect::<Result<Vec<_>, CliError>>()?;
     check_out(a.out.as_deref())?;
+    let shard = match &a.shard {
+        Some(spec) => Some(crate::shard::parse_shard(spec, a.shards)?),
+        None => None,
+    };
+    let mine = match &shard {
+        Some(id) => crate::shard::sweep_points(points.len(), id.k, id.n),
+        None => 0..points.len(),
+    };
     let mut backend = make_backend(a.common.backend, a.common.threads)?;
     let opts = RunOptions {
         chunk: a.common.chunk,
         cancel: None,
     };
     let mut bar = Bar::new();
-    let rows = crate::sweep::run(&points, backend.as_mut(), &opts, &mut |i, n| bar.runs(i, n));
+    let rows = crate::sweep::run(
+        &points[mine.clone()],
+        backend.as_mut(),
+        &opts,
+        &mut |i, n| bar.runs(i, n),
+    );
     bar.finish();
     let rows = rows.map_err(|e| match e {
         crate::sweep::SweepError::Engine(e) => CliError::from(e),
         other => CliError::Other(other.to_string()),
     })?;
+    if let (Some(id), Some(dir)) = (&shard, &a.out) {
+        let _ = writeln!(
+            std::io::stderr(),
+            "sweep shard {} of {} ({}): points {}..{}",
+            id.k,
+            id.n,
+            id.source,
+            mine.start,
+            mine.end
+        );
+        let base = load_scene(&a.common)?;
+        let values: Vec<String> = a.values.iter().map(|v| v.trim().to_string()).collect();
+        let bytes = crate::shard::encode_sweep(&base, &a.param, &values, id, rows)
+            .map_err(CliError::Other)?;
+        let name = crate::shard::sweep_file_name(id.k, id.n);
+        crate::summary::atomic::write_dir(dir, &[], (&name, &bytes)).map_err(|e| {
+            CliError::Io(format!("cannot write {}: {e}", dir.join(&name).display()))
+        })?;
+        return emit_line(&format!("wrote {}", dir.join(&name).display()));
+    }
+    write_sweep(&a.param, &rows, a.out.as_deref(), a.json)
+}
+
+/// The sweep table: sweep.json and sweep.csv into `out` (sweep.json last), then stdout.
+fn write_sweep(
+    param: &str,
+    rows: &[crate::sweep::SweepRow],
+    out: Option<&std::path::Path>,
+    as_json: bool,
+) -> Result<(), CliError> {
     let table = json(&rows)?;
-    if let Some(dir) = &a.out {
+    if let Some(dir) = out {
         let csv = vec![(
             "sweep.csv".to_string(),
-            crate::sweep::csv(&rows).into_bytes(),
+            crate::sweep::csv(rows).into_bytes(),
         )];
         crate::summary::atomic::write_dir(dir, &csv, ("sweep.json", table.as_bytes()))
             .map_err(|e| CliError::Io(format!("cannot write {}: {e}", dir.display())))?;
     }
-    if a.json {
+    if as_json {
         emit_line(&table)
     } else {
-        emit(&report::sweep_table(&a.param, &rows))
+        emit(&report::sweep_table(param, rows))
     }
 }
 

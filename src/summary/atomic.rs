@@ -73,13 +73,20 @@ pub fn write_dir(
     result
 }
 
-/// Remove temporary files an interrupted earlier write left behind.
+/// Remove temporary files an interrupted earlier write left behind: those over an hour old, so
+/// the in-flight files of other writers into the same directory (a job array's shards) are left
+/// alone.
 fn clear_stale(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
+    let hour = std::time::Duration::from_secs(3600);
     for e in entries.flatten() {
-        if e.file_name().to_string_lossy().starts_with(TMP_PREFIX) {
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > hour));
+        if old && e.file_name().to_string_lossy().starts_with(TMP_PREFIX) {
             let _ = std::fs::remove_file(e.path());
         }
     }
@@ -95,7 +102,8 @@ mod tests {
         d
     }
 
-    /// A second write replaces the first whole, leaves no temporary file, and clears stale ones.
+    /// A second write replaces the first whole and leaves no temporary file of its own; an old
+    /// stale one is cleared, a fresh one (another writer's, in flight) is left.
     #[test]
     fn writes_replace_whole_sets() {
         let d = tmpdir("replace");
@@ -105,7 +113,17 @@ mod tests {
             ("summary.json", b"{}"),
         )
         .unwrap();
-        std::fs::write(d.join(format!("{TMP_PREFIX}999-a.csv")), b"stale").unwrap();
+        let stale = d.join(format!("{TMP_PREFIX}999-a.csv"));
+        std::fs::write(&stale, b"stale").unwrap();
+        let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        std::fs::File::options()
+            .write(true)
+            .open(&stale)
+            .unwrap()
+            .set_modified(two_hours_ago)
+            .unwrap();
+        let in_flight = d.join(format!("{TMP_PREFIX}998-b.csv"));
+        std::fs::write(&in_flight, b"another writer's").unwrap();
         write_dir(
             &d,
             &[("a.csv".into(), b"2".to_vec())],
@@ -114,6 +132,9 @@ mod tests {
         .unwrap();
         assert_eq!(std::fs::read(d.join("a.csv")).unwrap(), b"2");
         assert_eq!(std::fs::read(d.join("summary.json")).unwrap(), b"{\"n\":2}");
+        assert!(!stale.exists(), "the stale file is cleared");
+        assert!(in_flight.exists(), "another writer's file is left alone");
+        std::fs::remove_file(&in_flight).unwrap();
         let names: Vec<String> = std::fs::read_dir(&d)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
