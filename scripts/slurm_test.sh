@@ -40,6 +40,14 @@ fi
 PIDS=()
 cleanup() {
     for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+    sleep 1
+    for p in "${PIDS[@]:-}"; do
+        # A killed daemon whose parent does not reap it stays a zombie (state Z): that is stopped.
+        if [ -n "$p" ] && [ -r "/proc/$p/stat" ] && [ "$(awk '{print $3}' "/proc/$p/stat")" != Z ]; then
+            echo "slurm_test: daemon $p still running" >&2
+        fi
+    done
+    return 0
 }
 trap cleanup EXIT
 
@@ -51,8 +59,8 @@ chmod 400 /etc/munge/munge.key
 pkill -x munged 2>/dev/null || true
 runuser -u munge -- /usr/sbin/munged || give_up "munged did not start"
 sleep 1
-MUNGED=$(pgrep -x munged | head -1) || give_up "munged is not running"
-PIDS+=("$MUNGED")
+pgrep -x munged >/dev/null || give_up "munged is not running"
+PIDS+=($(pgrep -x munged))
 
 # One node with this machine's cores and memory; memory is not a consumable (CR_Core).
 H=$(hostname -s)
@@ -82,9 +90,9 @@ pkill -x slurmd 2>/dev/null || true
 slurmctld -c || give_up "slurmctld did not start (see /var/log/slurm/slurmctld.log)"
 slurmd -c || give_up "slurmd did not start (see /var/log/slurm/slurmd.log)"
 sleep 2
-CTLD=$(pgrep -x slurmctld | head -1) || give_up "slurmctld exited (see /var/log/slurm/slurmctld.log)"
-SLURMD=$(pgrep -x slurmd | head -1) || give_up "slurmd exited (see /var/log/slurm/slurmd.log)"
-PIDS+=("$CTLD" "$SLURMD")
+pgrep -x slurmctld >/dev/null || give_up "slurmctld exited (see /var/log/slurm/slurmctld.log)"
+pgrep -x slurmd >/dev/null || give_up "slurmd exited (see /var/log/slurm/slurmd.log)"
+PIDS+=($(pgrep -x slurmctld) $(pgrep -x slurmd))
 for _ in $(seq 30); do
     sinfo -h -o %t 2>/dev/null | grep -qE '^(idle|mix|alloc)' && break
     sleep 1
