@@ -172,6 +172,8 @@ struct Payload {
     lives: Vec<LifeRecord>,
     /// The life sample's cells as their 32-bit words (bit-exact, f32s included).
     life_cells: Vec<u32>,
+    /// The life sample's pack slots.
+    life_slots: Vec<u64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -219,6 +221,7 @@ pub fn encode(
             })
             .collect(),
         life_cells: bytemuck::cast_slice(&p.packs.life_cells).to_vec(),
+        life_slots: p.packs.life_slots,
     };
     framed(FORMAT, &payload)
 }
@@ -585,6 +588,7 @@ fn to_partial(p: Payload) -> Result<Partial, String> {
             hist_initial: p.hist_initial,
             lives,
             life_cells,
+            life_slots: p.life_slots,
         },
         line_s: p.line_s,
         elapsed_s: p.elapsed_s,

@@ -122,6 +122,8 @@ struct Assembly {
     initial: Moments,
     hist_initial: Histogram,
     life_cells: Vec<PackCell>,
+    /// The aged packs' slots.
+    life_slots: Vec<u64>,
     /// The window being gathered and its passed cells so far.
     current: Option<u64>,
     gathered: Vec<PackCell>,
@@ -155,6 +157,7 @@ impl Assembly {
             initial: Moments::default(),
             hist_initial: spec.pack_capacity(rated_pack),
             life_cells: Vec::new(),
+            life_slots: Vec::new(),
             current: None,
             gathered: Vec::with_capacity(window.min(1 << 24) as usize),
         }
@@ -180,8 +183,10 @@ impl Assembly {
             let q = initial_capacity(&cells, self.parallel);
             self.initial.push(q);
             self.hist_initial.push(q);
-            if (w * self.slots + j as u64).is_multiple_of(self.stride) {
+            let slot = w * self.slots + j as u64;
+            if slot.is_multiple_of(self.stride) {
                 self.life_cells.extend_from_slice(&cells);
+                self.life_slots.push(slot);
             }
             self.packs += 1;
         }
@@ -308,6 +313,7 @@ pub fn run_range(
             hist_initial: asm.hist_initial,
             lives,
             life_cells: asm.life_cells,
+            life_slots: asm.life_slots,
         },
         line_s,
         elapsed_s: t0.elapsed().as_secs_f64(),

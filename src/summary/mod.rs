@@ -277,6 +277,9 @@ pub struct PackTotals {
     pub lives: Vec<PackLife>,
     /// The life sample's cells, pack after pack (for defects in life packs).
     pub life_cells: Vec<PackCell>,
+    /// The life sample's pack slots (`window · slots per window + pack in window`): each aged
+    /// pack's id, the same in a sharded run.
+    pub life_slots: Vec<u64>,
 }
 
 impl PackTotals {
@@ -290,6 +293,7 @@ impl PackTotals {
         self.hist_initial.merge(&o.hist_initial);
         self.lives.extend(o.lives);
         self.life_cells.extend(o.life_cells);
+        self.life_slots.extend(o.life_slots);
     }
 }
 
