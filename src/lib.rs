@@ -10,12 +10,14 @@
 //! - [`model`]: the physics, stage by stage, backend-free;
 //! - [`engine`]: chunked runs on a backend ([`engine::cpu`], and the GPU twin);
 //! - [`summary`]: statistics, JSON and CSV;
-//! - [`attribution`]: the lost pack life shared out to its sources (Shapley values over runs).
+//! - [`attribution`]: the lost pack life shared out to its sources (Shapley values over runs);
+//! - [`bpx`]: a Battery Parameter eXchange cell imported as a scene.
 
 #[cfg(feature = "app")]
 pub mod app;
 pub mod attribution;
 pub mod backend;
+pub mod bpx;
 pub mod cli;
 pub mod engine;
 pub mod gpu;
