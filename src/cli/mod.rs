@@ -1,4 +1,4 @@
-//! The command line: `run`, `sweep`, `check`, `bench` (and, with no command, the app).
+//! The command line: `run`, `sweep`, `check`, `bench`, `import-bpx` (and, with no command, the app).
 
 mod report;
 
@@ -39,6 +39,8 @@ pub enum Command {
     Bench(BenchArgs),
     /// Open the desktop app (the default with no command).
     App(AppArgs),
+    /// Map a Battery Parameter eXchange (BPX) cell onto a scene from the nearest preset.
+    ImportBpx(ImportBpxArgs),
 }
 
 use crate::backend::BackendChoice;
@@ -156,6 +158,16 @@ pub struct AppArgs {
     pub scene: Option<String>,
 }
 
+#[derive(Args, Debug)]
+/// `celltwin import-bpx`.
+pub struct ImportBpxArgs {
+    /// The BPX JSON file.
+    pub file: String,
+    /// Write the scene TOML here (default: stdout, after the report on stderr).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
 /// Errors the CLI reports; bad input exits with status 2.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -165,6 +177,9 @@ pub enum CliError {
     #[error(transparent)]
     /// The engine failed: no GPU where one was asked for (exit status 2), a lost device, memory.
     Engine(#[from] EngineError),
+    #[error(transparent)]
+    /// A BPX file that cannot be read, is not BPX or maps onto no valid scene (exit status 2).
+    Bpx(#[from] crate::bpx::BpxError),
     #[error("{0}")]
     /// A file could not be written.
     Io(String),
@@ -178,6 +193,7 @@ impl CliError {
     pub fn exit_code(&self) -> i32 {
         match self {
             CliError::Scene(_) => 2,
+            CliError::Bpx(_) => 2,
             CliError::Engine(EngineError::NoGpu(_)) => 2,
             _ => 1,
         }
@@ -439,6 +455,27 @@ fn cmd_check(a: &CheckArgs) -> Result<(), CliError> {
     Ok(())
 }
 
+fn cmd_import_bpx(a: &ImportBpxArgs) -> Result<(), CliError> {
+    let import = crate::bpx::import_file(&a.file)?;
+    let toml = import
+        .toml(&a.file)
+        .map_err(|e| CliError::Other(e.to_string()))?;
+    match &a.out {
+        Some(path) => {
+            print!("{}", import.report());
+            std::fs::write(path, toml)
+                .map_err(|e| CliError::Io(format!("cannot write {}: {e}", path.display())))?;
+            println!("Scene written to {}", path.display());
+        }
+        None => {
+            // The scene goes to stdout (pipe it to a file); the report to stderr.
+            eprint!("{}", import.report());
+            print!("{toml}");
+        }
+    }
+    Ok(())
+}
+
 /// Peak resident memory of this process, bytes (Linux; None elsewhere).
 pub fn peak_rss() -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -495,6 +532,7 @@ pub fn main() -> i32 {
         Some(Command::Attribute(a)) => cmd_attribute(a),
         Some(Command::Bench(a)) => cmd_bench(a),
         Some(Command::App(a)) => cmd_app(a),
+        Some(Command::ImportBpx(a)) => cmd_import_bpx(a),
         None => launch_app(None),
     };
     match result {
