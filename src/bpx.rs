@@ -7,7 +7,7 @@
 //! (DCIR, K-value, every process spread, the pack and its life, cost per kWh) from the nearest
 //! built-in preset, and [`Import::report`] lists where each mapped value came from.
 //!
-//! The nearest preset ([`nearest_preset`]): a charge cut-off ("Upper voltage cut-off [V]") of at
+//! The nearest preset ([`nearest_preset`]): a charge cut-off (`Upper voltage cut-off [V]`) of at
 //! most [`LFP_MAX_UPPER_CUTOFF_V`] is an LFP cell (`lfp_prismatic_mature`), anything above it a
 //! layered-oxide cell (`nmc21700_mature`). LFP charges to 3.6–3.65 V, NMC/NCA to 4.1–4.4 V.
 //!
