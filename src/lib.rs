@@ -11,12 +11,14 @@
 //! - [`engine`]: chunked runs on a backend ([`engine::cpu`], and the GPU twin);
 //! - [`summary`]: statistics, JSON and CSV;
 //! - [`attribution`]: the lost pack life shared out to its sources (Shapley values over runs);
-//! - [`shard`]: runs split over machines (Slurm, Kubernetes) and merged exactly.
+//! - [`shard`]: runs split over machines (Slurm, Kubernetes) and merged exactly;
+//! - [`bpx`]: a Battery Parameter eXchange cell imported as a scene.
 
 #[cfg(feature = "app")]
 pub mod app;
 pub mod attribution;
 pub mod backend;
+pub mod bpx;
 pub mod cli;
 pub mod engine;
 pub mod gpu;

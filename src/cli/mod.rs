@@ -1,4 +1,4 @@
-//! The command line: `run`, `sweep`, `check`, `bench` (and, with no command, the app).
+//! The command line: `run`, `sweep`, `check`, `bench`, `import-bpx` (and, with no command, the app).
 
 mod report;
 
@@ -41,6 +41,8 @@ pub enum Command {
     Bench(BenchArgs),
     /// Open the desktop app (the default with no command).
     App(AppArgs),
+    /// Map a Battery Parameter eXchange (BPX) cell onto a scene from the nearest preset.
+    ImportBpx(ImportBpxArgs),
 }
 
 use crate::backend::BackendChoice;
@@ -188,6 +190,16 @@ pub struct AppArgs {
     pub scene: Option<String>,
 }
 
+#[derive(Args, Debug)]
+/// `celltwin import-bpx`.
+pub struct ImportBpxArgs {
+    /// The BPX JSON file.
+    pub file: String,
+    /// Write the scene TOML here (default: stdout, after the report on stderr).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
 /// Errors the CLI reports; bad input exits with status 2.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -197,6 +209,9 @@ pub enum CliError {
     #[error(transparent)]
     /// The engine failed: no GPU where one was asked for (exit status 2), a lost device, memory.
     Engine(#[from] EngineError),
+    #[error(transparent)]
+    /// A BPX file that cannot be read, is not BPX or maps onto no valid scene (exit status 2).
+    Bpx(#[from] crate::bpx::BpxError),
     #[error("{0}")]
     /// A file could not be written.
     Io(String),
@@ -219,7 +234,7 @@ impl CliError {
     /// The process exit status for the error: 2 for bad input, 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
-            CliError::Scene(_) | CliError::OutDir(_) | CliError::Shard(_) => 2,
+            CliError::Scene(_) | CliError::OutDir(_) | CliError::Shard(_) | CliError::Bpx(_) => 2,
             CliError::Engine(EngineError::NoGpu(_)) => 2,
             _ => 1,
         }
@@ -603,6 +618,37 @@ fn cmd_check(a: &CheckArgs) -> Result<(), CliError> {
     emit(&format!("# {}: valid. Resolved values:\n{toml}", a.scene))
 }
 
+fn cmd_import_bpx(a: &ImportBpxArgs) -> Result<(), CliError> {
+    let import = crate::bpx::import_file(&a.file)?;
+    let toml = import
+        .toml(&a.file)
+        .map_err(|e| CliError::Other(e.to_string()))?;
+    match &a.out {
+        Some(path) => {
+            // Through a temporary name like every output: a failed write leaves no half scene.
+            let dir = path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .ok_or_else(|| {
+                    CliError::OutDir(format!("--out {}: not a file name", path.display()))
+                })?;
+            crate::summary::atomic::write_dir(dir, &[], (&name, toml.as_bytes()))
+                .map_err(|e| CliError::Io(format!("cannot write {}: {e}", path.display())))?;
+            emit(&import.report())?;
+            emit_line(&format!("Scene written to {}", path.display()))
+        }
+        None => {
+            // The scene goes to stdout (pipe it to a file); the report to stderr.
+            let _ = write!(std::io::stderr(), "{}", import.report());
+            emit(&toml)
+        }
+    }
+}
+
 /// Peak resident memory of this process, bytes (Linux; None elsewhere).
 pub fn peak_rss() -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -657,6 +703,7 @@ pub fn main() -> i32 {
         Some(Command::Attribute(a)) => cmd_attribute(a),
         Some(Command::Bench(a)) => cmd_bench(a),
         Some(Command::App(a)) => cmd_app(a),
+        Some(Command::ImportBpx(a)) => cmd_import_bpx(a),
         None => launch_app(None),
     };
     match result {
