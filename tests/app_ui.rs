@@ -379,8 +379,8 @@ impl egui::DroppedFile for Dropped {
     }
 }
 
-/// A scene TOML dropped on the window loads as the base scene; a bad one says why and keeps the
-/// scene. Without a desktop portal the dialog buttons are greyed, and the path field stays.
+/// A scene TOML dropped on the window loads as the base scene, a BPX cell (.json) imports; a bad
+/// file says why and keeps the scene. Without a desktop portal the dialog buttons are greyed, and the path field stays.
 #[test]
 fn a_dropped_scene_file_loads() {
     let dir = std::env::temp_dir().join(format!("celltwin_drop_{}", std::process::id()));
@@ -405,6 +405,23 @@ fn a_dropped_scene_file_loads() {
     assert_eq!(app.scene.formation.aging_days, 6.0);
     assert_eq!(app.current.as_ref().unwrap().scene, "Aging test 6 days");
 
+    // A BPX cell (.json) imports onto its nearest preset at its own capacity.
+    let bpx = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/bpx/nmc_pouch_cell_BPX.json");
+    h.input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(Dropped(bpx)));
+    h.run();
+    let app = h.state();
+    assert_eq!(app.scene.cell.capacity_ah, 12.5, "BPX nominal capacity");
+    assert!(app.base_source.ends_with("(BPX)"), "{}", app.base_source);
+    let note = app.note.as_ref().expect("a note");
+    assert!(
+        !note.error && note.text.contains("nmc21700"),
+        "{}",
+        note.text
+    );
+
     h.input_mut()
         .dropped_files
         .push(std::sync::Arc::new(Dropped(bad.clone())));
@@ -416,7 +433,7 @@ fn a_dropped_scene_file_loads() {
         "{}",
         note.text
     );
-    assert_eq!(app.scene.formation.aging_days, 6.0, "the scene stays");
+    assert_eq!(app.scene.cell.capacity_ah, 12.5, "the scene stays");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -147,6 +147,27 @@ fn load_text(app: &mut CellTwinApp, path: &Path, text: Result<String, String>) {
     }
 }
 
+/// A dropped `.json` is a Battery Parameter eXchange cell: import it onto its nearest preset
+/// (`celltwin import-bpx`), and say what came from the preset.
+pub fn import_bpx(app: &mut CellTwinApp, path: &Path) {
+    let shown = path.display().to_string();
+    match crate::bpx::import_file(&shown) {
+        Ok(import) => {
+            let preset = import.preset;
+            app.load_scene(import.scene, format!("{shown} (BPX)"));
+            app.note(
+                format!(
+                    "imported BPX {shown} onto {preset}: capacity, porosity and fill from BPX; \
+                     DCIR, K-value and process spreads from the preset (`celltwin import-bpx` \
+                     lists every value)"
+                ),
+                false,
+            );
+        }
+        Err(e) => app.note(format!("cannot import {shown}: {e}"), true),
+    }
+}
+
 /// Save the edited scene as TOML (the file `celltwin run` reads), or say why not.
 pub fn save_file(app: &mut CellTwinApp, path: &Path) {
     let shown = path.display().to_string();
@@ -159,7 +180,8 @@ pub fn save_file(app: &mut CellTwinApp, path: &Path) {
     }
 }
 
-/// A file dropped on the window loads like "Open" (the first, if several are dropped).
+/// A file dropped on the window loads like "Open" (the first, if several are dropped); a `.json`
+/// is imported as a BPX cell.
 /// While files hover over the window, a banner says what a drop will do.
 pub fn handle_drops(app: &mut CellTwinApp, ctx: &egui::Context) {
     let (hovering, dropped) = ctx.input(|i| {
@@ -169,10 +191,18 @@ pub fn handle_drops(app: &mut CellTwinApp, ctx: &egui::Context) {
         )
     });
     if let Some(file) = dropped {
-        let text = file
-            .bytes()
-            .and_then(|b| String::from_utf8(b).map_err(|e| e.to_string()));
-        load_text(app, file.path(), text);
+        let path = file.path();
+        if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        {
+            import_bpx(app, path);
+        } else {
+            let text = file
+                .bytes()
+                .and_then(|b| String::from_utf8(b).map_err(|e| e.to_string()));
+            load_text(app, path, text);
+        }
     }
     if hovering {
         let screen = ctx.content_rect();
@@ -184,7 +214,7 @@ pub fn handle_drops(app: &mut CellTwinApp, ctx: &egui::Context) {
         painter.text(
             screen.center(),
             egui::Align2::CENTER_CENTER,
-            "Drop a scene TOML to load it",
+            "Drop a scene TOML (or a BPX cell .json) to load it",
             egui::FontId::proportional(24.0),
             egui::Color32::WHITE,
         );
