@@ -85,6 +85,13 @@ pub struct RunArgs {
     /// shard's file, for `celltwin merge`).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Tables in --out as CSV (default) or Parquet (packs, histograms, fade curve, cells).
+    #[arg(long, value_enum, default_value = "csv", requires = "out")]
+    pub format: FormatArg,
+    /// Also write per-cell records into --out (cells.csv / cells.parquet): every cell if the run
+    /// has at most ROWS, else ROWS cells evenly spread (at most 10⁷ rows; the report says which).
+    #[arg(long, value_name = "ROWS", value_parser = parse_count, requires = "out")]
+    pub cells_table: Option<u64>,
     /// Run shard K of N (whole matching windows) and write it to --out: `K/N`, or `auto` to take
     /// K and N from a Slurm job array or a Kubernetes Indexed Job (with --shards).
     #[arg(long, value_name = "K/N|auto", requires = "out")]
@@ -107,6 +114,27 @@ pub struct MergeArgs {
     /// Print the summary (or the sweep table) as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Tables in --out as CSV (default) or Parquet.
+    #[arg(long, value_enum, default_value = "csv", requires = "out")]
+    pub format: FormatArg,
+}
+
+/// `--format`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FormatArg {
+    /// CSV files.
+    Csv,
+    /// Parquet files (arrow-rs `parquet`).
+    Parquet,
+}
+
+impl From<FormatArg> for crate::summary::columnar::Format {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Csv => crate::summary::columnar::Format::Csv,
+            FormatArg::Parquet => crate::summary::columnar::Format::Parquet,
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -407,26 +435,28 @@ fn check_out(dir: Option<&std::path::Path>) -> Result<(), CliError> {
         .map_err(|e| CliError::OutDir(format!("--out {}: cannot write there: {e}", dir.display())))
 }
 
-fn run_scene(scene: &Scene, c: &Common, backend: &mut dyn Backend) -> Result<Summary, CliError> {
-    let mut bar = Bar::new();
-    let opts = RunOptions {
-        chunk: c.chunk,
-        cancel: None,
-    };
-    let s = engine::run(scene, backend, &opts, &mut |p| bar.update(p));
-    bar.finish();
-    Ok(s?)
-}
-
 fn cmd_run(a: &RunArgs) -> Result<(), CliError> {
     let scene = load_scene(&a.common)?;
     check_out(a.out.as_deref())?;
     let mut backend = make_backend(a.common.backend, a.common.threads)?;
-    let summary = run_scene(&scene, &a.common, backend.as_mut())?;
+    let opts = RunOptions {
+        chunk: a.common.chunk,
+        cancel: None,
+    };
+    let mut bar = Bar::new();
+    let part = engine::run_range(&scene, backend.as_mut(), &opts, 0..scene.cells, &mut |p| {
+        bar.update(p)
+    });
+    bar.finish();
+    let part = part?;
+    let packs = part.packs.clone();
+    let summary = part.summary(&scene, backend.kind(), backend.device());
+    let cells = a
+        .cells_table
+        .map(|rows| crate::summary::columnar::cell_sample(scene.cells, rows));
     // The files first: a closed stdout must not cost the run's output.
     if let Some(dir) = &a.out {
-        crate::summary::write_out_dir(&summary, dir)
-            .map_err(|e| CliError::Io(format!("cannot write {}: {e}", dir.display())))?;
+        write_tables(&summary, dir, a.format, &scene, &packs, cells)?;
     }
     if a.json {
         emit_line(&json(&summary)?)?;
@@ -435,8 +465,36 @@ fn cmd_run(a: &RunArgs) -> Result<(), CliError> {
         if let Some(dir) = &a.out {
             emit_line(&format!("wrote {}", dir.display()))?;
         }
+        if let Some((step, count)) = cells {
+            emit_line(&format!(
+                "cells table: {count} cells{}",
+                if step > 1 {
+                    format!(" (every {step}th of {})", scene.cells)
+                } else {
+                    " (all)".into()
+                }
+            ))?;
+        }
     }
     Ok(())
+}
+
+/// summary.json and the tables into `dir`.
+fn write_tables(
+    summary: &Summary,
+    dir: &std::path::Path,
+    format: FormatArg,
+    scene: &Scene,
+    packs: &crate::summary::PackTotals,
+    cells: Option<(u64, u64)>,
+) -> Result<(), CliError> {
+    let tables = crate::summary::columnar::Tables {
+        scene,
+        packs,
+        cells,
+    };
+    crate::summary::columnar::write_out(summary, dir, format.into(), &tables)
+        .map_err(|e| CliError::Io(format!("cannot write {}: {e}", dir.display())))
 }
 
 /// One shard of a run into `--out`; a one-line note on stderr says which and from where.
@@ -488,10 +546,10 @@ fn cmd_merge(a: &MergeArgs) -> Result<(), CliError> {
     }
     let m = crate::shard::merge(&files)?;
     let scene = m.scene.clone();
+    let packs = m.partial.packs.clone();
     let summary = m.partial.summary(&m.scene, m.backend, m.device);
     if let Some(dir) = &a.out {
-        crate::summary::write_out_dir(&summary, dir)
-            .map_err(|e| CliError::Io(format!("cannot write {}: {e}", dir.display())))?;
+        write_tables(&summary, dir, a.format, &scene, &packs, None)?;
     }
     if a.json {
         emit_line(&json(&summary)?)

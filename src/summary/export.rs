@@ -17,25 +17,28 @@ fn hist_csv(h: &Histogram) -> String {
     f
 }
 
-/// Every CSV of a summary, by file name.
-fn csvs(s: &Summary) -> Vec<(String, Vec<u8>)> {
+/// Every histogram of a summary with its table name (`hist_<name>.csv`, the Parquet table's
+/// `histogram` column).
+pub(super) fn named_histograms(s: &Summary) -> [(&'static str, &Histogram); 8] {
     let h = &s.histograms;
-    let mut out: Vec<(String, String)> = [
-        ("hist_capacity_true.csv", &h.capacity_true_ah),
-        ("hist_capacity_measured.csv", &h.capacity_measured_ah),
-        ("hist_capacity_scrapped.csv", &h.capacity_scrapped_ah),
-        ("hist_dcir_measured.csv", &h.dcir_measured_mohm),
-        ("hist_k_measured.csv", &h.k_measured_mv_day),
-        ("hist_np_ratio.csv", &h.np_ratio),
-        (
-            "hist_pack_initial_capacity.csv",
-            &h.pack_initial_capacity_ah,
-        ),
-        ("hist_pack_life.csv", &h.pack_life_cycles),
+    [
+        ("capacity_true", &h.capacity_true_ah),
+        ("capacity_measured", &h.capacity_measured_ah),
+        ("capacity_scrapped", &h.capacity_scrapped_ah),
+        ("dcir_measured", &h.dcir_measured_mohm),
+        ("k_measured", &h.k_measured_mv_day),
+        ("np_ratio", &h.np_ratio),
+        ("pack_initial_capacity", &h.pack_initial_capacity_ah),
+        ("pack_life", &h.pack_life_cycles),
     ]
-    .into_iter()
-    .map(|(name, hist)| (name.to_string(), hist_csv(hist)))
-    .collect();
+}
+
+/// Every CSV of a summary, by file name.
+pub(super) fn csvs(s: &Summary) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, String)> = named_histograms(s)
+        .into_iter()
+        .map(|(name, hist)| (format!("hist_{name}.csv"), hist_csv(hist)))
+        .collect();
     let mut f = String::from("cycles,p5,p50,p95\n");
     let c = &s.packs.fade_curve;
     for i in 0..c.cycles.len() {

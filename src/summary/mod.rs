@@ -2,6 +2,7 @@
 //! cost. One [`Summary`] feeds the CLI's text and JSON, the CSV export and the app.
 
 pub mod atomic;
+pub mod columnar;
 mod export;
 mod stats;
 
