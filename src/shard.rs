@@ -347,23 +347,15 @@ pub struct Merged {
 /// Check that `files` are one complete set (same version, scene and N; every K once) and join
 /// them in shard order.
 pub fn merge(files: &[PathBuf]) -> Result<Merged, ShardError> {
-    let mut shards: Vec<(PathBuf, Payload)> = Vec::with_capacity(files.len());
-    for f in files {
-        shards.push((f.clone(), decode(f, FORMAT)?));
-    }
-    let keys: Vec<SetKey> = shards
-        .iter()
-        .map(|(p, s)| SetKey {
-            path: p,
-            k: s.k,
-            n: s.n,
-            version: &s.crate_version,
-            scene: &s.scene_toml,
-            what: "",
-        })
-        .collect();
-    check_set(&keys)?;
-    shards.sort_by_key(|(_, p)| p.k);
+    let shards: Vec<(PathBuf, Payload)> = load_set(files, FORMAT, |s: &Payload| {
+        (
+            s.k,
+            s.n,
+            s.crate_version.as_str(),
+            s.scene_toml.as_str(),
+            "",
+        )
+    })?;
     let first = &shards[0].1;
     let scene = crate::scene::from_toml_str(&first.scene_toml).map_err(|e| ShardError::File {
         path: shards[0].0.display().to_string(),
@@ -401,6 +393,36 @@ pub fn merge(files: &[PathBuf]) -> Result<Merged, ShardError> {
         backend,
         device,
     })
+}
+
+/// Read every file of a set (each of `format`), check it is one complete set by `key` — (K, N,
+/// version, scene, sweep) of a payload — and return the payloads in shard order.
+fn load_set<T: serde::de::DeserializeOwned>(
+    files: &[PathBuf],
+    format: &str,
+    key: impl Fn(&T) -> (u64, u64, &str, &str, &str),
+) -> Result<Vec<(PathBuf, T)>, ShardError> {
+    let mut shards: Vec<(PathBuf, T)> = Vec::with_capacity(files.len());
+    for f in files {
+        shards.push((f.clone(), decode(f, format)?));
+    }
+    let keys: Vec<SetKey> = shards
+        .iter()
+        .map(|(path, s)| {
+            let (k, n, version, scene, what) = key(s);
+            SetKey {
+                path,
+                k,
+                n,
+                version,
+                scene,
+                what,
+            }
+        })
+        .collect();
+    check_set(&keys)?;
+    shards.sort_by_key(|(_, s)| key(s).0);
+    Ok(shards)
 }
 
 /// What makes shards one set.
@@ -533,23 +555,16 @@ pub fn encode_sweep(
 /// Check a complete set of sweep shards and join their rows in point order: the swept key and
 /// the table.
 pub fn merge_sweep(files: &[PathBuf]) -> Result<(String, Vec<crate::sweep::SweepRow>), ShardError> {
-    let mut shards: Vec<(PathBuf, SweepPayload)> = Vec::with_capacity(files.len());
-    for f in files {
-        shards.push((f.clone(), decode(f, SWEEP_FORMAT)?));
-    }
-    let keys: Vec<SetKey> = shards
-        .iter()
-        .map(|(p, s)| SetKey {
-            path: p,
-            k: s.k,
-            n: s.n,
-            version: &s.crate_version,
-            scene: &s.scene_toml,
-            what: &s.sweep,
-        })
-        .collect();
-    check_set(&keys)?;
-    shards.sort_by_key(|(_, s)| s.k);
+    let shards: Vec<(PathBuf, SweepPayload)> =
+        load_set(files, SWEEP_FORMAT, |s: &SweepPayload| {
+            (
+                s.k,
+                s.n,
+                s.crate_version.as_str(),
+                s.scene_toml.as_str(),
+                s.sweep.as_str(),
+            )
+        })?;
     let param = shards[0]
         .1
         .sweep
