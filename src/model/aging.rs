@@ -381,11 +381,18 @@ pub fn nmc_dod_factor(a: &AgingParams, dod: f32) -> f32 {
 /// One step of `loss = k·x^p` from `loss` by `dx` of stress-time, in the incremental form.
 #[inline]
 pub fn power_step(loss: f32, k: f32, p: f32, dx: f32) -> f32 {
+    power_step_inv(loss, k, p, 1.0 / p, dx)
+}
+
+/// [`power_step`] with `1 / p` given (`inv_p` must be `1.0 / p`): the same result bit for bit,
+/// the division done once instead of every step.
+#[inline]
+pub fn power_step_inv(loss: f32, k: f32, p: f32, inv_p: f32, dx: f32) -> f32 {
     if k <= 0.0 || dx <= 0.0 {
         return loss;
     }
     let x_eq = if loss > 0.0 {
-        (loss / k).powf(1.0 / p)
+        (loss / k).powf(inv_p)
     } else {
         0.0
     };
@@ -450,6 +457,109 @@ pub fn step_cell(a: &AgingParams, table: &[f32], age: &mut CellAge, c: &Conditio
     age.loss_cyc = power_step(age.loss_cyc, c.cyc_factor * k_cyc, a.p_cyc, defc);
 }
 
+/// The parts of [`step_cell`] fixed for a group's whole life: those of the rest temperature (the
+/// group's coolant-inlet temperature, set by its position) and the exponents' reciprocals. Computed
+/// once per group and pack instead of every cell and step (the CPU's pack life; the WGSL twin
+/// evaluates them each step).
+#[derive(Clone, Copy, Debug)]
+pub struct RestTerms {
+    /// `f_rest · k_cal(T_rest)`, the rest half of the calendar rate.
+    pub cal: f32,
+    /// LFP: the Arrhenius sum `exp(2190/T) + exp(max(−1.55e5/T, −80))` at `T_rest`; NMC: the
+    /// exponent's temperature factor `1.2445954·tn³`, `tn = T_rest / 308.15`.
+    pub cyc: f32,
+    /// `1 / p_cal`.
+    pub inv_p_cal: f32,
+    /// `1 / p_cyc`.
+    pub inv_p_cyc: f32,
+}
+
+impl RestTerms {
+    /// The rest terms at `t_rest_k`.
+    pub fn new(a: &AgingParams, table: &[f32], t_rest_k: f32) -> RestTerms {
+        let cyc = if a.law == 0 {
+            (2190.0 / t_rest_k).exp() + (-1.55e5 / t_rest_k).max(-80.0).exp()
+        } else {
+            let tn = t_rest_k / 308.15;
+            1.244_595_4 * tn * tn * tn
+        };
+        RestTerms {
+            cal: a.f_rest * table_lookup(table, a, t_rest_k, 1),
+            cyc,
+            inv_p_cal: 1.0 / a.p_cal,
+            inv_p_cyc: 1.0 / a.p_cyc,
+        }
+    }
+}
+
+/// The DOD's part of the cycling rate, the same for every cell of a group within a step: LFP's
+/// `4.38e-8 + 1.55e-8·DOD + 1.68e-7·C_avg` (with EFC per cycle = DOD, as in pack life), NMC's
+/// [`nmc_dod_factor`].
+#[inline]
+pub fn dod_term(a: &AgingParams, dod: f32) -> f32 {
+    if a.law == 0 {
+        let c_avg = a.cycles_per_day * 2.0 * dod / 24.0;
+        4.38e-8 + 1.55e-8 * dod + 1.68e-7 * c_avg
+    } else {
+        nmc_dod_factor(a, dod)
+    }
+}
+
+/// What [`step_cell_hoisted`] reads of one cell in one step.
+#[derive(Clone, Copy, Debug)]
+pub struct HoistedStep {
+    /// Temperature while cycling, K.
+    pub t_cyc_k: f32,
+    /// Equivalent full cycles per cycle (the group's DOD).
+    pub efc_per_cycle: f32,
+    /// [`dod_term`] of the group's DOD.
+    pub dod_term: f32,
+    /// Discharge C-rate on the cell's initial capacity.
+    pub c_dis: f32,
+    /// Cycling-rate multiple (make and overpotential).
+    pub cyc_factor: f32,
+    /// Calendar-rate multiple (SEI).
+    pub cal_factor: f32,
+    /// Calendar stress-time a step: `scalar · days_per_step · time_scale`.
+    pub dt: f32,
+    /// `scalar · cycles_per_step` (the cycling stress-time is this · EFC · time_scale).
+    pub scalar_cycles: f32,
+}
+
+/// [`step_cell`] with the rest temperature's terms, the group's DOD terms and the cell's
+/// constant stress-time factors computed beforehand: the same operations in the same order on
+/// the same values, so the same result bit for bit (checked against [`step_cell`] in the tests).
+#[inline]
+pub fn step_cell_hoisted(
+    a: &AgingParams,
+    table: &[f32],
+    rest: &RestTerms,
+    age: &mut CellAge,
+    c: &HoistedStep,
+) {
+    let k_cal = c.cal_factor * (a.f_cyc * table_lookup(table, a, c.t_cyc_k, 0) + rest.cal);
+    let k_cyc = if a.law == 0 {
+        let arrhenius = (2190.0 / c.t_cyc_k).exp() + (-1.55e5 / c.t_cyc_k).max(-80.0).exp();
+        a.f_cyc * (c.dod_term * arrhenius) + a.f_rest * (c.dod_term * rest.cyc)
+    } else {
+        let tn = c.t_cyc_k / 308.15;
+        let sqrt_c = c.c_dis.sqrt();
+        let base = 0.181_235_02 * (-0.123_779_21 * c.c_dis * c.c_dis * c.c_dis).exp();
+        let at_cyc = base * (1.244_595_4 * tn * tn * tn * sqrt_c).exp() * c.dod_term;
+        let at_rest = base * (rest.cyc * sqrt_c).exp() * c.dod_term;
+        a.f_cyc * at_cyc + a.f_rest * at_rest
+    };
+    let defc = c.scalar_cycles * c.efc_per_cycle * a.time_scale;
+    age.loss_cal = power_step_inv(age.loss_cal, k_cal, a.p_cal, rest.inv_p_cal, c.dt);
+    age.loss_cyc = power_step_inv(
+        age.loss_cyc,
+        c.cyc_factor * k_cyc,
+        a.p_cyc,
+        rest.inv_p_cyc,
+        defc,
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -510,6 +620,59 @@ mod tests {
                     (q - q_ref).abs() < 0.005,
                     "{chem:?} {temp} °C year {years}: {q:.4} vs BLAST-Lite {q_ref}"
                 );
+            }
+        }
+    }
+
+    /// The hoisted step is [`step_cell`] bit for bit, both laws, over temperatures, DODs and
+    /// currents, from fresh to well faded.
+    #[test]
+    fn hoisted_step_is_step_cell_bit_for_bit() {
+        for chem in [Chemistry::LfpPrismatic, Chemistry::Nmc21700] {
+            let life = Scene::preset(chem).life;
+            let nominal = Nominal {
+                q_rated: 5.0,
+                r_mohm: 18.0,
+                np_design: 1.08,
+                first_cycle_loss: 0.09,
+            };
+            let a = AgingParams::new(chem, &life, &nominal, 1, 1, 0);
+            let table = RateTable::new(&a, &life);
+            for (t_rest, heat) in [(298.15f32, 0.0f32), (301.7, 3.3), (305.0, 17.9)] {
+                let rest = RestTerms::new(&a, &table.values, t_rest);
+                for (dod, c_dis, scalar) in [
+                    (0.8f32, 0.5f32, 1.0f32),
+                    (0.93, 0.61, 1.13),
+                    (1.0, 0.37, 0.87),
+                ] {
+                    let cond = Conditions {
+                        t_rest_k: t_rest,
+                        t_cyc_k: t_rest + heat,
+                        dod,
+                        efc_per_cycle: dod,
+                        c_dis,
+                        scalar,
+                        cyc_factor: 1.21,
+                        cal_factor: 0.93,
+                    };
+                    let hoisted = HoistedStep {
+                        t_cyc_k: cond.t_cyc_k,
+                        efc_per_cycle: dod,
+                        dod_term: dod_term(&a, dod),
+                        c_dis,
+                        cyc_factor: cond.cyc_factor,
+                        cal_factor: cond.cal_factor,
+                        dt: scalar * a.days_per_step * a.time_scale,
+                        scalar_cycles: scalar * a.cycles_per_step,
+                    };
+                    let (mut want, mut got) = (CellAge::default(), CellAge::default());
+                    for _ in 0..200 {
+                        step_cell(&a, &table.values, &mut want, &cond);
+                        step_cell_hoisted(&a, &table.values, &rest, &mut got, &hoisted);
+                        assert_eq!(want.loss_cal.to_bits(), got.loss_cal.to_bits());
+                        assert_eq!(want.loss_cyc.to_bits(), got.loss_cyc.to_bits());
+                    }
+                }
             }
         }
     }

@@ -3,7 +3,9 @@
 //! Pack life is the CPU twin of `shaders/pack_life.wgsl`: the same per-step order — group sums,
 //! pack capacity, duty, each cell's conditions and fade, self-discharge and balancing, shorts.
 
-use super::aging::{AgingParams, CellAge, Conditions, Nominal, RateTable, step_cell};
+use super::aging::{
+    AgingParams, CellAge, HoistedStep, Nominal, RateTable, RestTerms, dod_term, step_cell_hoisted,
+};
 use super::{CellRecord, flags};
 use crate::rng::{Philox, box_muller, stream};
 use crate::scene::{Matching, Scene};
@@ -234,16 +236,39 @@ pub struct PackLife {
     pub curve: Vec<f32>,
 }
 
-/// Per-cell state in a pack during life.
+/// Per-cell state in a pack during life, with what the cell's steps read of its make (fixed for
+/// its life) alongside.
 #[derive(Clone, Copy, Debug)]
 struct Live {
     age: CellAge,
     q: f32,
     r: f32,
-    scalar: f32,
+    /// `1 / r`, kept with `r`: the group's conductance and the cell's current share both read it.
+    inv_r: f32,
     cyc_factor: f32,
     cal_factor: f32,
+    /// Calendar stress-time a step: `scalar · days_per_step · time_scale`.
+    dt: f32,
+    /// `scalar · cycles_per_step`.
+    scalar_cycles: f32,
+    /// Self-discharge's Ah a step per Ah held, before the days: `k · 1e-3 / ocv_slope_v`.
+    sd_per_ah: f32,
+    q0: f32,
+    r0: f32,
+    r_tab: f32,
+    index: u64,
     defect: bool,
+}
+
+/// What a group's cells read of its position along the string, fixed for the pack's life.
+#[derive(Clone, Copy, Debug)]
+struct GroupPlace {
+    /// Position from the coolant inlet (0) to the outlet (1).
+    pos: f32,
+    /// Rest temperature: ambient plus the positional gradient, K.
+    t_base: f32,
+    /// The rest temperature's part of the fade rates.
+    rest: RestTerms,
 }
 
 /// The cell's unexplained fade scalar: lognormal, keyed by the cell.
@@ -372,6 +397,7 @@ pub fn simulate_pack_cells(
     let ns = a.series as usize;
     debug_assert_eq!(cells.len(), np * ns);
     let mut live = init_live(a, rng, cells);
+    let places = group_places(a, table, ns);
     let rated = a.q_rated * np as f32;
     let mut offset = vec![0.0f32; ns];
     // Each group's capacity and conductance at the start of the step: the pack capacity, its
@@ -408,19 +434,8 @@ pub fn simulate_pack_cells(
         let duty = step_duty(a, rated, q_pack, r_pack, short_p, (step, cycles));
         for g in 0..ns {
             let group = &mut live[g * np..(g + 1) * np];
-            let group_cells = &cells[g * np..(g + 1) * np];
             let sums = (q_groups[g], g_groups[g]);
-            offset[g] += age_group(
-                a,
-                table,
-                rng,
-                group,
-                group_cells,
-                (g, ns),
-                sums,
-                &duty,
-                &mut end,
-            );
+            offset[g] += age_group(a, table, rng, group, &places[g], sums, &duty, &mut end);
         }
         balance(&mut offset, a.balance_ah);
     }
@@ -440,14 +455,44 @@ pub fn simulate_pack_cells(
 fn init_live(a: &AgingParams, rng: &Philox, cells: &[PackCell]) -> Vec<Live> {
     cells
         .iter()
-        .map(|c| Live {
-            age: CellAge::default(),
-            q: c.q0,
-            r: c.r0,
-            scalar: fade_scalar(rng, a, c.index()),
-            cyc_factor: cycling_factor(a, c),
-            cal_factor: sei_factor(a, c.first_cycle_loss),
-            defect: c.flags & flags::DEFECT != 0,
+        .map(|c| {
+            let scalar = fade_scalar(rng, a, c.index());
+            Live {
+                age: CellAge::default(),
+                q: c.q0,
+                r: c.r0,
+                inv_r: 1.0 / c.r0,
+                cyc_factor: cycling_factor(a, c),
+                cal_factor: sei_factor(a, c.first_cycle_loss),
+                dt: scalar * a.days_per_step * a.time_scale,
+                scalar_cycles: scalar * a.cycles_per_step,
+                // mV/day → SOC/day through the OCV slope → Ah per Ah held.
+                sd_per_ah: c.k * 1e-3 / a.ocv_slope_v,
+                q0: c.q0,
+                r0: c.r0,
+                r_tab: c.r_tab,
+                index: c.index(),
+                defect: c.flags & flags::DEFECT != 0,
+            }
+        })
+        .collect()
+}
+
+/// Each group's position, rest temperature and rest terms (group `g` of `ns`).
+fn group_places(a: &AgingParams, table: &[f32], ns: usize) -> Vec<GroupPlace> {
+    (0..ns)
+        .map(|g| {
+            let pos = if ns > 1 {
+                g as f32 / (ns - 1) as f32
+            } else {
+                0.0
+            };
+            let t_base = a.ambient_k + a.gradient_k * pos;
+            GroupPlace {
+                pos,
+                t_base,
+                rest: RestTerms::new(a, table, t_base),
+            }
         })
         .collect()
 }
@@ -460,7 +505,7 @@ fn group_sums(live: &[Live], np: usize, q_groups: &mut [f32], g_groups: &mut [f3
     for g in 0..q_groups.len() {
         let group = &live[g * np..(g + 1) * np];
         q_groups[g] = group.iter().map(|l| l.q).sum();
-        g_groups[g] = group.iter().map(|l| 1.0 / l.r).sum();
+        g_groups[g] = group.iter().map(|l| l.inv_r).sum();
         r_pack += 1.0 / g_groups[g];
     }
     r_pack
@@ -551,55 +596,49 @@ fn step_duty(
     }
 }
 
-/// Age one parallel group (group `g` of `ns`, capacity `q_g`, conductance `g_sum`) by one step,
-/// ending the pack on a short; returns the group's self-discharge over the step, Ah.
+/// Age one parallel group (at `place`, capacity `q_g`, conductance `g_sum`) by one step, ending
+/// the pack on a short; returns the group's self-discharge over the step, Ah.
 #[allow(clippy::too_many_arguments)]
 fn age_group(
     a: &AgingParams,
     table: &[f32],
     rng: &Philox,
     group: &mut [Live],
-    cells: &[PackCell],
-    (g, ns): (usize, usize),
+    place: &GroupPlace,
     (q_g, g_sum): (f32, f32),
     duty: &StepDuty,
     end: &mut Option<(u32, EndOfLife)>,
 ) -> f32 {
     let pack_current = duty.pack_current;
-    let pos = if ns > 1 {
-        g as f32 / (ns - 1) as f32
-    } else {
-        0.0
-    };
-    let t_base = a.ambient_k + a.gradient_k * pos;
-    let t_cool = t_base + duty.coolant_rise * pos;
+    let t_cool = place.t_base + duty.coolant_rise * place.pos;
     // Each cell's charge share is its capacity's share (shared voltage), so every cell
     // of the group swings the group's DOD of its own present capacity.
     let dod = (duty.ah_cycle / q_g).min(1.0);
+    let dod_term = dod_term(a, dod);
     let mut sd_ah = 0.0;
-    for (l, c) in group.iter_mut().zip(cells) {
+    for l in group.iter_mut() {
         // Current divides by conductance.
-        let i_cell = pack_current * (1.0 / l.r) / g_sum;
+        let i_cell = pack_current * l.inv_r / g_sum;
         let heat_w = i_cell * i_cell * l.r * 1e-3;
-        let tab_w = i_cell * i_cell * c.r_tab * 1e-3;
-        let cond = Conditions {
-            t_rest_k: t_base,
+        let tab_w = i_cell * i_cell * l.r_tab * 1e-3;
+        let step = HoistedStep {
             t_cyc_k: t_cool + heat_w * a.r_th + tab_w * a.tab_k_per_w,
-            dod,
             efc_per_cycle: dod,
-            c_dis: i_cell / c.q0,
-            scalar: l.scalar,
-            cyc_factor: l.cyc_factor * overpotential_factor(a, i_cell, c.r0),
+            dod_term,
+            c_dis: i_cell / l.q0,
+            cyc_factor: l.cyc_factor * overpotential_factor(a, i_cell, l.r0),
             cal_factor: l.cal_factor,
+            dt: l.dt,
+            scalar_cycles: l.scalar_cycles,
         };
-        step_cell(a, table, &mut l.age, &cond);
+        step_cell_hoisted(a, table, &place.rest, &mut l.age, &step);
         let loss = l.age.loss();
-        l.q = c.q0 * (1.0 - loss);
-        l.r = c.r0 * (1.0 + a.r_growth * loss);
-        // mV/day → SOC/day through the OCV slope → Ah.
-        sd_ah += c.k * 1e-3 / a.ocv_slope_v * l.q * a.days_per_step;
+        l.q = l.q0 * (1.0 - loss);
+        l.r = l.r0 * (1.0 + a.r_growth * loss);
+        l.inv_r = 1.0 / l.r;
+        sd_ah += l.sd_per_ah * l.q * a.days_per_step;
         if l.defect && end.is_none() {
-            let u = rng.uniforms(c.index(), stream::AGING_SHORT, duty.step)[0];
+            let u = rng.uniforms(l.index, stream::AGING_SHORT, duty.step)[0];
             if u < duty.short_p {
                 *end = Some((duty.cycles + a.cycles_per_step as u32, EndOfLife::Short));
             }
