@@ -338,7 +338,9 @@ impl RateTable {
 #[inline]
 pub fn table_lookup(values: &[f32], a: &AgingParams, t_k: f32, which: usize) -> f32 {
     let x = ((t_k - a.table_t0) / a.table_dt).clamp(0.0, (a.table_len - 1) as f32);
-    let i = (x.floor() as u32).min(a.table_len - 2) as usize;
+    // `x` is clamped to ≥ 0 (or NaN), where the cast's truncation is the shader's `floor` (a NaN
+    // casts to 0 either way): without SSE4.1 `floor` is a libm call.
+    let i = (x as u32).min(a.table_len - 2) as usize;
     let f = x - i as f32;
     let v0 = values[2 * i + which];
     let v1 = values[2 * i + 2 + which];
