@@ -507,6 +507,34 @@ pub fn dod_term(a: &AgingParams, dod: f32) -> f32 {
     }
 }
 
+/// The parts of the NMC cycling rate that depend only on the cell's discharge C-rate (and its
+/// group's rest temperature): a cell whose current is bit for bit last step's reuses them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CurrentTerms {
+    /// `√C_dis`.
+    pub sqrt_c: f32,
+    /// `0.18123502 · exp(−0.12377921 · C_dis³)`.
+    pub base: f32,
+    /// `exp(1.2445954 · tn_rest³ · √C_dis)`.
+    pub rest_exp: f32,
+}
+
+impl CurrentTerms {
+    /// The terms at `c_dis` (zeros for LFP, whose law does not read the current).
+    #[inline]
+    pub fn new(a: &AgingParams, rest: &RestTerms, c_dis: f32) -> CurrentTerms {
+        if a.law == 0 {
+            return CurrentTerms::default();
+        }
+        let sqrt_c = c_dis.sqrt();
+        CurrentTerms {
+            sqrt_c,
+            base: 0.181_235_02 * (-0.123_779_21 * c_dis * c_dis * c_dis).exp(),
+            rest_exp: (rest.cyc * sqrt_c).exp(),
+        }
+    }
+}
+
 /// What [`step_cell_hoisted`] reads of one cell in one step.
 #[derive(Clone, Copy, Debug)]
 pub struct HoistedStep {
@@ -516,8 +544,8 @@ pub struct HoistedStep {
     pub efc_per_cycle: f32,
     /// [`dod_term`] of the group's DOD.
     pub dod_term: f32,
-    /// Discharge C-rate on the cell's initial capacity.
-    pub c_dis: f32,
+    /// [`CurrentTerms`] of the discharge C-rate on the cell's initial capacity.
+    pub current: CurrentTerms,
     /// Cycling-rate multiple (make and overpotential).
     pub cyc_factor: f32,
     /// Calendar-rate multiple (SEI).
@@ -545,10 +573,9 @@ pub fn step_cell_hoisted(
         a.f_cyc * (c.dod_term * arrhenius) + a.f_rest * (c.dod_term * rest.cyc)
     } else {
         let tn = c.t_cyc_k / 308.15;
-        let sqrt_c = c.c_dis.sqrt();
-        let base = 0.181_235_02 * (-0.123_779_21 * c.c_dis * c.c_dis * c.c_dis).exp();
-        let at_cyc = base * (1.244_595_4 * tn * tn * tn * sqrt_c).exp() * c.dod_term;
-        let at_rest = base * (rest.cyc * sqrt_c).exp() * c.dod_term;
+        let cur = &c.current;
+        let at_cyc = cur.base * (1.244_595_4 * tn * tn * tn * cur.sqrt_c).exp() * c.dod_term;
+        let at_rest = cur.base * cur.rest_exp * c.dod_term;
         a.f_cyc * at_cyc + a.f_rest * at_rest
     };
     let defc = c.scalar_cycles * c.efc_per_cycle * a.time_scale;
@@ -661,7 +688,7 @@ mod tests {
                         t_cyc_k: cond.t_cyc_k,
                         efc_per_cycle: dod,
                         dod_term: dod_term(&a, dod),
-                        c_dis,
+                        current: CurrentTerms::new(&a, &rest, c_dis),
                         cyc_factor: cond.cyc_factor,
                         cal_factor: cond.cal_factor,
                         dt: scalar * a.days_per_step * a.time_scale,

@@ -4,7 +4,8 @@
 //! pack capacity, duty, each cell's conditions and fade, self-discharge and balancing, shorts.
 
 use super::aging::{
-    AgingParams, CellAge, HoistedStep, Nominal, RateTable, RestTerms, dod_term, step_cell_hoisted,
+    AgingParams, CellAge, CurrentTerms, HoistedStep, Nominal, RateTable, RestTerms, dod_term,
+    step_cell_hoisted,
 };
 use super::{CellRecord, flags};
 use crate::rng::{Philox, box_muller, stream};
@@ -258,6 +259,11 @@ struct Live {
     r_tab: f32,
     index: u64,
     defect: bool,
+    /// The current (bits) that `current` and `overpotential` were computed at: in a 1P group
+    /// the cell carries the pack current, so most steps reuse them.
+    memo_i: Option<u32>,
+    current: CurrentTerms,
+    overpotential: f32,
 }
 
 /// What a group's cells read of its position along the string, fixed for the pack's life.
@@ -473,6 +479,9 @@ fn init_live(a: &AgingParams, rng: &Philox, cells: &[PackCell]) -> Vec<Live> {
                 r_tab: c.r_tab,
                 index: c.index(),
                 defect: c.flags & flags::DEFECT != 0,
+                memo_i: None,
+                current: CurrentTerms::default(),
+                overpotential: 1.0,
             }
         })
         .collect()
@@ -621,12 +630,17 @@ fn age_group(
         let i_cell = pack_current * l.inv_r / g_sum;
         let heat_w = i_cell * i_cell * l.r * 1e-3;
         let tab_w = i_cell * i_cell * l.r_tab * 1e-3;
+        if l.memo_i != Some(i_cell.to_bits()) {
+            l.memo_i = Some(i_cell.to_bits());
+            l.current = CurrentTerms::new(a, &place.rest, i_cell / l.q0);
+            l.overpotential = overpotential_factor(a, i_cell, l.r0);
+        }
         let step = HoistedStep {
             t_cyc_k: t_cool + heat_w * a.r_th + tab_w * a.tab_k_per_w,
             efc_per_cycle: dod,
             dod_term,
-            c_dis: i_cell / l.q0,
-            cyc_factor: l.cyc_factor * overpotential_factor(a, i_cell, l.r0),
+            current: l.current,
+            cyc_factor: l.cyc_factor * l.overpotential,
             cal_factor: l.cal_factor,
             dt: l.dt,
             scalar_cycles: l.scalar_cycles,
