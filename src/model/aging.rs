@@ -567,6 +567,25 @@ pub fn step_cell_hoisted(
     age: &mut CellAge,
     c: &HoistedStep,
 ) {
+    let r = step_rates(a, table, rest, c);
+    age.loss_cal = power_step_inv(age.loss_cal, r.k_cal, a.p_cal, rest.inv_p_cal, c.dt);
+    age.loss_cyc = power_step_inv(age.loss_cyc, r.k_cyc, a.p_cyc, rest.inv_p_cyc, r.defc);
+}
+
+/// A cell's fade rates and cycling stress-time over one step: what its two power steps read.
+#[derive(Clone, Copy, Debug)]
+pub struct StepRates {
+    /// Calendar rate (with the SEI factor).
+    pub k_cal: f32,
+    /// Cycling rate (with the make and overpotential factors).
+    pub k_cyc: f32,
+    /// Cycling stress-time of the step.
+    pub defc: f32,
+}
+
+/// The rates of [`step_cell_hoisted`], before its power steps.
+#[inline]
+pub fn step_rates(a: &AgingParams, table: &[f32], rest: &RestTerms, c: &HoistedStep) -> StepRates {
     let k_cal = c.cal_factor * (a.f_cyc * table_lookup(table, a, c.t_cyc_k, 0) + rest.cal);
     let k_cyc = if a.law == 0 {
         let arrhenius = (2190.0 / c.t_cyc_k).exp() + (-1.55e5 / c.t_cyc_k).max(-80.0).exp();
@@ -578,15 +597,20 @@ pub fn step_cell_hoisted(
         let at_rest = cur.base * cur.rest_exp * c.dod_term;
         a.f_cyc * at_cyc + a.f_rest * at_rest
     };
-    let defc = c.scalar_cycles * c.efc_per_cycle * a.time_scale;
-    age.loss_cal = power_step_inv(age.loss_cal, k_cal, a.p_cal, rest.inv_p_cal, c.dt);
-    age.loss_cyc = power_step_inv(
-        age.loss_cyc,
-        c.cyc_factor * k_cyc,
-        a.p_cyc,
-        rest.inv_p_cyc,
-        defc,
-    );
+    StepRates {
+        k_cal,
+        k_cyc: c.cyc_factor * k_cyc,
+        defc: c.scalar_cycles * c.efc_per_cycle * a.time_scale,
+    }
+}
+
+/// [`power_step_inv`] over many cells at once (`loss[i]` by `dx[i]` at rate `k[i]`), each element
+/// bit for bit the scalar step; one loop over plain slices, for the pack's cells in one pass.
+#[inline]
+pub fn power_steps(loss: &mut [f32], k: &[f32], dx: &[f32], p: f32, inv_p: f32) {
+    for ((l, &k), &dx) in loss.iter_mut().zip(k).zip(dx) {
+        *l = power_step_inv(*l, k, p, inv_p, dx);
+    }
 }
 
 #[cfg(test)]

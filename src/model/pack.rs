@@ -5,7 +5,7 @@
 
 use super::aging::{
     AgingParams, CellAge, CurrentTerms, HoistedStep, Nominal, RateTable, RestTerms, dod_term,
-    step_cell_hoisted,
+    power_steps, step_rates,
 };
 use super::{CellRecord, flags};
 use crate::rng::{Philox, box_muller, stream};
@@ -404,6 +404,8 @@ pub fn simulate_pack_cells(
     debug_assert_eq!(cells.len(), np * ns);
     let mut live = init_live(a, rng, cells);
     let places = group_places(a, table, ns);
+    let mut work = PowerWork::new(&live);
+    let (inv_p_cal, inv_p_cyc) = (1.0 / a.p_cal, 1.0 / a.p_cyc);
     let rated = a.q_rated * np as f32;
     let mut offset = vec![0.0f32; ns];
     // Each group's capacity and conductance at the start of the step: the pack capacity, its
@@ -439,9 +441,45 @@ pub fn simulate_pack_cells(
         }
         let duty = step_duty(a, rated, q_pack, r_pack, short_p, (step, cycles));
         for g in 0..ns {
-            let group = &mut live[g * np..(g + 1) * np];
+            let range = g * np..(g + 1) * np;
             let sums = (q_groups[g], g_groups[g]);
-            offset[g] += age_group(a, table, rng, group, &places[g], sums, &duty, &mut end);
+            group_rates(
+                a,
+                table,
+                &mut live[range.clone()],
+                &places[g],
+                sums,
+                &duty,
+                &mut work,
+                range,
+            );
+        }
+        // The pack's power steps in one pass over its cells, calendar then cycling.
+        power_steps(
+            &mut work.loss_cal,
+            &work.k_cal,
+            &work.dt,
+            a.p_cal,
+            inv_p_cal,
+        );
+        power_steps(
+            &mut work.loss_cyc,
+            &work.k_cyc,
+            &work.defc,
+            a.p_cyc,
+            inv_p_cyc,
+        );
+        for g in 0..ns {
+            let range = g * np..(g + 1) * np;
+            offset[g] += group_fade(
+                a,
+                rng,
+                &mut live[range.clone()],
+                &work,
+                range,
+                &duty,
+                &mut end,
+            );
         }
         balance(&mut offset, a.balance_ah);
     }
@@ -605,27 +643,50 @@ fn step_duty(
     }
 }
 
-/// Age one parallel group (at `place`, capacity `q_g`, conductance `g_sum`) by one step, ending
-/// the pack on a short; returns the group's self-discharge over the step, Ah.
+/// The pack's cells' power-step operands in a step, one slot per cell (structure of arrays).
+struct PowerWork {
+    loss_cal: Vec<f32>,
+    k_cal: Vec<f32>,
+    dt: Vec<f32>,
+    loss_cyc: Vec<f32>,
+    k_cyc: Vec<f32>,
+    defc: Vec<f32>,
+}
+
+impl PowerWork {
+    fn new(live: &[Live]) -> PowerWork {
+        let n = live.len();
+        PowerWork {
+            loss_cal: vec![0.0; n],
+            k_cal: vec![0.0; n],
+            dt: live.iter().map(|l| l.dt).collect(),
+            loss_cyc: vec![0.0; n],
+            k_cyc: vec![0.0; n],
+            defc: vec![0.0; n],
+        }
+    }
+}
+
+/// One parallel group's (at `place`, capacity `q_g`, conductance `g_sum`; its cells the pack's
+/// `range`) rates for the step into `work`, with each cell's loss so far.
 #[allow(clippy::too_many_arguments)]
-fn age_group(
+fn group_rates(
     a: &AgingParams,
     table: &[f32],
-    rng: &Philox,
     group: &mut [Live],
     place: &GroupPlace,
     (q_g, g_sum): (f32, f32),
     duty: &StepDuty,
-    end: &mut Option<(u32, EndOfLife)>,
-) -> f32 {
+    work: &mut PowerWork,
+    range: std::ops::Range<usize>,
+) {
     let pack_current = duty.pack_current;
     let t_cool = place.t_base + duty.coolant_rise * place.pos;
     // Each cell's charge share is its capacity's share (shared voltage), so every cell
     // of the group swings the group's DOD of its own present capacity.
     let dod = (duty.ah_cycle / q_g).min(1.0);
     let dod_term = dod_term(a, dod);
-    let mut sd_ah = 0.0;
-    for l in group.iter_mut() {
+    for (l, i) in group.iter_mut().zip(range) {
         // Current divides by conductance.
         let i_cell = pack_current * l.inv_r / g_sum;
         let heat_w = i_cell * i_cell * l.r * 1e-3;
@@ -645,7 +706,30 @@ fn age_group(
             dt: l.dt,
             scalar_cycles: l.scalar_cycles,
         };
-        step_cell_hoisted(a, table, &place.rest, &mut l.age, &step);
+        let r = step_rates(a, table, &place.rest, &step);
+        work.loss_cal[i] = l.age.loss_cal;
+        work.k_cal[i] = r.k_cal;
+        work.loss_cyc[i] = l.age.loss_cyc;
+        work.k_cyc[i] = r.k_cyc;
+        work.defc[i] = r.defc;
+    }
+}
+
+/// One parallel group's cells take their new losses from `work` (the pack's `range`), ending the
+/// pack on a short; returns the group's self-discharge over the step, Ah.
+fn group_fade(
+    a: &AgingParams,
+    rng: &Philox,
+    group: &mut [Live],
+    work: &PowerWork,
+    range: std::ops::Range<usize>,
+    duty: &StepDuty,
+    end: &mut Option<(u32, EndOfLife)>,
+) -> f32 {
+    let mut sd_ah = 0.0;
+    for (l, i) in group.iter_mut().zip(range) {
+        l.age.loss_cal = work.loss_cal[i];
+        l.age.loss_cyc = work.loss_cyc[i];
         let loss = l.age.loss();
         l.q = l.q0 * (1.0 - loss);
         l.r = l.r0 * (1.0 + a.r_growth * loss);
