@@ -469,9 +469,9 @@ pub fn simulate_pack_cells(
             a.p_cyc,
             inv_p_cyc,
         );
-        for g in 0..ns {
+        for (g, off) in offset.iter_mut().enumerate() {
             let range = g * np..(g + 1) * np;
-            offset[g] += group_fade(
+            *off += group_fade(
                 a,
                 rng,
                 &mut live[range.clone()],
