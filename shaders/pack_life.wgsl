@@ -112,9 +112,14 @@ fn power_step(loss: f32, k: f32, p: f32, dx: f32) -> f32 {
     }
     var x_eq = 0.0;
     if (loss > 0.0) {
-        x_eq = pow(loss / k, 1.0 / p);
+        x_eq = pow2(loss / k, 1.0 / p);
     }
-    return k * pow(x_eq + dx, p);
+    return k * pow2(x_eq + dx, p);
+}
+
+// x^p as exp2(p * log2(x)) for a positive x (`pow2` in aging.rs, which evaluates both in f64).
+fn pow2(x: f32, p: f32) -> f32 {
+    return exp2(p * log2(x));
 }
 
 struct Conditions {

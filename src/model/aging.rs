@@ -338,7 +338,9 @@ impl RateTable {
 #[inline]
 pub fn table_lookup(values: &[f32], a: &AgingParams, t_k: f32, which: usize) -> f32 {
     let x = ((t_k - a.table_t0) / a.table_dt).clamp(0.0, (a.table_len - 1) as f32);
-    let i = (x.floor() as u32).min(a.table_len - 2) as usize;
+    // `x` is clamped to ≥ 0 (or NaN), where the cast's truncation is the shader's `floor` (a NaN
+    // casts to 0 either way): without SSE4.1 `floor` is a libm call.
+    let i = (x as u32).min(a.table_len - 2) as usize;
     let f = x - i as f32;
     let v0 = values[2 * i + which];
     let v1 = values[2 * i + 2 + which];
@@ -381,15 +383,92 @@ pub fn nmc_dod_factor(a: &AgingParams, dod: f32) -> f32 {
 /// One step of `loss = k·x^p` from `loss` by `dx` of stress-time, in the incremental form.
 #[inline]
 pub fn power_step(loss: f32, k: f32, p: f32, dx: f32) -> f32 {
+    power_step_inv(loss, k, p, 1.0 / p, dx)
+}
+
+/// [`power_step`] with `1 / p` given (`inv_p` must be `1.0 / p`): the same result bit for bit,
+/// the division done once instead of every step.
+#[inline]
+pub fn power_step_inv(loss: f32, k: f32, p: f32, inv_p: f32, dx: f32) -> f32 {
     if k <= 0.0 || dx <= 0.0 {
         return loss;
     }
     let x_eq = if loss > 0.0 {
-        (loss / k).powf(1.0 / p)
+        pow2(loss / k, inv_p)
     } else {
         0.0
     };
-    k * (x_eq + dx).powf(p)
+    k * pow2(x_eq + dx, p)
+}
+
+/// `x^p` as `exp2(p · log2 x)` for a positive `x` (the WGSL twin writes the same), evaluated in
+/// f64 by short series (relative error ≈ 1e-12 before the final rounding to f32, so the result
+/// is the correctly rounded one but in rare near-ties): inline, branch-free and vectorisable,
+/// where libm's `powf` is a call per cell.
+#[inline(always)]
+pub fn pow2(x: f32, p: f32) -> f32 {
+    exp2_f64(f64::from(p) * log2_f64(x)) as f32
+}
+
+/// log2 of a positive f32, in f64: exponent plus `log2(1 + f)`, `m = 1 + f` in [√½, √2), from the
+/// series `ln(1 + f) = 2·atanh(s)`, `s = f / (2 + f)`, `|s| ≤ 0.172`, to s¹³.
+#[inline(always)]
+fn log2_f64(x: f32) -> f64 {
+    const C: [f64; 7] = [
+        2.885_390_081_777_926_8,
+        0.961_796_693_925_975_6,
+        0.577_078_016_355_585_4,
+        0.412_198_583_111_132_4,
+        0.320_598_897_975_325_2,
+        0.262_308_189_252_538_8,
+        0.221_953_083_213_686_67,
+    ];
+    // Subnormals scaled up by 2²⁴ first.
+    let sub = x < f32::MIN_POSITIVE;
+    let xs = if sub { x * 16_777_216.0 } else { x };
+    let bits = xs.to_bits();
+    let e = ((bits >> 23) & 0xff) as i32 - 127 - if sub { 24 } else { 0 };
+    let m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
+    let big = m > std::f32::consts::SQRT_2;
+    let m = if big { m * 0.5 } else { m };
+    let e = e + i32::from(big);
+    let f = f64::from(m - 1.0);
+    let s = f / (2.0 + f);
+    let s2 = s * s;
+    let poly =
+        C[0] + s2 * (C[1] + s2 * (C[2] + s2 * (C[3] + s2 * (C[4] + s2 * (C[5] + s2 * C[6])))));
+    f64::from(e) + s * poly
+}
+
+/// 2^y in f64 for |y| ≤ 200 (clamped; enough for an f32 result): `2^n · 2^f`, `n` the nearest
+/// integer (by the 1.5·2⁵² trick, which also leaves `n` in the low bits), `|f| ≤ ½` by Taylor
+/// series to f¹⁰.
+#[inline(always)]
+fn exp2_f64(y: f64) -> f64 {
+    const C: [f64; 11] = [
+        1.0,
+        std::f64::consts::LN_2,
+        0.240_226_506_959_100_7,
+        0.055_504_108_664_821_576,
+        0.009_618_129_107_628_477,
+        0.001_333_355_814_642_844_1,
+        0.000_154_035_303_933_816_06,
+        1.525_273_380_405_983_8e-5,
+        1.321_548_679_014_430_5e-6,
+        1.017_808_600_923_969_6e-7,
+        7.054_911_620_801_121e-9,
+    ];
+    const MAGIC: f64 = 6_755_399_441_055_744.0;
+    let y = y.clamp(-200.0, 200.0);
+    let t = y + MAGIC;
+    let n = t - MAGIC;
+    let f = y - n;
+    let mut poly = C[10];
+    for c in C[..10].iter().rev() {
+        poly = *c + f * poly;
+    }
+    let scale = f64::from_bits(t.to_bits().wrapping_add(1023) << 52);
+    poly * scale
 }
 
 /// The fade state of one cell.
@@ -448,6 +527,188 @@ pub fn step_cell(a: &AgingParams, table: &[f32], age: &mut CellAge, c: &Conditio
     let defc = c.scalar * a.cycles_per_step * c.efc_per_cycle * a.time_scale;
     age.loss_cal = power_step(age.loss_cal, k_cal, a.p_cal, dt);
     age.loss_cyc = power_step(age.loss_cyc, c.cyc_factor * k_cyc, a.p_cyc, defc);
+}
+
+/// The parts of [`step_cell`] fixed for a group's whole life: those of the rest temperature (the
+/// group's coolant-inlet temperature, set by its position) and the exponents' reciprocals. Computed
+/// once per group and pack instead of every cell and step (the CPU's pack life; the WGSL twin
+/// evaluates them each step).
+#[derive(Clone, Copy, Debug)]
+pub struct RestTerms {
+    /// `f_rest · k_cal(T_rest)`, the rest half of the calendar rate.
+    pub cal: f32,
+    /// LFP: the Arrhenius sum `exp(2190/T) + exp(max(−1.55e5/T, −80))` at `T_rest`; NMC: the
+    /// exponent's temperature factor `1.2445954·tn³`, `tn = T_rest / 308.15`.
+    pub cyc: f32,
+    /// `1 / p_cal`.
+    pub inv_p_cal: f32,
+    /// `1 / p_cyc`.
+    pub inv_p_cyc: f32,
+}
+
+impl RestTerms {
+    /// The rest terms at `t_rest_k`.
+    pub fn new(a: &AgingParams, table: &[f32], t_rest_k: f32) -> RestTerms {
+        let cyc = if a.law == 0 {
+            (2190.0 / t_rest_k).exp() + (-1.55e5 / t_rest_k).max(-80.0).exp()
+        } else {
+            let tn = t_rest_k / 308.15;
+            1.244_595_4 * tn * tn * tn
+        };
+        RestTerms {
+            cal: a.f_rest * table_lookup(table, a, t_rest_k, 1),
+            cyc,
+            inv_p_cal: 1.0 / a.p_cal,
+            inv_p_cyc: 1.0 / a.p_cyc,
+        }
+    }
+}
+
+/// The DOD's part of the cycling rate, the same for every cell of a group within a step: LFP's
+/// `4.38e-8 + 1.55e-8·DOD + 1.68e-7·C_avg` (with EFC per cycle = DOD, as in pack life), NMC's
+/// [`nmc_dod_factor`].
+#[inline]
+pub fn dod_term(a: &AgingParams, dod: f32) -> f32 {
+    if a.law == 0 {
+        let c_avg = a.cycles_per_day * 2.0 * dod / 24.0;
+        4.38e-8 + 1.55e-8 * dod + 1.68e-7 * c_avg
+    } else {
+        nmc_dod_factor(a, dod)
+    }
+}
+
+/// The parts of the NMC cycling rate that depend only on the cell's discharge C-rate (and its
+/// group's rest temperature): a cell whose current is bit for bit last step's reuses them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CurrentTerms {
+    /// `√C_dis`.
+    pub sqrt_c: f32,
+    /// `0.18123502 · exp(−0.12377921 · C_dis³)`.
+    pub base: f32,
+    /// `exp(1.2445954 · tn_rest³ · √C_dis)`.
+    pub rest_exp: f32,
+}
+
+impl CurrentTerms {
+    /// The terms at `c_dis` (zeros for LFP, whose law does not read the current).
+    #[inline]
+    pub fn new(a: &AgingParams, rest: &RestTerms, c_dis: f32) -> CurrentTerms {
+        if a.law == 0 {
+            return CurrentTerms::default();
+        }
+        let sqrt_c = c_dis.sqrt();
+        CurrentTerms {
+            sqrt_c,
+            base: 0.181_235_02 * (-0.123_779_21 * c_dis * c_dis * c_dis).exp(),
+            rest_exp: (rest.cyc * sqrt_c).exp(),
+        }
+    }
+}
+
+/// What [`step_cell_hoisted`] reads of one cell in one step.
+#[derive(Clone, Copy, Debug)]
+pub struct HoistedStep {
+    /// Temperature while cycling, K.
+    pub t_cyc_k: f32,
+    /// Equivalent full cycles per cycle (the group's DOD).
+    pub efc_per_cycle: f32,
+    /// [`dod_term`] of the group's DOD.
+    pub dod_term: f32,
+    /// [`CurrentTerms`] of the discharge C-rate on the cell's initial capacity.
+    pub current: CurrentTerms,
+    /// Cycling-rate multiple (make and overpotential).
+    pub cyc_factor: f32,
+    /// Calendar-rate multiple (SEI).
+    pub cal_factor: f32,
+    /// Calendar stress-time a step: `scalar · days_per_step · time_scale`.
+    pub dt: f32,
+    /// `scalar · cycles_per_step` (the cycling stress-time is this · EFC · time_scale).
+    pub scalar_cycles: f32,
+}
+
+/// [`step_cell`] with the rest temperature's terms, the group's DOD terms and the cell's
+/// constant stress-time factors computed beforehand: the same operations in the same order on
+/// the same values, so the same result bit for bit (checked against [`step_cell`] in the tests).
+#[inline]
+pub fn step_cell_hoisted(
+    a: &AgingParams,
+    table: &[f32],
+    rest: &RestTerms,
+    age: &mut CellAge,
+    c: &HoistedStep,
+) {
+    let r = step_rates(a, table, rest, c);
+    age.loss_cal = power_step_inv(age.loss_cal, r.k_cal, a.p_cal, rest.inv_p_cal, c.dt);
+    age.loss_cyc = power_step_inv(age.loss_cyc, r.k_cyc, a.p_cyc, rest.inv_p_cyc, r.defc);
+}
+
+/// A cell's fade rates and cycling stress-time over one step: what its two power steps read.
+#[derive(Clone, Copy, Debug)]
+pub struct StepRates {
+    /// Calendar rate (with the SEI factor).
+    pub k_cal: f32,
+    /// Cycling rate (with the make and overpotential factors).
+    pub k_cyc: f32,
+    /// Cycling stress-time of the step.
+    pub defc: f32,
+}
+
+/// The rates of [`step_cell_hoisted`], before its power steps.
+#[inline]
+pub fn step_rates(a: &AgingParams, table: &[f32], rest: &RestTerms, c: &HoistedStep) -> StepRates {
+    let k_cal = c.cal_factor * (a.f_cyc * table_lookup(table, a, c.t_cyc_k, 0) + rest.cal);
+    let k_cyc = if a.law == 0 {
+        let arrhenius = (2190.0 / c.t_cyc_k).exp() + (-1.55e5 / c.t_cyc_k).max(-80.0).exp();
+        a.f_cyc * (c.dod_term * arrhenius) + a.f_rest * (c.dod_term * rest.cyc)
+    } else {
+        let tn = c.t_cyc_k / 308.15;
+        let cur = &c.current;
+        let at_cyc = cur.base * (1.244_595_4 * tn * tn * tn * cur.sqrt_c).exp() * c.dod_term;
+        let at_rest = cur.base * cur.rest_exp * c.dod_term;
+        a.f_cyc * at_cyc + a.f_rest * at_rest
+    };
+    StepRates {
+        k_cal,
+        k_cyc: c.cyc_factor * k_cyc,
+        defc: c.scalar_cycles * c.efc_per_cycle * a.time_scale,
+    }
+}
+
+/// [`power_step_inv`] over many cells at once (`loss[i]` by `dx[i]` at rate `k[i]`), each element
+/// bit for bit the scalar step; one loop over plain slices, for the pack's cells in one pass.
+#[inline]
+pub fn power_steps(loss: &mut [f32], k: &[f32], dx: &[f32], p: f32, inv_p: f32) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2.
+        unsafe { power_steps_avx2(loss, k, dx, p, inv_p) };
+        return;
+    }
+    power_steps_body(loss, k, dx, p, inv_p);
+}
+
+/// [`power_steps`] compiled for AVX2 (the same operations, 4 f64 lanes instead of 2; no FMA).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn power_steps_avx2(loss: &mut [f32], k: &[f32], dx: &[f32], p: f32, inv_p: f32) {
+    power_steps_body(loss, k, dx, p, inv_p);
+}
+
+#[inline(always)]
+fn power_steps_body(loss: &mut [f32], k: &[f32], dx: &[f32], p: f32, inv_p: f32) {
+    // Branch-free (both sides computed, then selected) so that the loop vectorises; each
+    // selected value is the scalar step's.
+    let n = loss.len().min(k.len()).min(dx.len());
+    let (loss, k, dx) = (&mut loss[..n], &k[..n], &dx[..n]);
+    for i in 0..n {
+        let (l, k, dx) = (loss[i], k[i], dx[i]);
+        let step = k > 0.0 && dx > 0.0;
+        let has = l > 0.0;
+        let x_eq = pow2(if has { l / k } else { 1.0 }, inv_p);
+        let x_eq = if has { x_eq } else { 0.0 };
+        let next = k * pow2(x_eq + dx, p);
+        loss[i] = if step { next } else { l };
+    }
 }
 
 #[cfg(test)]
@@ -510,6 +771,114 @@ mod tests {
                     (q - q_ref).abs() < 0.005,
                     "{chem:?} {temp} °C year {years}: {q:.4} vs BLAST-Lite {q_ref}"
                 );
+            }
+        }
+    }
+
+    /// The hoisted step is [`step_cell`] bit for bit, both laws, over temperatures, DODs and
+    /// currents, from fresh to well faded.
+    #[test]
+    fn hoisted_step_is_step_cell_bit_for_bit() {
+        for chem in [Chemistry::LfpPrismatic, Chemistry::Nmc21700] {
+            let life = Scene::preset(chem).life;
+            let nominal = Nominal {
+                q_rated: 5.0,
+                r_mohm: 18.0,
+                np_design: 1.08,
+                first_cycle_loss: 0.09,
+            };
+            let a = AgingParams::new(chem, &life, &nominal, 1, 1, 0);
+            let table = RateTable::new(&a, &life);
+            for (t_rest, heat) in [(298.15f32, 0.0f32), (301.7, 3.3), (305.0, 17.9)] {
+                let rest = RestTerms::new(&a, &table.values, t_rest);
+                for (dod, c_dis, scalar) in [
+                    (0.8f32, 0.5f32, 1.0f32),
+                    (0.93, 0.61, 1.13),
+                    (1.0, 0.37, 0.87),
+                ] {
+                    let cond = Conditions {
+                        t_rest_k: t_rest,
+                        t_cyc_k: t_rest + heat,
+                        dod,
+                        efc_per_cycle: dod,
+                        c_dis,
+                        scalar,
+                        cyc_factor: 1.21,
+                        cal_factor: 0.93,
+                    };
+                    let hoisted = HoistedStep {
+                        t_cyc_k: cond.t_cyc_k,
+                        efc_per_cycle: dod,
+                        dod_term: dod_term(&a, dod),
+                        current: CurrentTerms::new(&a, &rest, c_dis),
+                        cyc_factor: cond.cyc_factor,
+                        cal_factor: cond.cal_factor,
+                        dt: scalar * a.days_per_step * a.time_scale,
+                        scalar_cycles: scalar * a.cycles_per_step,
+                    };
+                    let (mut want, mut got) = (CellAge::default(), CellAge::default());
+                    for _ in 0..200 {
+                        step_cell(&a, &table.values, &mut want, &cond);
+                        step_cell_hoisted(&a, &table.values, &rest, &mut got, &hoisted);
+                        assert_eq!(want.loss_cal.to_bits(), got.loss_cal.to_bits());
+                        assert_eq!(want.loss_cyc.to_bits(), got.loss_cyc.to_bits());
+                    }
+                }
+            }
+        }
+    }
+
+    /// `pow2` is within one ulp of the correctly rounded power (f64 `powf`) over the range pack
+    /// life uses and beyond, subnormal inputs included.
+    #[test]
+    fn pow2_is_within_an_ulp() {
+        let mut worst = 0.0f64;
+        for i in 0..200_000u32 {
+            // Inputs from 1e-40 to 1e6, log-spaced; exponents 0.3 to 2.5.
+            let x = (10f64.powf(-40.0 + 46.0 * f64::from(i) / 200_000.0)) as f32;
+            let p = 0.3 + 2.2 * f64::from(i % 97) / 96.0;
+            let p = p as f32;
+            let want = f64::from(x).powf(f64::from(p));
+            if !(want > 1e-37 && want < 1e37) {
+                continue;
+            }
+            let got = f64::from(pow2(x, p));
+            let ulp = f64::from(f32::EPSILON) * want;
+            worst = worst.max((got - want).abs() / ulp);
+        }
+        assert!(worst <= 1.0, "pow2 off by {worst} ulp");
+    }
+
+    /// The batched steps (vectorised, AVX2 where the CPU has it) are the scalar step bit for bit,
+    /// the no-step and from-zero cases included.
+    #[test]
+    fn power_steps_are_the_scalar_step() {
+        let n = 1003;
+        let f = |i: usize, m: usize| ((i * m) % 1009) as f32 / 1009.0;
+        let loss: Vec<f32> = (0..n)
+            .map(|i| if i % 7 == 0 { 0.0 } else { 0.4 * f(i, 31) })
+            .collect();
+        let k: Vec<f32> = (0..n)
+            .map(|i| {
+                if i % 11 == 0 {
+                    0.0
+                } else {
+                    0.05 * f(i, 17) + 1e-4
+                }
+            })
+            .collect();
+        let dx: Vec<f32> = (0..n)
+            .map(|i| if i % 13 == 0 { 0.0 } else { 0.01 * f(i, 7) })
+            .collect();
+        for (p, inv_p) in [
+            (0.651_697_74f32, 1.0 / 0.651_697_74f32),
+            (0.441_996_8, 1.0 / 0.441_996_8),
+        ] {
+            let mut got = loss.clone();
+            power_steps(&mut got, &k, &dx, p, inv_p);
+            for i in 0..n {
+                let want = power_step_inv(loss[i], k[i], p, inv_p, dx[i]);
+                assert_eq!(got[i].to_bits(), want.to_bits(), "element {i}");
             }
         }
     }

@@ -3,7 +3,10 @@
 //! Pack life is the CPU twin of `shaders/pack_life.wgsl`: the same per-step order — group sums,
 //! pack capacity, duty, each cell's conditions and fade, self-discharge and balancing, shorts.
 
-use super::aging::{AgingParams, CellAge, Conditions, Nominal, RateTable, step_cell};
+use super::aging::{
+    AgingParams, CellAge, CurrentTerms, HoistedStep, Nominal, RateTable, RestTerms, dod_term,
+    power_steps, step_rates,
+};
 use super::{CellRecord, flags};
 use crate::rng::{Philox, box_muller, stream};
 use crate::scene::{Matching, Scene};
@@ -234,16 +237,44 @@ pub struct PackLife {
     pub curve: Vec<f32>,
 }
 
-/// Per-cell state in a pack during life.
+/// Per-cell state in a pack during life, with what the cell's steps read of its make (fixed for
+/// its life) alongside.
 #[derive(Clone, Copy, Debug)]
 struct Live {
     age: CellAge,
     q: f32,
     r: f32,
-    scalar: f32,
+    /// `1 / r`, kept with `r`: the group's conductance and the cell's current share both read it.
+    inv_r: f32,
     cyc_factor: f32,
     cal_factor: f32,
+    /// Calendar stress-time a step: `scalar · days_per_step · time_scale`.
+    dt: f32,
+    /// `scalar · cycles_per_step`.
+    scalar_cycles: f32,
+    /// Self-discharge's Ah a step per Ah held, before the days: `k · 1e-3 / ocv_slope_v`.
+    sd_per_ah: f32,
+    q0: f32,
+    r0: f32,
+    r_tab: f32,
+    index: u64,
     defect: bool,
+    /// The current (bits) that `current` and `overpotential` were computed at: in a 1P group
+    /// the cell carries the pack current, so most steps reuse them.
+    memo_i: Option<u32>,
+    current: CurrentTerms,
+    overpotential: f32,
+}
+
+/// What a group's cells read of its position along the string, fixed for the pack's life.
+#[derive(Clone, Copy, Debug)]
+struct GroupPlace {
+    /// Position from the coolant inlet (0) to the outlet (1).
+    pos: f32,
+    /// Rest temperature: ambient plus the positional gradient, K.
+    t_base: f32,
+    /// The rest temperature's part of the fade rates.
+    rest: RestTerms,
 }
 
 /// The cell's unexplained fade scalar: lognormal, keyed by the cell.
@@ -372,6 +403,9 @@ pub fn simulate_pack_cells(
     let ns = a.series as usize;
     debug_assert_eq!(cells.len(), np * ns);
     let mut live = init_live(a, rng, cells);
+    let places = group_places(a, table, ns);
+    let mut work = PowerWork::new(&live);
+    let (inv_p_cal, inv_p_cyc) = (1.0 / a.p_cal, 1.0 / a.p_cyc);
     let rated = a.q_rated * np as f32;
     let mut offset = vec![0.0f32; ns];
     // Each group's capacity and conductance at the start of the step: the pack capacity, its
@@ -407,17 +441,42 @@ pub fn simulate_pack_cells(
         }
         let duty = step_duty(a, rated, q_pack, r_pack, short_p, (step, cycles));
         for g in 0..ns {
-            let group = &mut live[g * np..(g + 1) * np];
-            let group_cells = &cells[g * np..(g + 1) * np];
+            let range = g * np..(g + 1) * np;
             let sums = (q_groups[g], g_groups[g]);
-            offset[g] += age_group(
+            group_rates(
                 a,
                 table,
-                rng,
-                group,
-                group_cells,
-                (g, ns),
+                &mut live[range.clone()],
+                &places[g],
                 sums,
+                &duty,
+                &mut work,
+                range,
+            );
+        }
+        // The pack's power steps in one pass over its cells, calendar then cycling.
+        power_steps(
+            &mut work.loss_cal,
+            &work.k_cal,
+            &work.dt,
+            a.p_cal,
+            inv_p_cal,
+        );
+        power_steps(
+            &mut work.loss_cyc,
+            &work.k_cyc,
+            &work.defc,
+            a.p_cyc,
+            inv_p_cyc,
+        );
+        for (g, off) in offset.iter_mut().enumerate() {
+            let range = g * np..(g + 1) * np;
+            *off += group_fade(
+                a,
+                rng,
+                &mut live[range.clone()],
+                &work,
+                range,
                 &duty,
                 &mut end,
             );
@@ -440,14 +499,47 @@ pub fn simulate_pack_cells(
 fn init_live(a: &AgingParams, rng: &Philox, cells: &[PackCell]) -> Vec<Live> {
     cells
         .iter()
-        .map(|c| Live {
-            age: CellAge::default(),
-            q: c.q0,
-            r: c.r0,
-            scalar: fade_scalar(rng, a, c.index()),
-            cyc_factor: cycling_factor(a, c),
-            cal_factor: sei_factor(a, c.first_cycle_loss),
-            defect: c.flags & flags::DEFECT != 0,
+        .map(|c| {
+            let scalar = fade_scalar(rng, a, c.index());
+            Live {
+                age: CellAge::default(),
+                q: c.q0,
+                r: c.r0,
+                inv_r: 1.0 / c.r0,
+                cyc_factor: cycling_factor(a, c),
+                cal_factor: sei_factor(a, c.first_cycle_loss),
+                dt: scalar * a.days_per_step * a.time_scale,
+                scalar_cycles: scalar * a.cycles_per_step,
+                // mV/day → SOC/day through the OCV slope → Ah per Ah held.
+                sd_per_ah: c.k * 1e-3 / a.ocv_slope_v,
+                q0: c.q0,
+                r0: c.r0,
+                r_tab: c.r_tab,
+                index: c.index(),
+                defect: c.flags & flags::DEFECT != 0,
+                memo_i: None,
+                current: CurrentTerms::default(),
+                overpotential: 1.0,
+            }
+        })
+        .collect()
+}
+
+/// Each group's position, rest temperature and rest terms (group `g` of `ns`).
+fn group_places(a: &AgingParams, table: &[f32], ns: usize) -> Vec<GroupPlace> {
+    (0..ns)
+        .map(|g| {
+            let pos = if ns > 1 {
+                g as f32 / (ns - 1) as f32
+            } else {
+                0.0
+            };
+            let t_base = a.ambient_k + a.gradient_k * pos;
+            GroupPlace {
+                pos,
+                t_base,
+                rest: RestTerms::new(a, table, t_base),
+            }
         })
         .collect()
 }
@@ -460,7 +552,7 @@ fn group_sums(live: &[Live], np: usize, q_groups: &mut [f32], g_groups: &mut [f3
     for g in 0..q_groups.len() {
         let group = &live[g * np..(g + 1) * np];
         q_groups[g] = group.iter().map(|l| l.q).sum();
-        g_groups[g] = group.iter().map(|l| 1.0 / l.r).sum();
+        g_groups[g] = group.iter().map(|l| l.inv_r).sum();
         r_pack += 1.0 / g_groups[g];
     }
     r_pack
@@ -551,55 +643,100 @@ fn step_duty(
     }
 }
 
-/// Age one parallel group (group `g` of `ns`, capacity `q_g`, conductance `g_sum`) by one step,
-/// ending the pack on a short; returns the group's self-discharge over the step, Ah.
+/// The pack's cells' power-step operands in a step, one slot per cell (structure of arrays).
+struct PowerWork {
+    loss_cal: Vec<f32>,
+    k_cal: Vec<f32>,
+    dt: Vec<f32>,
+    loss_cyc: Vec<f32>,
+    k_cyc: Vec<f32>,
+    defc: Vec<f32>,
+}
+
+impl PowerWork {
+    fn new(live: &[Live]) -> PowerWork {
+        let n = live.len();
+        PowerWork {
+            loss_cal: vec![0.0; n],
+            k_cal: vec![0.0; n],
+            dt: live.iter().map(|l| l.dt).collect(),
+            loss_cyc: vec![0.0; n],
+            k_cyc: vec![0.0; n],
+            defc: vec![0.0; n],
+        }
+    }
+}
+
+/// One parallel group's (at `place`, capacity `q_g`, conductance `g_sum`; its cells the pack's
+/// `range`) rates for the step into `work`, with each cell's loss so far.
 #[allow(clippy::too_many_arguments)]
-fn age_group(
+fn group_rates(
     a: &AgingParams,
     table: &[f32],
-    rng: &Philox,
     group: &mut [Live],
-    cells: &[PackCell],
-    (g, ns): (usize, usize),
+    place: &GroupPlace,
     (q_g, g_sum): (f32, f32),
     duty: &StepDuty,
-    end: &mut Option<(u32, EndOfLife)>,
-) -> f32 {
+    work: &mut PowerWork,
+    range: std::ops::Range<usize>,
+) {
     let pack_current = duty.pack_current;
-    let pos = if ns > 1 {
-        g as f32 / (ns - 1) as f32
-    } else {
-        0.0
-    };
-    let t_base = a.ambient_k + a.gradient_k * pos;
-    let t_cool = t_base + duty.coolant_rise * pos;
+    let t_cool = place.t_base + duty.coolant_rise * place.pos;
     // Each cell's charge share is its capacity's share (shared voltage), so every cell
     // of the group swings the group's DOD of its own present capacity.
     let dod = (duty.ah_cycle / q_g).min(1.0);
-    let mut sd_ah = 0.0;
-    for (l, c) in group.iter_mut().zip(cells) {
+    let dod_term = dod_term(a, dod);
+    for (l, i) in group.iter_mut().zip(range) {
         // Current divides by conductance.
-        let i_cell = pack_current * (1.0 / l.r) / g_sum;
+        let i_cell = pack_current * l.inv_r / g_sum;
         let heat_w = i_cell * i_cell * l.r * 1e-3;
-        let tab_w = i_cell * i_cell * c.r_tab * 1e-3;
-        let cond = Conditions {
-            t_rest_k: t_base,
+        let tab_w = i_cell * i_cell * l.r_tab * 1e-3;
+        if l.memo_i != Some(i_cell.to_bits()) {
+            l.memo_i = Some(i_cell.to_bits());
+            l.current = CurrentTerms::new(a, &place.rest, i_cell / l.q0);
+            l.overpotential = overpotential_factor(a, i_cell, l.r0);
+        }
+        let step = HoistedStep {
             t_cyc_k: t_cool + heat_w * a.r_th + tab_w * a.tab_k_per_w,
-            dod,
             efc_per_cycle: dod,
-            c_dis: i_cell / c.q0,
-            scalar: l.scalar,
-            cyc_factor: l.cyc_factor * overpotential_factor(a, i_cell, c.r0),
+            dod_term,
+            current: l.current,
+            cyc_factor: l.cyc_factor * l.overpotential,
             cal_factor: l.cal_factor,
+            dt: l.dt,
+            scalar_cycles: l.scalar_cycles,
         };
-        step_cell(a, table, &mut l.age, &cond);
+        let r = step_rates(a, table, &place.rest, &step);
+        work.loss_cal[i] = l.age.loss_cal;
+        work.k_cal[i] = r.k_cal;
+        work.loss_cyc[i] = l.age.loss_cyc;
+        work.k_cyc[i] = r.k_cyc;
+        work.defc[i] = r.defc;
+    }
+}
+
+/// One parallel group's cells take their new losses from `work` (the pack's `range`), ending the
+/// pack on a short; returns the group's self-discharge over the step, Ah.
+fn group_fade(
+    a: &AgingParams,
+    rng: &Philox,
+    group: &mut [Live],
+    work: &PowerWork,
+    range: std::ops::Range<usize>,
+    duty: &StepDuty,
+    end: &mut Option<(u32, EndOfLife)>,
+) -> f32 {
+    let mut sd_ah = 0.0;
+    for (l, i) in group.iter_mut().zip(range) {
+        l.age.loss_cal = work.loss_cal[i];
+        l.age.loss_cyc = work.loss_cyc[i];
         let loss = l.age.loss();
-        l.q = c.q0 * (1.0 - loss);
-        l.r = c.r0 * (1.0 + a.r_growth * loss);
-        // mV/day → SOC/day through the OCV slope → Ah.
-        sd_ah += c.k * 1e-3 / a.ocv_slope_v * l.q * a.days_per_step;
+        l.q = l.q0 * (1.0 - loss);
+        l.r = l.r0 * (1.0 + a.r_growth * loss);
+        l.inv_r = 1.0 / l.r;
+        sd_ah += l.sd_per_ah * l.q * a.days_per_step;
         if l.defect && end.is_none() {
-            let u = rng.uniforms(c.index(), stream::AGING_SHORT, duty.step)[0];
+            let u = rng.uniforms(l.index, stream::AGING_SHORT, duty.step)[0];
             if u < duty.short_p {
                 *end = Some((duty.cycles + a.cycles_per_step as u32, EndOfLife::Short));
             }
