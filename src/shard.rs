@@ -680,7 +680,7 @@ mod tests {
             for k in 0..n {
                 let r = crate::engine::shard_cells(&scene, k, n);
                 assert_eq!(r.start, next, "n {n} k {k}");
-                assert!(r.start % 100_000 == 0 || r.start == scene.cells);
+                assert!(r.start.is_multiple_of(100_000) || r.start == scene.cells);
                 next = r.end;
             }
             assert_eq!(next, scene.cells, "n {n}");
