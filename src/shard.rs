@@ -402,6 +402,9 @@ fn load_set<T: serde::de::DeserializeOwned>(
     format: &str,
     key: impl Fn(&T) -> (u64, u64, &str, &str, &str),
 ) -> Result<Vec<(PathBuf, T)>, ShardError> {
+    if files.is_empty() {
+        return Err(ShardError::Set("no shard files to merge".into()));
+    }
     let mut shards: Vec<(PathBuf, T)> = Vec::with_capacity(files.len());
     for f in files {
         shards.push((f.clone(), decode(f, format)?));

@@ -111,8 +111,8 @@ struct Assembly {
     parallel: usize,
     /// Started cells per window.
     window: u64,
-    /// Pack slots per window (`window / pack_size`): pack `j` of window `w` is slot
-    /// `w · slots + j`, a number no other window's packs take.
+    /// Pack slots per window (`min(window, cells) / pack_size`, the packs its started cells could
+    /// fill): pack `j` of window `w` is slot `w · slots + j`, a number no other window's packs take.
     slots: u64,
     /// Every `stride`-th slot is aged, so the life sample spreads over the whole run.
     stride: u64,
