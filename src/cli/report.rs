@@ -303,6 +303,11 @@ pub struct Bench {
     pub full_s: f64,
     pub peak_device_memory_bytes: Option<u64>,
     pub peak_host_memory_bytes: Option<u64>,
+    /// The cell line pass's bytes read back from the device per cell (GPU; null for the CPU):
+    /// statistics, partial sums and every passed-cell slot of the chunk.
+    pub readback_bytes_per_cell: Option<f64>,
+    /// The cell line pass's bytes uploaded to the device per cell (GPU; null for the CPU).
+    pub upload_bytes_per_cell: Option<f64>,
 }
 
 /// `celltwin bench`: each pass alone, end to end, and the app's two run sizes with every pack aged.
@@ -322,7 +327,8 @@ pub fn bench(scene: &Scene, backend: &mut dyn Backend) -> Result<Bench, CliError
         backend.pack_life(&aging, &table, &warm[..pack_size])?;
     }
     let setup_s = t.elapsed().as_secs_f64();
-    // Pass 1: the cell line alone.
+    // Pass 1: the cell line alone, with the bytes it moves over the bus.
+    let moved0 = backend.transfers();
     let t = Instant::now();
     let mut start = 0;
     let mut passed = 0u64;
@@ -332,6 +338,10 @@ pub fn bench(scene: &Scene, backend: &mut dyn Backend) -> Result<Bench, CliError
         start += n;
     }
     let line = t.elapsed().as_secs_f64();
+    let moved = backend.transfers().zip(moved0).map(|(b, a)| {
+        let per_cell = |x: u64| x as f64 / scene.cells.max(1) as f64;
+        (per_cell(b.read_back - a.read_back), per_cell(b.uploaded - a.uploaded))
+    });
     // End to end: line, matching, pack life, summary.
     let t = Instant::now();
     let s = engine::run(scene, backend, &RunOptions::default(), &mut |_| {})?;
@@ -370,6 +380,8 @@ pub fn bench(scene: &Scene, backend: &mut dyn Backend) -> Result<Bench, CliError
         full_s,
         peak_device_memory_bytes: backend.device_memory(),
         peak_host_memory_bytes: peak_rss(),
+        readback_bytes_per_cell: moved.map(|m| m.0),
+        upload_bytes_per_cell: moved.map(|m| m.1),
     })
 }
 
@@ -415,6 +427,12 @@ pub fn bench_text(b: &Bench, scene: &Scene) -> String {
         "  app path       preview {:.3} s (10⁵ cells, every pack), full {:.3} s (10⁶ cells, every pack)",
         b.preview_s, b.full_s
     );
+    if let (Some(r), Some(u)) = (b.readback_bytes_per_cell, b.upload_bytes_per_cell) {
+        let _ = writeln!(
+            w,
+            "  bus            {r:8.2} B/cell read back, {u:.4} B/cell uploaded (cell line pass)"
+        );
+    }
     if let Some(bytes) = b.peak_device_memory_bytes {
         let _ = writeln!(
             w,

@@ -52,6 +52,10 @@ pub trait Backend: Send {
     fn device_memory(&self) -> Option<u64> {
         None
     }
+    /// Bytes moved between host and device so far (GPU backends); None for the CPU.
+    fn transfers(&self) -> Option<Transfers> {
+        None
+    }
     /// Cells `start .. start + count` through the line.
     fn cell_line(
         &mut self,
@@ -67,6 +71,15 @@ pub trait Backend: Send {
         table: &RateTable,
         cells: &[PackCell],
     ) -> Result<Vec<PackLife>, EngineError>;
+}
+
+/// Bytes a backend has moved between host and device (GPU backends).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Transfers {
+    /// Host → device.
+    pub uploaded: u64,
+    /// Device → host (mapped read-backs).
+    pub read_back: u64,
 }
 
 /// Run settings that are not part of the scene.

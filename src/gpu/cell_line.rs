@@ -332,10 +332,8 @@ impl CellLinePass {
         debug_assert!(count <= self.cap);
         let c = Self::chunk_params(p, layout, start, count);
         debug_assert!(c.tiles <= self.max_tiles);
-        ctx.queue
-            .write_buffer(&self.params, 0, bytemuck::bytes_of(p));
-        ctx.queue
-            .write_buffer(&self.chunk, 0, bytemuck::bytes_of(&c));
+        ctx.upload(&self.params, 0, bytemuck::bytes_of(p));
+        ctx.upload(&self.chunk, 0, bytemuck::bytes_of(&c));
         let at = ReadbackLayout::new(layout, c.tiles, count);
         ctx.submit("running the cell line", self.encode(ctx, &at, c.tiles))?;
         // Small parts copied out; passed cells appended straight from the mapped range.
@@ -453,10 +451,8 @@ impl CellLinePass {
         let (buf, rb, bg) = self.records_buf.as_ref().expect("made above");
         let layout = StatsLayout::new(&HistSpec::for_params(p), p.grade_bins);
         let c = Self::chunk_params(p, &layout, start, count);
-        ctx.queue
-            .write_buffer(&self.params, 0, bytemuck::bytes_of(p));
-        ctx.queue
-            .write_buffer(&self.chunk, 0, bytemuck::bytes_of(&c));
+        ctx.upload(&self.params, 0, bytemuck::bytes_of(p));
+        ctx.upload(&self.chunk, 0, bytemuck::bytes_of(&c));
         let mut enc = ctx
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {

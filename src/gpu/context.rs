@@ -32,6 +32,10 @@ pub struct GpuContext {
     lost: Arc<Mutex<Option<String>>>,
     allocated: AtomicU64,
     peak: AtomicU64,
+    /// Bytes written to the device through [`GpuContext::upload`], and mapped back by
+    /// [`GpuContext::read_with`]: what a run moves over the bus, for `celltwin bench`.
+    uploaded: AtomicU64,
+    read_back: AtomicU64,
 }
 
 fn gpu_err(what: &str, e: impl std::fmt::Display) -> EngineError {
@@ -165,6 +169,8 @@ impl GpuContext {
             lost: Arc::new(Mutex::new(None)),
             allocated: AtomicU64::new(0),
             peak: AtomicU64::new(0),
+            uploaded: AtomicU64::new(0),
+            read_back: AtomicU64::new(0),
         }
     }
 
@@ -252,6 +258,20 @@ impl GpuContext {
         self.peak.load(Ordering::Relaxed)
     }
 
+    /// Write `data` into `buf` at `offset` (queued; counted as uploaded bytes).
+    pub fn upload(&self, buf: &wgpu::Buffer, offset: u64, data: &[u8]) {
+        self.uploaded.fetch_add(data.len() as u64, Ordering::Relaxed);
+        self.queue.write_buffer(buf, offset, data);
+    }
+
+    /// Bytes uploaded and read back so far.
+    pub fn transfers(&self) -> crate::engine::Transfers {
+        crate::engine::Transfers {
+            uploaded: self.uploaded.load(Ordering::Relaxed),
+            read_back: self.read_back.load(Ordering::Relaxed),
+        }
+    }
+
     /// A compute pipeline for one entry point of a WGSL source (layout from the shader).
     pub fn pipeline(
         &self,
@@ -322,6 +342,7 @@ impl GpuContext {
         if size == 0 {
             return Ok(f(&[]));
         }
+        self.read_back.fetch_add(size, Ordering::Relaxed);
         let slice = buf.slice(..size);
         let (tx, rx) = std::sync::mpsc::channel();
         slice.map_async(wgpu::MapMode::Read, move |r| {

@@ -251,6 +251,10 @@ impl Backend for GpuBackend {
         Some(self.ctx.peak_bytes())
     }
 
+    fn transfers(&self) -> Option<crate::engine::Transfers> {
+        Some(self.ctx.transfers())
+    }
+
     fn cell_line(
         &mut self,
         p: &LineParams,
@@ -335,11 +339,9 @@ impl RngPass {
             U::STORAGE | U::COPY_DST,
         )?;
         let rb = ctx.buffer("rng readback", n * 32, U::MAP_READ | U::COPY_DST)?;
-        ctx.queue
-            .write_buffer(&job_buf, 0, bytemuck::bytes_of(&job));
+        ctx.upload(&job_buf, 0, bytemuck::bytes_of(&job));
         if !input.is_empty() {
-            ctx.queue
-                .write_buffer(&input_buf, 0, bytemuck::cast_slice(input));
+            ctx.upload(&input_buf, 0, bytemuck::cast_slice(input));
         }
         let entries: Vec<wgpu::BindGroupEntry> = if want_normals {
             vec![entry(0, &job_buf), entry(2, &words), entry(3, &normals)]

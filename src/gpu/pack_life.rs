@@ -351,14 +351,10 @@ impl PackLifePass {
             short_p: a.short_probability_per_step(),
             steps,
         };
-        ctx.queue
-            .write_buffer(&self.aging, 0, bytemuck::bytes_of(a));
-        ctx.queue
-            .write_buffer(&self.job, 0, bytemuck::bytes_of(&job));
-        ctx.queue
-            .write_buffer(&b.table, 0, bytemuck::cast_slice(table));
-        ctx.queue
-            .write_buffer(&b.cells, 0, bytemuck::cast_slice(batch));
+        ctx.upload(&self.aging, 0, bytemuck::bytes_of(a));
+        ctx.upload(&self.job, 0, bytemuck::bytes_of(&job));
+        ctx.upload(&b.table, 0, bytemuck::cast_slice(table));
+        ctx.upload(&b.cells, 0, bytemuck::cast_slice(batch));
         let mut enc = ctx
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
