@@ -246,6 +246,11 @@ pub(super) fn nice_marks(input: GridInput) -> Vec<GridMark> {
         .map(|m| m * mag)
         .find(|&s| s >= raw)
         .unwrap_or(10.0 * mag);
+    marks_every(lo, hi, step)
+}
+
+/// Grid marks at every multiple of `step` within `lo..=hi`.
+fn marks_every(lo: f64, hi: f64, step: f64) -> Vec<GridMark> {
     let (first, last) = ((lo / step).ceil() as i64, (hi / step).floor() as i64);
     (first..=last)
         .map(|i| GridMark {
@@ -345,14 +350,7 @@ fn decade_marks(input: GridInput) -> Vec<GridMark> {
     if !(hi > lo && (hi - lo).is_finite()) {
         return Vec::new();
     }
-    let step = if hi - lo > 12.0 { 2.0 } else { 1.0 };
-    let (first, last) = ((lo / step).ceil() as i64, (hi / step).floor() as i64);
-    (first..=last)
-        .map(|i| GridMark {
-            value: i as f64 * step,
-            step_size: step,
-        })
-        .collect()
+    marks_every(lo, hi, if hi - lo > 12.0 { 2.0 } else { 1.0 })
 }
 
 /// Bars of a histogram as shares of `norm` (its run's total, so runs of any size compare).
