@@ -393,12 +393,37 @@ pub fn import(bpx: &Bpx) -> Result<Import, BpxError> {
     let (preset, rule) = nearest_preset(bpx);
     let mut s = scene::load(Some(preset), &[])?;
     let base = s.clone();
-    let c = &bpx.parameterisation.cell;
-    let mut from_bpx = Vec::new();
-    let mut preset_scaled = Vec::new();
-    let mut from_preset = Vec::new();
-    let mut not_used = Vec::new();
+    let mut r = Report::default();
+    name_and_capacity(bpx, &mut s, &mut r);
+    stack(bpx, &base, &mut s, &mut r);
+    read_not_mapped(bpx, &mut r);
+    scale_with_capacity(bpx, &base, &mut s, &mut r);
+    from_the_preset(&s, &mut r);
+    scene::validate(&s)?;
+    Ok(Import {
+        scene: s,
+        preset,
+        rule,
+        from_bpx: r.from_bpx,
+        preset_scaled: r.preset_scaled,
+        from_preset: r.from_preset,
+        not_used: r.not_used,
+    })
+}
 
+/// The import report's four lists, filled section by section.
+#[derive(Default)]
+struct Report {
+    from_bpx: Vec<ReportLine>,
+    preset_scaled: Vec<ReportLine>,
+    from_preset: Vec<ReportLine>,
+    not_used: Vec<ReportLine>,
+}
+
+/// The scene's name (BPX's title) and rated capacity (BPX's nominal capacity: the same quantity).
+fn name_and_capacity(bpx: &Bpx, s: &mut Scene, r: &mut Report) {
+    let c = &bpx.parameterisation.cell;
+    let from_bpx = &mut r.from_bpx;
     if let Some(t) = bpx.header.title.as_deref().filter(|t| !t.trim().is_empty()) {
         s.name = t.trim().to_string();
         from_bpx.push(line("name", format!("{:?}", s.name), "Header.Title"));
@@ -414,7 +439,13 @@ pub fn import(bpx: &Bpx) -> Result<Import, BpxError> {
     // The rated capacity: BPX's nominal capacity is the same quantity.
     s.cell.capacity_ah = c.nominal_capacity_ah;
     from_bpx.push(line("cell.capacity_ah", s.cell.capacity_ah, path::CAPACITY));
+}
 
+/// The calendered porosity and the electrolyte pore volume from the layer stack (DFN/SPMe files),
+/// or the preset's where the file gives no porosities.
+fn stack(bpx: &Bpx, base: &Scene, s: &mut Scene, r: &mut Report) {
+    let c = &bpx.parameterisation.cell;
+    let (from_bpx, from_preset, not_used) = (&mut r.from_bpx, &mut r.from_preset, &mut r.not_used);
     match bpx.stack() {
         Some([(ln, en), (lp, ep), (ls, es)]) => {
             // The line calenders one target porosity for the cell's electrodes: the porosity of
@@ -476,6 +507,12 @@ pub fn import(bpx: &Bpx) -> Result<Import, BpxError> {
             ));
         }
     }
+}
+
+/// BPX values read but with no scene key of their own.
+fn read_not_mapped(bpx: &Bpx, r: &mut Report) {
+    let c = &bpx.parameterisation.cell;
+    let not_used = &mut r.not_used;
     not_used.push(line(
         path::AREA,
         c.electrode_area_m2,
@@ -501,7 +538,12 @@ pub fn import(bpx: &Bpx) -> Result<Import, BpxError> {
         "-",
         "particles, kinetics, OCP, electrolyte transport, thermal: the line model has no equivalent",
     ));
+}
 
+/// What the preset gives per cell, scaled to the BPX cell's capacity.
+fn scale_with_capacity(bpx: &Bpx, base: &Scene, s: &mut Scene, r: &mut Report) {
+    let c = &bpx.parameterisation.cell;
+    let preset_scaled = &mut r.preset_scaled;
     // What the preset gives per cell scales with the cell: resistances at the preset's R·Ah
     // (the same area-specific resistance), the balancing current and cost per cell at the
     // preset's A per Ah and USD per kWh (the nominal voltage is the preset's).
@@ -535,7 +577,7 @@ pub fn import(bpx: &Bpx) -> Result<Import, BpxError> {
     for (key, field) in resistances {
         let v0 = *field(&mut preset_copy);
         let v = sig4(v0 / f);
-        *field(&mut s) = v;
+        *field(s) = v;
         preset_scaled.push(line(key, v, scaled_note("R·Ah kept", v0)));
     }
     let v0 = base.life.balance_current_a;
@@ -579,7 +621,11 @@ pub fn import(bpx: &Bpx) -> Result<Import, BpxError> {
             base.cell.capacity_ah, c.nominal_capacity_ah
         ),
     ));
+}
 
+/// What the preset gives as is, with why.
+fn from_the_preset(s: &Scene, r: &mut Report) {
+    let from_preset = &mut r.from_preset;
     from_preset.push(line(
         "cell.voltage_v",
         s.cell.voltage_v,
@@ -622,17 +668,6 @@ pub fn import(bpx: &Bpx) -> Result<Import, BpxError> {
     ] {
         from_preset.push(line(key, value, why));
     }
-
-    scene::validate(&s)?;
-    Ok(Import {
-        scene: s,
-        preset,
-        rule,
-        from_bpx,
-        preset_scaled,
-        from_preset,
-        not_used,
-    })
 }
 
 /// Read, check and map a BPX file.

@@ -340,7 +340,10 @@ pub fn bench(scene: &Scene, backend: &mut dyn Backend) -> Result<Bench, CliError
     let line = t.elapsed().as_secs_f64();
     let moved = backend.transfers().zip(moved0).map(|(b, a)| {
         let per_cell = |x: u64| x as f64 / scene.cells.max(1) as f64;
-        (per_cell(b.read_back - a.read_back), per_cell(b.uploaded - a.uploaded))
+        (
+            per_cell(b.read_back - a.read_back),
+            per_cell(b.uploaded - a.uploaded),
+        )
     });
     // End to end: line, matching, pack life, summary.
     let t = Instant::now();

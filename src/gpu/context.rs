@@ -260,7 +260,8 @@ impl GpuContext {
 
     /// Write `data` into `buf` at `offset` (queued; counted as uploaded bytes).
     pub fn upload(&self, buf: &wgpu::Buffer, offset: u64, data: &[u8]) {
-        self.uploaded.fetch_add(data.len() as u64, Ordering::Relaxed);
+        self.uploaded
+            .fetch_add(data.len() as u64, Ordering::Relaxed);
         self.queue.write_buffer(buf, offset, data);
     }
 

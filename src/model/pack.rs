@@ -402,16 +402,8 @@ pub fn simulate_pack_cells(
     let np = a.parallel as usize;
     let ns = a.series as usize;
     debug_assert_eq!(cells.len(), np * ns);
-    let mut live = init_live(a, rng, cells);
-    let places = group_places(a, table, ns);
-    let mut work = PowerWork::new(&live);
-    let (inv_p_cal, inv_p_cyc) = (1.0 / a.p_cal, 1.0 / a.p_cyc);
+    let mut run = PackRun::new(a, table, rng, cells);
     let rated = a.q_rated * np as f32;
-    let mut offset = vec![0.0f32; ns];
-    // Each group's capacity and conductance at the start of the step: the pack capacity, its
-    // resistance, the duty and the current split all read them.
-    let mut q_groups = vec![0.0f32; ns];
-    let mut g_groups = vec![0.0f32; ns];
     let mut curve = Vec::with_capacity(64);
     let mut end: Option<(u32, EndOfLife)> = None;
     let short_p = a.short_probability_per_step();
@@ -419,8 +411,8 @@ pub fn simulate_pack_cells(
     let mut calendar_share: Option<f32> = None;
 
     for step in 0..=a.max_steps {
-        let r_pack = group_sums(&live, np, &mut q_groups, &mut g_groups);
-        let q_pack = pack_capacity(&q_groups, &offset);
+        let r_pack = group_sums(&run.live, np, &mut run.q_groups, &mut run.g_groups);
+        let q_pack = pack_capacity(&run.q_groups, &run.offset);
         let frac = q_pack / rated;
         if step == 0 {
             r_pack0 = r_pack;
@@ -433,66 +425,100 @@ pub fn simulate_pack_cells(
         }
         last_ratio = ratio;
         if end.is_some() && calendar_share.is_none() {
-            calendar_share = Some(calendar_share_of(&live));
+            calendar_share = Some(calendar_share_of(&run.live));
         }
         curve.push(frac);
         if frac < a.stop_fraction || step == a.max_steps {
             break;
         }
         let duty = step_duty(a, rated, q_pack, r_pack, short_p, (step, cycles));
-        for g in 0..ns {
-            let range = g * np..(g + 1) * np;
-            let sums = (q_groups[g], g_groups[g]);
-            group_rates(
-                a,
-                table,
-                &mut live[range.clone()],
-                &places[g],
-                sums,
-                &duty,
-                &mut work,
-                range,
-            );
-        }
-        // The pack's power steps in one pass over its cells, calendar then cycling.
-        power_steps(
-            &mut work.loss_cal,
-            &work.k_cal,
-            &work.dt,
-            a.p_cal,
-            inv_p_cal,
-        );
-        power_steps(
-            &mut work.loss_cyc,
-            &work.k_cyc,
-            &work.defc,
-            a.p_cyc,
-            inv_p_cyc,
-        );
-        for (g, off) in offset.iter_mut().enumerate() {
-            let range = g * np..(g + 1) * np;
-            *off += group_fade(
-                a,
-                rng,
-                &mut live[range.clone()],
-                &work,
-                range,
-                &duty,
-                &mut end,
-            );
-        }
-        balance(&mut offset, a.balance_ah);
+        run.age(a, table, rng, &duty, &mut end);
     }
     let (cycles, reason) = end.unwrap_or((a.max_steps * a.cycles_per_step as u32, EndOfLife::Cap));
     (
         PackLife {
             cycles,
             reason,
-            calendar_share: calendar_share.unwrap_or_else(|| calendar_share_of(&live)),
+            calendar_share: calendar_share.unwrap_or_else(|| calendar_share_of(&run.live)),
             curve,
         },
-        live.iter().map(|l| l.age).collect(),
+        run.live.iter().map(|l| l.age).collect(),
     )
+}
+
+/// A pack during life: its cells, its groups' places along the coolant path, their capacity and
+/// conductance at the top of the step, the power steps' work arrays and the groups' charge
+/// offsets.
+struct PackRun {
+    np: usize,
+    live: Vec<Live>,
+    places: Vec<GroupPlace>,
+    work: PowerWork,
+    offset: Vec<f32>,
+    // Each group's capacity and conductance at the start of the step: the pack capacity, its
+    // resistance, the duty and the current split all read them.
+    q_groups: Vec<f32>,
+    g_groups: Vec<f32>,
+}
+
+impl PackRun {
+    fn new(a: &AgingParams, table: &[f32], rng: &Philox, cells: &[PackCell]) -> PackRun {
+        let (np, ns) = (a.parallel as usize, a.series as usize);
+        let live = init_live(a, rng, cells);
+        let work = PowerWork::new(&live);
+        PackRun {
+            np,
+            places: group_places(a, table, ns),
+            live,
+            work,
+            offset: vec![0.0f32; ns],
+            q_groups: vec![0.0f32; ns],
+            g_groups: vec![0.0f32; ns],
+        }
+    }
+
+    /// One step of aging under `duty`: every group's rates, the pack's power steps in one pass
+    /// over its cells (calendar, then cycling), each group's fade and charge offset, balancing.
+    fn age(
+        &mut self,
+        a: &AgingParams,
+        table: &[f32],
+        rng: &Philox,
+        duty: &StepDuty,
+        end: &mut Option<(u32, EndOfLife)>,
+    ) {
+        let np = self.np;
+        for g in 0..self.places.len() {
+            let range = g * np..(g + 1) * np;
+            let sums = (self.q_groups[g], self.g_groups[g]);
+            group_rates(
+                a,
+                table,
+                &mut self.live[range.clone()],
+                &self.places[g],
+                sums,
+                duty,
+                &mut self.work,
+                range,
+            );
+        }
+        let w = &mut self.work;
+        power_steps(&mut w.loss_cal, &w.k_cal, &w.dt, a.p_cal, 1.0 / a.p_cal);
+        power_steps(&mut w.loss_cyc, &w.k_cyc, &w.defc, a.p_cyc, 1.0 / a.p_cyc);
+        for (g, off) in self.offset.iter_mut().enumerate() {
+            let range = g * np..(g + 1) * np;
+            *off += group_fade(
+                a,
+                rng,
+                &mut self.live[range.clone()],
+                &self.work,
+                range,
+                duty,
+                end,
+            );
+        }
+        balance(&mut self.offset, a.balance_ah);
+    }
 }
 
 /// The cells' life state before the first step (`pack_init` in pack_life.wgsl).
