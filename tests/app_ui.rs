@@ -21,7 +21,11 @@ fn small_app(auto_sweep: bool) -> CellTwinApp {
 }
 
 fn harness(app: CellTwinApp) -> Harness<'static, CellTwinApp> {
+    // A run wakes the window from the worker several times (progress, preview, full run, the
+    // sweep and waterfall it then asks for): `run` may need more than kittest's default 4 frames
+    // to settle, however quickly each result lands.
     Harness::builder()
+        .with_max_steps(16)
         .with_size(egui::vec2(1400.0, 900.0))
         .wgpu()
         .build_ui_state(|ui, app: &mut CellTwinApp| app.ui_contents(ui), app)
@@ -289,6 +293,7 @@ fn plots_refit_to_a_new_result() {
 
 fn snapshot_at(w: f32, hgt: f32, name: &str) {
     let mut h = Harness::builder()
+        .with_max_steps(16)
         .with_size(egui::vec2(w, hgt))
         .wgpu()
         .build_ui_state(
