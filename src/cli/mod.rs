@@ -1,6 +1,7 @@
 //! The command line: `run`, `sweep`, `check`, `bench`, `import-bpx` (and, with no command, the app).
 
 mod report;
+mod shards;
 
 use crate::engine::{self, Backend, EngineError, Progress, RunOptions};
 use crate::scene::{self, Scene, SceneError};
@@ -497,67 +498,6 @@ fn write_tables(
         .map_err(|e| CliError::Io(format!("cannot write {}: {e}", dir.display())))
 }
 
-/// One shard of a run into `--out`; a one-line note on stderr says which and from where.
-fn cmd_shard(a: &RunArgs) -> Result<(), CliError> {
-    let spec = a.shard.as_deref().unwrap_or_default();
-    let id = crate::shard::parse_shard(spec, a.shards)?;
-    let scene = load_scene(&a.common)?;
-    let dir = a
-        .out
-        .as_deref()
-        .ok_or_else(|| CliError::OutDir("--shard needs --out DIR".into()))?;
-    check_out(Some(dir))?;
-    let cells = engine::shard_cells(&scene, id.k, id.n);
-    let _ = writeln!(
-        std::io::stderr(),
-        "shard {} of {} ({}): cells {}..{}",
-        id.k,
-        id.n,
-        id.source,
-        cells.start,
-        cells.end
-    );
-    let mut backend = make_backend(a.common.backend, a.common.threads)?;
-    let opts = RunOptions {
-        chunk: a.common.chunk,
-        cancel: None,
-    };
-    let mut bar = Bar::new();
-    let part = engine::run_range(&scene, backend.as_mut(), &opts, cells.clone(), &mut |p| {
-        bar.update(p)
-    });
-    bar.finish();
-    let (kind, device) = (backend.kind(), backend.device());
-    let bytes =
-        crate::shard::encode(&scene, &id, cells, kind, &device, part?).map_err(CliError::Other)?;
-    let name = crate::shard::file_name(id.k, id.n);
-    crate::summary::atomic::write_dir(dir, &[], (&name, &bytes))
-        .map_err(|e| CliError::Io(format!("cannot write {}: {e}", dir.join(&name).display())))?;
-    emit_line(&format!("wrote {}", dir.join(&name).display()))
-}
-
-/// A complete set of shards into the one-machine run's summary (text or JSON, and --out).
-fn cmd_merge(a: &MergeArgs) -> Result<(), CliError> {
-    check_out(a.out.as_deref())?;
-    let files = crate::shard::shard_files(&a.inputs)?;
-    if crate::shard::format_of(&files[0])? == crate::shard::SWEEP_FORMAT {
-        let (param, rows) = crate::shard::merge_sweep(&files)?;
-        return write_sweep(&param, &rows, a.out.as_deref(), a.json);
-    }
-    let m = crate::shard::merge(&files)?;
-    let scene = m.scene.clone();
-    let packs = m.partial.packs.clone();
-    let summary = m.partial.summary(&m.scene, m.backend, m.device);
-    if let Some(dir) = &a.out {
-        write_tables(&summary, dir, a.format, &scene, &packs, None)?;
-    }
-    if a.json {
-        emit_line(&json(&summary)?)
-    } else {
-        emit(&report::text(&summary, &scene))
-    }
-}
-
 fn cmd_sweep(a: &SweepArgs) -> Result<(), CliError> {
     let points = a
         .values
@@ -595,24 +535,7 @@ fn cmd_sweep(a: &SweepArgs) -> Result<(), CliError> {
         other => CliError::Other(other.to_string()),
     })?;
     if let (Some(id), Some(dir)) = (&shard, &a.out) {
-        let _ = writeln!(
-            std::io::stderr(),
-            "sweep shard {} of {} ({}): points {}..{}",
-            id.k,
-            id.n,
-            id.source,
-            mine.start,
-            mine.end
-        );
-        let base = load_scene(&a.common)?;
-        let values: Vec<String> = a.values.iter().map(|v| v.trim().to_string()).collect();
-        let bytes = crate::shard::encode_sweep(&base, &a.param, &values, id, rows)
-            .map_err(CliError::Other)?;
-        let name = crate::shard::sweep_file_name(id.k, id.n);
-        crate::summary::atomic::write_dir(dir, &[], (&name, &bytes)).map_err(|e| {
-            CliError::Io(format!("cannot write {}: {e}", dir.join(&name).display()))
-        })?;
-        return emit_line(&format!("wrote {}", dir.join(&name).display()));
+        return shards::write_sweep_shard(a, id, dir, mine, rows);
     }
     write_sweep(&a.param, &rows, a.out.as_deref(), a.json)
 }
@@ -753,9 +676,9 @@ fn launch_app(_scene: Option<&str>) -> Result<(), CliError> {
 pub fn main() -> i32 {
     let cli = Cli::parse();
     let result = match &cli.command {
-        Some(Command::Run(a)) if a.shard.is_some() => cmd_shard(a),
+        Some(Command::Run(a)) if a.shard.is_some() => shards::cmd_shard(a),
         Some(Command::Run(a)) => cmd_run(a),
-        Some(Command::Merge(a)) => cmd_merge(a),
+        Some(Command::Merge(a)) => shards::cmd_merge(a),
         Some(Command::Sweep(a)) => cmd_sweep(a),
         Some(Command::Check(a)) => cmd_check(a),
         Some(Command::Attribute(a)) => cmd_attribute(a),

@@ -222,7 +222,7 @@ pub fn cell_sample(cells: u64, rows: u64) -> (u64, u64) {
 /// Per-cell records of the sample, regenerated from the generator (index `i · step`).
 pub fn cells_table(scene: &Scene, step: u64, count: u64) -> Vec<Column> {
     let p = LineParams::from_scene(scene);
-    let mut rec = [crate::model::CellRecord::default()];
+    let rng = p.rng();
     let (mut idx, mut qt, mut qm, mut rt, mut rm, mut km, mut np) = (
         Vec::new(),
         Vec::new(),
@@ -235,8 +235,8 @@ pub fn cells_table(scene: &Scene, step: u64, count: u64) -> Vec<Column> {
     let (mut fate, mut grade) = (Vec::new(), Vec::new());
     for i in 0..count {
         let cell = i * step;
-        crate::engine::simulate_range(&p, cell, &mut rec);
-        let r = &rec[0];
+        let lots = crate::model::LotDraws::for_cell(&p, &rng, cell);
+        let r = &crate::model::simulate_cell(&p, &rng, cell, &lots);
         idx.push(cell as i64);
         qt.push(f64::from(r.q_true));
         qm.push(f64::from(r.q_meas));
