@@ -204,6 +204,86 @@ pub struct RngJob {
 
 const _: () = assert!(size_of::<RngJob>() == 16);
 
+/// `AsmParams` in assemble.wgsl: one chunk of whole matching windows to assemble into packs.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
+pub struct AsmParams {
+    /// Started cells per matching window (`pack.window`).
+    pub window: u32,
+    /// The chunk's first started cell (the first of its first window), low word.
+    pub base_lo: u32,
+    /// The same, high word.
+    pub base_hi: u32,
+    /// `MATCH_*` code of the matching (`assemble::matching_code`).
+    pub matching: u32,
+    /// Capacity grade bins.
+    pub grade_bins: u32,
+    /// Segments: windows in the chunk, × grade bins for `binned`.
+    pub n_seg: u32,
+    /// Cells per pack.
+    pub pack_size: u32,
+    /// Cells per parallel group.
+    pub parallel: u32,
+    /// Groups per pack.
+    pub series: u32,
+    /// Radix blocks (`assemble::BLOCK` elements each) the dispatch covers.
+    pub n_blocks: u32,
+    /// The seed's low word (`random`'s keys).
+    pub seed_lo: u32,
+    /// The seed's high word.
+    pub seed_hi: u32,
+}
+
+const _: () = assert!(size_of::<AsmParams>() == 48);
+
+/// `RadixPass` in assemble.wgsl: which 8-bit digit one radix pass sorts by.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
+pub struct RadixPass {
+    /// Bit position of the digit.
+    pub shift: u32,
+    /// 1: a digit of the segment, 0: of the 32-bit key.
+    pub from_seg: u32,
+    /// Padding (16-byte uniform).
+    pub _pad0: u32,
+    /// Padding.
+    pub _pad1: u32,
+}
+
+const _: () = assert!(size_of::<RadixPass>() == 16);
+
+/// `GroupInfo` in assemble.wgsl: one parallel group of an assembled pack.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
+pub struct GroupInfo {
+    /// Chunk position of the group's first cell (positions follow cell indices).
+    pub first: u32,
+    /// Σ q0 over the group's cells in their order, Ah.
+    pub q: f32,
+    /// Cells with `flags::DEFECT`.
+    pub defects: u32,
+    /// The segment the pack came from.
+    pub seg: u32,
+}
+
+const _: () = assert!(size_of::<GroupInfo>() == 16);
+
+/// `PackOut` in assemble.wgsl: what the host reads of every assembled pack.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
+pub struct PackOut {
+    /// Initial capacity, Ah: the smallest group's Σ q0 (`initial_capacity`).
+    pub q_initial: f32,
+    /// Cells with `flags::DEFECT`.
+    pub defects: u32,
+    /// The pack's window, counted from the chunk's first.
+    pub window: u32,
+    /// The pack's number within its window (`j`: slot `w · slots + j`).
+    pub pack: u32,
+}
+
+const _: () = assert!(size_of::<PackOut>() == 16);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,6 +386,7 @@ mod tests {
     /// The Rust twins of the generator's and pack life's constants: streams, end-of-life codes,
     /// pack-state flags and Philox's multipliers and key increments.
     fn rng_and_life_twins() -> Vec<(&'static str, u32)> {
+        use crate::gpu::assemble::{self, matching_code};
         use crate::model::pack::EndOfLife;
         use crate::rng::stream;
         vec![
@@ -331,6 +412,28 @@ mod tests {
             ("PHILOX_M1", crate::rng::M1),
             ("PHILOX_W0", crate::rng::W0),
             ("PHILOX_W1", crate::rng::W1),
+            (
+                "MATCH_RANDOM",
+                matching_code(crate::scene::Matching::Random),
+            ),
+            (
+                "MATCH_BINNED",
+                matching_code(crate::scene::Matching::Binned),
+            ),
+            (
+                "MATCH_SORTED",
+                matching_code(crate::scene::Matching::Sorted),
+            ),
+            (
+                "MATCH_SORTED_DCIR",
+                matching_code(crate::scene::Matching::SortedDcir),
+            ),
+            ("META_N", assemble::META_N),
+            ("META_WINDOWS", assemble::META_WINDOWS),
+            ("META_PACKS", assemble::META_PACKS),
+            ("AWG", assemble::AWG),
+            ("ROUNDS", assemble::ROUNDS),
+            ("BLOCK", assemble::BLOCK),
         ]
     }
 
@@ -341,7 +444,7 @@ mod tests {
         let mut twins = line_twins();
         twins.extend(rng_and_life_twins());
         // The shaders' own: workgroup sizing and a sentinel, no Rust counterpart.
-        let shader_only = ["MAX_PWG", "BIG"];
+        let shader_only = ["MAX_PWG", "BIG", "NO_DIGIT"];
         let consts = wgsl_constants();
         assert!(
             consts.len() > 40,
@@ -408,6 +511,7 @@ mod tests {
     fn life_cases<'a>(
         life: &'a naga::Module,
         rng: &'a naga::Module,
+        asm: &'a naga::Module,
     ) -> Vec<(&'a naga::Module, &'static str, Fields)> {
         vec![
             (
@@ -439,6 +543,23 @@ mod tests {
                 calendar_share, _pad0),
             ),
             (
+                asm,
+                "AsmParams",
+                fields!(AsmParams; window, base_lo, base_hi, matching, grade_bins, n_seg, pack_size,
+                parallel, series, n_blocks, seed_lo, seed_hi),
+            ),
+            (
+                asm,
+                "RadixPass",
+                fields!(RadixPass; shift, from_seg, _pad0, _pad1),
+            ),
+            (asm, "GroupInfo", fields!(GroupInfo; first, q, defects, seg)),
+            (
+                asm,
+                "PackOut",
+                fields!(PackOut; q_initial, defects, window, pack),
+            ),
+            (
                 rng,
                 "RngJob",
                 fields!(RngJob; count, seed_lo, seed_hi, stream),
@@ -458,8 +579,10 @@ mod tests {
                 .unwrap();
         let rng = super::super::shaders::validate("rng_check", &super::super::shaders::rng_check())
             .unwrap();
+        let asm = super::super::shaders::validate("assemble", &super::super::shaders::assemble())
+            .unwrap();
         let mut cases = line_cases(&cell);
-        cases.extend(life_cases(&life, &rng));
+        cases.extend(life_cases(&life, &rng, &asm));
         for (module, wgsl_name, (rust_name, size, fields)) in cases {
             let (members, span) = find_struct(module, wgsl_name)
                 .unwrap_or_else(|| panic!("struct {wgsl_name} not in the WGSL"));

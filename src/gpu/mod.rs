@@ -8,6 +8,7 @@
 //!
 //! How the adapter is chosen, and the parity tolerances: `docs/GPU.md`.
 
+pub mod assemble;
 pub mod cell_line;
 pub mod context;
 pub mod layout;
@@ -43,6 +44,7 @@ pub struct GpuBackend {
     line: Option<CellLinePass>,
     life: Option<PackLifePass>,
     rng: Option<RngPass>,
+    asm: Option<assemble::AssemblePass>,
     /// The moments' centres for the last scene's parameters (as bytes): a run's chunks reuse them.
     centres: Option<(Vec<u8>, [f32; 8])>,
 }
@@ -125,6 +127,7 @@ impl GpuBackend {
             line: None,
             life: None,
             rng: None,
+            asm: None,
             centres: None,
         }
     }
@@ -228,6 +231,21 @@ impl GpuBackend {
             .as_ref()
             .expect("made above")
             .draws(&self.ctx, seed, stream, count)
+    }
+
+    /// Assemble CPU-made `cells` (a chunk of whole windows, in index order) on the device and read
+    /// everything back: the parity tests hold the device's matching, group placement and initial
+    /// capacity to the CPU's bit for bit on identical input.
+    pub fn assemble_cells(
+        &mut self,
+        cells: &[PackCell],
+        job: &assemble::AsmJob,
+    ) -> Result<assemble::AssembledChunk, EngineError> {
+        if self.asm.is_none() {
+            self.asm = Some(assemble::AssemblePass::new(&self.ctx)?);
+        }
+        let asm = self.asm.as_mut().expect("made above");
+        asm.run_cells(&self.ctx, cells, job)
     }
 
     fn rng_pass(&mut self) -> Result<(), EngineError> {

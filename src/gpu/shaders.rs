@@ -5,6 +5,7 @@ const PHILOX: &str = include_str!("../../shaders/shared/philox.wgsl");
 const LAYOUT: &str = include_str!("../../shaders/shared/layout.wgsl");
 const CELL_LINE: &str = include_str!("../../shaders/cell_line.wgsl");
 const PACK_LIFE: &str = include_str!("../../shaders/pack_life.wgsl");
+const ASSEMBLE: &str = include_str!("../../shaders/assemble.wgsl");
 const RNG_CHECK: &str = include_str!("../../shaders/rng_check.wgsl");
 
 /// Replace each `#import shared/NAME.wgsl` line by the shared file.
@@ -32,6 +33,12 @@ pub fn pack_life() -> String {
     preprocess(PACK_LIFE)
 }
 
+/// Pack assembly (`keys_main`, `radix_hist`, `radix_scan`, `radix_scatter`, `seg_scan`,
+/// `groups`, `place`, `pack_stats`).
+pub fn assemble() -> String {
+    preprocess(ASSEMBLE)
+}
+
 /// Generator checks (`philox_kat`, `draws`).
 pub fn rng_check() -> String {
     preprocess(RNG_CHECK)
@@ -43,6 +50,7 @@ pub fn all() -> Vec<(&'static str, String)> {
         ("cell_line.wgsl", cell_line()),
         ("pack_life.wgsl", pack_life()),
         ("rng_check.wgsl", rng_check()),
+        ("assemble.wgsl", assemble()),
     ]
 }
 

@@ -92,45 +92,26 @@ impl PackCell {
 /// Order a window's cells for assembly; consecutive runs of `pack_size` form packs (groups of
 /// `parallel` consecutive cells within a pack). Returns the order and how many cells are left over
 /// (not packed from this window; counted as unpacked, as stock a real line would carry over).
+///
+/// Every order is a stable sort by a 32-bit key with the window position breaking ties
+/// ([`match_key`]; `binned`: the grade), so the GPU's radix sort makes the same packs from the same
+/// cells. `random`'s key is keyed by the cell index alone, so `_window` no longer enters it.
 pub fn match_window(
     cells: &[PackCell],
     matching: Matching,
     pack_size: usize,
     grade_bins: u32,
     rng: &Philox,
-    window: u64,
+    _window: u64,
 ) -> (Vec<u32>, usize) {
     let n = cells.len();
     match matching {
-        Matching::Random => {
-            // Fisher–Yates, each swap keyed by (window, draw): the same on every thread count.
-            let mut order: Vec<u32> = (0..n as u32).collect();
-            for i in (1..n).rev() {
-                let u = rng.words(window, stream::MATCHING, i as u32)[0];
-                let j = ((u64::from(u) * (i as u64 + 1)) >> 32) as usize;
-                order.swap(i, j);
-            }
-            let packs = n / pack_size;
-            order.truncate(packs * pack_size);
-            (order, n - packs * pack_size)
-        }
-        Matching::Sorted | Matching::SortedDcir => {
-            // Stable by the measured key, the window position breaking ties.
-            let key: fn(&PackCell) -> f32 = if matching == Matching::Sorted {
-                |c| c.q_meas
-            } else {
-                |c| c.r_meas
-            };
-            // One u64 per cell, the key's total-order bits above the position: an unstable sort
-            // of plain integers gives exactly the stable (key, position) order, without chasing
-            // 48-byte cells through memory on every comparison.
-            let mut keyed: Vec<u64> = cells
-                .iter()
-                .enumerate()
-                .map(|(i, c)| (u64::from(total_order_bits(key(c))) << 32) | i as u64)
-                .collect();
-            keyed.sort_unstable();
-            let mut order: Vec<u32> = keyed.iter().map(|&k| k as u32).collect();
+        Matching::Random | Matching::Sorted | Matching::SortedDcir => {
+            // Stable by a 32-bit key, the window position breaking ties. `random`'s key is a
+            // Philox word keyed by the cell (not a Fisher–Yates shuffle, which is inherently
+            // sequential): a keyed sort is a shuffle the GPU's radix sort computes identically
+            // (`shaders/assemble.wgsl`), so both backends make the same random packs.
+            let mut order = keyed_order(cells, |c| match_key(c, matching, rng));
             let packs = n / pack_size;
             order.truncate(packs * pack_size);
             (order, n - packs * pack_size)
@@ -153,10 +134,34 @@ pub fn match_window(
     }
 }
 
+/// The 32-bit key a cell is ordered by in its window (`random`, `sorted`, `sorted_dcir`; ties by
+/// window position): a Philox word keyed by the cell index for `random`, else the total-order bits
+/// of the measured capacity or DCIR. Twin of `match_key` in `shaders/assemble.wgsl`.
+pub fn match_key(c: &PackCell, matching: Matching, rng: &Philox) -> u32 {
+    match matching {
+        Matching::Random => rng.words(c.index(), stream::MATCHING, 0)[0],
+        Matching::SortedDcir => total_order_bits(c.r_meas),
+        _ => total_order_bits(c.q_meas),
+    }
+}
+
+/// Window positions ordered by `(key, position)`.
+fn keyed_order(cells: &[PackCell], key: impl Fn(&PackCell) -> u32) -> Vec<u32> {
+    // One u64 per cell, the key above the position: an unstable sort of plain integers gives
+    // exactly the stable (key, position) order, without chasing 48-byte cells through memory.
+    let mut keyed: Vec<u64> = cells
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (u64::from(key(c)) << 32) | i as u64)
+        .collect();
+    keyed.sort_unstable();
+    keyed.iter().map(|&k| k as u32).collect()
+}
+
 /// An f32's bits mapped so that unsigned order is `f32::total_cmp` order (negative values
 /// reversed below the positive ones).
 #[inline]
-fn total_order_bits(x: f32) -> u32 {
+pub fn total_order_bits(x: f32) -> u32 {
     let b = x.to_bits();
     if b & 0x8000_0000 != 0 {
         !b
@@ -837,6 +842,36 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Random matching is a permutation keyed by the cells alone: the same cells keep their
+    /// relative order wherever they sit in a window and whatever the window's number, and it is
+    /// not production order.
+    #[test]
+    fn random_matching_is_a_cell_keyed_permutation() {
+        let rng = Philox::new(7);
+        let window: Vec<PackCell> = (100..300u64).map(|i| cell(i, 5.0)).collect();
+        let (order, left) = match_window(&window, Matching::Random, 8, 8, &rng, 3);
+        assert_eq!((order.len(), left), (200, 0));
+        let mut seen = order.clone();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..200).collect::<Vec<u32>>());
+        assert_ne!(order, (0..200).collect::<Vec<u32>>());
+        let ids = |w: &[PackCell], o: &[u32]| {
+            o.iter().map(|&i| w[i as usize].index()).collect::<Vec<_>>()
+        };
+        // The odd cells alone, in another window: their order is the full order's restriction.
+        let odd: Vec<PackCell> = window
+            .iter()
+            .copied()
+            .filter(|c| c.index() % 2 == 1)
+            .collect();
+        let (o2, _) = match_window(&odd, Matching::Random, 4, 8, &rng, 9);
+        let restricted: Vec<u64> = ids(&window, &order)
+            .into_iter()
+            .filter(|i| i % 2 == 1)
+            .collect();
+        assert_eq!(ids(&odd, &o2), restricted);
     }
 
     /// Binned matching keeps each pack within one grade and counts a bin's remainder unpacked.

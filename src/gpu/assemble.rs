@@ -1,0 +1,499 @@
+//! Runner of `shaders/assemble.wgsl`: a chunk of whole matching windows, already on the device
+//! (the cell line's passed cells), into packs — `match_window`'s order by a stable device radix
+//! sort, `place_groups`, `initial_capacity` — with the assembled cells left on the device for
+//! pack life and one 16-byte [`PackOut`] a pack for the host.
+//!
+//! Buffers grow to the largest chunk seen and are reused; bind groups are made per chunk (the
+//! cells' buffer and the ping-pong side of the sort change).
+
+use super::context::{GpuContext, entry, pod_vec};
+use super::layout::{AsmParams, PackOut, RadixPass};
+use crate::engine::EngineError;
+use crate::model::pack::PackCell;
+use crate::scene::Matching;
+
+/// Invocations per workgroup (`AWG`).
+pub const AWG: u32 = 256;
+/// Rounds of `AWG` elements a radix workgroup takes (`ROUNDS`).
+pub const ROUNDS: u32 = 16;
+/// Elements per radix block (`BLOCK`).
+pub const BLOCK: u32 = AWG * ROUNDS;
+/// `asm_meta` slot: cells in the chunk (set before the pass).
+pub const META_N: u32 = 0;
+/// `asm_meta` slot: windows with at least one passed cell.
+pub const META_WINDOWS: u32 = 1;
+/// `asm_meta` slot: packs assembled.
+pub const META_PACKS: u32 = 2;
+/// Radix passes at most: four of the key, four of the segment.
+const MAX_PASSES: usize = 8;
+
+/// `MATCH_*` in assemble.wgsl.
+pub fn matching_code(m: Matching) -> u32 {
+    match m {
+        Matching::Random => 0,
+        Matching::Binned => 1,
+        Matching::Sorted => 2,
+        Matching::SortedDcir => 3,
+    }
+}
+
+/// What a chunk's assembly needs beyond its cells.
+#[derive(Clone, Copy, Debug)]
+pub struct AsmJob {
+    /// The matching.
+    pub matching: Matching,
+    /// Started cells per window.
+    pub window: u64,
+    /// The chunk's first started cell: a multiple of `window`.
+    pub base: u64,
+    /// Windows the chunk's started cells cover.
+    pub windows: u32,
+    /// Capacity grade bins.
+    pub grade_bins: u32,
+    /// Cells per group and groups per pack.
+    pub parallel: u32,
+    /// Groups per pack.
+    pub series: u32,
+    /// The run's seed (`random`'s keys).
+    pub seed: u64,
+}
+
+impl AsmJob {
+    fn segments(&self) -> u32 {
+        let bins = if self.matching == Matching::Binned {
+            self.grade_bins.max(1)
+        } else {
+            1
+        };
+        self.windows.max(1) * bins
+    }
+
+    /// The radix passes: key32's four bytes (none for `binned`), then the segment's bytes.
+    fn passes(&self) -> Vec<RadixPass> {
+        let mut out = Vec::new();
+        if self.matching != Matching::Binned {
+            out.extend((0..4).map(|b| RadixPass {
+                shift: 8 * b,
+                ..Default::default()
+            }));
+        }
+        let top = self.segments() - 1;
+        let bytes = (32 - top.leading_zeros()).div_ceil(8);
+        out.extend((0..bytes).map(|b| RadixPass {
+            shift: 8 * b,
+            from_seg: 1,
+            ..Default::default()
+        }));
+        out
+    }
+}
+
+/// The device buffers, sized for `cells` cells, `segs` segments.
+struct AsmBuffers {
+    cells: u32,
+    segs: u32,
+    groups: u32,
+    packs: u32,
+    keys: wgpu::Buffer,
+    seg_of: wgpu::Buffer,
+    pos: [wgpu::Buffer; 2],
+    counts: wgpu::Buffer,
+    seg_count: wgpu::Buffer,
+    seg_start: wgpu::Buffer,
+    pack_start: wgpu::Buffer,
+    grp: wgpu::Buffer,
+    assembled: wgpu::Buffer,
+    pack_out: wgpu::Buffer,
+}
+
+impl AsmBuffers {
+    fn new(
+        ctx: &GpuContext,
+        cells: u32,
+        segs: u32,
+        groups: u32,
+        packs: u32,
+    ) -> Result<AsmBuffers, EngineError> {
+        use wgpu::BufferUsages as U;
+        let st = U::STORAGE | U::COPY_SRC | U::COPY_DST;
+        let n = u64::from(cells);
+        let blocks = u64::from(cells.div_ceil(BLOCK));
+        Ok(AsmBuffers {
+            cells,
+            segs,
+            groups,
+            packs,
+            keys: ctx.buffer("sort keys", n * 4, st)?,
+            seg_of: ctx.buffer("sort segments", n * 4, st)?,
+            pos: [
+                ctx.buffer("sort positions A", n * 4, st)?,
+                ctx.buffer("sort positions B", n * 4, st)?,
+            ],
+            counts: ctx.buffer("radix counts", 256 * blocks * 4, st)?,
+            seg_count: ctx.buffer("segment counts", u64::from(segs) * 4, st)?,
+            seg_start: ctx.buffer("segment starts", u64::from(segs) * 4, st)?,
+            pack_start: ctx.buffer("segment packs", u64::from(segs + 1) * 4, st)?,
+            grp: ctx.buffer("groups", u64::from(groups) * 16, st)?,
+            assembled: ctx.buffer("assembled cells", n * 48, st)?,
+            pack_out: ctx.buffer("pack results", u64::from(packs) * 16, st)?,
+        })
+    }
+
+    fn release(self, ctx: &GpuContext) {
+        let [a, b] = self.pos;
+        for buf in [
+            self.keys,
+            self.seg_of,
+            a,
+            b,
+            self.counts,
+            self.seg_count,
+            self.seg_start,
+            self.pack_start,
+            self.grp,
+            self.assembled,
+            self.pack_out,
+        ] {
+            ctx.release(buf);
+        }
+    }
+}
+
+/// The assembly pass: pipelines made once, buffers grown as needed.
+pub struct AssemblePass {
+    keys: wgpu::ComputePipeline,
+    hist: wgpu::ComputePipeline,
+    scan: wgpu::ComputePipeline,
+    scatter: wgpu::ComputePipeline,
+    seg_scan: wgpu::ComputePipeline,
+    groups: wgpu::ComputePipeline,
+    place: wgpu::ComputePipeline,
+    stats: wgpu::ComputePipeline,
+    params: wgpu::Buffer,
+    radix: wgpu::Buffer,
+    radix_stride: u64,
+    /// `asm_meta`: cells in, windows, packs (`META_*`).
+    pub meta: wgpu::Buffer,
+    bufs: Option<AsmBuffers>,
+}
+
+/// Workgroups for `n` in a grid of at most 65 535 a dimension.
+pub fn grid(n: u32) -> (u32, u32) {
+    let n = n.max(1);
+    if n <= 65_535 {
+        (n, 1)
+    } else {
+        (65_535, n.div_ceil(65_535))
+    }
+}
+
+impl AssemblePass {
+    /// Pipelines and the small buffers.
+    pub fn new(ctx: &GpuContext) -> Result<AssemblePass, EngineError> {
+        use wgpu::BufferUsages as U;
+        let module = ctx.module("assemble.wgsl", &super::shaders::assemble())?;
+        let p = |e: &str| ctx.pipeline(e, &module, e);
+        let radix_stride = u64::from(ctx.device.limits().min_uniform_buffer_offset_alignment)
+            .max(size_of::<RadixPass>() as u64);
+        Ok(AssemblePass {
+            keys: p("keys_main")?,
+            hist: p("radix_hist")?,
+            scan: p("radix_scan")?,
+            scatter: p("radix_scatter")?,
+            seg_scan: p("seg_scan")?,
+            groups: p("groups")?,
+            place: p("place")?,
+            stats: p("pack_stats")?,
+            params: ctx.buffer(
+                "assembly params",
+                size_of::<AsmParams>() as u64,
+                U::UNIFORM | U::COPY_DST,
+            )?,
+            radix: ctx.buffer(
+                "radix passes",
+                radix_stride * MAX_PASSES as u64,
+                U::UNIFORM | U::COPY_DST,
+            )?,
+            radix_stride,
+            meta: ctx.buffer(
+                "assembly counts",
+                16,
+                U::STORAGE | U::COPY_SRC | U::COPY_DST,
+            )?,
+            bufs: None,
+        })
+    }
+
+    /// Buffers for up to `cells` cells of `job`'s shape.
+    fn ensure(&mut self, ctx: &GpuContext, cells: u32, job: &AsmJob) -> Result<(), EngineError> {
+        let segs = job.segments();
+        let groups = cells / job.parallel.max(1);
+        let packs = cells / (job.parallel * job.series).max(1);
+        let fits = self.bufs.as_ref().is_some_and(|b| {
+            b.cells >= cells && b.segs >= segs && b.groups >= groups && b.packs >= packs
+        });
+        if !fits {
+            if let Some(b) = self.bufs.take() {
+                b.release(ctx);
+            }
+            self.bufs = Some(AsmBuffers::new(ctx, cells, segs, groups, packs)?);
+        }
+        Ok(())
+    }
+
+    /// The assembled cells (pack after pack, groups placed), for pack life.
+    pub fn assembled(&self) -> Option<&wgpu::Buffer> {
+        self.bufs.as_ref().map(|b| &b.assembled)
+    }
+
+    /// The packs' [`PackOut`]s.
+    pub fn pack_out(&self) -> Option<&wgpu::Buffer> {
+        self.bufs.as_ref().map(|b| &b.pack_out)
+    }
+
+    fn bind(
+        &self,
+        ctx: &GpuContext,
+        pipeline: &wgpu::ComputePipeline,
+        entries: &[wgpu::BindGroupEntry],
+    ) -> Result<wgpu::BindGroup, EngineError> {
+        ctx.scoped("binding the assembly buffers", || {
+            ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("assemble"),
+                layout: &pipeline.get_bind_group_layout(0),
+                entries,
+            })
+        })
+    }
+
+    /// Encode the assembly of the cells in `cells` (their count in `meta[META_N]`, at most
+    /// `max_cells`; `meta`'s other slots cleared here). Uploads the parameters (queued before the
+    /// next submit). Returns the largest number of packs the chunk can hold.
+    pub fn encode(
+        &mut self,
+        ctx: &GpuContext,
+        enc: &mut wgpu::CommandEncoder,
+        cells: &wgpu::Buffer,
+        max_cells: u32,
+        job: &AsmJob,
+    ) -> Result<u32, EngineError> {
+        let pack_size = job.parallel * job.series;
+        if pack_size == 0 || job.window == 0 || job.window > u64::from(u32::MAX) {
+            return Err(EngineError::Gpu(format!(
+                "assembly: {}×{} packs, window {} are out of range",
+                job.series, job.parallel, job.window
+            )));
+        }
+        self.ensure(ctx, max_cells.max(1), job)?;
+        let n_blocks = max_cells.div_ceil(BLOCK).max(1);
+        let params = AsmParams {
+            window: job.window as u32,
+            base_lo: job.base as u32,
+            base_hi: (job.base >> 32) as u32,
+            matching: matching_code(job.matching),
+            grade_bins: job.grade_bins.max(1),
+            n_seg: job.segments(),
+            pack_size,
+            parallel: job.parallel,
+            series: job.series,
+            n_blocks,
+            seed_lo: job.seed as u32,
+            seed_hi: (job.seed >> 32) as u32,
+        };
+        ctx.upload(&self.params, 0, bytemuck::bytes_of(&params));
+        let passes = job.passes();
+        let mut radix = vec![0u8; self.radix_stride as usize * MAX_PASSES];
+        for (k, rp) in passes.iter().enumerate() {
+            let o = k * self.radix_stride as usize;
+            radix[o..o + 16].copy_from_slice(bytemuck::bytes_of(rp));
+        }
+        ctx.upload(&self.radix, 0, &radix);
+        let b = self.bufs.as_ref().expect("made by ensure");
+        enc.clear_buffer(&self.meta, 4, Some(12));
+        enc.clear_buffer(&b.seg_count, 0, Some(u64::from(params.n_seg) * 4));
+        let rp = |k: usize| wgpu::BindGroupEntry {
+            binding: 1,
+            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                buffer: &self.radix,
+                offset: k as u64 * self.radix_stride,
+                size: wgpu::BufferSize::new(16),
+            }),
+        };
+        let keys_bg = self.bind(
+            ctx,
+            &self.keys,
+            &[
+                entry(0, &self.params),
+                entry(2, cells),
+                entry(3, &self.meta),
+                entry(4, &b.keys),
+                entry(5, &b.seg_of),
+                entry(6, &b.pos[0]),
+                entry(9, &b.seg_count),
+            ],
+        )?;
+        let mut sort_bgs = Vec::new();
+        for (k, _) in passes.iter().enumerate() {
+            let (from, to) = (&b.pos[k % 2], &b.pos[(k + 1) % 2]);
+            let hist = self.bind(
+                ctx,
+                &self.hist,
+                &[
+                    entry(0, &self.params),
+                    rp(k),
+                    entry(3, &self.meta),
+                    entry(4, &b.keys),
+                    entry(5, &b.seg_of),
+                    entry(6, from),
+                    entry(8, &b.counts),
+                ],
+            )?;
+            let scatter = self.bind(
+                ctx,
+                &self.scatter,
+                &[
+                    entry(0, &self.params),
+                    rp(k),
+                    entry(3, &self.meta),
+                    entry(4, &b.keys),
+                    entry(5, &b.seg_of),
+                    entry(6, from),
+                    entry(7, to),
+                    entry(8, &b.counts),
+                ],
+            )?;
+            sort_bgs.push((hist, scatter));
+        }
+        let scan_bg = self.bind(
+            ctx,
+            &self.scan,
+            &[entry(0, &self.params), entry(8, &b.counts)],
+        )?;
+        let seg_bg = self.bind(
+            ctx,
+            &self.seg_scan,
+            &[
+                entry(0, &self.params),
+                entry(3, &self.meta),
+                entry(9, &b.seg_count),
+                entry(10, &b.seg_start),
+                entry(11, &b.pack_start),
+            ],
+        )?;
+        let sorted = &b.pos[passes.len() % 2];
+        let pack_entries = [
+            entry(0, &self.params),
+            entry(2, cells),
+            entry(3, &self.meta),
+            entry(7, sorted),
+            entry(10, &b.seg_start),
+            entry(11, &b.pack_start),
+            entry(12, &b.grp),
+            entry(13, &b.assembled),
+        ];
+        let groups_bg = self.bind(ctx, &self.groups, &pack_entries[..7])?;
+        let place_bg = self.bind(ctx, &self.place, &pack_entries)?;
+        let stats_bg = self.bind(
+            ctx,
+            &self.stats,
+            &[
+                entry(0, &self.params),
+                entry(3, &self.meta),
+                entry(11, &b.pack_start),
+                entry(12, &b.grp),
+                entry(14, &b.pack_out),
+            ],
+        )?;
+        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("assemble"),
+            timestamp_writes: None,
+        });
+        let mut run = |pl: &wgpu::ComputePipeline, bg: &wgpu::BindGroup, n: u32| {
+            let (x, y) = grid(n);
+            pass.set_pipeline(pl);
+            pass.set_bind_group(0, bg, &[]);
+            pass.dispatch_workgroups(x, y, 1);
+        };
+        run(&self.keys, &keys_bg, max_cells.div_ceil(AWG));
+        for (hist, scatter) in &sort_bgs {
+            run(&self.hist, hist, n_blocks);
+            run(&self.scan, &scan_bg, 1);
+            run(&self.scatter, scatter, n_blocks);
+        }
+        run(&self.seg_scan, &seg_bg, 1);
+        let max_groups = max_cells / job.parallel;
+        run(&self.groups, &groups_bg, max_groups.div_ceil(AWG));
+        run(&self.place, &place_bg, max_groups.div_ceil(AWG));
+        let max_packs = max_cells / pack_size;
+        run(&self.stats, &stats_bg, max_packs.div_ceil(AWG));
+        Ok(max_packs)
+    }
+
+    /// Assemble CPU-made cells (uploaded): the packs' results, (windows, packs) and the assembled
+    /// cells read back — for the parity tests, which hold the device to `match_window`,
+    /// `place_groups` and `initial_capacity` on identical input.
+    pub fn run_cells(
+        &mut self,
+        ctx: &GpuContext,
+        cells: &[PackCell],
+        job: &AsmJob,
+    ) -> Result<AssembledChunk, EngineError> {
+        use wgpu::BufferUsages as U;
+        let n = cells.len() as u32;
+        let buf = ctx.buffer(
+            "uploaded cells",
+            u64::from(n.max(1)) * 48,
+            U::STORAGE | U::COPY_DST,
+        )?;
+        ctx.upload(&buf, 0, bytemuck::cast_slice(cells));
+        ctx.upload(&self.meta, 0, bytemuck::bytes_of(&n));
+        let mut enc = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("assemble"),
+            });
+        let max_packs = self.encode(ctx, &mut enc, &buf, n, job)?;
+        let b = self.bufs.as_ref().expect("made by encode");
+        let cells_bytes = u64::from(n) * 48;
+        let packs_bytes = u64::from(max_packs) * 16;
+        let rb = ctx.buffer(
+            "assembly readback",
+            16 + packs_bytes + cells_bytes,
+            U::MAP_READ | U::COPY_DST,
+        )?;
+        enc.copy_buffer_to_buffer(&self.meta, 0, &rb, 0, 16);
+        if packs_bytes > 0 {
+            enc.copy_buffer_to_buffer(&b.pack_out, 0, &rb, 16, packs_bytes);
+        }
+        if cells_bytes > 0 {
+            enc.copy_buffer_to_buffer(&b.assembled, 0, &rb, 16 + packs_bytes, cells_bytes);
+        }
+        ctx.submit("assembling packs", enc)?;
+        let bytes = ctx.read(&rb, 16 + packs_bytes + cells_bytes)?;
+        ctx.release(rb);
+        ctx.release(buf);
+        let meta: Vec<u32> = pod_vec(&bytes[..16]);
+        let packs = meta[META_PACKS as usize] as usize;
+        let pack_size = (job.parallel * job.series) as usize;
+        let mut out: Vec<PackOut> = pod_vec(&bytes[16..16 + packs_bytes as usize]);
+        out.truncate(packs);
+        let mut assembled: Vec<PackCell> = pod_vec(&bytes[(16 + packs_bytes) as usize..]);
+        assembled.truncate(packs * pack_size);
+        Ok(AssembledChunk {
+            windows: meta[META_WINDOWS as usize],
+            packs: out,
+            cells: assembled,
+        })
+    }
+}
+
+/// One chunk assembled on the device and read back whole (tests).
+#[derive(Clone, Debug)]
+pub struct AssembledChunk {
+    /// Windows with a passed cell.
+    pub windows: u32,
+    /// Every pack's result, in (window, pack) order.
+    pub packs: Vec<PackOut>,
+    /// The packs' cells, pack after pack, groups placed.
+    pub cells: Vec<PackCell>,
+}
