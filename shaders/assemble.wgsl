@@ -9,6 +9,7 @@
 // in cell-index order, so ties fall to the position as on the CPU.
 //
 // Entry points, in order:
+//   count_input    (cells made on the device) the passed cells of the line's tiles: asm_meta[META_N]
 //   keys           key32 and segment of every cell, positions 0..n, cells per segment, windows
 //   radix_hist     per block of BLOCK elements, how many have each digit
 //   radix_scan     exclusive prefix over (digit, block): where each block's digit run starts
@@ -39,6 +40,11 @@ struct AsmParams {
     n_blocks: u32,
     seed_lo: u32,
     seed_hi: u32,
+    // Tiles of the cell line whose passed counts `count_input` adds (0: the host set the count).
+    tiles: u32,
+    _pad0: u32,
+    _pad1: u32,
+    _pad2: u32,
 }
 
 struct RadixPass {
@@ -94,6 +100,7 @@ const NO_DIGIT: u32 = 0xFFFFFFFFu;
 @group(0) @binding(12) var<storage, read_write> grp: array<GroupInfo>;
 @group(0) @binding(13) var<storage, read_write> assembled: array<PackCell>;
 @group(0) @binding(14) var<storage, read_write> pack_out: array<PackOut>;
+@group(0) @binding(15) var<storage, read> tile_counts: array<u32>;
 
 var<workgroup> w_hist: array<atomic<u32>, 256>;
 var<workgroup> w_digit: array<u32, 256>;
@@ -159,6 +166,19 @@ fn keys_main(
     atomicAdd(&seg_count[seg], 1u);
     if (i == 0u || window_in_chunk(cells[i - 1u]) != w) {
         atomicAdd(&asm_meta[META_WINDOWS], 1u);
+    }
+}
+
+// One workgroup: the cell line's passed cells, Σ of its tiles' counts, as the chunk's count.
+@compute @workgroup_size(AWG)
+fn count_input(@builtin(local_invocation_index) lid: u32) {
+    var sum = 0u;
+    for (var t = lid; t < ap.tiles; t += AWG) {
+        sum += tile_counts[t];
+    }
+    let before = workgroup_exclusive(lid, vec2<u32>(sum, 0u)).x;
+    if (lid == AWG - 1u) {
+        atomicStore(&asm_meta[META_N], before + sum);
     }
 }
 

@@ -906,3 +906,180 @@ fn device_assembly_equals_cpu_on_identical_cells() {
         eprintln!("{name}: {} packs in {windows} windows equal", want.len());
     }
 }
+
+/// Life fed from the device's assembled cells (no upload) equals the CPU's life of the same packs
+/// within the pack-life bounds (docs/GPU.md); only kept packs bring their curve back.
+#[test]
+fn life_of_device_assembled_packs_matches_cpu() {
+    use celltwin::gpu::assemble::AsmJob;
+    use celltwin::model::pack::simulate_pack;
+    let Some(mut g) = gpu() else { return };
+    for sets in [
+        &["pack.matching=\"sorted\"", "pack.window=20000"][..],
+        &[
+            "pack.matching=\"random\"",
+            "pack.window=20000",
+            "pack.parallel=3",
+            "pack.series=20",
+            "line.defect_scale=20",
+        ],
+    ] {
+        let scene = scene_with(sets);
+        let w = scene.pack.window;
+        let cells = cpu_passed(&scene, 0, 2 * w, w / 2);
+        let job = AsmJob {
+            matching: scene.pack.matching,
+            window: w,
+            base: 0,
+            windows: 2,
+            grade_bins: scene.eol.grade_bins,
+            parallel: scene.pack.parallel,
+            series: scene.pack.series,
+            seed: scene.seed,
+        };
+        let (_, want) = cpu_packs(&scene, &cells, 0);
+        // Every third pack aged, every ninth kept, as a stride over slots would pick them.
+        let aged: Vec<u32> = (0..want.len() as u32).step_by(3).collect();
+        let keep: Vec<bool> = aged.iter().map(|p| p % 9 == 0).collect();
+        let (chunk, lives) = g
+            .assemble_and_age(&scene, &cells, &job, (&aged, &keep))
+            .expect("device assembly and life");
+        assert_eq!(lives.len(), aged.len());
+        let a = AgingParams::from_scene(&scene);
+        let table = RateTable::new(&a, &scene.life);
+        let rng = LineParams::from_scene(&scene).rng();
+        let ps = scene.cells_per_pack() as usize;
+        let step = a.cycles_per_step as u32;
+        let (mut reason_diff, mut max_cyc, mut max_curve) = (0, 0u32, 0.0f32);
+        for ((&p, &k), gl) in aged.iter().zip(&keep).zip(&lives) {
+            let pack = &chunk.cells[p as usize * ps..(p as usize + 1) * ps];
+            let ids: Vec<u64> = pack.iter().map(PackCell::index).collect();
+            assert_eq!(ids, want[p as usize].2, "pack {p}: the same cells");
+            let c = simulate_pack(&a, &table.values, &rng, pack);
+            assert_eq!(gl.curve.is_empty(), !k, "pack {p}: a curve only where kept");
+            if c.reason != gl.reason {
+                reason_diff += 1;
+                continue;
+            }
+            max_cyc = max_cyc.max(c.cycles.abs_diff(gl.cycles));
+            for (u, v) in c.curve.iter().zip(&gl.curve) {
+                max_curve = max_curve.max((u - v).abs());
+            }
+        }
+        eprintln!(
+            "device-fed life {sets:?}: {} packs aged, reasons differ {reason_diff}, max |Δcycles| {max_cyc}, max |Δcurve| {max_curve:e}",
+            aged.len()
+        );
+        assert!(reason_diff <= 1 + aged.len() / 100);
+        assert!(max_cyc <= 2 * step, "cycles differ by {max_cyc}");
+        assert!(max_curve <= 1e-3, "curves differ by {max_curve}");
+    }
+}
+
+/// The device-resident run (line, matching, assembly, life of every aged pack on the device) held
+/// to the CPU engine end to end, for each matching: counts within the decision bound, initial
+/// capacity's moments and life percentiles within the run bounds, several chunks of whole
+/// windows and a partial last window; under 1 B read back per cell.
+#[test]
+fn resident_run_matches_cpu_engine() {
+    use celltwin::gpu::resident::LifeSample;
+    let Some(_shared) = gpu() else { return };
+    let mut g = GpuBackend::new(AdapterPolicy::Any)
+        .expect("a second device")
+        .with_dispatch(65_536);
+    for matching in ["random", "binned", "sorted", "sorted_dcir"] {
+        let scene = scene_with(&[
+            "cells=290000",
+            "pack.window=20000",
+            "pack.life_packs=300",
+            &format!("pack.matching=\"{matching}\""),
+        ]);
+        let mut cpu = CpuBackend::new(None);
+        let c = engine::run_range(
+            &scene,
+            &mut cpu,
+            &RunOptions::default(),
+            0..scene.cells,
+            &mut |_| {},
+        )
+        .unwrap()
+        .packs;
+        let ps = scene.cells_per_pack();
+        let slots = (scene.pack.window.min(scene.cells) / ps).max(1);
+        let total_slots = scene.cells.div_ceil(scene.pack.window) * slots;
+        let stride = total_slots
+            .div_ceil(u64::from(scene.pack.life_packs))
+            .max(1);
+        let sample = LifeSample {
+            slots,
+            stride,
+            keep_stride: 16 * stride,
+        };
+        let before = g.transfers().unwrap();
+        let r = g
+            .run_resident(&scene, 0..scene.cells, sample, None, &mut |_| {})
+            .expect("windows fit a dispatch")
+            .expect("resident run");
+        let moved = g.transfers().unwrap();
+        let per_cell = (moved.read_back - before.read_back) as f64 / scene.cells as f64;
+        let bound = (DECISION_BOUND * scene.cells as f64).ceil() as u64 * ps;
+        eprintln!(
+            "resident {matching}: packs {} vs {}, unpacked {} vs {}, windows {} vs {}, aged {} vs {}, kept {}, read back {per_cell:.3} B/cell",
+            c.packs,
+            r.packs,
+            c.unpacked,
+            r.unpacked,
+            c.windows,
+            r.windows,
+            c.lives.len(),
+            r.aged.len(),
+            r.kept.len()
+        );
+        assert!(c.packs.abs_diff(r.packs) <= bound, "{matching}: packs");
+        assert!(
+            c.unpacked.abs_diff(r.unpacked) <= bound * ps,
+            "{matching}: unpacked"
+        );
+        assert_eq!(c.windows, r.windows, "{matching}: windows");
+        assert!(
+            c.lives.len().abs_diff(r.aged.len()) <= 2,
+            "{matching}: aged packs"
+        );
+        assert!(
+            r.aged.windows(2).all(|x| x[0].slot < x[1].slot),
+            "slot order"
+        );
+        assert!(
+            r.kept
+                .iter()
+                .all(|k| k.cells.len() as u64 == ps && !k.curve.is_empty())
+        );
+        assert_eq!(
+            r.kept.len(),
+            r.aged
+                .iter()
+                .filter(|a| a.slot % (16 * stride) == 0)
+                .count()
+        );
+        let (mc, mr) = (c.initial.stats(), r.initial.stats());
+        assert!(
+            (mc.mean - mr.mean).abs() <= 1e-5 * mc.mean,
+            "{matching}: initial mean"
+        );
+        assert!(
+            (mc.sd - mr.sd).abs() <= 1e-2 * mc.sd,
+            "{matching}: initial SD"
+        );
+        let step = f64::from(scene.life.cycles_per_step);
+        let mut cc: Vec<f64> = c.lives.iter().map(|l| l.cycles as f64).collect();
+        let mut gc: Vec<f64> = r.aged.iter().map(|l| l.cycles as f64).collect();
+        for q in [0.05, 0.5, 0.95] {
+            let (x, y) = (percentile(&mut cc, q), percentile(&mut gc, q));
+            assert!(
+                (x - y).abs() <= 2.0 * step,
+                "{matching}: life P{q}: {x} vs {y}"
+            );
+        }
+        assert!(per_cell <= 1.0, "{matching}: {per_cell} B a cell read back");
+    }
+}

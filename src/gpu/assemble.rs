@@ -161,6 +161,7 @@ impl AsmBuffers {
 
 /// The assembly pass: pipelines made once, buffers grown as needed.
 pub struct AssemblePass {
+    count: wgpu::ComputePipeline,
     keys: wgpu::ComputePipeline,
     hist: wgpu::ComputePipeline,
     scan: wgpu::ComputePipeline,
@@ -196,6 +197,7 @@ impl AssemblePass {
         let radix_stride = u64::from(ctx.device.limits().min_uniform_buffer_offset_alignment)
             .max(size_of::<RadixPass>() as u64);
         Ok(AssemblePass {
+            count: p("count_input")?,
             keys: p("keys_main")?,
             hist: p("radix_hist")?,
             scan: p("radix_scan")?,
@@ -266,15 +268,16 @@ impl AssemblePass {
         })
     }
 
-    /// Encode the assembly of the cells in `cells` (their count in `meta[META_N]`, at most
-    /// `max_cells`; `meta`'s other slots cleared here). Uploads the parameters (queued before the
-    /// next submit). Returns the largest number of packs the chunk can hold.
+    /// Encode the assembly of the cells in `cells`, at most `max_cells`: their count is the sum
+    /// of `line_tiles`' first `tiles` counts (the cell line's compaction) or, with None, what the
+    /// host wrote in `meta[META_N]`; `meta`'s other slots are cleared here. Uploads the
+    /// parameters (queued before the next submit). Returns the most packs the chunk can hold.
     pub fn encode(
         &mut self,
         ctx: &GpuContext,
         enc: &mut wgpu::CommandEncoder,
-        cells: &wgpu::Buffer,
-        max_cells: u32,
+        (cells, max_cells): (&wgpu::Buffer, u32),
+        line_tiles: Option<(&wgpu::Buffer, u32)>,
         job: &AsmJob,
     ) -> Result<u32, EngineError> {
         let pack_size = job.parallel * job.series;
@@ -299,6 +302,8 @@ impl AssemblePass {
             n_blocks,
             seed_lo: job.seed as u32,
             seed_hi: (job.seed >> 32) as u32,
+            tiles: line_tiles.map_or(0, |t| t.1),
+            ..Default::default()
         };
         ctx.upload(&self.params, 0, bytemuck::bytes_of(&params));
         let passes = job.passes();
@@ -404,6 +409,14 @@ impl AssemblePass {
                 entry(14, &b.pack_out),
             ],
         )?;
+        let count_bg = match line_tiles {
+            Some((tc, _)) => Some(self.bind(
+                ctx,
+                &self.count,
+                &[entry(0, &self.params), entry(3, &self.meta), entry(15, tc)],
+            )?),
+            None => None,
+        };
         let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some("assemble"),
             timestamp_writes: None,
@@ -414,6 +427,9 @@ impl AssemblePass {
             pass.set_bind_group(0, bg, &[]);
             pass.dispatch_workgroups(x, y, 1);
         };
+        if let Some(bg) = &count_bg {
+            run(&self.count, bg, 1);
+        }
         run(&self.keys, &keys_bg, max_cells.div_ceil(AWG));
         for (hist, scatter) in &sort_bgs {
             run(&self.hist, hist, n_blocks);
@@ -452,7 +468,7 @@ impl AssemblePass {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("assemble"),
             });
-        let max_packs = self.encode(ctx, &mut enc, &buf, n, job)?;
+        let max_packs = self.encode(ctx, &mut enc, (&buf, n), None, job)?;
         let b = self.bufs.as_ref().expect("made by encode");
         let cells_bytes = u64::from(n) * 48;
         let packs_bytes = u64::from(max_packs) * 16;

@@ -329,20 +329,59 @@ impl CellLinePass {
         stats: &mut LineStats,
         passed: &mut Vec<PackCell>,
     ) -> Result<(), EngineError> {
+        let (enc, pending) = self.begin(ctx, p, layout, start, count, true);
+        ctx.submit("running the cell line", enc)?;
+        self.finish(ctx, p, layout, &pending, stats, Some(passed))
+    }
+
+    /// Upload the dispatch's parameters and encode it (count ≤ cap); with `with_cells` false the
+    /// passed cells stay on the device (`passed_cells()`, their count per tile in
+    /// `tile_counts()`) and only the statistics are copied for reading. Submit the encoder (more
+    /// work may be appended), then [`CellLinePass::finish`].
+    pub fn begin(
+        &mut self,
+        ctx: &GpuContext,
+        p: &LineParams,
+        layout: &StatsLayout,
+        start: u64,
+        count: u32,
+        with_cells: bool,
+    ) -> (wgpu::CommandEncoder, PendingLine) {
         debug_assert!(count <= self.cap);
         let c = Self::chunk_params(p, layout, start, count);
         debug_assert!(c.tiles <= self.max_tiles);
         ctx.upload(&self.params, 0, bytemuck::bytes_of(p));
         ctx.upload(&self.chunk, 0, bytemuck::bytes_of(&c));
-        let at = ReadbackLayout::new(layout, c.tiles, count);
-        ctx.submit("running the cell line", self.encode(ctx, &at, c.tiles))?;
+        let at = ReadbackLayout::new(layout, c.tiles, if with_cells { count } else { 0 });
+        let enc = self.encode(ctx, &at, c.tiles);
+        let pending = PendingLine {
+            at,
+            count,
+            tiles: c.tiles,
+            centre: c.centre,
+        };
+        (enc, pending)
+    }
+
+    /// Read a submitted dispatch's statistics (merged into `stats`) and, where it copied them,
+    /// its passed cells.
+    pub fn finish(
+        &self,
+        ctx: &GpuContext,
+        p: &LineParams,
+        layout: &StatsLayout,
+        pending: &PendingLine,
+        stats: &mut LineStats,
+        mut passed: Option<&mut Vec<PackCell>>,
+    ) -> Result<(), EngineError> {
+        let (at, count) = (&pending.at, pending.count);
         // Small parts copied out; passed cells appended straight from the mapped range.
         let (s, parts, total) = ctx.read_with(&self.readback, at.end(), |bytes| {
             let s: Vec<u32> = pod_vec(&bytes[..at.stats as usize]);
             let parts: Vec<f32> = pod_vec(&bytes[at.o_part as usize..at.o_tc as usize]);
             let tc: Vec<u32> = pod_vec(&bytes[at.o_tc as usize..at.o_cells as usize]);
             let total: usize = tc.iter().map(|&x| x as usize).sum();
-            if total <= count as usize {
+            if let Some(passed) = passed.as_mut().filter(|_| total <= count as usize) {
                 let cells = &bytes[at.o_cells as usize..][..PACK_CELL_BYTES as usize * total];
                 passed.extend(
                     cells
@@ -358,7 +397,7 @@ impl CellLinePass {
             )));
         }
         let mut chunk_stats = decode_counts(p, layout, &s);
-        let moments = moments_from_partials(&parts, &c.centre);
+        let moments = moments_from_partials(&parts, &pending.centre);
         let st = &mut chunk_stats;
         [
             st.q_true,
@@ -372,6 +411,16 @@ impl CellLinePass {
         ] = moments;
         stats.merge(&chunk_stats);
         Ok(())
+    }
+
+    /// The passed cells of the last dispatch, in index order (count: Σ `tile_counts()`).
+    pub fn passed_cells(&self) -> &wgpu::Buffer {
+        &self.passed
+    }
+
+    /// Passed cells per tile of the last dispatch.
+    pub fn tile_counts(&self) -> &wgpu::Buffer {
+        &self.tile_counts
     }
 
     /// The dispatch of `tiles` tiles: stats cleared, the line and the compaction, everything the
@@ -399,7 +448,9 @@ impl CellLinePass {
         enc.copy_buffer_to_buffer(&self.stats, 0, rb, 0, at.stats);
         enc.copy_buffer_to_buffer(&self.partials, 0, rb, at.o_part, at.o_tc - at.o_part);
         enc.copy_buffer_to_buffer(&self.tile_counts, 0, rb, at.o_tc, at.o_cells - at.o_tc);
-        enc.copy_buffer_to_buffer(&self.passed, 0, rb, at.o_cells, at.cells);
+        if at.cells > 0 {
+            enc.copy_buffer_to_buffer(&self.passed, 0, rb, at.o_cells, at.cells);
+        }
         enc
     }
 
@@ -471,6 +522,15 @@ impl CellLinePass {
         ctx.submit("simulating cell records", enc)?;
         Ok(pod_vec(&ctx.read(rb, bytes)?))
     }
+}
+
+/// A dispatch submitted by [`CellLinePass::begin`], to be read by [`CellLinePass::finish`].
+pub struct PendingLine {
+    at: ReadbackLayout,
+    count: u32,
+    /// Tiles dispatched (valid entries of `tile_counts()`).
+    pub tiles: u32,
+    centre: [f32; 8],
 }
 
 /// Where each part of one dispatch's read-back lies, bytes: the stats counters from 0, then the

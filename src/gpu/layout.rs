@@ -232,9 +232,17 @@ pub struct AsmParams {
     pub seed_lo: u32,
     /// The seed's high word.
     pub seed_hi: u32,
+    /// Cell-line tiles whose passed counts `count_input` adds (0: the host sets the count).
+    pub tiles: u32,
+    /// Padding (16-byte uniform).
+    pub _pad0: u32,
+    /// Padding.
+    pub _pad1: u32,
+    /// Padding.
+    pub _pad2: u32,
 }
 
-const _: () = assert!(size_of::<AsmParams>() == 48);
+const _: () = assert!(size_of::<AsmParams>() == 64);
 
 /// `RadixPass` in assemble.wgsl: which 8-bit digit one radix pass sorts by.
 #[repr(C)]
@@ -546,7 +554,7 @@ mod tests {
                 asm,
                 "AsmParams",
                 fields!(AsmParams; window, base_lo, base_hi, matching, grade_bins, n_seg, pack_size,
-                parallel, series, n_blocks, seed_lo, seed_hi),
+                parallel, series, n_blocks, seed_lo, seed_hi, tiles, _pad0, _pad1, _pad2),
             ),
             (
                 asm,

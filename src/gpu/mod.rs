@@ -13,6 +13,7 @@ pub mod cell_line;
 pub mod context;
 pub mod layout;
 pub mod pack_life;
+pub mod resident;
 pub mod shaders;
 
 pub use context::{AdapterPolicy, GpuContext};
@@ -45,6 +46,7 @@ pub struct GpuBackend {
     life: Option<PackLifePass>,
     rng: Option<RngPass>,
     asm: Option<assemble::AssemblePass>,
+    asm_readback: Option<resident::AsmReadback>,
     /// The moments' centres for the last scene's parameters (as bytes): a run's chunks reuse them.
     centres: Option<(Vec<u8>, [f32; 8])>,
 }
@@ -128,6 +130,7 @@ impl GpuBackend {
             life: None,
             rng: None,
             asm: None,
+            asm_readback: None,
             centres: None,
         }
     }
@@ -177,6 +180,33 @@ impl GpuBackend {
                 c
             }
         }
+    }
+
+    /// What the cell-line shader cannot hold, refused up front.
+    fn check_line(&self, p: &LineParams, layout: &StatsLayout) -> Result<(), EngineError> {
+        if layout.n_stats > cell_line::MAX_STATS {
+            return Err(EngineError::Gpu(format!(
+                "the histograms need {} counters, the GPU engine holds {}",
+                layout.n_stats,
+                cell_line::MAX_STATS
+            )));
+        }
+        if p.coating_lot_size == 0 || p.rack_size == 0 {
+            return Err(EngineError::Gpu(
+                "lot and rack sizes must be positive".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn life_pass(&mut self) -> Result<&mut PackLifePass, EngineError> {
+        if self.life.is_none() {
+            let mut life = PackLifePass::new(&self.ctx)?;
+            life.workgroup = self.pack_workgroup;
+            life.steps = self.pack_steps;
+            self.life = Some(life);
+        }
+        Ok(self.life.as_mut().expect("made above"))
     }
 
     fn line_pass(&mut self) -> Result<&mut CellLinePass, EngineError> {
@@ -281,18 +311,7 @@ impl Backend for GpuBackend {
         count: u64,
     ) -> Result<ChunkResult, EngineError> {
         let layout = StatsLayout::new(spec, p.grade_bins).with_centre(self.moment_centres(p));
-        if layout.n_stats > cell_line::MAX_STATS {
-            return Err(EngineError::Gpu(format!(
-                "the histograms need {} counters, the GPU engine holds {}",
-                layout.n_stats,
-                cell_line::MAX_STATS
-            )));
-        }
-        if p.coating_lot_size == 0 || p.rack_size == 0 {
-            return Err(EngineError::Gpu(
-                "lot and rack sizes must be positive".into(),
-            ));
-        }
+        self.check_line(p, &layout)?;
         let mut stats = LineStats::new(spec, p.grade_bins);
         let mut passed = Vec::with_capacity(count as usize);
         let cap = u64::from(self.line_pass()?.cap);
@@ -312,14 +331,15 @@ impl Backend for GpuBackend {
         table: &RateTable,
         cells: &[PackCell],
     ) -> Result<Vec<PackLife>, EngineError> {
+        let ctx = &self.ctx;
         if self.life.is_none() {
-            let mut life = PackLifePass::new(&self.ctx)?;
+            let mut life = PackLifePass::new(ctx)?;
             life.workgroup = self.pack_workgroup;
             life.steps = self.pack_steps;
             self.life = Some(life);
         }
         let life = self.life.as_mut().expect("made above");
-        life.run(&self.ctx, a, &table.values, cells)
+        life.run(ctx, a, &table.values, cells)
     }
 }
 

@@ -330,7 +330,7 @@ impl PackLifePass {
         a: &AgingParams,
         table: &[f32],
         batch: &[PackCell],
-        (init_pipe, life_pipe): &(wgpu::ComputePipeline, wgpu::ComputePipeline),
+        pipes: &(wgpu::ComputePipeline, wgpu::ComputePipeline),
         steps: u32,
     ) -> Result<Vec<PackLife>, EngineError> {
         let packs = batch.len() / (a.series * a.parallel) as usize;
@@ -360,19 +360,7 @@ impl PackLifePass {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("pack life"),
             });
-        {
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("pack_life"),
-                timestamp_writes: None,
-            });
-            pass.set_bind_group(0, &b.bind, &[]);
-            pass.set_pipeline(init_pipe);
-            pass.dispatch_workgroups(packs as u32, 1, 1);
-            pass.set_pipeline(life_pipe);
-            for _ in 0..steps_total.div_ceil(steps) {
-                pass.dispatch_workgroups(packs as u32, 1, 1);
-            }
-        }
+        Self::dispatch(&mut enc, b, packs as u32, steps_total, steps, pipes);
         let curve_bytes = (packs * stride * 4) as u64;
         let state_bytes = (packs * size_of::<PackState>()) as u64;
         enc.copy_buffer_to_buffer(&b.curve, 0, &b.readback, 0, curve_bytes);
@@ -392,6 +380,163 @@ impl PackLifePass {
         Ok(lives.into_iter().map(|(_, l)| l).collect())
     }
 }
+
+impl PackLifePass {
+    /// Initialise `packs` packs and run `steps_total` steps of life, `steps` a dispatch.
+    fn dispatch(
+        enc: &mut wgpu::CommandEncoder,
+        b: &Buffers,
+        packs: u32,
+        steps_total: u32,
+        steps: u32,
+        (init_pipe, life_pipe): &(wgpu::ComputePipeline, wgpu::ComputePipeline),
+    ) {
+        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("pack_life"),
+            timestamp_writes: None,
+        });
+        pass.set_bind_group(0, &b.bind, &[]);
+        pass.set_pipeline(init_pipe);
+        pass.dispatch_workgroups(packs, 1, 1);
+        pass.set_pipeline(life_pipe);
+        for _ in 0..steps_total.div_ceil(steps) {
+            pass.dispatch_workgroups(packs, 1, 1);
+        }
+    }
+
+    /// Life of packs already on the device: pack `packs[k]` of `src` (packs of `series·parallel`
+    /// cells one after another, e.g. the assembly's output), copied on the device, never through
+    /// the host. Only the states come back, and the fade curves of the packs with `keep[k]` (the
+    /// others' curves are empty).
+    pub fn run_device(
+        &mut self,
+        ctx: &GpuContext,
+        a: &AgingParams,
+        table: &[f32],
+        src: &wgpu::Buffer,
+        packs: &[u32],
+        keep: &[bool],
+    ) -> Result<Vec<PackLife>, EngineError> {
+        let size = (a.series * a.parallel) as usize;
+        if size == 0 || packs.is_empty() {
+            return Ok(Vec::new());
+        }
+        if table.len() < 2 * a.table_len as usize || a.table_len < 2 {
+            return Err(EngineError::Gpu("rate table shorter than table_len".into()));
+        }
+        let (pwg, steps) = self.shape(ctx, a)?;
+        let pipes = self.pipelines(ctx, pwg)?;
+        let mut out = Vec::with_capacity(packs.len());
+        for (batch, keep) in packs.chunks(MAX_PACKS).zip(keep.chunks(MAX_PACKS)) {
+            out.extend(self.device_batch(ctx, a, table, src, (batch, keep), &pipes, steps)?);
+        }
+        Ok(out)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn device_batch(
+        &mut self,
+        ctx: &GpuContext,
+        a: &AgingParams,
+        table: &[f32],
+        src: &wgpu::Buffer,
+        (batch, keep): (&[u32], &[bool]),
+        pipes: &(wgpu::ComputePipeline, wgpu::ComputePipeline),
+        steps: u32,
+    ) -> Result<Vec<PackLife>, EngineError> {
+        let size = (a.series * a.parallel) as u64;
+        let packs = batch.len();
+        let steps_total = a.max_steps + 1;
+        let stride = steps_total as usize;
+        self.ensure(
+            ctx,
+            table.len(),
+            packs * size as usize,
+            packs,
+            stride,
+            a.series as usize,
+        )?;
+        let b = self.bufs.as_ref().expect("ensured");
+        let job = PackJob {
+            packs: packs as u32,
+            curve_stride: stride as u32,
+            short_p: a.short_probability_per_step(),
+            steps,
+        };
+        ctx.upload(&self.aging, 0, bytemuck::bytes_of(a));
+        ctx.upload(&self.job, 0, bytemuck::bytes_of(&job));
+        ctx.upload(&b.table, 0, bytemuck::cast_slice(table));
+        let mut enc = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("pack life on device cells"),
+            });
+        // Runs of consecutive packs are copied at once.
+        let pack_bytes = size * PACK_BYTES;
+        let mut k = 0;
+        while k < packs {
+            let mut e = k + 1;
+            while e < packs && batch[e] == batch[e - 1] + 1 {
+                e += 1;
+            }
+            let from = u64::from(batch[k]) * pack_bytes;
+            enc.copy_buffer_to_buffer(
+                src,
+                from,
+                &b.cells,
+                k as u64 * pack_bytes,
+                (e - k) as u64 * pack_bytes,
+            );
+            k = e;
+        }
+        Self::dispatch(&mut enc, b, packs as u32, steps_total, steps, pipes);
+        let state_bytes = (packs * size_of::<PackState>()) as u64;
+        enc.copy_buffer_to_buffer(&b.state, 0, &b.readback, 0, state_bytes);
+        let curve_bytes = (stride * 4) as u64;
+        let kept: Vec<usize> = (0..packs).filter(|&k| keep[k]).collect();
+        for (n, &k) in kept.iter().enumerate() {
+            let at = state_bytes + n as u64 * curve_bytes;
+            enc.copy_buffer_to_buffer(
+                &b.curve,
+                k as u64 * curve_bytes,
+                &b.readback,
+                at,
+                curve_bytes,
+            );
+        }
+        ctx.submit("running pack life", enc)?;
+        let total = state_bytes + kept.len() as u64 * curve_bytes;
+        let lives = ctx.read_with(&b.readback, total, |bytes| {
+            let (states, curves) = bytes.split_at(state_bytes as usize);
+            let states: Vec<PackState> = pod_vec(states);
+            let curves: Vec<f32> = pod_vec(curves);
+            let mut full = vec![0f32; 0];
+            full.resize(packs * stride, 0.0);
+            for (n, &k) in kept.iter().enumerate() {
+                full[k * stride..(k + 1) * stride]
+                    .copy_from_slice(&curves[n * stride..(n + 1) * stride]);
+            }
+            let mut lives = decode_lives(&full, &states, stride);
+            for (k, l) in lives.iter_mut().enumerate() {
+                if !keep[k] {
+                    l.1.curve = Vec::new();
+                }
+            }
+            lives
+        })?;
+        if lives.iter().any(|(done, _)| !done) {
+            return Err(EngineError::Gpu(
+                "pack life did not finish every pack, or wrote an unknown end-of-life code \
+                 (device stopped a loop early?)"
+                    .into(),
+            ));
+        }
+        Ok(lives.into_iter().map(|(_, l)| l).collect())
+    }
+}
+
+/// Bytes of one cell in a pack buffer.
+const PACK_BYTES: u64 = size_of::<PackCell>() as u64;
 
 /// Each pack's life from its final state and its curve (`stride` points reserved a pack), with
 /// whether it is done with a known end-of-life code: an unknown code is a shader bug, reported

@@ -1,0 +1,399 @@
+//! The device-resident run (issue 10): the cell line, matching, assembly and the life of every
+//! aged pack stay on the device; per chunk of whole windows the host reads the line's statistics,
+//! a 16-byte [`PackOut`] a pack, the aged packs' end states (40 B each) and the fade curve and cells
+//! of the few kept packs — never a cell of an unkept pack.
+//!
+//! A chunk is `⌊cap / W⌋` whole windows of `W` started cells (one line dispatch, `cap` its most
+//! cells), so no window straddles chunks. A window larger than one dispatch is not handled here
+//! (the engine's host path runs it: [`ResidentRun::fits`]).
+
+use super::GpuBackend;
+use super::assemble::{AsmJob, AssemblePass};
+use super::cell_line::{CellLinePass, StatsLayout};
+use super::context::{GpuContext, pod_vec};
+use super::layout::PackOut;
+use super::pack_life::PackLifePass;
+use crate::engine::EngineError;
+use crate::model::LineParams;
+use crate::model::aging::{AgingParams, RateTable};
+use crate::model::pack::{EndOfLife, PackCell};
+use crate::scene::Scene;
+use crate::summary::{HistSpec, Histogram, LineStats, Moments};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Which pack slots are aged and which kept whole (`engine::LifePlan`'s twin until it lands).
+#[derive(Clone, Copy, Debug)]
+pub struct LifeSample {
+    /// Pack slots per window (`w · slots + j`).
+    pub slots: u64,
+    /// Every `stride`-th slot is aged (u64::MAX: none).
+    pub stride: u64,
+    /// Every `keep_stride`-th slot keeps its cells and curve (a multiple of `stride`).
+    pub keep_stride: u64,
+}
+
+impl LifeSample {
+    /// Is the pack in `slot` aged?
+    pub fn aged(&self, slot: u64) -> bool {
+        slot.is_multiple_of(self.stride)
+    }
+    /// Is it kept whole (cells and curve)?
+    pub fn kept(&self, slot: u64) -> bool {
+        slot.is_multiple_of(self.keep_stride)
+    }
+}
+
+/// An aged pack's result (the lead's `summary::AgedPack`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeviceAged {
+    /// Its slot.
+    pub slot: u64,
+    /// Initial capacity, Ah.
+    pub q_initial: f32,
+    /// Cycles to end of life.
+    pub cycles: u32,
+    /// Why life ended.
+    pub reason: EndOfLife,
+    /// Calendar share of the lost capacity.
+    pub calendar_share: f32,
+    /// Cells with `flags::DEFECT`.
+    pub defects: u32,
+}
+
+/// A kept pack (the lead's `summary::KeptPack`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeviceKept {
+    /// Its slot.
+    pub slot: u64,
+    /// Its cells' indices in pack order (groups placed).
+    pub cells: Vec<u64>,
+    /// Its fade curve (`PackLife::curve`).
+    pub curve: Vec<f32>,
+}
+
+/// What the device-resident run of a range hands back.
+#[derive(Clone, Debug)]
+pub struct ResidentRun {
+    /// The line's statistics.
+    pub stats: LineStats,
+    /// Packs assembled.
+    pub packs: u64,
+    /// Passed cells no pack took.
+    pub unpacked: u64,
+    /// Windows with a passed cell.
+    pub windows: u64,
+    /// Initial capacity of every pack, Ah.
+    pub initial: Moments,
+    /// Its histogram.
+    pub hist_initial: Histogram,
+    /// Every aged pack, in slot order.
+    pub aged: Vec<DeviceAged>,
+    /// Every kept pack, in slot order.
+    pub kept: Vec<DeviceKept>,
+}
+
+impl ResidentRun {
+    /// Can the device run `scene` over `range` this way: windows no larger than one dispatch of
+    /// `cap` cells, the range starting on a window.
+    pub fn fits(scene: &Scene, range: &std::ops::Range<u64>, cap: u32) -> bool {
+        let w = scene.pack.window.max(1);
+        w <= u64::from(cap) && range.start.is_multiple_of(w)
+    }
+}
+
+/// The read-back of one chunk's assembly: `asm_meta` and the packs' results.
+pub(super) struct AsmReadback {
+    buf: Option<wgpu::Buffer>,
+}
+
+impl AsmReadback {
+    fn ensure(&mut self, ctx: &GpuContext, bytes: u64) -> Result<&wgpu::Buffer, EngineError> {
+        if self.buf.as_ref().is_none_or(|b| b.size() < bytes) {
+            if let Some(b) = self.buf.take() {
+                ctx.release(b);
+            }
+            let usage = wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST;
+            self.buf = Some(ctx.buffer("assembly readback", bytes, usage)?);
+        }
+        Ok(self.buf.as_ref().expect("made above"))
+    }
+}
+
+/// The passes a resident run uses, borrowed from the backend.
+struct Passes<'a> {
+    ctx: &'a GpuContext,
+    line: &'a mut CellLinePass,
+    asm: &'a mut AssemblePass,
+    life: &'a mut PackLifePass,
+    rb: &'a mut AsmReadback,
+}
+
+impl GpuBackend {
+    /// Run `range` (whole windows) with everything after the line on the device; None when the
+    /// scene's windows do not fit one dispatch (the engine then runs its host path).
+    pub fn run_resident(
+        &mut self,
+        scene: &Scene,
+        range: std::ops::Range<u64>,
+        sample: LifeSample,
+        cancel: Option<&Arc<AtomicBool>>,
+        progress: &mut dyn FnMut(u64),
+    ) -> Option<Result<ResidentRun, EngineError>> {
+        let cap = match self.line_pass() {
+            Ok(l) => l.cap,
+            Err(e) => return Some(Err(e)),
+        };
+        if !ResidentRun::fits(scene, &range, cap) {
+            return None;
+        }
+        Some(self.resident(scene, range, sample, cancel, progress))
+    }
+
+    fn resident(
+        &mut self,
+        scene: &Scene,
+        range: std::ops::Range<u64>,
+        sample: LifeSample,
+        cancel: Option<&Arc<AtomicBool>>,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<ResidentRun, EngineError> {
+        let p = LineParams::from_scene(scene);
+        let spec = HistSpec::for_params(&p);
+        let layout = StatsLayout::new(&spec, p.grade_bins).with_centre(self.moment_centres(&p));
+        self.check_line(&p, &layout)?;
+        if self.asm.is_none() {
+            self.asm = Some(AssemblePass::new(&self.ctx)?);
+        }
+        self.life_pass()?;
+        let aging = AgingParams::from_scene(scene);
+        let table = RateTable::new(&aging, &scene.life);
+        let rated = scene.cell.capacity_ah * f64::from(scene.pack.parallel);
+        let mut out = ResidentRun {
+            stats: LineStats::new(&spec, p.grade_bins),
+            packs: 0,
+            unpacked: 0,
+            windows: 0,
+            initial: Moments::default(),
+            hist_initial: spec.pack_capacity(rated),
+            aged: Vec::new(),
+            kept: Vec::new(),
+        };
+        let mut rb = self
+            .asm_readback
+            .take()
+            .unwrap_or(AsmReadback { buf: None });
+        let mut passes = Passes {
+            ctx: &self.ctx,
+            line: self.line.as_mut().expect("made by line_pass"),
+            asm: self.asm.as_mut().expect("made above"),
+            life: self.life.as_mut().expect("made by life_pass"),
+            rb: &mut rb,
+        };
+        let w = scene.pack.window.max(1);
+        let per_chunk = u64::from(passes.line.cap) / w * w;
+        let mut start = range.start;
+        let mut result = Ok(());
+        while start < range.end {
+            if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                result = Err(EngineError::Cancelled);
+                break;
+            }
+            let count = per_chunk.min(range.end - start);
+            let chunk = Chunk {
+                scene,
+                p: &p,
+                layout: &layout,
+                start,
+                count: count as u32,
+                sample,
+                aging: (&aging, &table.values),
+            };
+            if let Err(e) = passes.chunk(&chunk, &mut out) {
+                result = Err(e);
+                break;
+            }
+            start += count;
+            progress(start - range.start);
+        }
+        self.asm_readback = Some(rb);
+        result.map(|()| out)
+    }
+}
+
+/// One chunk of whole windows.
+struct Chunk<'a> {
+    scene: &'a Scene,
+    p: &'a LineParams,
+    layout: &'a StatsLayout,
+    start: u64,
+    count: u32,
+    sample: LifeSample,
+    aging: (&'a AgingParams, &'a [f32]),
+}
+
+impl Passes<'_> {
+    /// The line, the assembly and the life of the chunk's aged packs; results into `out`.
+    fn chunk(&mut self, c: &Chunk, out: &mut ResidentRun) -> Result<(), EngineError> {
+        let s = c.scene;
+        let w = s.pack.window.max(1);
+        let job = AsmJob {
+            matching: s.pack.matching,
+            window: w,
+            base: c.start,
+            windows: u64::from(c.count).div_ceil(w) as u32,
+            grade_bins: s.eol.grade_bins,
+            parallel: s.pack.parallel,
+            series: s.pack.series,
+            seed: s.seed,
+        };
+        let (mut enc, pending) = self
+            .line
+            .begin(self.ctx, c.p, c.layout, c.start, c.count, false);
+        let cells = (self.line.passed_cells(), c.count);
+        let tiles = Some((self.line.tile_counts(), pending.tiles));
+        let max_packs = self.asm.encode(self.ctx, &mut enc, cells, tiles, &job)?;
+        let bytes = 16 + u64::from(max_packs) * 16;
+        let rb = self.rb.ensure(self.ctx, bytes)?;
+        enc.copy_buffer_to_buffer(&self.asm.meta, 0, rb, 0, 16);
+        if max_packs > 0 {
+            let po = self.asm.pack_out().expect("made by encode");
+            enc.copy_buffer_to_buffer(po, 0, rb, 16, u64::from(max_packs) * 16);
+        }
+        self.ctx.submit("running the line and assembly", enc)?;
+        self.line
+            .finish(self.ctx, c.p, c.layout, &pending, &mut out.stats, None)?;
+        // The packs' results: exactly the packs made (asm_meta says how many), mapped once.
+        let (meta, packs) = self.ctx.read_with(rb, bytes, |b| {
+            let meta: Vec<u32> = pod_vec(&b[..16]);
+            let n = (meta[2] as usize).min(max_packs as usize);
+            let packs: Vec<PackOut> = pod_vec(&b[16..16 + 16 * n]);
+            (meta, packs)
+        })?;
+        let ps = u64::from(s.pack.series * s.pack.parallel);
+        out.windows += u64::from(meta[1]);
+        out.packs += packs.len() as u64;
+        out.unpacked += u64::from(meta[0]) - packs.len() as u64 * ps;
+        let w0 = c.start / w;
+        let (mut aged, mut keep, mut slots) = (Vec::new(), Vec::new(), Vec::new());
+        for (k, o) in packs.iter().enumerate() {
+            out.initial.push(o.q_initial);
+            out.hist_initial.push(o.q_initial);
+            let slot = (w0 + u64::from(o.window)) * c.sample.slots + u64::from(o.pack);
+            if c.sample.aged(slot) {
+                aged.push(k as u32);
+                keep.push(c.sample.kept(slot));
+                slots.push(slot);
+            }
+        }
+        self.age(c, &packs, (&aged, &keep, &slots), out)
+    }
+
+    /// Life of the chunk's aged packs from the assembled cells on the device; the kept packs'
+    /// cell indices read back (their cells only).
+    fn age(
+        &mut self,
+        c: &Chunk,
+        packs: &[PackOut],
+        (aged, keep, slots): (&[u32], &[bool], &[u64]),
+        out: &mut ResidentRun,
+    ) -> Result<(), EngineError> {
+        if aged.is_empty() {
+            return Ok(());
+        }
+        let assembled = self.asm.assembled().expect("made by encode");
+        let (a, table) = c.aging;
+        let lives = self
+            .life
+            .run_device(self.ctx, a, table, assembled, aged, keep)?;
+        let ps = (c.scene.pack.series * c.scene.pack.parallel) as usize;
+        let kept_cells = self.kept_cells(aged, keep, ps)?;
+        let mut kept_iter = kept_cells.chunks_exact(ps.max(1));
+        for (i, life) in lives.into_iter().enumerate() {
+            let o = &packs[aged[i] as usize];
+            out.aged.push(DeviceAged {
+                slot: slots[i],
+                q_initial: o.q_initial,
+                cycles: life.cycles,
+                reason: life.reason,
+                calendar_share: life.calendar_share,
+                defects: o.defects,
+            });
+            if keep[i] {
+                let cells = kept_iter.next().expect("one run of cells per kept pack");
+                out.kept.push(DeviceKept {
+                    slot: slots[i],
+                    cells: cells.iter().map(PackCell::index).collect(),
+                    curve: life.curve,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The cells of the kept packs among `aged`, read back from the assembled buffer.
+    fn kept_cells(
+        &mut self,
+        aged: &[u32],
+        keep: &[bool],
+        ps: usize,
+    ) -> Result<Vec<PackCell>, EngineError> {
+        let kept: Vec<u32> = aged
+            .iter()
+            .zip(keep)
+            .filter(|(_, k)| **k)
+            .map(|(p, _)| *p)
+            .collect();
+        if kept.is_empty() {
+            return Ok(Vec::new());
+        }
+        let pack_bytes = (ps * size_of::<PackCell>()) as u64;
+        let bytes = pack_bytes * kept.len() as u64;
+        let usage = wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST;
+        let rb = self.ctx.buffer("kept packs readback", bytes, usage)?;
+        let mut enc = self
+            .ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("kept packs"),
+            });
+        let assembled = self.asm.assembled().expect("made by encode");
+        for (n, &p) in kept.iter().enumerate() {
+            let from = u64::from(p) * pack_bytes;
+            enc.copy_buffer_to_buffer(assembled, from, &rb, n as u64 * pack_bytes, pack_bytes);
+        }
+        self.ctx.submit("reading the kept packs", enc)?;
+        let cells = self.ctx.read(&rb, bytes).map(|b| pod_vec(&b));
+        self.ctx.release(rb);
+        cells
+    }
+}
+
+impl GpuBackend {
+    /// Assemble CPU-made `cells` on the device ([`GpuBackend::assemble_cells`]) and age the packs
+    /// `aged` (pack numbers of the chunk) from the assembled cells where they lie, curves kept for
+    /// `keep`: the parity tests hold device-fed life to `simulate_pack` on identical packs.
+    pub fn assemble_and_age(
+        &mut self,
+        scene: &Scene,
+        cells: &[PackCell],
+        job: &AsmJob,
+        (aged, keep): (&[u32], &[bool]),
+    ) -> Result<
+        (
+            super::assemble::AssembledChunk,
+            Vec<crate::model::pack::PackLife>,
+        ),
+        EngineError,
+    > {
+        let chunk = self.assemble_cells(cells, job)?;
+        let a = AgingParams::from_scene(scene);
+        let table = RateTable::new(&a, &scene.life);
+        self.life_pass()?;
+        let asm = self.asm.as_ref().expect("made by assemble_cells");
+        let assembled = asm.assembled().expect("made by assemble_cells");
+        let life = self.life.as_mut().expect("made above");
+        let lives = life.run_device(&self.ctx, &a, &table.values, assembled, aged, keep)?;
+        Ok((chunk, lives))
+    }
+}
