@@ -18,7 +18,7 @@ fn bench(c: &mut Criterion) {
     ] {
         let mut s = scene::load(None, &[]).expect("default scene");
         s.cells = cells;
-        s.pack.life_packs = u32::MAX;
+        s.pack.life_packs = scene::LifePacks::All;
         s.pack.window = s.pack.window.min(cells);
         // The app's CPU chunk (`app::worker::APP_CHUNK`): small enough for a prompt cancel.
         let opts = RunOptions {

@@ -11,9 +11,9 @@
 //! or version says so.
 
 use crate::engine::Partial;
-use crate::model::pack::{EndOfLife, PackCell, PackLife};
+use crate::model::pack::EndOfLife;
 use crate::scene::Scene;
-use crate::summary::{LineStats, PackTotals};
+use crate::summary::{AgedPack, KeptPack, LineStats, PackTotals};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -22,7 +22,7 @@ pub const FORMAT: &str = "celltwin-shard";
 /// The header's `format` of a sweep's shard (a range of the sweep's points).
 pub const SWEEP_FORMAT: &str = "celltwin-sweep-shard";
 /// The file layout's version; a merge refuses any other.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// Which shard this process runs, and how that was decided.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -141,14 +141,13 @@ pub fn file_name(k: u64, n: u64) -> String {
     format!("shard-{k:05}-of-{n:05}.json")
 }
 
-/// A pack's life as the file holds it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-struct LifeRecord {
-    cycles: u32,
-    reason: u32,
-    calendar_share: f32,
-    curve: Vec<f32>,
-}
+/// An aged pack as the file holds it, one JSON array a pack: slot, initial capacity (Ah), cycles,
+/// end-of-life code, calendar share, equivalent full cycles, defect cells. (serde_json writes f32
+/// in the shortest form that reads back to the same bits.)
+type AgedRecord = (u64, f32, u32, u32, f32, f32, u32);
+
+/// A kept pack as the file holds it: slot, cell indices, fade curve.
+type KeptRecord = (u64, Vec<u64>, Vec<f32>);
 
 /// What one shard hands to the merge.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -169,11 +168,10 @@ struct Payload {
     windows: u64,
     initial: crate::summary::Moments,
     hist_initial: crate::summary::Histogram,
-    lives: Vec<LifeRecord>,
-    /// The life sample's cells as their 32-bit words (bit-exact, f32s included).
-    life_cells: Vec<u32>,
-    /// The life sample's pack slots.
-    life_slots: Vec<u64>,
+    /// Every aged pack, in slot order.
+    aged: Vec<AgedRecord>,
+    /// The packs kept whole, in slot order.
+    kept: Vec<KeptRecord>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -209,19 +207,29 @@ pub fn encode(
         windows: p.packs.windows,
         initial: p.packs.initial,
         hist_initial: p.packs.hist_initial,
-        lives: p
+        aged: p
             .packs
-            .lives
-            .into_iter()
-            .map(|l| LifeRecord {
-                cycles: l.cycles,
-                reason: l.reason as u32,
-                calendar_share: l.calendar_share,
-                curve: l.curve,
+            .aged
+            .iter()
+            .map(|a| {
+                let code = a.reason as u32;
+                (
+                    a.slot,
+                    a.q_initial,
+                    a.cycles,
+                    code,
+                    a.calendar_share,
+                    a.efc,
+                    a.defects,
+                )
             })
             .collect(),
-        life_cells: bytemuck::cast_slice(&p.packs.life_cells).to_vec(),
-        life_slots: p.packs.life_slots,
+        kept: p
+            .packs
+            .kept
+            .into_iter()
+            .map(|k| (k.slot, k.cells, k.curve))
+            .collect(),
     };
     framed(FORMAT, &payload)
 }
@@ -579,23 +587,30 @@ pub fn merge_sweep(files: &[PathBuf]) -> Result<(String, Vec<crate::sweep::Sweep
 }
 
 fn to_partial(p: Payload) -> Result<Partial, String> {
-    let lives = p
-        .lives
+    let aged = p
+        .aged
         .into_iter()
-        .map(|l| {
-            let reason = EndOfLife::from_code(l.reason)
-                .ok_or_else(|| format!("end-of-life code {} unknown", l.reason))?;
-            Ok(PackLife {
-                cycles: l.cycles,
-                reason,
-                calendar_share: l.calendar_share,
-                curve: l.curve,
-            })
-        })
+        .map(
+            |(slot, q_initial, cycles, code, calendar_share, efc, defects)| {
+                let reason = EndOfLife::from_code(code)
+                    .ok_or_else(|| format!("end-of-life code {code} unknown"))?;
+                Ok(AgedPack {
+                    slot,
+                    q_initial,
+                    cycles,
+                    reason,
+                    calendar_share,
+                    efc,
+                    defects,
+                })
+            },
+        )
         .collect::<Result<Vec<_>, String>>()?;
-    let life_cells: Vec<PackCell> = bytemuck::try_cast_slice(&p.life_cells)
-        .map_err(|_| "life cells are not whole cell records".to_string())?
-        .to_vec();
+    let kept = p
+        .kept
+        .into_iter()
+        .map(|(slot, cells, curve)| KeptPack { slot, cells, curve })
+        .collect();
     Ok(Partial {
         stats: p.stats,
         packs: PackTotals {
@@ -604,9 +619,8 @@ fn to_partial(p: Payload) -> Result<Partial, String> {
             windows: p.windows,
             initial: p.initial,
             hist_initial: p.hist_initial,
-            lives,
-            life_cells,
-            life_slots: p.life_slots,
+            aged,
+            kept,
         },
         line_s: p.line_s,
         elapsed_s: p.elapsed_s,

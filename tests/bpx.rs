@@ -89,7 +89,7 @@ fn examples_import_validate_and_run() {
         // A small run: cells come out at the BPX capacity, not the preset's.
         s.cells = 20_000;
         s.pack.window = 10_000;
-        s.pack.life_packs = 4;
+        s.pack.life_packs = celltwin::scene::LifePacks::Sample(4);
         let summary = common::run(&s);
         assert!(summary.yield_ > 0.5, "{file}: yield {}", summary.yield_);
         let mean = summary.capacity.passed.mean;

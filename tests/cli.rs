@@ -119,8 +119,12 @@ fn bad_input_is_a_clear_error() {
             vec!["self-heating", "life.thermal_resistance_k_per_w", " K"],
         ),
         (
-            sets(&["pack.life_packs=1000000"]),
-            vec!["pack.life_packs × cells per pack", "96000000"],
+            sets(&["pack.life_packs=2000000"]),
+            vec!["pack.life_packs", "2000000", "[0, 1000000]"],
+        ),
+        (
+            sets(&["pack.life_packs=every"]),
+            vec!["pack.life_packs", "\"all\" or a number of packs", "every"],
         ),
         (
             sets(&["life.max_cycles=5"]),

@@ -153,7 +153,11 @@ fn merge_refuses_broken_sets() {
     let text = String::from_utf8(bytes).unwrap();
     std::fs::write(
         &corrupt,
-        text.replacen("\"version\":1", "\"version\":99", 1),
+        text.replacen(
+            &format!("\"version\":{}", celltwin::shard::VERSION),
+            "\"version\":99",
+            1,
+        ),
     )
     .unwrap();
     refuse(&[&f0, &corrupt, &f2], "version 99");

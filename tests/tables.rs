@@ -149,6 +149,35 @@ fn the_cells_table_is_a_stated_sample() {
     ]);
     let cells = rows(&d.join("cells.parquet"));
     assert_eq!(cells.len(), 4000);
+    // Every pack is aged ("all"); the packs kept whole list their 96 cells, the others none.
+    let summary_packs: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("summary.json")).unwrap()).unwrap();
+    let packs = rows(&d.join("packs.parquet"));
+    assert_eq!(
+        packs.len() as u64,
+        summary_packs["packs"]["packs"].as_u64().unwrap()
+    );
+    let listed: Vec<usize> = packs
+        .iter()
+        .map(
+            |r| match r.get_column_iter().find(|(n, _)| *n == "cells").unwrap().1 {
+                Field::ListInternal(l) => l.elements().len(),
+                other => panic!("cells column {other:?}"),
+            },
+        )
+        .collect();
+    assert!(
+        listed.iter().all(|&n| n == 0 || n == 96),
+        "whole packs or none"
+    );
+    assert_eq!(
+        listed.iter().filter(|&&n| n == 96).count() as u64,
+        summary_packs["packs"]["fade_band_packs"].as_u64().unwrap()
+    );
+    assert!(
+        listed.contains(&0),
+        "a run of 1040 packs keeps about 1000 of them whole, not all"
+    );
     let idx: Vec<i64> = cells.iter().map(|r| r.get_long(0).unwrap()).collect();
     assert!(idx.windows(2).all(|w| w[1] - w[0] == 25), "every 25th cell");
     let summary: serde_json::Value =

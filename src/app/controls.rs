@@ -454,10 +454,11 @@ fn progress_bars(app: &CellTwinApp, ui: &mut egui::Ui) {
             Some((preview, p)) => {
                 let line = p.cells_done as f32 / p.cells_total.max(1) as f32;
                 let life = p.packs_done as f32 / p.packs_total.max(1) as f32;
+                // Packs age as the line forms them: the bar is the slower of the two.
                 let frac = if p.packs_total == 0 {
-                    0.7 * line
+                    line
                 } else {
-                    0.7 + 0.3 * life
+                    line.min(life)
                 };
                 let what = if preview { "preview" } else { "full run" };
                 (

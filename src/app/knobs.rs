@@ -495,14 +495,6 @@ fn pack_assembly_group() -> Group {
                 "Matching window (cells)",
                 pack.window
             ),
-            knob!(
-                U32,
-                50,
-                5000,
-                true,
-                "Packs aged (life sample, packs)",
-                pack.life_packs
-            ),
         ],
     }
 }
@@ -679,7 +671,7 @@ pub fn provenance(key: &str) -> &'static str {
         "eol.k_noise_mv_day" => "card: a voltmeter's 0.01 mV/day over 10 days, both chemistries",
         "cost.learning_rate" => "sourced: BNEF battery learning rate, 18 % per doubling",
         "cost.cumulative_gwh" => "ours: costs hold at 2 000 GWh cumulative (2023–24)",
-        "pack.series" | "pack.parallel" | "pack.life_packs" => "card: 96S1P; sample ours",
+        "pack.series" | "pack.parallel" => "card: 96S1P",
         "life.gradient_k" => "card: 5 K inlet-to-outlet, a fixed offset of the cooling design",
         "life.coolant_flow_kg_s" => "assumption: 0.05 kg/s (NMC), 0.2 kg/s (LFP) of water-glycol",
         "life.tab_heat_k_per_w" => "assumption: 10 K/W thin nickel tab (NMC), 1 K/W terminal (LFP)",

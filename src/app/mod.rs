@@ -24,7 +24,7 @@ pub mod waterfall;
 pub mod worker;
 
 use crate::engine::Progress;
-use crate::scene::Scene;
+use crate::scene::{LifePacks, Scene};
 use crate::summary::Summary;
 use format::fmt_count;
 use std::sync::Arc;
@@ -352,7 +352,7 @@ impl CellTwinApp {
     pub fn request_attribution(&mut self) {
         let mut s = self.scene.clone();
         s.cells = s.cells.min(ATTRIBUTION_CELLS).max(s.cells_per_pack());
-        s.pack.life_packs = ATTRIBUTION_LIFE_PACKS;
+        s.pack.life_packs = LifePacks::Sample(ATTRIBUTION_LIFE_PACKS);
         s.pack.window = s.pack.window.min(s.cells).max(s.cells_per_pack());
         self.id += 1;
         self.attribution.id = self.id;
@@ -397,7 +397,7 @@ impl CellTwinApp {
         let n = values.len();
         let mut s = self.scene.clone();
         s.cells = s.cells.min(self.sweep.cells).max(s.cells_per_pack());
-        s.pack.life_packs = s.pack.life_packs.min(400);
+        s.pack.life_packs = s.pack.life_packs.at_most(400);
         s.pack.window = s.pack.window.min(s.cells).max(s.cells_per_pack());
         self.id += 1;
         self.sweep.id = self.id;

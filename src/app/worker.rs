@@ -24,8 +24,6 @@ use std::time::Duration;
 
 /// Cells of the first, quick picture of a run; the full count follows.
 pub const PREVIEW_CELLS: u64 = 100_000;
-/// Packs aged in the preview (pack life is the costly part).
-pub const PREVIEW_LIFE_PACKS: u32 = 200;
 /// Cells per chunk in the app on the CPU engine: small enough that a cancel lands within tens of
 /// milliseconds.
 pub const APP_CHUNK: u64 = 1 << 16;
@@ -257,7 +255,6 @@ pub fn preview_of(scene: &Scene) -> Option<Scene> {
     }
     let mut s = scene.clone();
     s.cells = PREVIEW_CELLS;
-    s.pack.life_packs = s.pack.life_packs.min(PREVIEW_LIFE_PACKS);
     s.pack.window = s.pack.window.min(PREVIEW_CELLS).max(s.cells_per_pack());
     Some(s)
 }

@@ -369,27 +369,24 @@ impl Bar {
             bar.set_position((1000 * done / total.max(1)) as u64);
         }
     }
-    /// One run's progress: cells through the line (70 % of the bar), then packs aged.
+    /// One run's progress: cells through the line and packs aged (packs age as the line forms
+    /// them, so the bar follows the slower of the two).
     pub fn update(&mut self, p: Progress) {
         let Some(bar) = self.shown() else {
             return;
         };
-        // The line is ~70 % of a run's time, pack life the rest.
         let line = p.cells_done as f64 / p.cells_total.max(1) as f64;
-        let life = if p.packs_total > 0 {
-            p.packs_done as f64 / p.packs_total as f64
-        } else {
-            0.0
-        };
         let (frac, msg) = if p.packs_total == 0 {
-            (
-                0.7 * line,
-                format!("cells {:.1}M", p.cells_done as f64 / 1e6),
-            )
+            (line, format!("cells {:.1}M", p.cells_done as f64 / 1e6))
         } else {
             (
-                0.7 + 0.3 * life,
-                format!("pack life {}/{}", p.packs_done, p.packs_total),
+                line.min(p.packs_done as f64 / p.packs_total as f64),
+                format!(
+                    "cells {:.1}M, packs aged {}/{}",
+                    p.cells_done as f64 / 1e6,
+                    p.packs_done,
+                    p.packs_total
+                ),
             )
         };
         bar.set_message(msg);

@@ -146,9 +146,13 @@ fn packs_text(w: &mut String, s: &Summary, scene: &Scene) {
     );
     let _ = writeln!(
         w,
-        "  life to {:.0} % ({} packs simulated, {} cycles/day at {} C)  P5 {:.0}  P50 {:.0}  P95 {:.0} cycles",
+        "  life to {:.0} % ({} packs simulated{}, {} cycles/day at {} C)  P5 {:.0}  P50 {:.0}  P95 {:.0} cycles",
         100.0 * scene.life.eol_fraction,
         p.life_packs,
+        match p.life_every {
+            0 | 1 => String::new(),
+            k => format!(": every {k}th pack slot"),
+        },
         scene.life.cycles_per_day,
         scene.life.c_rate,
         p.life_cycles.p5,
@@ -357,7 +361,7 @@ pub fn bench(scene: &Scene, backend: &mut dyn Backend) -> Result<Bench, CliError
     let mut timed = |cells: u64| -> Result<f64, CliError> {
         let mut s = scene.clone();
         s.cells = cells;
-        s.pack.life_packs = u32::MAX;
+        s.pack.life_packs = crate::scene::LifePacks::All;
         s.pack.window = s.pack.window.min(cells).max(s.cells_per_pack());
         let t = Instant::now();
         engine::run(&s, backend, &RunOptions::default(), &mut |_| {})?;

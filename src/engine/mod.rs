@@ -8,10 +8,11 @@
 pub mod cpu;
 
 use crate::model::aging::{AgingParams, RateTable};
+pub use crate::model::life_plan::LifePlan;
 use crate::model::pack::{PackCell, PackLife, initial_capacity, match_window, place_groups};
 use crate::model::{CellRecord, LineParams};
 use crate::scene::Scene;
-use crate::summary::{HistSpec, Histogram, LineStats, Moments, Summary};
+use crate::summary::{AgedPack, HistSpec, KeptPack, LineStats, PackTotals, Summary};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -107,70 +108,51 @@ pub struct Progress {
     pub cells_done: u64,
     /// Cells in the run.
     pub cells_total: u64,
-    /// 0 while the line runs, then packs simulated out of the sample.
+    /// Packs aged so far (they age a batch at a time as the line forms them).
     pub packs_done: u64,
-    /// Packs in the life sample (0 while the line runs).
+    /// Packs the run is expected to age (an upper bound until the run ends).
     pub packs_total: u64,
 }
 
-/// Packs formed so far, their initial capacities, and the pack sample kept for life.
+/// Aged packs gathered before they go through life together: big enough to fill every core (and
+/// a GPU's pack-life dispatch), small enough that a cancel lands quickly and memory stays small.
+const LIFE_BATCH: usize = 256;
+
+/// Packs formed so far, their initial capacities, and the aged and kept packs.
 ///
 /// A matching window is a warehouse batch: the passed cells among `pack.window` consecutive
 /// *started* cells (window `w` holds cells `w·W .. (w+1)·W`). So a window, its packs and which of
-/// them are aged depend only on the window's own cells: a run split into shards of whole windows
-/// makes exactly the packs of the one-machine run.
+/// them are aged ([`LifePlan`]) depend only on the window's own cells: a run split into shards of
+/// whole windows makes exactly the packs of the one-machine run.
 struct Assembly {
     pack_size: usize,
     parallel: usize,
     /// Started cells per window.
     window: u64,
-    /// Pack slots per window (`min(window, cells) / pack_size`, the packs its started cells could
-    /// fill): pack `j` of window `w` is slot `w · slots + j`, a number no other window's packs take.
-    slots: u64,
-    /// Every `stride`-th slot is aged, so the life sample spreads over the whole run.
-    stride: u64,
-    packs: u64,
-    unpacked: u64,
-    windows: u64,
-    initial: Moments,
-    hist_initial: Histogram,
-    life_cells: Vec<PackCell>,
-    /// The aged packs' slots.
-    life_slots: Vec<u64>,
+    plan: LifePlan,
+    totals: PackTotals,
+    /// Aged packs waiting for life: their slots and cells, pack after pack.
+    pending_slots: Vec<u64>,
+    pending_cells: Vec<PackCell>,
     /// The window being gathered and its passed cells so far.
     current: Option<u64>,
     gathered: Vec<PackCell>,
 }
 
 impl Assembly {
-    /// Nothing formed yet; the stride over pack slots gives about `pack.life_packs` aged packs.
+    /// Nothing formed yet.
     fn new(scene: &Scene, spec: &HistSpec) -> Assembly {
         let pack_size = scene.cells_per_pack() as usize;
         let rated_pack = scene.cell.capacity_ah * f64::from(scene.pack.parallel);
         let window = scene.pack.window.max(1);
-        // A window larger than the run holds only the run's cells: count the slots it can fill.
-        let slots = (window.min(scene.cells) / pack_size as u64).max(1);
-        let total_slots = scene.cells.div_ceil(window).saturating_mul(slots);
-        let stride = if scene.pack.life_packs == 0 {
-            u64::MAX
-        } else {
-            total_slots
-                .div_ceil(u64::from(scene.pack.life_packs))
-                .max(1)
-        };
         Assembly {
             pack_size,
             parallel: scene.pack.parallel as usize,
             window,
-            slots,
-            stride,
-            packs: 0,
-            unpacked: 0,
-            windows: 0,
-            initial: Moments::default(),
-            hist_initial: spec.pack_capacity(rated_pack),
-            life_cells: Vec::new(),
-            life_slots: Vec::new(),
+            plan: LifePlan::new(scene),
+            totals: PackTotals::empty(spec.pack_capacity(rated_pack)),
+            pending_slots: Vec::with_capacity(LIFE_BATCH),
+            pending_cells: Vec::with_capacity(LIFE_BATCH * pack_size),
             current: None,
             gathered: Vec::with_capacity(window.min(1 << 24) as usize),
         }
@@ -186,22 +168,23 @@ impl Assembly {
             rng,
             w,
         );
-        self.windows += 1;
-        self.unpacked += left as u64;
+        let t = &mut self.totals;
+        t.windows += 1;
+        t.unpacked += left as u64;
         let mut cells = Vec::with_capacity(self.pack_size);
         for (j, pack) in order.chunks_exact(self.pack_size).enumerate() {
             cells.clear();
             cells.extend(pack.iter().map(|&i| cells_in[i as usize]));
             place_groups(&mut cells, self.parallel);
             let q = initial_capacity(&cells, self.parallel);
-            self.initial.push(q);
-            self.hist_initial.push(q);
-            let slot = w * self.slots + j as u64;
-            if slot.is_multiple_of(self.stride) {
-                self.life_cells.extend_from_slice(&cells);
-                self.life_slots.push(slot);
+            t.initial.push(q);
+            t.hist_initial.push(q);
+            let slot = w * self.plan.slots + j as u64;
+            if self.plan.aged(slot) {
+                self.pending_cells.extend_from_slice(&cells);
+                self.pending_slots.push(slot);
             }
-            self.packs += 1;
+            t.packs += 1;
         }
     }
 
@@ -209,7 +192,7 @@ impl Assembly {
     /// later window arrives, or at [`Assembly::finish`].
     fn take(&mut self, scene: &Scene, cells: &[PackCell], rng: &crate::rng::Philox) {
         for c in cells {
-            let w = (u64::from(c.index_hi) << 32 | u64::from(c.index_lo)) / self.window;
+            let w = c.index() / self.window;
             if self.current != Some(w) {
                 self.finish(scene, rng);
                 self.current = Some(w);
@@ -228,6 +211,41 @@ impl Assembly {
             self.gathered = gathered;
             self.gathered.clear();
         }
+    }
+
+    /// Age the waiting packs on `backend` (all of them, or only whole batches unless `all`).
+    fn age(
+        &mut self,
+        scene: &Scene,
+        backend: &mut dyn Backend,
+        life: (&AgingParams, &RateTable),
+        all: bool,
+    ) -> Result<(), EngineError> {
+        let size = self.pack_size;
+        while self.pending_slots.len() >= LIFE_BATCH || (all && !self.pending_slots.is_empty()) {
+            let n = self.pending_slots.len().min(LIFE_BATCH);
+            let cells = &self.pending_cells[..n * size];
+            let lives = backend.pack_life(life.0, life.1, cells)?;
+            for ((&slot, pack), l) in self.pending_slots[..n]
+                .iter()
+                .zip(cells.chunks_exact(size))
+                .zip(lives)
+            {
+                self.totals
+                    .aged
+                    .push(AgedPack::new(slot, pack, self.parallel, &l, scene));
+                if self.plan.kept(slot) {
+                    self.totals.kept.push(KeptPack {
+                        slot,
+                        cells: pack.iter().map(PackCell::index).collect(),
+                        curve: l.curve,
+                    });
+                }
+            }
+            self.pending_slots.drain(..n);
+            self.pending_cells.drain(..n * size);
+        }
+        Ok(())
     }
 }
 
@@ -293,7 +311,7 @@ pub fn run(
 }
 
 /// Run the started cells `range` of a scene (whole windows: see [`shard_cells`]): the line, the
-/// windows' packs and the life of the sample's packs among them.
+/// windows' packs and the life of the aged packs among them.
 pub fn run_range(
     scene: &Scene,
     backend: &mut dyn Backend,
@@ -305,7 +323,7 @@ pub fn run_range(
     let params = LineParams::from_scene(scene);
     let spec = HistSpec::for_params(&params);
     let mut asm = Assembly::new(scene, &spec);
-    let stats = run_line(
+    let (stats, life_s) = run_line(
         scene,
         backend,
         opts,
@@ -314,22 +332,12 @@ pub fn run_range(
         &mut asm,
         progress,
     )?;
-    let line_s = t0.elapsed().as_secs_f64();
-    let lives = run_life(scene, backend, opts, &asm, progress)?;
+    let elapsed_s = t0.elapsed().as_secs_f64();
     Ok(Partial {
         stats,
-        packs: crate::summary::PackTotals {
-            packs: asm.packs,
-            unpacked: asm.unpacked,
-            windows: asm.windows,
-            initial: asm.initial,
-            hist_initial: asm.hist_initial,
-            lives,
-            life_cells: asm.life_cells,
-            life_slots: asm.life_slots,
-        },
-        line_s,
-        elapsed_s: t0.elapsed().as_secs_f64(),
+        packs: asm.totals,
+        line_s: elapsed_s - life_s,
+        elapsed_s,
     })
 }
 
@@ -339,8 +347,10 @@ fn is_cancelled(opts: &RunOptions) -> bool {
         .is_some_and(|c| c.load(Ordering::Relaxed))
 }
 
-/// The line phase: every cell of the scene through `backend` chunk by chunk, the statistics
-/// merged and the passed cells matched into packs (the last, partial window too).
+/// Every cell of `range` through `backend` chunk by chunk: the statistics merged, the passed cells
+/// matched into packs window by window, and the aged packs through life a batch at a time as they
+/// form — memory stays at a chunk, a window and a batch whatever the run's size. Returns the
+/// statistics and the seconds spent in pack life.
 fn run_line(
     scene: &Scene,
     backend: &mut dyn Backend,
@@ -349,95 +359,42 @@ fn run_line(
     range: std::ops::Range<u64>,
     asm: &mut Assembly,
     progress: &mut dyn FnMut(Progress),
-) -> Result<LineStats, EngineError> {
+) -> Result<(LineStats, f64), EngineError> {
     let rng = params.rng();
+    let aging = AgingParams::from_scene(scene);
+    let table = RateTable::new(&aging, &scene.life);
     let mut stats = LineStats::new(spec, params.grade_bins);
     let chunk = opts.chunk.max(1);
     let (first, end) = (range.start, range.end.max(range.start));
-    let total = end - first;
-    let mut failure: Option<EngineError> = None;
-    // Pipelined: a producer thread runs the backend chunk after chunk while this thread merges
-    // statistics and matches windows, so a GPU computes chunk k+1 while the CPU matches chunk k.
-    // The channel holds one finished chunk: memory stays at about three chunks. Order is kept, so
-    // the result is the same as a serial loop.
-    std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<(u64, ChunkResult), EngineError>>(1);
-        let producer: &mut dyn Backend = &mut *backend;
-        let cancel = &opts.cancel;
-        scope.spawn(move || {
-            let mut start = first;
-            while start < end {
-                if cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
-                    let _ = tx.send(Err(EngineError::Cancelled));
-                    return;
-                }
-                let count = chunk.min(end - start);
-                let res = producer.cell_line(params, spec, start, count);
-                let failed = res.is_err();
-                start += count;
-                // A closed channel means the consumer stopped (cancel or error): stop too.
-                if tx.send(res.map(|r| (start - first, r))).is_err() || failed {
-                    return;
-                }
-            }
-        });
-        for msg in rx {
-            let (done, res) = match msg {
-                Ok(m) => m,
-                Err(e) => {
-                    failure = Some(e);
-                    break;
-                }
-            };
-            stats.merge(&res.stats);
-            asm.take(scene, &res.passed, &rng);
-            progress(Progress {
-                cells_done: done,
-                cells_total: total,
-                packs_done: 0,
-                packs_total: 0,
-            });
-            if is_cancelled(opts) {
-                failure = Some(EngineError::Cancelled);
-                break;
-            }
-        }
-    });
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    // The last window is matched too.
-    asm.finish(scene, &rng);
-    Ok(stats)
-}
-
-/// The life phase: the pack sample aged on `backend` in batches, which keep progress moving and
-/// let a cancel land within a fraction of the phase.
-fn run_life(
-    scene: &Scene,
-    backend: &mut dyn Backend,
-    opts: &RunOptions,
-    asm: &Assembly,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<Vec<PackLife>, EngineError> {
-    let aging = AgingParams::from_scene(scene);
-    let table = RateTable::new(&aging, &scene.life);
-    let sample = asm.life_cells.len() / asm.pack_size;
-    let mut lives = Vec::with_capacity(sample);
-    let batch = 256usize;
-    for cells in asm.life_cells.chunks(batch * asm.pack_size) {
+    // The aged slots this range can hold, for the progress bar (packs are known as they form).
+    let packs_total = asm.plan.aged_slots() * (end - first) / scene.cells.max(1);
+    let mut life_s = 0.0;
+    let mut start = first;
+    while start < end || !asm.pending_slots.is_empty() || asm.current.is_some() {
         if is_cancelled(opts) {
             return Err(EngineError::Cancelled);
         }
-        lives.extend(backend.pack_life(&aging, &table, cells)?);
+        if start < end {
+            let count = chunk.min(end - start);
+            let res = backend.cell_line(params, spec, start, count)?;
+            start += count;
+            stats.merge(&res.stats);
+            asm.take(scene, &res.passed, &rng);
+        } else {
+            // The last window is matched too.
+            asm.finish(scene, &rng);
+        }
+        let t = Instant::now();
+        asm.age(scene, backend, (&aging, &table), start >= end)?;
+        life_s += t.elapsed().as_secs_f64();
         progress(Progress {
-            cells_done: scene.cells,
-            cells_total: scene.cells,
-            packs_done: lives.len() as u64,
-            packs_total: sample as u64,
+            cells_done: start - first,
+            cells_total: end - first,
+            packs_done: asm.totals.aged.len() as u64,
+            packs_total: packs_total.max(asm.totals.aged.len() as u64),
         });
     }
-    Ok(lives)
+    Ok((stats, life_s))
 }
 
 /// The per-cell loop both CPU paths share: records for `start..start+count` into `out`.

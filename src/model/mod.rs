@@ -12,6 +12,7 @@ pub mod coating;
 pub mod cost;
 pub mod filling;
 pub mod formation;
+pub mod life_plan;
 pub mod pack;
 pub mod params;
 pub mod sorting;

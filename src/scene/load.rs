@@ -270,6 +270,9 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
+/// Keys whose value is a word or a whole number.
+const WORD_OR_COUNT: &[&str] = &["pack.life_packs"];
+
 fn merge(base: &mut Value, user: &Table, prefix: &str) -> Result<(), SceneError> {
     let base_table = base.as_table_mut().expect("merge is called on tables");
     for (k, uv) in user {
@@ -292,6 +295,22 @@ fn merge(base: &mut Value, user: &Table, prefix: &str) -> Result<(), SceneError>
             got: format!("{} ({uv})", type_name(uv)),
         };
         match (&mut *bv, uv) {
+            // A key that takes a word or a count (`pack.life_packs = "all"` or `= 500`): serde
+            // names the key if the word is not one it knows.
+            (Value::String(_) | Value::Integer(_), Value::String(_) | Value::Integer(_))
+                if WORD_OR_COUNT.contains(&key.as_str()) =>
+            {
+                if let Value::Integer(i) = uv
+                    && !(0..=i64::from(u32::MAX)).contains(i)
+                {
+                    return Err(SceneError::Invalid {
+                        key,
+                        value: i.to_string(),
+                        range: format!("\"all\" or [0, {}]", u32::MAX),
+                    });
+                }
+                *bv = uv.clone();
+            }
             (Value::Table(_), Value::Table(ut)) => merge(bv, ut, &key)?,
             (Value::Table(_), _) => return Err(wrong("a table")),
             (Value::Float(_), Value::Float(_) | Value::Integer(_)) => {

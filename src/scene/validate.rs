@@ -1,7 +1,7 @@
 //! Range checks: every numeric key has an allowed range, and a value outside it (NaN included) is
 //! an error that names the key, the value and the range.
 
-use super::{Scene, SceneError};
+use super::{LifePacks, Scene, SceneError};
 
 fn range(key: &str, v: f64, lo: f64, hi: f64) -> Result<(), SceneError> {
     // NaN fails both comparisons, so it is caught here too.
@@ -222,15 +222,8 @@ fn pack(s: &Scene) -> Result<(), SceneError> {
             ),
         });
     }
-    count("pack.life_packs", u64::from(p.life_packs), 0, 1_000_000)?;
-    // The life sample is held in memory: keep it under 2²⁴ cells (512 MiB of cells and curves).
-    let sample = u64::from(p.life_packs) * per_pack;
-    if sample > 1 << 24 {
-        return Err(SceneError::Invalid {
-            key: "pack.life_packs × cells per pack".into(),
-            value: format!("{} × {per_pack} = {sample}", p.life_packs),
-            range: format!("[0, {}] cells", 1u64 << 24),
-        });
+    if let LifePacks::Sample(n) = p.life_packs {
+        count("pack.life_packs", u64::from(n), 0, 1_000_000)?;
     }
     Ok(())
 }

@@ -10,7 +10,6 @@
 
 use super::{PackTotals, Summary};
 use crate::model::LineParams;
-use crate::model::pack::{PackCell, initial_capacity};
 use crate::scene::Scene;
 use parquet::basic::Compression;
 use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, Int64Type};
@@ -89,13 +88,20 @@ pub fn encode(columns: &[Column]) -> Result<Vec<u8>, ParquetError> {
                 w.typed::<ByteArrayType>().write_batch(&b, None, None)?;
             }
             Column::ListI64(_, v) => {
-                // Repetition level 0 starts a row, 1 continues its list; every value is present.
+                // Repetition level 0 starts a row, 1 continues its list; definition level 1 is a
+                // value, 0 an empty list (one level pair and no value).
                 let values: Vec<i64> = v.iter().flatten().copied().collect();
-                let rep: Vec<i16> = v
-                    .iter()
-                    .flat_map(|l| (0..l.len()).map(|i| i16::from(i > 0)))
-                    .collect();
-                let def = vec![1i16; values.len()];
+                let (mut rep, mut def) = (Vec::new(), Vec::new());
+                for l in v {
+                    if l.is_empty() {
+                        rep.push(0i16);
+                        def.push(0i16);
+                    }
+                    for i in 0..l.len() {
+                        rep.push(i16::from(i > 0));
+                        def.push(1i16);
+                    }
+                }
                 w.typed::<Int64Type>()
                     .write_batch(&values, Some(&def), Some(&rep))?;
             }
@@ -106,67 +112,53 @@ pub fn encode(columns: &[Column]) -> Result<Vec<u8>, ParquetError> {
     writer.into_inner()
 }
 
-/// The aged packs, one row each.
+/// The aged packs, one row each. `cells` lists the cell indices of the packs kept whole (about
+/// 1000 a run, the fade band's packs) and is empty for the others: a run that ages every pack of
+/// 10⁷ cells would otherwise carry every cell index, and the GPU path reads back only a few numbers
+/// a pack.
 pub fn packs_table(scene: &Scene, packs: &PackTotals) -> Vec<Column> {
-    let size = scene.cells_per_pack() as usize;
-    let parallel = scene.pack.parallel as usize;
     let per_year = 365.25 * scene.life.cycles_per_day;
-    let window = scene.pack.window.max(1);
-    let cells: Vec<&[PackCell]> = packs.life_cells.chunks_exact(size).collect();
-    let index = |c: &PackCell| u64::from(c.index_hi) << 32 | u64::from(c.index_lo);
+    let slots = crate::model::life_plan::LifePlan::new(scene).slots;
+    let a = &packs.aged;
+    let mut kept = packs.kept.iter().peekable();
+    let cells = a
+        .iter()
+        .map(|p| match kept.next_if(|k| k.slot == p.slot) {
+            Some(k) => k.cells.iter().map(|&i| i as i64).collect(),
+            None => Vec::new(),
+        })
+        .collect();
     vec![
-        Column::I64(
-            "pack_slot",
-            packs.life_slots.iter().map(|&s| s as i64).collect(),
-        ),
+        Column::I64("pack_slot", a.iter().map(|p| p.slot as i64).collect()),
         Column::I64(
             "window",
-            cells
-                .iter()
-                .map(|p| (index(&p[0]) / window) as i64)
-                .collect(),
+            a.iter().map(|p| (p.slot / slots) as i64).collect(),
         ),
-        Column::ListI64(
-            "cells",
-            cells
-                .iter()
-                .map(|p| p.iter().map(|c| index(c) as i64).collect())
-                .collect(),
-        ),
+        Column::ListI64("cells", cells),
         Column::F64(
             "initial_capacity_ah",
-            cells
-                .iter()
-                .map(|p| f64::from(initial_capacity(p, parallel)))
-                .collect(),
+            a.iter().map(|p| f64::from(p.q_initial)).collect(),
         ),
         Column::I64(
             "life_cycles",
-            packs.lives.iter().map(|l| i64::from(l.cycles)).collect(),
+            a.iter().map(|p| i64::from(p.cycles)).collect(),
         ),
         Column::F64(
             "life_years",
-            packs
-                .lives
-                .iter()
-                .map(|l| f64::from(l.cycles) / per_year)
-                .collect(),
+            a.iter().map(|p| f64::from(p.cycles) / per_year).collect(),
         ),
         Column::Str(
             "end_of_life",
-            packs
-                .lives
-                .iter()
-                .map(|l| l.reason.key().to_string())
-                .collect(),
+            a.iter().map(|p| p.reason.key().to_string()).collect(),
         ),
         Column::F64(
             "calendar_share",
-            packs
-                .lives
-                .iter()
-                .map(|l| f64::from(l.calendar_share))
-                .collect(),
+            a.iter().map(|p| f64::from(p.calendar_share)).collect(),
+        ),
+        Column::F64("life_efc", a.iter().map(|p| f64::from(p.efc)).collect()),
+        Column::I64(
+            "defect_cells",
+            a.iter().map(|p| i64::from(p.defects)).collect(),
         ),
     ]
 }

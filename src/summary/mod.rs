@@ -4,14 +4,16 @@
 pub mod atomic;
 pub mod columnar;
 mod export;
+mod packs;
 mod stats;
 
 pub use export::write_out_dir;
+pub use packs::{AgedPack, KeptPack, PackTotals};
 pub use stats::{HistSpec, Histogram, LineStats, Moments, Stat};
 
 use crate::model::cost::{CostSummary, cost_summary};
-use crate::model::pack::{EndOfLife, PackCell, PackLife, nominal_cell_life};
-use crate::model::{Scrap, Stage, flags};
+use crate::model::pack::{EndOfLife, nominal_cell_life};
+use crate::model::{Scrap, Stage};
 use crate::scene::{Matching, Scene};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -157,6 +159,11 @@ pub struct PacksSummary {
     pub initial_capacity_fraction: f64,
     /// Packs whose life was simulated.
     pub life_packs: u64,
+    /// Every how-many-th pack slot was aged: 1 = every pack (`pack.life_packs = "all"` up to 10⁷
+    /// cells); k > 1 = an evenly spread sample.
+    pub life_every: u64,
+    /// Packs kept whole, whose curves make the fade band.
+    pub fade_band_packs: u64,
     /// Cycles to end of life.
     pub life_cycles: Percentiles,
     /// The same lives in years of the scene's duty (365.25-day years).
@@ -261,43 +268,6 @@ pub struct RunInfo {
     pub elapsed_s: f64,
 }
 
-/// What the engine hands over about packs.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PackTotals {
-    /// Packs assembled.
-    pub packs: u64,
-    /// Passed cells left over when a window did not fill a pack.
-    pub unpacked: u64,
-    /// Matching windows filled.
-    pub windows: u64,
-    /// Initial capacity of every pack, Ah.
-    pub initial: Moments,
-    /// Histogram of every pack's initial capacity, Ah.
-    pub hist_initial: Histogram,
-    /// The life sample's lives, in pack order.
-    pub lives: Vec<PackLife>,
-    /// The life sample's cells, pack after pack (for defects in life packs).
-    pub life_cells: Vec<PackCell>,
-    /// The life sample's pack slots (`window · slots per window + pack in window`): each aged
-    /// pack's id, the same in a sharded run.
-    pub life_slots: Vec<u64>,
-}
-
-impl PackTotals {
-    /// Append the next range's packs (ranges in cell order): counts add, moments and histograms
-    /// merge exactly, lives and their cells follow in pack order.
-    pub fn merge(&mut self, o: PackTotals) {
-        self.packs += o.packs;
-        self.unpacked += o.unpacked;
-        self.windows += o.windows;
-        self.initial.merge(&o.initial);
-        self.hist_initial.merge(&o.hist_initial);
-        self.lives.extend(o.lives);
-        self.life_cells.extend(o.life_cells);
-        self.life_slots.extend(o.life_slots);
-    }
-}
-
 fn capability(m: &Stat, lo: Option<f64>, hi: Option<f64>) -> (Option<f64>, Option<f64>) {
     let cp = match (lo, hi) {
         (Some(l), Some(h)) => Some((h - l) / (6.0 * m.sd)),
@@ -365,12 +335,12 @@ fn percentiles(mut v: Vec<f64>) -> Percentiles {
 /// the band stays honest about which packs have ended. The band runs to the P95 life (so the median
 /// and the P95 pack visibly cross the end-of-life line) or, if later, to where 5 % of packs have
 /// stopped; never past the longest pack.
-fn fade_curve(lives: &[PackLife], cycles_per_step: u32, p95_cycles: f64) -> FadeCurve {
-    let longest = lives.iter().map(|l| l.curve.len()).max().unwrap_or(0);
+fn fade_curve(kept: &[KeptPack], cycles_per_step: u32, p95_cycles: f64) -> FadeCurve {
+    let longest = kept.iter().map(|l| l.curve.len()).max().unwrap_or(0);
     let mut steps = longest;
     for s in 0..longest {
-        let stopped = lives.iter().filter(|l| l.curve.len() <= s).count();
-        if stopped * 20 > lives.len() {
+        let stopped = kept.iter().filter(|l| l.curve.len() <= s).count();
+        if stopped * 20 > kept.len() {
             steps = s;
             break;
         }
@@ -387,12 +357,11 @@ fn fade_curve(lives: &[PackLife], cycles_per_step: u32, p95_cycles: f64) -> Fade
         p50: Vec::with_capacity(steps),
         p95: Vec::with_capacity(steps),
     };
-    let mut col = Vec::with_capacity(lives.len());
+    let mut col = Vec::with_capacity(kept.len());
     for s in 0..steps {
         col.clear();
         col.extend(
-            lives
-                .iter()
+            kept.iter()
                 .filter_map(|l| l.curve.get(s).or(l.curve.last()))
                 .map(|&x| f64::from(x)),
         );
@@ -405,23 +374,9 @@ fn fade_curve(lives: &[PackLife], cycles_per_step: u32, p95_cycles: f64) -> Fade
     out
 }
 
-/// Equivalent full cycles a pack delivered before end of life. The curve's point `s` is the
-/// capacity fraction the duty met during step `s`, so a step of `n` cycles delivers
-/// `n · min(window, fraction)` rated capacities; the step that crosses end of life counts up to the
-/// crossing.
-fn pack_efc(l: &PackLife, cycles_per_step: u32, window: f64) -> f64 {
-    let n = f64::from(cycles_per_step);
-    let end = f64::from(l.cycles);
-    l.curve
-        .iter()
-        .enumerate()
-        .map(|(s, &f)| (end - s as f64 * n).clamp(0.0, n) * window.min(f64::from(f)))
-        .sum()
-}
-
 /// Pack life histogram over the sample's own range (the sample is complete when the summary is
 /// built, so the bins can follow it: 60 bins from 0.9·min to 1.05·max).
-fn life_histogram(lives: &[PackLife], max_cycles: u32) -> Histogram {
+fn life_histogram(lives: &[AgedPack], max_cycles: u32) -> Histogram {
     let lo = lives.iter().map(|l| l.cycles).min().unwrap_or(0);
     let hi = lives.iter().map(|l| l.cycles).max().unwrap_or(max_cycles);
     let lo = (0.9 * f64::from(lo)).floor();
@@ -447,8 +402,8 @@ impl Summary {
         let started = s.entered[0];
         let scrap_pareto = scrap_pareto(s, started);
         let (capacity, dcir, k_value) = tested_characteristics(scene, s);
-        let defects = defects(s, &packs, scene.cells_per_pack() as usize);
-        let hist_life = life_histogram(&packs.lives, scene.life.max_cycles);
+        let defects = defects(s, &packs);
+        let hist_life = life_histogram(&packs.aged, scene.life.max_cycles);
         let packs_summary = packs_summary(scene, &packs);
         let cost = cost_summary(scene, &s.entered, &by_stage, s.passed);
         Summary {
@@ -568,11 +523,11 @@ fn tested_characteristics(
 
 /// Latent defects and breaches through the line, and the escaped ones in the life sample's packs
 /// of `pack_size` cells.
-fn defects(s: &LineStats, packs: &PackTotals, pack_size: usize) -> Defects {
+fn defects(s: &LineStats, packs: &PackTotals) -> Defects {
     let mut escaped_in_life = 0;
     let mut packs_with_defect = 0;
-    for pack in packs.life_cells.chunks(pack_size) {
-        let d = pack.iter().filter(|c| c.flags & flags::DEFECT != 0).count() as u64;
+    for pack in &packs.aged {
+        let d = u64::from(pack.defects);
         escaped_in_life += d;
         packs_with_defect += u64::from(d > 0);
     }
@@ -592,17 +547,17 @@ fn defects(s: &LineStats, packs: &PackTotals, pack_size: usize) -> Defects {
 /// Every pack's initial capacity and the life sample's lives, end-of-life reasons and fade band.
 fn packs_summary(scene: &Scene, packs: &PackTotals) -> PacksSummary {
     let q = scene.cell.capacity_ah;
-    let life_packs = packs.lives.len() as u64;
+    let life_packs = packs.aged.len() as u64;
     let rated_pack = q * f64::from(scene.pack.parallel);
     let initial = packs.initial.stats();
     let mut eol_reasons: BTreeMap<&'static str, u64> =
         EndOfLife::ALL.iter().map(|r| (r.key(), 0)).collect();
-    for l in &packs.lives {
+    for l in &packs.aged {
         *eol_reasons.entry(l.reason.key()).or_default() += 1;
     }
-    let life_cycles = percentiles(packs.lives.iter().map(|l| f64::from(l.cycles)).collect());
-    let fade_curve = fade_curve(&packs.lives, scene.life.cycles_per_step, life_cycles.p95);
-    let (life_years, life_efc, life_calendar_share) = life_percentiles(scene, &packs.lives);
+    let life_cycles = percentiles(packs.aged.iter().map(|l| f64::from(l.cycles)).collect());
+    let fade_curve = fade_curve(&packs.kept, scene.life.cycles_per_step, life_cycles.p95);
+    let (life_years, life_efc, life_calendar_share) = life_percentiles(scene, &packs.aged);
     let nominal = f64::from(nominal_cell_life(scene).cycles);
     let hi = &packs.hist_initial;
     PacksSummary {
@@ -621,20 +576,22 @@ fn packs_summary(scene: &Scene, packs: &PackTotals) -> PacksSummary {
         },
         initial_capacity_fraction: initial.mean / rated_pack,
         life_packs,
+        life_every: crate::model::life_plan::LifePlan::new(scene).stride,
+        fade_band_packs: packs.kept.len() as u64,
         p50_below_cell: 1.0 - life_cycles.p50 / nominal,
         life_cycles,
         life_years,
         life_efc,
         life_calendar_share,
         nominal_cell_life_cycles: nominal,
-        life_each: packs.lives.iter().map(|l| l.cycles).collect(),
+        life_each: packs.aged.iter().map(|l| l.cycles).collect(),
         eol_reasons,
         fade_curve,
     }
 }
 
 /// The life sample in years of the duty, in equivalent full cycles and as calendar share.
-fn life_percentiles(scene: &Scene, lives: &[PackLife]) -> (Percentiles, Percentiles, Percentiles) {
+fn life_percentiles(scene: &Scene, lives: &[AgedPack]) -> (Percentiles, Percentiles, Percentiles) {
     let per_year = 365.25 * scene.life.cycles_per_day;
     let life_years = percentiles(
         lives
@@ -642,13 +599,7 @@ fn life_percentiles(scene: &Scene, lives: &[PackLife]) -> (Percentiles, Percenti
             .map(|l| f64::from(l.cycles) / per_year)
             .collect(),
     );
-    let window = scene.life.soc_hi - scene.life.soc_lo;
-    let life_efc = percentiles(
-        lives
-            .iter()
-            .map(|l| pack_efc(l, scene.life.cycles_per_step, window))
-            .collect(),
-    );
+    let life_efc = percentiles(lives.iter().map(|l| f64::from(l.efc)).collect());
     let life_calendar_share =
         percentiles(lives.iter().map(|l| f64::from(l.calendar_share)).collect());
     (life_years, life_efc, life_calendar_share)
