@@ -72,6 +72,20 @@ pub trait Backend: Send {
         table: &RateTable,
         cells: &[PackCell],
     ) -> Result<Vec<PackLife>, EngineError>;
+    /// The whole of `range` (whole windows) with everything after the line kept on the device —
+    /// matching, assembly, initial capacity, the life of every aged pack — and only statistics
+    /// and per-pack results read back (the GPU backend: docs/GPU.md). None: the engine's host
+    /// path runs it (the CPU backend; a GPU when a window is larger than one dispatch).
+    fn run_windows(
+        &mut self,
+        _scene: &Scene,
+        _range: std::ops::Range<u64>,
+        _plan: &LifePlan,
+        _cancel: Option<&Arc<AtomicBool>>,
+        _progress: &mut dyn FnMut(Progress),
+    ) -> Option<Result<(LineStats, PackTotals), EngineError>> {
+        None
+    }
 }
 
 /// Bytes a backend has moved between host and device (GPU backends).
@@ -320,6 +334,19 @@ pub fn run_range(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Partial, EngineError> {
     let t0 = Instant::now();
+    let plan = LifePlan::new(scene);
+    let cancel = opts.cancel.as_ref();
+    if let Some(r) = backend.run_windows(scene, range.clone(), &plan, cancel, progress) {
+        let (stats, packs) = r?;
+        let elapsed_s = t0.elapsed().as_secs_f64();
+        // Line, matching and life run interleaved on the device: all of it is line time.
+        return Ok(Partial {
+            stats,
+            packs,
+            line_s: elapsed_s,
+            elapsed_s,
+        });
+    }
     let params = LineParams::from_scene(scene);
     let spec = HistSpec::for_params(&params);
     let mut asm = Assembly::new(scene, &spec);

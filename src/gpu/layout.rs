@@ -244,6 +244,22 @@ pub struct AsmParams {
 
 const _: () = assert!(size_of::<AsmParams>() == 64);
 
+/// `EfcJob` in pack_efc.wgsl: one batch of aged packs' equivalent full cycles.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
+pub struct EfcJob {
+    /// Packs in the batch.
+    pub packs: u32,
+    /// Curve points reserved per pack.
+    pub curve_stride: u32,
+    /// Cycles per life step.
+    pub cycles_per_step: f32,
+    /// The duty's state-of-charge window, fraction of rated (`soc_hi − soc_lo`).
+    pub window: f32,
+}
+
+const _: () = assert!(size_of::<EfcJob>() == 16);
+
 /// `RadixPass` in assemble.wgsl: which 8-bit digit one radix pass sorts by.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
@@ -420,6 +436,12 @@ mod tests {
             ("PHILOX_M1", crate::rng::M1),
             ("PHILOX_W0", crate::rng::W0),
             ("PHILOX_W1", crate::rng::W1),
+            ("STATE_WORDS", (size_of::<PackState>() / 4) as u32),
+            ("STATE_CYCLES", (offset_of!(PackState, cycles) / 4) as u32),
+            (
+                "STATE_CURVE_LEN",
+                (offset_of!(PackState, curve_len) / 4) as u32,
+            ),
             (
                 "MATCH_RANDOM",
                 matching_code(crate::scene::Matching::Random),
@@ -520,6 +542,7 @@ mod tests {
         life: &'a naga::Module,
         rng: &'a naga::Module,
         asm: &'a naga::Module,
+        efc: &'a naga::Module,
     ) -> Vec<(&'a naga::Module, &'static str, Fields)> {
         vec![
             (
@@ -557,6 +580,11 @@ mod tests {
                 parallel, series, n_blocks, seed_lo, seed_hi, tiles, _pad0, _pad1, _pad2),
             ),
             (
+                efc,
+                "EfcJob",
+                fields!(EfcJob; packs, curve_stride, cycles_per_step, window),
+            ),
+            (
                 asm,
                 "RadixPass",
                 fields!(RadixPass; shift, from_seg, _pad0, _pad1),
@@ -590,7 +618,9 @@ mod tests {
         let asm = super::super::shaders::validate("assemble", &super::super::shaders::assemble())
             .unwrap();
         let mut cases = line_cases(&cell);
-        cases.extend(life_cases(&life, &rng, &asm));
+        let efc = super::super::shaders::validate("pack_efc", &super::super::shaders::pack_efc())
+            .unwrap();
+        cases.extend(life_cases(&life, &rng, &asm, &efc));
         for (module, wgsl_name, (rust_name, size, fields)) in cases {
             let (members, span) = find_struct(module, wgsl_name)
                 .unwrap_or_else(|| panic!("struct {wgsl_name} not in the WGSL"));

@@ -325,6 +325,17 @@ impl Backend for GpuBackend {
         Ok(cell_line::chunk_result(stats, passed))
     }
 
+    fn run_windows(
+        &mut self,
+        scene: &crate::scene::Scene,
+        range: std::ops::Range<u64>,
+        plan: &crate::engine::LifePlan,
+        cancel: Option<&std::sync::Arc<std::sync::atomic::AtomicBool>>,
+        progress: &mut dyn FnMut(crate::engine::Progress),
+    ) -> Option<Result<(LineStats, crate::summary::PackTotals), EngineError>> {
+        self.run_resident(scene, range, *plan, cancel, progress)
+    }
+
     fn pack_life(
         &mut self,
         a: &AgingParams,

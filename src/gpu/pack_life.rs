@@ -3,7 +3,7 @@
 //! batch seen and are reused after that; pipelines are made once per workgroup width.
 
 use super::context::{GpuContext, entry, pod_vec};
-use super::layout::{Live, PackJob, PackState};
+use super::layout::{EfcJob, Live, PackJob, PackState};
 use crate::engine::EngineError;
 use crate::model::aging::AgingParams;
 use crate::model::pack::{EndOfLife, PackCell, PackLife};
@@ -53,6 +53,41 @@ pub struct PackLifePass {
     pub workgroup: Option<u32>,
     /// Steps per dispatch, overriding the loop budget (tests).
     pub steps: Option<u32>,
+    /// The device path's equivalent-full-cycles pass and read-back (made on first use).
+    device: Option<DeviceLife>,
+}
+
+/// What [`PackLifePass::run_device`] adds: `pack_efc.wgsl`'s pipeline, its job and output, and a
+/// read-back sized for states, EFCs and kept curves.
+struct DeviceLife {
+    pipeline: wgpu::ComputePipeline,
+    job: wgpu::Buffer,
+    efc: wgpu::Buffer,
+    readback: Option<wgpu::Buffer>,
+}
+
+impl DeviceLife {
+    fn new(ctx: &GpuContext) -> Result<DeviceLife, EngineError> {
+        use wgpu::BufferUsages as U;
+        let module = ctx.module("pack_efc.wgsl", &super::shaders::pack_efc())?;
+        Ok(DeviceLife {
+            pipeline: ctx.pipeline("pack_efc", &module, "pack_efc")?,
+            job: ctx.buffer("efc job", 16, U::UNIFORM | U::COPY_DST)?,
+            efc: ctx.buffer("pack efc", MAX_PACKS as u64 * 4, U::STORAGE | U::COPY_SRC)?,
+            readback: None,
+        })
+    }
+
+    fn readback(&mut self, ctx: &GpuContext, bytes: u64) -> Result<&wgpu::Buffer, EngineError> {
+        if self.readback.as_ref().is_none_or(|b| b.size() < bytes) {
+            if let Some(b) = self.readback.take() {
+                ctx.release(b);
+            }
+            let usage = wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST;
+            self.readback = Some(ctx.buffer("device life readback", bytes, usage)?);
+        }
+        Ok(self.readback.as_ref().expect("made above"))
+    }
 }
 
 impl PackLifePass {
@@ -136,6 +171,7 @@ impl PackLifePass {
             bufs: None,
             workgroup: None,
             steps: None,
+            device: None,
         })
     }
 
@@ -407,7 +443,10 @@ impl PackLifePass {
     /// Life of packs already on the device: pack `packs[k]` of `src` (packs of `series·parallel`
     /// cells one after another, e.g. the assembly's output), copied on the device, never through
     /// the host. Only the states come back, and the fade curves of the packs with `keep[k]` (the
-    /// others' curves are empty).
+    /// others' curves are empty), with each pack's equivalent full cycles computed on the device
+    /// from its curve (`efc`: cycles per step and the duty's SOC window; `summary::pack_efc`'s
+    /// twin in `pack_efc.wgsl`).
+    #[allow(clippy::too_many_arguments)]
     pub fn run_device(
         &mut self,
         ctx: &GpuContext,
@@ -416,7 +455,8 @@ impl PackLifePass {
         src: &wgpu::Buffer,
         packs: &[u32],
         keep: &[bool],
-    ) -> Result<Vec<PackLife>, EngineError> {
+        efc: (u32, f32),
+    ) -> Result<Vec<(PackLife, f32)>, EngineError> {
         let size = (a.series * a.parallel) as usize;
         if size == 0 || packs.is_empty() {
             return Ok(Vec::new());
@@ -428,7 +468,7 @@ impl PackLifePass {
         let pipes = self.pipelines(ctx, pwg)?;
         let mut out = Vec::with_capacity(packs.len());
         for (batch, keep) in packs.chunks(MAX_PACKS).zip(keep.chunks(MAX_PACKS)) {
-            out.extend(self.device_batch(ctx, a, table, src, (batch, keep), &pipes, steps)?);
+            out.extend(self.device_batch(ctx, a, table, src, (batch, keep), &pipes, steps, efc)?);
         }
         Ok(out)
     }
@@ -443,8 +483,12 @@ impl PackLifePass {
         (batch, keep): (&[u32], &[bool]),
         pipes: &(wgpu::ComputePipeline, wgpu::ComputePipeline),
         steps: u32,
-    ) -> Result<Vec<PackLife>, EngineError> {
+        (cycles_per_step, window): (u32, f32),
+    ) -> Result<Vec<(PackLife, f32)>, EngineError> {
         let size = (a.series * a.parallel) as u64;
+        if self.device.is_none() {
+            self.device = Some(DeviceLife::new(ctx)?);
+        }
         let packs = batch.len();
         let steps_total = a.max_steps + 1;
         let stride = steps_total as usize;
@@ -490,28 +534,55 @@ impl PackLifePass {
             k = e;
         }
         Self::dispatch(&mut enc, b, packs as u32, steps_total, steps, pipes);
+        let dev = self.device.as_mut().expect("made above");
+        let job = EfcJob {
+            packs: packs as u32,
+            curve_stride: stride as u32,
+            cycles_per_step: cycles_per_step as f32,
+            window,
+        };
+        ctx.upload(&dev.job, 0, bytemuck::bytes_of(&job));
+        let efc_bg = ctx.scoped("binding the efc buffers", || {
+            ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("pack_efc"),
+                layout: &dev.pipeline.get_bind_group_layout(0),
+                entries: &[
+                    entry(0, &dev.job),
+                    entry(1, &b.curve),
+                    entry(2, &b.state),
+                    entry(3, &dev.efc),
+                ],
+            })
+        })?;
+        {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("pack_efc"),
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(&dev.pipeline);
+            pass.set_bind_group(0, &efc_bg, &[]);
+            pass.dispatch_workgroups((packs as u32).div_ceil(64), 1, 1);
+        }
         let state_bytes = (packs * size_of::<PackState>()) as u64;
-        enc.copy_buffer_to_buffer(&b.state, 0, &b.readback, 0, state_bytes);
+        let efc_bytes = packs as u64 * 4;
         let curve_bytes = (stride * 4) as u64;
         let kept: Vec<usize> = (0..packs).filter(|&k| keep[k]).collect();
+        let total = state_bytes + efc_bytes + kept.len() as u64 * curve_bytes;
+        dev.readback(ctx, total)?;
+        let rb = dev.readback.as_ref().expect("made above");
+        enc.copy_buffer_to_buffer(&b.state, 0, rb, 0, state_bytes);
+        enc.copy_buffer_to_buffer(&dev.efc, 0, rb, state_bytes, efc_bytes);
         for (n, &k) in kept.iter().enumerate() {
-            let at = state_bytes + n as u64 * curve_bytes;
-            enc.copy_buffer_to_buffer(
-                &b.curve,
-                k as u64 * curve_bytes,
-                &b.readback,
-                at,
-                curve_bytes,
-            );
+            let at = state_bytes + efc_bytes + n as u64 * curve_bytes;
+            enc.copy_buffer_to_buffer(&b.curve, k as u64 * curve_bytes, rb, at, curve_bytes);
         }
         ctx.submit("running pack life", enc)?;
-        let total = state_bytes + kept.len() as u64 * curve_bytes;
-        let lives = ctx.read_with(&b.readback, total, |bytes| {
-            let (states, curves) = bytes.split_at(state_bytes as usize);
+        let (lives, efcs) = ctx.read_with(rb, total, |bytes| {
+            let (states, rest) = bytes.split_at(state_bytes as usize);
+            let (efcs, curves) = rest.split_at(efc_bytes as usize);
             let states: Vec<PackState> = pod_vec(states);
             let curves: Vec<f32> = pod_vec(curves);
-            let mut full = vec![0f32; 0];
-            full.resize(packs * stride, 0.0);
+            let mut full = vec![0f32; packs * stride];
             for (n, &k) in kept.iter().enumerate() {
                 full[k * stride..(k + 1) * stride]
                     .copy_from_slice(&curves[n * stride..(n + 1) * stride]);
@@ -522,7 +593,7 @@ impl PackLifePass {
                     l.1.curve = Vec::new();
                 }
             }
-            lives
+            (lives, pod_vec::<f32>(efcs))
         })?;
         if lives.iter().any(|(done, _)| !done) {
             return Err(EngineError::Gpu(
@@ -531,7 +602,7 @@ impl PackLifePass {
                     .into(),
             ));
         }
-        Ok(lives.into_iter().map(|(_, l)| l).collect())
+        Ok(lives.into_iter().map(|(_, l)| l).zip(efcs).collect())
     }
 }
 

@@ -5,7 +5,7 @@
 //!
 //! A chunk is `⌊cap / W⌋` whole windows of `W` started cells (one line dispatch, `cap` its most
 //! cells), so no window straddles chunks. A window larger than one dispatch is not handled here
-//! (the engine's host path runs it: [`ResidentRun::fits`]).
+//! (the engine's host path runs it: [`fits`]).
 
 use super::GpuBackend;
 use super::assemble::{AsmJob, AssemblePass};
@@ -13,93 +13,24 @@ use super::cell_line::{CellLinePass, StatsLayout};
 use super::context::{GpuContext, pod_vec};
 use super::layout::PackOut;
 use super::pack_life::PackLifePass;
-use crate::engine::EngineError;
+use crate::engine::{EngineError, Progress};
 use crate::model::LineParams;
 use crate::model::aging::{AgingParams, RateTable};
-use crate::model::pack::{EndOfLife, PackCell};
+use crate::model::life_plan::LifePlan;
+use crate::model::pack::PackCell;
 use crate::scene::Scene;
-use crate::summary::{HistSpec, Histogram, LineStats, Moments};
+use crate::summary::{AgedPack, HistSpec, KeptPack, LineStats, PackTotals};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Which pack slots are aged and which kept whole (`engine::LifePlan`'s twin until it lands).
-#[derive(Clone, Copy, Debug)]
-pub struct LifeSample {
-    /// Pack slots per window (`w · slots + j`).
-    pub slots: u64,
-    /// Every `stride`-th slot is aged (u64::MAX: none).
-    pub stride: u64,
-    /// Every `keep_stride`-th slot keeps its cells and curve (a multiple of `stride`).
-    pub keep_stride: u64,
-}
+/// What the device-resident run of a range hands back: the line's statistics and the packs.
+pub type ResidentRun = (LineStats, PackTotals);
 
-impl LifeSample {
-    /// Is the pack in `slot` aged?
-    pub fn aged(&self, slot: u64) -> bool {
-        slot.is_multiple_of(self.stride)
-    }
-    /// Is it kept whole (cells and curve)?
-    pub fn kept(&self, slot: u64) -> bool {
-        slot.is_multiple_of(self.keep_stride)
-    }
-}
-
-/// An aged pack's result (the lead's `summary::AgedPack`).
-#[derive(Clone, Debug, PartialEq)]
-pub struct DeviceAged {
-    /// Its slot.
-    pub slot: u64,
-    /// Initial capacity, Ah.
-    pub q_initial: f32,
-    /// Cycles to end of life.
-    pub cycles: u32,
-    /// Why life ended.
-    pub reason: EndOfLife,
-    /// Calendar share of the lost capacity.
-    pub calendar_share: f32,
-    /// Cells with `flags::DEFECT`.
-    pub defects: u32,
-}
-
-/// A kept pack (the lead's `summary::KeptPack`).
-#[derive(Clone, Debug, PartialEq)]
-pub struct DeviceKept {
-    /// Its slot.
-    pub slot: u64,
-    /// Its cells' indices in pack order (groups placed).
-    pub cells: Vec<u64>,
-    /// Its fade curve (`PackLife::curve`).
-    pub curve: Vec<f32>,
-}
-
-/// What the device-resident run of a range hands back.
-#[derive(Clone, Debug)]
-pub struct ResidentRun {
-    /// The line's statistics.
-    pub stats: LineStats,
-    /// Packs assembled.
-    pub packs: u64,
-    /// Passed cells no pack took.
-    pub unpacked: u64,
-    /// Windows with a passed cell.
-    pub windows: u64,
-    /// Initial capacity of every pack, Ah.
-    pub initial: Moments,
-    /// Its histogram.
-    pub hist_initial: Histogram,
-    /// Every aged pack, in slot order.
-    pub aged: Vec<DeviceAged>,
-    /// Every kept pack, in slot order.
-    pub kept: Vec<DeviceKept>,
-}
-
-impl ResidentRun {
-    /// Can the device run `scene` over `range` this way: windows no larger than one dispatch of
-    /// `cap` cells, the range starting on a window.
-    pub fn fits(scene: &Scene, range: &std::ops::Range<u64>, cap: u32) -> bool {
-        let w = scene.pack.window.max(1);
-        w <= u64::from(cap) && range.start.is_multiple_of(w)
-    }
+/// Can the device run `scene` over `range` this way: windows no larger than one dispatch of
+/// `cap` cells, the range starting on a window.
+pub fn fits(scene: &Scene, range: &std::ops::Range<u64>, cap: u32) -> bool {
+    let w = scene.pack.window.max(1);
+    w <= u64::from(cap) && range.start.is_multiple_of(w)
 }
 
 /// The read-back of one chunk's assembly: `asm_meta` and the packs' results.
@@ -136,27 +67,27 @@ impl GpuBackend {
         &mut self,
         scene: &Scene,
         range: std::ops::Range<u64>,
-        sample: LifeSample,
+        plan: LifePlan,
         cancel: Option<&Arc<AtomicBool>>,
-        progress: &mut dyn FnMut(u64),
+        progress: &mut dyn FnMut(Progress),
     ) -> Option<Result<ResidentRun, EngineError>> {
         let cap = match self.line_pass() {
             Ok(l) => l.cap,
             Err(e) => return Some(Err(e)),
         };
-        if !ResidentRun::fits(scene, &range, cap) {
+        if !fits(scene, &range, cap) {
             return None;
         }
-        Some(self.resident(scene, range, sample, cancel, progress))
+        Some(self.resident(scene, range, plan, cancel, progress))
     }
 
     fn resident(
         &mut self,
         scene: &Scene,
         range: std::ops::Range<u64>,
-        sample: LifeSample,
+        plan: LifePlan,
         cancel: Option<&Arc<AtomicBool>>,
-        progress: &mut dyn FnMut(u64),
+        progress: &mut dyn FnMut(Progress),
     ) -> Result<ResidentRun, EngineError> {
         let p = LineParams::from_scene(scene);
         let spec = HistSpec::for_params(&p);
@@ -169,16 +100,8 @@ impl GpuBackend {
         let aging = AgingParams::from_scene(scene);
         let table = RateTable::new(&aging, &scene.life);
         let rated = scene.cell.capacity_ah * f64::from(scene.pack.parallel);
-        let mut out = ResidentRun {
-            stats: LineStats::new(&spec, p.grade_bins),
-            packs: 0,
-            unpacked: 0,
-            windows: 0,
-            initial: Moments::default(),
-            hist_initial: spec.pack_capacity(rated),
-            aged: Vec::new(),
-            kept: Vec::new(),
-        };
+        let mut stats = LineStats::new(&spec, p.grade_bins);
+        let mut out = PackTotals::empty(spec.pack_capacity(rated));
         let mut rb = self
             .asm_readback
             .take()
@@ -206,18 +129,25 @@ impl GpuBackend {
                 layout: &layout,
                 start,
                 count: count as u32,
-                sample,
+                plan,
                 aging: (&aging, &table.values),
             };
-            if let Err(e) = passes.chunk(&chunk, &mut out) {
+            if let Err(e) = passes.chunk(&chunk, &mut stats, &mut out) {
                 result = Err(e);
                 break;
             }
             start += count;
-            progress(start - range.start);
+            let aged = out.aged.len() as u64;
+            let span = range.end - range.start;
+            progress(Progress {
+                cells_done: start - range.start,
+                cells_total: span,
+                packs_done: aged,
+                packs_total: (plan.aged_slots() * span / scene.cells.max(1)).max(aged),
+            });
         }
         self.asm_readback = Some(rb);
-        result.map(|()| out)
+        result.map(|()| (stats, out))
     }
 }
 
@@ -228,13 +158,18 @@ struct Chunk<'a> {
     layout: &'a StatsLayout,
     start: u64,
     count: u32,
-    sample: LifeSample,
+    plan: LifePlan,
     aging: (&'a AgingParams, &'a [f32]),
 }
 
 impl Passes<'_> {
     /// The line, the assembly and the life of the chunk's aged packs; results into `out`.
-    fn chunk(&mut self, c: &Chunk, out: &mut ResidentRun) -> Result<(), EngineError> {
+    fn chunk(
+        &mut self,
+        c: &Chunk,
+        stats: &mut LineStats,
+        out: &mut PackTotals,
+    ) -> Result<(), EngineError> {
         let s = c.scene;
         let w = s.pack.window.max(1);
         let job = AsmJob {
@@ -262,7 +197,7 @@ impl Passes<'_> {
         }
         self.ctx.submit("running the line and assembly", enc)?;
         self.line
-            .finish(self.ctx, c.p, c.layout, &pending, &mut out.stats, None)?;
+            .finish(self.ctx, c.p, c.layout, &pending, stats, None)?;
         // The packs' results: exactly the packs made (asm_meta says how many), mapped once.
         let (meta, packs) = self.ctx.read_with(rb, bytes, |b| {
             let meta: Vec<u32> = pod_vec(&b[..16]);
@@ -279,10 +214,10 @@ impl Passes<'_> {
         for (k, o) in packs.iter().enumerate() {
             out.initial.push(o.q_initial);
             out.hist_initial.push(o.q_initial);
-            let slot = (w0 + u64::from(o.window)) * c.sample.slots + u64::from(o.pack);
-            if c.sample.aged(slot) {
+            let slot = (w0 + u64::from(o.window)) * c.plan.slots + u64::from(o.pack);
+            if c.plan.aged(slot) {
                 aged.push(k as u32);
-                keep.push(c.sample.kept(slot));
+                keep.push(c.plan.kept(slot));
                 slots.push(slot);
             }
         }
@@ -296,32 +231,35 @@ impl Passes<'_> {
         c: &Chunk,
         packs: &[PackOut],
         (aged, keep, slots): (&[u32], &[bool], &[u64]),
-        out: &mut ResidentRun,
+        out: &mut PackTotals,
     ) -> Result<(), EngineError> {
         if aged.is_empty() {
             return Ok(());
         }
         let assembled = self.asm.assembled().expect("made by encode");
         let (a, table) = c.aging;
+        let life = &c.scene.life;
+        let efc = (life.cycles_per_step, (life.soc_hi - life.soc_lo) as f32);
         let lives = self
             .life
-            .run_device(self.ctx, a, table, assembled, aged, keep)?;
+            .run_device(self.ctx, a, table, assembled, aged, keep, efc)?;
         let ps = (c.scene.pack.series * c.scene.pack.parallel) as usize;
         let kept_cells = self.kept_cells(aged, keep, ps)?;
         let mut kept_iter = kept_cells.chunks_exact(ps.max(1));
-        for (i, life) in lives.into_iter().enumerate() {
+        for (i, (life, efc)) in lives.into_iter().enumerate() {
             let o = &packs[aged[i] as usize];
-            out.aged.push(DeviceAged {
+            out.aged.push(AgedPack {
                 slot: slots[i],
                 q_initial: o.q_initial,
                 cycles: life.cycles,
                 reason: life.reason,
                 calendar_share: life.calendar_share,
+                efc,
                 defects: o.defects,
             });
             if keep[i] {
                 let cells = kept_iter.next().expect("one run of cells per kept pack");
-                out.kept.push(DeviceKept {
+                out.kept.push(KeptPack {
                     slot: slots[i],
                     cells: cells.iter().map(PackCell::index).collect(),
                     curve: life.curve,
@@ -372,7 +310,7 @@ impl Passes<'_> {
 impl GpuBackend {
     /// Assemble CPU-made `cells` on the device ([`GpuBackend::assemble_cells`]) and age the packs
     /// `aged` (pack numbers of the chunk) from the assembled cells where they lie, curves kept for
-    /// `keep`: the parity tests hold device-fed life to `simulate_pack` on identical packs.
+    /// `keep`, with each pack's equivalent full cycles: the parity tests hold device-fed life to `simulate_pack` on identical packs.
     pub fn assemble_and_age(
         &mut self,
         scene: &Scene,
@@ -382,7 +320,7 @@ impl GpuBackend {
     ) -> Result<
         (
             super::assemble::AssembledChunk,
-            Vec<crate::model::pack::PackLife>,
+            Vec<(crate::model::pack::PackLife, f32)>,
         ),
         EngineError,
     > {
@@ -393,7 +331,11 @@ impl GpuBackend {
         let asm = self.asm.as_ref().expect("made by assemble_cells");
         let assembled = asm.assembled().expect("made by assemble_cells");
         let life = self.life.as_mut().expect("made above");
-        let lives = life.run_device(&self.ctx, &a, &table.values, assembled, aged, keep)?;
+        let efc = (
+            scene.life.cycles_per_step,
+            (scene.life.soc_hi - scene.life.soc_lo) as f32,
+        );
+        let lives = life.run_device(&self.ctx, &a, &table.values, assembled, aged, keep, efc)?;
         Ok((chunk, lives))
     }
 }

@@ -5,6 +5,7 @@ const PHILOX: &str = include_str!("../../shaders/shared/philox.wgsl");
 const LAYOUT: &str = include_str!("../../shaders/shared/layout.wgsl");
 const CELL_LINE: &str = include_str!("../../shaders/cell_line.wgsl");
 const PACK_LIFE: &str = include_str!("../../shaders/pack_life.wgsl");
+const PACK_EFC: &str = include_str!("../../shaders/pack_efc.wgsl");
 const ASSEMBLE: &str = include_str!("../../shaders/assemble.wgsl");
 const RNG_CHECK: &str = include_str!("../../shaders/rng_check.wgsl");
 
@@ -39,6 +40,11 @@ pub fn assemble() -> String {
     preprocess(ASSEMBLE)
 }
 
+/// Equivalent full cycles of aged packs on the device (`pack_efc`).
+pub fn pack_efc() -> String {
+    preprocess(PACK_EFC)
+}
+
 /// Generator checks (`philox_kat`, `draws`).
 pub fn rng_check() -> String {
     preprocess(RNG_CHECK)
@@ -51,6 +57,7 @@ pub fn all() -> Vec<(&'static str, String)> {
         ("pack_life.wgsl", pack_life()),
         ("rng_check.wgsl", rng_check()),
         ("assemble.wgsl", assemble()),
+        ("pack_efc.wgsl", pack_efc()),
     ]
 }
 

@@ -1,0 +1,41 @@
+// Equivalent full cycles of each aged pack from its fade curve, on the device where the curve
+// lies (only kept packs' curves travel to the host): the twin of `summary::pack_efc`. The curve's
+// point s is the capacity fraction the duty met during step s, so a step of n cycles delivers
+// n · min(window, fraction) rated capacities; the step that crosses end of life counts up to the
+// crossing. The CPU sums in f64, this in f32 (up to a few thousand terms: ~1e-6 relative).
+//
+// Reads pack life's buffers after its last dispatch: the curves and the packs' states (as u32
+// words: `PackState` is pack_life.wgsl's; its word offsets are twinned with the Rust layout).
+
+struct EfcJob {
+    packs: u32,
+    curve_stride: u32,
+    cycles_per_step: f32,
+    // The duty's state-of-charge window, fraction of rated.
+    window: f32,
+}
+
+const STATE_WORDS: u32 = 10u;
+const STATE_CYCLES: u32 = 0u;
+const STATE_CURVE_LEN: u32 = 2u;
+
+@group(0) @binding(0) var<uniform> job: EfcJob;
+@group(0) @binding(1) var<storage, read> curve: array<f32>;
+@group(0) @binding(2) var<storage, read> state: array<u32>;
+@group(0) @binding(3) var<storage, read_write> efc: array<f32>;
+
+@compute @workgroup_size(64)
+fn pack_efc(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let k = gid.x;
+    if (k >= job.packs) {
+        return;
+    }
+    let end = f32(state[k * STATE_WORDS + STATE_CYCLES]);
+    let len = min(state[k * STATE_WORDS + STATE_CURVE_LEN], job.curve_stride);
+    let n = job.cycles_per_step;
+    var sum = 0.0;
+    for (var s = 0u; s < len; s++) {
+        sum += clamp(end - f32(s) * n, 0.0, n) * min(job.window, curve[k * job.curve_stride + s]);
+    }
+    efc[k] = sum;
+}
