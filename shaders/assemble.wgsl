@@ -18,6 +18,7 @@
 //   groups         per (pack, group): first position (= first cell index), Σq0 in order, defects
 //   place          the group's cells written at its place along the string (`place_groups`)
 //   pack_stats     per pack: initial capacity (min over groups), defects, window and pack number
+//   gather_ids     the kept packs' cell indices (8 B a cell, not the 48 B cells) for the host
 //
 // lavapipe ends every loop of an invocation after 65 535 iterations: the loops here run at most
 // BLOCK/WG rounds of WG, the scans `len / WG`, a group its `parallel` cells, a pack its `series`.
@@ -101,6 +102,9 @@ const NO_DIGIT: u32 = 0xFFFFFFFFu;
 @group(0) @binding(13) var<storage, read_write> assembled: array<PackCell>;
 @group(0) @binding(14) var<storage, read_write> pack_out: array<PackOut>;
 @group(0) @binding(15) var<storage, read> tile_counts: array<u32>;
+// gather_ids: [count, pack numbers...] of the kept packs, and their cells' indices out.
+@group(0) @binding(16) var<storage, read> kept_packs: array<u32>;
+@group(0) @binding(17) var<storage, read_write> kept_ids: array<vec2<u32>>;
 
 var<workgroup> w_hist: array<atomic<u32>, 256>;
 var<workgroup> w_digit: array<u32, 256>;
@@ -406,4 +410,20 @@ fn pack_stats(
     let bins = bins_per_window();
     let w = s / bins;
     pack_out[p] = PackOut(q, defects, w, p - pack_start[w * bins]);
+}
+
+// The cell indices of the kept packs, in pack order: what `KeptPack::cells` holds.
+@compute @workgroup_size(AWG)
+fn gather_ids(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let id = flat_id(wid, nwg, lid);
+    let k = id / ap.pack_size;
+    if (k >= kept_packs[0]) {
+        return;
+    }
+    let c = assembled[kept_packs[1u + k] * ap.pack_size + id % ap.pack_size];
+    kept_ids[id] = vec2<u32>(c.index_lo, c.index_hi);
 }

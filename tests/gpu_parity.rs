@@ -1109,10 +1109,10 @@ fn resident_run_matches_cpu_engine() {
             reason_diff <= 1 + same / 100,
             "{matching}: {reason_diff} reasons differ"
         );
-        // Kept packs (about 1000 a run, whatever its size) bring their cells and curve back;
-        // everything else must stay under 1 B a cell.
+        // Kept packs (about 1000 a run, whatever its size) bring their cells' indices, curve and
+        // state back; everything else must stay under 1 B a cell.
         let stride = u64::from(AgingParams::from_scene(&scene).max_steps + 1);
-        let kept_bytes = r.kept.len() as u64 * (ps * 48 + stride * 4);
+        let kept_bytes = r.kept.len() as u64 * (ps * 8 + stride * 4 + 40);
         let rest = (moved.read_back - before.read_back - kept_bytes) as f64 / scene.cells as f64;
         assert!(
             rest <= 1.0,

@@ -170,6 +170,7 @@ pub struct AssemblePass {
     groups: wgpu::ComputePipeline,
     place: wgpu::ComputePipeline,
     stats: wgpu::ComputePipeline,
+    gather: wgpu::ComputePipeline,
     params: wgpu::Buffer,
     radix: wgpu::Buffer,
     radix_stride: u64,
@@ -206,6 +207,7 @@ impl AssemblePass {
             groups: p("groups")?,
             place: p("place")?,
             stats: p("pack_stats")?,
+            gather: p("gather_ids")?,
             params: ctx.buffer(
                 "assembly params",
                 size_of::<AsmParams>() as u64,
@@ -443,6 +445,70 @@ impl AssemblePass {
         let max_packs = max_cells / pack_size;
         run(&self.stats, &stats_bg, max_packs.div_ceil(AWG));
         Ok(max_packs)
+    }
+
+    /// The cell indices of the assembled packs `kept` (pack numbers of the last chunk), pack after
+    /// pack: 8 bytes a cell read back. `pack_size` must be the last chunk's.
+    pub fn kept_ids(
+        &self,
+        ctx: &GpuContext,
+        kept: &[u32],
+        pack_size: u32,
+    ) -> Result<Vec<u64>, EngineError> {
+        use wgpu::BufferUsages as U;
+        let Some(b) = self.bufs.as_ref().filter(|_| !kept.is_empty()) else {
+            return Ok(Vec::new());
+        };
+        let list: Vec<u32> = std::iter::once(kept.len() as u32)
+            .chain(kept.iter().copied())
+            .collect();
+        let n = kept.len() as u32 * pack_size;
+        let bytes = u64::from(n) * 8;
+        let list_buf = ctx.buffer(
+            "kept packs",
+            list.len() as u64 * 4,
+            U::STORAGE | U::COPY_DST,
+        )?;
+        let ids = ctx.buffer("kept ids", bytes, U::STORAGE | U::COPY_SRC)?;
+        let rb = ctx.buffer("kept ids readback", bytes, U::MAP_READ | U::COPY_DST)?;
+        ctx.upload(&list_buf, 0, bytemuck::cast_slice(&list));
+        let bg = self.bind(
+            ctx,
+            &self.gather,
+            &[
+                entry(0, &self.params),
+                entry(13, &b.assembled),
+                entry(16, &list_buf),
+                entry(17, &ids),
+            ],
+        )?;
+        let mut enc = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("kept ids"),
+            });
+        {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("gather_ids"),
+                timestamp_writes: None,
+            });
+            let (x, y) = grid(n.div_ceil(AWG));
+            pass.set_pipeline(&self.gather);
+            pass.set_bind_group(0, &bg, &[]);
+            pass.dispatch_workgroups(x, y, 1);
+        }
+        enc.copy_buffer_to_buffer(&ids, 0, &rb, 0, bytes);
+        ctx.submit("reading the kept packs' cells", enc)?;
+        let out = ctx.read_with(&rb, bytes, |b| {
+            pod_vec::<[u32; 2]>(b)
+                .into_iter()
+                .map(|[lo, hi]| u64::from(lo) | u64::from(hi) << 32)
+                .collect()
+        });
+        for buf in [list_buf, ids, rb] {
+            ctx.release(buf);
+        }
+        out
     }
 
     /// Assemble CPU-made cells (uploaded): the packs' results, (windows, packs) and the assembled

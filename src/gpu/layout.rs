@@ -260,6 +260,22 @@ pub struct EfcJob {
 
 const _: () = assert!(size_of::<EfcJob>() == 16);
 
+/// `LifeOut` in pack_efc.wgsl: one aged pack's life as the host reads it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
+pub struct LifeOut {
+    /// Cycles to end of life.
+    pub cycles: u32,
+    /// End-of-life code (low byte) and the pack state's flags (`PackState::flags << 8`).
+    pub code: u32,
+    /// Calendar share of the capacity lost.
+    pub calendar_share: f32,
+    /// Equivalent full cycles delivered before end of life.
+    pub efc: f32,
+}
+
+const _: () = assert!(size_of::<LifeOut>() == 16);
+
 /// `RadixPass` in assemble.wgsl: which 8-bit digit one radix pass sorts by.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
@@ -438,6 +454,12 @@ mod tests {
             ("PHILOX_W1", crate::rng::W1),
             ("STATE_WORDS", (size_of::<PackState>() / 4) as u32),
             ("STATE_CYCLES", (offset_of!(PackState, cycles) / 4) as u32),
+            ("STATE_REASON", (offset_of!(PackState, reason) / 4) as u32),
+            ("STATE_FLAGS", (offset_of!(PackState, flags) / 4) as u32),
+            (
+                "STATE_SHARE",
+                (offset_of!(PackState, calendar_share) / 4) as u32,
+            ),
             (
                 "STATE_CURVE_LEN",
                 (offset_of!(PackState, curve_len) / 4) as u32,
@@ -578,6 +600,11 @@ mod tests {
                 "AsmParams",
                 fields!(AsmParams; window, base_lo, base_hi, matching, grade_bins, n_seg, pack_size,
                 parallel, series, n_blocks, seed_lo, seed_hi, tiles, _pad0, _pad1, _pad2),
+            ),
+            (
+                efc,
+                "LifeOut",
+                fields!(LifeOut; cycles, code, calendar_share, efc),
             ),
             (
                 efc,

@@ -3,7 +3,7 @@
 //! batch seen and are reused after that; pipelines are made once per workgroup width.
 
 use super::context::{GpuContext, entry, pod_vec};
-use super::layout::{EfcJob, Live, PackJob, PackState};
+use super::layout::{EfcJob, LifeOut, Live, PackJob, PackState};
 use crate::engine::EngineError;
 use crate::model::aging::AgingParams;
 use crate::model::pack::{EndOfLife, PackCell, PackLife};
@@ -563,37 +563,49 @@ impl PackLifePass {
             pass.set_bind_group(0, &efc_bg, &[]);
             pass.dispatch_workgroups((packs as u32).div_ceil(64), 1, 1);
         }
-        let state_bytes = (packs * size_of::<PackState>()) as u64;
-        let efc_bytes = packs as u64 * 4;
+        // Read back: every pack's 16-byte record; the kept packs' curves and states after them.
+        let rec_bytes = (packs * size_of::<LifeOut>()) as u64;
+        let state_bytes = size_of::<PackState>() as u64;
         let curve_bytes = (stride * 4) as u64;
         let kept: Vec<usize> = (0..packs).filter(|&k| keep[k]).collect();
-        let total = state_bytes + efc_bytes + kept.len() as u64 * curve_bytes;
+        let per_kept = curve_bytes + state_bytes;
+        let total = rec_bytes + kept.len() as u64 * per_kept;
         dev.readback(ctx, total)?;
         let rb = dev.readback.as_ref().expect("made above");
-        enc.copy_buffer_to_buffer(&b.state, 0, rb, 0, state_bytes);
-        enc.copy_buffer_to_buffer(&dev.efc, 0, rb, state_bytes, efc_bytes);
+        enc.copy_buffer_to_buffer(&dev.efc, 0, rb, 0, rec_bytes);
         for (n, &k) in kept.iter().enumerate() {
-            let at = state_bytes + efc_bytes + n as u64 * curve_bytes;
+            let at = rec_bytes + n as u64 * per_kept;
             enc.copy_buffer_to_buffer(&b.curve, k as u64 * curve_bytes, rb, at, curve_bytes);
+            let from = k as u64 * state_bytes;
+            enc.copy_buffer_to_buffer(&b.state, from, rb, at + curve_bytes, state_bytes);
         }
         ctx.submit("running pack life", enc)?;
-        let (lives, efcs) = ctx.read_with(rb, total, |bytes| {
-            let (states, rest) = bytes.split_at(state_bytes as usize);
-            let (efcs, curves) = rest.split_at(efc_bytes as usize);
-            let states: Vec<PackState> = pod_vec(states);
-            let curves: Vec<f32> = pod_vec(curves);
-            let mut full = vec![0f32; packs * stride];
-            for (n, &k) in kept.iter().enumerate() {
-                full[k * stride..(k + 1) * stride]
-                    .copy_from_slice(&curves[n * stride..(n + 1) * stride]);
-            }
-            let mut lives = decode_lives(&full, &states, stride);
-            for (k, l) in lives.iter_mut().enumerate() {
-                if !keep[k] {
-                    l.1.curve = Vec::new();
-                }
-            }
-            (lives, pod_vec::<f32>(efcs))
+        let lives = ctx.read_with(rb, total, |bytes| {
+            let (recs, kept_bytes) = bytes.split_at(rec_bytes as usize);
+            let recs: Vec<LifeOut> = pod_vec(recs);
+            let mut kept_parts = kept_bytes.chunks_exact(per_kept as usize);
+            recs.iter()
+                .enumerate()
+                .map(|(k, r)| {
+                    let reason = EndOfLife::from_code(r.code & 0xFF);
+                    let done = (r.code >> 8) & PackState::DONE != 0 && reason.is_some();
+                    let mut curve = Vec::new();
+                    if keep[k] {
+                        let part = kept_parts.next().expect("one part per kept pack");
+                        let (c, st) = part.split_at(curve_bytes as usize);
+                        let st: PackState = bytemuck::pod_read_unaligned(st);
+                        let len = (st.curve_len as usize).min(stride);
+                        curve = pod_vec::<f32>(c)[..len].to_vec();
+                    }
+                    let life = PackLife {
+                        cycles: r.cycles,
+                        reason: reason.unwrap_or(EndOfLife::Cap),
+                        calendar_share: r.calendar_share,
+                        curve,
+                    };
+                    (done, (life, r.efc))
+                })
+                .collect::<Vec<_>>()
         })?;
         if lives.iter().any(|(done, _)| !done) {
             return Err(EngineError::Gpu(
@@ -602,7 +614,7 @@ impl PackLifePass {
                     .into(),
             ));
         }
-        Ok(lives.into_iter().map(|(_, l)| l).zip(efcs).collect())
+        Ok(lives.into_iter().map(|(_, l)| l).collect())
     }
 }
 

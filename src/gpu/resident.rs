@@ -244,8 +244,14 @@ impl Passes<'_> {
             .life
             .run_device(self.ctx, a, table, assembled, aged, keep, efc)?;
         let ps = (c.scene.pack.series * c.scene.pack.parallel) as usize;
-        let kept_cells = self.kept_cells(aged, keep, ps)?;
-        let mut kept_iter = kept_cells.chunks_exact(ps.max(1));
+        let kept: Vec<u32> = aged
+            .iter()
+            .zip(keep)
+            .filter(|(_, k)| **k)
+            .map(|(p, _)| *p)
+            .collect();
+        let ids = self.asm.kept_ids(self.ctx, &kept, ps as u32)?;
+        let mut kept_iter = ids.chunks_exact(ps.max(1));
         for (i, (life, efc)) in lives.into_iter().enumerate() {
             let o = &packs[aged[i] as usize];
             out.aged.push(AgedPack {
@@ -261,56 +267,20 @@ impl Passes<'_> {
                 let cells = kept_iter.next().expect("one run of cells per kept pack");
                 out.kept.push(KeptPack {
                     slot: slots[i],
-                    cells: cells.iter().map(PackCell::index).collect(),
+                    cells: cells.to_vec(),
                     curve: life.curve,
                 });
             }
         }
         Ok(())
     }
-
-    /// The cells of the kept packs among `aged`, read back from the assembled buffer.
-    fn kept_cells(
-        &mut self,
-        aged: &[u32],
-        keep: &[bool],
-        ps: usize,
-    ) -> Result<Vec<PackCell>, EngineError> {
-        let kept: Vec<u32> = aged
-            .iter()
-            .zip(keep)
-            .filter(|(_, k)| **k)
-            .map(|(p, _)| *p)
-            .collect();
-        if kept.is_empty() {
-            return Ok(Vec::new());
-        }
-        let pack_bytes = (ps * size_of::<PackCell>()) as u64;
-        let bytes = pack_bytes * kept.len() as u64;
-        let usage = wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST;
-        let rb = self.ctx.buffer("kept packs readback", bytes, usage)?;
-        let mut enc = self
-            .ctx
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("kept packs"),
-            });
-        let assembled = self.asm.assembled().expect("made by encode");
-        for (n, &p) in kept.iter().enumerate() {
-            let from = u64::from(p) * pack_bytes;
-            enc.copy_buffer_to_buffer(assembled, from, &rb, n as u64 * pack_bytes, pack_bytes);
-        }
-        self.ctx.submit("reading the kept packs", enc)?;
-        let cells = self.ctx.read(&rb, bytes).map(|b| pod_vec(&b));
-        self.ctx.release(rb);
-        cells
-    }
 }
 
 impl GpuBackend {
     /// Assemble CPU-made `cells` on the device ([`GpuBackend::assemble_cells`]) and age the packs
     /// `aged` (pack numbers of the chunk) from the assembled cells where they lie, curves kept for
-    /// `keep`, with each pack's equivalent full cycles: the parity tests hold device-fed life to `simulate_pack` on identical packs.
+    /// `keep`, with each pack's equivalent full cycles: the parity tests hold device-fed life to
+    /// `simulate_pack` on identical packs.
     pub fn assemble_and_age(
         &mut self,
         scene: &Scene,
