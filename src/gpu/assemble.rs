@@ -102,7 +102,8 @@ struct AsmBuffers {
     seg_start: wgpu::Buffer,
     pack_start: wgpu::Buffer,
     grp: wgpu::Buffer,
-    assembled: wgpu::Buffer,
+    /// Two sides: chunk k+1 is assembled into one while chunk k's packs age from the other.
+    assembled: [wgpu::Buffer; 2],
     pack_out: wgpu::Buffer,
 }
 
@@ -134,24 +135,29 @@ impl AsmBuffers {
             seg_start: ctx.buffer("segment starts", u64::from(segs) * 4, st)?,
             pack_start: ctx.buffer("segment packs", u64::from(segs + 1) * 4, st)?,
             grp: ctx.buffer("groups", u64::from(groups) * 16, st)?,
-            assembled: ctx.buffer("assembled cells", n * 48, st)?,
+            assembled: [
+                ctx.buffer("assembled cells A", n * 48, st)?,
+                ctx.buffer("assembled cells B", n * 48, st)?,
+            ],
             pack_out: ctx.buffer("pack results", u64::from(packs) * 16, st)?,
         })
     }
 
     fn release(self, ctx: &GpuContext) {
         let [a, b] = self.pos;
+        let [c, d] = self.assembled;
         for buf in [
             self.keys,
             self.seg_of,
             a,
             b,
+            c,
+            d,
             self.counts,
             self.seg_count,
             self.seg_start,
             self.pack_start,
             self.grp,
-            self.assembled,
             self.pack_out,
         ] {
             ctx.release(buf);
@@ -177,6 +183,8 @@ pub struct AssemblePass {
     /// `asm_meta`: cells in, windows, packs (`META_*`).
     pub meta: wgpu::Buffer,
     bufs: Option<AsmBuffers>,
+    /// The side of `assembled` the last chunk was written to.
+    side: usize,
 }
 
 /// Workgroups for `n` in a grid of at most 65 535 a dimension.
@@ -225,6 +233,7 @@ impl AssemblePass {
                 U::STORAGE | U::COPY_SRC | U::COPY_DST,
             )?,
             bufs: None,
+            side: 1,
         })
     }
 
@@ -245,9 +254,20 @@ impl AssemblePass {
         Ok(())
     }
 
-    /// The assembled cells (pack after pack, groups placed), for pack life.
+    /// The last chunk's assembled cells (pack after pack, groups placed), for pack life.
     pub fn assembled(&self) -> Option<&wgpu::Buffer> {
-        self.bufs.as_ref().map(|b| &b.assembled)
+        self.assembled_on(self.side)
+    }
+
+    /// The side of the assembled cells the last chunk was written to: it stays intact through
+    /// one more chunk's assembly (which takes the other side).
+    pub fn side(&self) -> usize {
+        self.side
+    }
+
+    /// The assembled cells on `side`.
+    pub fn assembled_on(&self, side: usize) -> Option<&wgpu::Buffer> {
+        self.bufs.as_ref().map(|b| &b.assembled[side % 2])
     }
 
     /// The packs' [`PackOut`]s.
@@ -290,6 +310,7 @@ impl AssemblePass {
             )));
         }
         self.ensure(ctx, max_cells.max(1), job)?;
+        self.side ^= 1;
         let n_blocks = max_cells.div_ceil(BLOCK).max(1);
         let params = AsmParams {
             window: job.window as u32,
@@ -396,7 +417,7 @@ impl AssemblePass {
             entry(10, &b.seg_start),
             entry(11, &b.pack_start),
             entry(12, &b.grp),
-            entry(13, &b.assembled),
+            entry(13, &b.assembled[self.side]),
         ];
         let groups_bg = self.bind(ctx, &self.groups, &pack_entries[..7])?;
         let place_bg = self.bind(ctx, &self.place, &pack_entries)?;
@@ -447,12 +468,13 @@ impl AssemblePass {
         Ok(max_packs)
     }
 
-    /// The cell indices of the assembled packs `kept` (pack numbers of the last chunk), pack after
-    /// pack: 8 bytes a cell read back. `pack_size` must be the last chunk's.
+    /// The cell indices of the assembled packs `kept` (pack numbers of the chunk on `side`), pack
+    /// after pack: 8 bytes a cell read back. `pack_size` must be that chunk's (the last upload of
+    /// the parameters: a shape change between chunks does not happen within a run).
     pub fn kept_ids(
         &self,
         ctx: &GpuContext,
-        kept: &[u32],
+        (kept, side): (&[u32], usize),
         pack_size: u32,
     ) -> Result<Vec<u64>, EngineError> {
         use wgpu::BufferUsages as U;
@@ -477,7 +499,7 @@ impl AssemblePass {
             &self.gather,
             &[
                 entry(0, &self.params),
-                entry(13, &b.assembled),
+                entry(13, &b.assembled[side % 2]),
                 entry(16, &list_buf),
                 entry(17, &ids),
             ],
@@ -548,7 +570,8 @@ impl AssemblePass {
             enc.copy_buffer_to_buffer(&b.pack_out, 0, &rb, 16, packs_bytes);
         }
         if cells_bytes > 0 {
-            enc.copy_buffer_to_buffer(&b.assembled, 0, &rb, 16 + packs_bytes, cells_bytes);
+            let assembled = &b.assembled[self.side];
+            enc.copy_buffer_to_buffer(assembled, 0, &rb, 16 + packs_bytes, cells_bytes);
         }
         ctx.submit("assembling packs", enc)?;
         let bytes = ctx.read(&rb, 16 + packs_bytes + cells_bytes)?;

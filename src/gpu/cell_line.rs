@@ -525,6 +525,7 @@ impl CellLinePass {
 }
 
 /// A dispatch submitted by [`CellLinePass::begin`], to be read by [`CellLinePass::finish`].
+#[derive(Clone, Copy)]
 pub struct PendingLine {
     at: ReadbackLayout,
     count: u32,
@@ -535,6 +536,7 @@ pub struct PendingLine {
 
 /// Where each part of one dispatch's read-back lies, bytes: the stats counters from 0, then the
 /// moment partials, the tile counts and the passed cells.
+#[derive(Clone, Copy)]
 struct ReadbackLayout {
     stats: u64,
     o_part: u64,

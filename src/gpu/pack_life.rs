@@ -73,7 +73,11 @@ impl DeviceLife {
         Ok(DeviceLife {
             pipeline: ctx.pipeline("pack_efc", &module, "pack_efc")?,
             job: ctx.buffer("efc job", 16, U::UNIFORM | U::COPY_DST)?,
-            efc: ctx.buffer("pack efc", MAX_PACKS as u64 * 4, U::STORAGE | U::COPY_SRC)?,
+            efc: ctx.buffer(
+                "pack life records",
+                MAX_PACKS as u64 * size_of::<LifeOut>() as u64,
+                U::STORAGE | U::COPY_SRC,
+            )?,
             readback: None,
         })
     }

@@ -9,7 +9,7 @@
 
 use super::GpuBackend;
 use super::assemble::{AsmJob, AssemblePass};
-use super::cell_line::{CellLinePass, StatsLayout};
+use super::cell_line::{CellLinePass, PendingLine, StatsLayout};
 use super::context::{GpuContext, pod_vec};
 use super::layout::PackOut;
 use super::pack_life::PackLifePass;
@@ -115,36 +115,56 @@ impl GpuBackend {
         };
         let w = scene.pack.window.max(1);
         let per_chunk = u64::from(passes.line.cap) / w * w;
-        let mut start = range.start;
+        let chunk_at = |start: u64| Chunk {
+            scene,
+            p: &p,
+            layout: &layout,
+            start,
+            count: per_chunk.min(range.end - start) as u32,
+            plan,
+            aging: (&aging, &table.values),
+        };
+        let span = range.end - range.start;
         let mut result = Ok(());
-        while start < range.end {
-            if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
-                result = Err(EngineError::Cancelled);
-                break;
+        // Pipelined on the device's queue: chunk k+1's line and assembly are submitted (into the
+        // other side of the assembled buffer) before chunk k's packs age, so the device computes
+        // k+1 while the host reads k's results and queues its life.
+        let mut next = (range.start < range.end).then(|| chunk_at(range.start));
+        let mut submitted = match &next {
+            Some(c) => passes.submit(c).map(Some),
+            None => Ok(None),
+        };
+        while let (Some(c), Ok(Some(sub))) = (next.take(), &submitted) {
+            let sub = *sub;
+            let read = passes.collect(&c, &sub, &mut stats, &mut out);
+            let end = c.start + u64::from(c.count);
+            let cancelled = cancel.is_some_and(|x| x.load(Ordering::Relaxed));
+            if read.is_ok() && end < range.end && !cancelled {
+                let n = chunk_at(end);
+                submitted = passes.submit(&n).map(Some);
+                next = Some(n);
+            } else {
+                submitted = Ok(None);
             }
-            let count = per_chunk.min(range.end - start);
-            let chunk = Chunk {
-                scene,
-                p: &p,
-                layout: &layout,
-                start,
-                count: count as u32,
-                plan,
-                aging: (&aging, &table.values),
-            };
-            if let Err(e) = passes.chunk(&chunk, &mut stats, &mut out) {
+            let step = read.and_then(|r| passes.age(&c, sub.side, r, &mut out));
+            if let Err(e) = step {
                 result = Err(e);
                 break;
             }
-            start += count;
+            if cancelled {
+                result = Err(EngineError::Cancelled);
+                break;
+            }
             let aged = out.aged.len() as u64;
-            let span = range.end - range.start;
             progress(Progress {
-                cells_done: start - range.start,
+                cells_done: end - range.start,
                 cells_total: span,
                 packs_done: aged,
                 packs_total: (plan.aged_slots() * span / scene.cells.max(1)).max(aged),
             });
+        }
+        if let Err(e) = submitted {
+            result = result.and(Err(e));
         }
         self.asm_readback = Some(rb);
         result.map(|()| (stats, out))
@@ -162,14 +182,28 @@ struct Chunk<'a> {
     aging: (&'a AgingParams, &'a [f32]),
 }
 
+/// A chunk's line and assembly, submitted.
+#[derive(Clone, Copy)]
+struct Submitted {
+    pending: PendingLine,
+    max_packs: u32,
+    bytes: u64,
+    /// The side of the assembled buffer it writes.
+    side: usize,
+}
+
+/// What the host takes of a chunk's assembly to age it: the packs' results, and the aged packs'
+/// numbers in the chunk, whether each is kept, and their slots.
+struct Collected {
+    packs: Vec<PackOut>,
+    aged: Vec<u32>,
+    keep: Vec<bool>,
+    slots: Vec<u64>,
+}
+
 impl Passes<'_> {
-    /// The line, the assembly and the life of the chunk's aged packs; results into `out`.
-    fn chunk(
-        &mut self,
-        c: &Chunk,
-        stats: &mut LineStats,
-        out: &mut PackTotals,
-    ) -> Result<(), EngineError> {
+    /// Queue the chunk's line and assembly, and the copies of what the host reads.
+    fn submit(&mut self, c: &Chunk) -> Result<Submitted, EngineError> {
         let s = c.scene;
         let w = s.pack.window.max(1);
         let job = AsmJob {
@@ -196,32 +230,59 @@ impl Passes<'_> {
             enc.copy_buffer_to_buffer(po, 0, rb, 16, u64::from(max_packs) * 16);
         }
         self.ctx.submit("running the line and assembly", enc)?;
+        Ok(Submitted {
+            pending,
+            max_packs,
+            bytes,
+            side: self.asm.side(),
+        })
+    }
+
+    /// Wait for a submitted chunk and read it: statistics, counts, every pack's initial
+    /// capacity; which packs age. Both read-backs are unmapped after, ready for the next chunk.
+    fn collect(
+        &mut self,
+        c: &Chunk,
+        sub: &Submitted,
+        stats: &mut LineStats,
+        out: &mut PackTotals,
+    ) -> Result<Collected, EngineError> {
         self.line
-            .finish(self.ctx, c.p, c.layout, &pending, stats, None)?;
+            .finish(self.ctx, c.p, c.layout, &sub.pending, stats, None)?;
+        let rb = self.rb.buf.as_ref().expect("made by submit");
         // The packs' results: exactly the packs made (asm_meta says how many), mapped once.
-        let (meta, packs) = self.ctx.read_with(rb, bytes, |b| {
+        let max_packs = sub.max_packs as usize;
+        let (meta, packs) = self.ctx.read_with(rb, sub.bytes, |b| {
             let meta: Vec<u32> = pod_vec(&b[..16]);
-            let n = (meta[2] as usize).min(max_packs as usize);
+            let n = (meta[2] as usize).min(max_packs);
             let packs: Vec<PackOut> = pod_vec(&b[16..16 + 16 * n]);
             (meta, packs)
         })?;
+        let s = c.scene;
+        let w = s.pack.window.max(1);
         let ps = u64::from(s.pack.series * s.pack.parallel);
         out.windows += u64::from(meta[1]);
         out.packs += packs.len() as u64;
         out.unpacked += u64::from(meta[0]) - packs.len() as u64 * ps;
         let w0 = c.start / w;
-        let (mut aged, mut keep, mut slots) = (Vec::new(), Vec::new(), Vec::new());
+        let mut got = Collected {
+            packs: Vec::new(),
+            aged: Vec::new(),
+            keep: Vec::new(),
+            slots: Vec::new(),
+        };
         for (k, o) in packs.iter().enumerate() {
             out.initial.push(o.q_initial);
             out.hist_initial.push(o.q_initial);
             let slot = (w0 + u64::from(o.window)) * c.plan.slots + u64::from(o.pack);
             if c.plan.aged(slot) {
-                aged.push(k as u32);
-                keep.push(c.plan.kept(slot));
-                slots.push(slot);
+                got.aged.push(k as u32);
+                got.keep.push(c.plan.kept(slot));
+                got.slots.push(slot);
             }
         }
-        self.age(c, &packs, (&aged, &keep, &slots), out)
+        got.packs = packs;
+        Ok(got)
     }
 
     /// Life of the chunk's aged packs from the assembled cells on the device; the kept packs'
@@ -229,14 +290,15 @@ impl Passes<'_> {
     fn age(
         &mut self,
         c: &Chunk,
-        packs: &[PackOut],
-        (aged, keep, slots): (&[u32], &[bool], &[u64]),
+        side: usize,
+        got: Collected,
         out: &mut PackTotals,
     ) -> Result<(), EngineError> {
+        let (packs, aged, keep, slots) = (&got.packs, &got.aged, &got.keep, &got.slots);
         if aged.is_empty() {
             return Ok(());
         }
-        let assembled = self.asm.assembled().expect("made by encode");
+        let assembled = self.asm.assembled_on(side).expect("made by encode");
         let (a, table) = c.aging;
         let life = &c.scene.life;
         let efc = (life.cycles_per_step, (life.soc_hi - life.soc_lo) as f32);
@@ -250,7 +312,7 @@ impl Passes<'_> {
             .filter(|(_, k)| **k)
             .map(|(p, _)| *p)
             .collect();
-        let ids = self.asm.kept_ids(self.ctx, &kept, ps as u32)?;
+        let ids = self.asm.kept_ids(self.ctx, (&kept, side), ps as u32)?;
         let mut kept_iter = ids.chunks_exact(ps.max(1));
         for (i, (life, efc)) in lives.into_iter().enumerate() {
             let o = &packs[aged[i] as usize];
