@@ -908,7 +908,8 @@ fn device_assembly_equals_cpu_on_identical_cells() {
 }
 
 /// Life fed from the device's assembled cells (no upload) equals the CPU's life of the same packs
-/// within the pack-life bounds (docs/GPU.md); only kept packs bring their curve back.
+/// within the pack-life bounds (docs/GPU.md), EFC too; only kept packs bring their curve back;
+/// across life batches (more aged packs than one batch holds).
 #[test]
 fn life_of_device_assembled_packs_matches_cpu() {
     use celltwin::gpu::assemble::AsmJob;
@@ -923,6 +924,12 @@ fn life_of_device_assembled_packs_matches_cpu() {
             "pack.parallel=3",
             "pack.series=20",
             "line.defect_scale=20",
+        ],
+        // 2-cell packs: ≈ 6 500 aged, more than one life batch of 4096 packs.
+        &[
+            "pack.matching=\"binned\"",
+            "pack.window=20000",
+            "pack.series=2",
         ],
     ] {
         let scene = scene_with(sets);
