@@ -1127,3 +1127,34 @@ fn resident_run_matches_cpu_engine() {
         );
     }
 }
+
+/// A cancel lands between chunks of the device-resident run (the app's newest-wins): the run
+/// stops with `Cancelled`, reporting no chunk after it.
+#[test]
+fn resident_run_cancels_between_chunks() {
+    use celltwin::engine::{EngineError, LifePlan};
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    let Some(mut g) = gpu() else { return };
+    let scene = scene_with(&["cells=400000", "pack.window=20000", "pack.life_packs=0"]);
+    let cancel = Arc::new(AtomicBool::new(true));
+    let mut chunks = 0;
+    let plan = LifePlan::new(&scene);
+    let r = g
+        .run_windows(&scene, 0..scene.cells, &plan, Some(&cancel), &mut |_| {
+            chunks += 1
+        })
+        .expect("windows fit a dispatch");
+    assert!(
+        matches!(r, Err(EngineError::Cancelled)),
+        "a cancelled run must say so"
+    );
+    assert_eq!(chunks, 0, "no chunk reported after the cancel");
+    // And the backend runs the next request normally.
+    cancel.store(false, std::sync::atomic::Ordering::Relaxed);
+    let r = g.run_windows(&scene, 0..scene.cells, &plan, Some(&cancel), &mut |_| {
+        chunks += 1
+    });
+    assert!(r.expect("fits").is_ok());
+    assert!(chunks > 0);
+}

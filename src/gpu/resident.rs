@@ -129,6 +129,10 @@ impl GpuBackend {
         // Pipelined on the device's queue: chunk k+1's line and assembly are submitted (into the
         // other side of the assembled buffer) before chunk k's packs age, so the device computes
         // k+1 while the host reads k's results and queues its life.
+        if cancel.is_some_and(|x| x.load(Ordering::Relaxed)) {
+            self.asm_readback = Some(rb);
+            return Err(EngineError::Cancelled);
+        }
         let mut next = (range.start < range.end).then(|| chunk_at(range.start));
         let mut submitted = match &next {
             Some(c) => passes.submit(c).map(Some),
