@@ -1,11 +1,11 @@
 //! The run: cells through the line in chunks, passed cells into matching windows, windows into
-//! packs, a spread-out sample of packs through life, everything into a [`Summary`].
+//! packs, the aged packs through life as they form, everything into a [`Summary`].
 //!
 //! The per-cell and per-pack work is a [`Backend`]'s (rayon on the CPU, wgpu compute on the GPU);
-//! what joins the chunks — windows, matching (complete windows in parallel on rayon's global pool;
-//! each is keyed by its window, so the result does not depend on it), which packs are aged — is
-//! here, once, for both. Memory is
-//! bounded by one chunk, one window and the life sample, whatever the cell count.
+//! what joins the chunks — windows, matching, which packs are aged — is here, once, for both.
+//! Complete windows are matched in parallel on rayon's global pool: each is keyed by its window,
+//! so the result does not depend on it. Memory is bounded by a chunk, a window, a life batch and
+//! a few numbers per aged pack, whatever the cell count.
 
 pub mod cpu;
 
