@@ -337,13 +337,43 @@ impl RateTable {
 /// average, 1 = rest. On a plain slice, as the shader reads its storage buffer.
 #[inline]
 pub fn table_lookup(values: &[f32], a: &AgingParams, t_k: f32, which: usize) -> f32 {
+    assert!(table_fits(values, a) && which < 2);
+    // SAFETY: checked just above.
+    unsafe { table_lookup_unchecked(values, a, t_k, which) }
+}
+
+/// Whether `values` holds the `table_len` pairs that `a` describes (at least two): what
+/// [`table_lookup_unchecked`] needs.
+#[inline]
+pub fn table_fits(values: &[f32], a: &AgingParams) -> bool {
+    a.table_len >= 2 && values.len() >= 2 * a.table_len as usize
+}
+
+/// [`table_lookup`] without its check, for the pack's vectorised rate pass (a bounds check per
+/// cell would keep the loop scalar; the pass checks [`table_fits`] once).
+///
+/// # Safety
+/// [`table_fits`]`(values, a)` and `which < 2`.
+#[inline(always)]
+pub unsafe fn table_lookup_unchecked(
+    values: &[f32],
+    a: &AgingParams,
+    t_k: f32,
+    which: usize,
+) -> f32 {
     let x = ((t_k - a.table_t0) / a.table_dt).clamp(0.0, (a.table_len - 1) as f32);
     // `x` is clamped to ≥ 0 (or NaN), where the cast's truncation is the shader's `floor` (a NaN
-    // casts to 0 either way): without SSE4.1 `floor` is a libm call.
-    let i = (x as u32).min(a.table_len - 2) as usize;
+    // casts to 0 either way): without SSE4.1 `floor` is a libm call. (As i32: the same for x in
+    // [0, table_len), and a conversion the vector units have.)
+    let i = ((x as i32) as u32).min(a.table_len - 2) as usize;
     let f = x - i as f32;
-    let v0 = values[2 * i + which];
-    let v1 = values[2 * i + 2 + which];
+    // SAFETY: i ≤ table_len − 2, so 2i + 3 < 2·table_len ≤ values.len() (the caller's promise).
+    let (v0, v1) = unsafe {
+        (
+            *values.get_unchecked(2 * i + which),
+            *values.get_unchecked(2 * i + 2 + which),
+        )
+    };
     v0 + (v1 - v0) * f
 }
 
@@ -356,15 +386,20 @@ pub fn k_cyc_at(a: &AgingParams, t_k: f32, dod: f32, c_avg: f32, c_dis: f32) -> 
         // the rate table covers, far under f32 resolution next to exp(2190/T) ≈ 10³: clamping its
         // exponent at −80 leaves the sum bit for bit unchanged and spares libm's underflow path
         // (17 % of LFP pack-life time). The WGSL twin clamps the same way.
-        (4.38e-8 + 1.55e-8 * dod + 1.68e-7 * c_avg)
-            * ((2190.0 / t_k).exp() + (-1.55e5 / t_k).max(-80.0).exp())
+        (4.38e-8 + 1.55e-8 * dod + 1.68e-7 * c_avg) * lfp_arrhenius(t_k)
     } else {
         let tn = t_k / 308.15;
         0.181_235_02
-            * (-0.123_779_21 * c_dis * c_dis * c_dis).exp()
-            * (1.244_595_4 * tn * tn * tn * c_dis.sqrt()).exp()
+            * exp_f32(-0.123_779_21 * c_dis * c_dis * c_dis)
+            * exp_f32(1.244_595_4 * tn * tn * tn * c_dis.sqrt())
             * nmc_dod_factor(a, dod)
     }
+}
+
+/// LFP's Arrhenius sum `exp(2190/T) + exp(max(−1.55e5/T, −80))` (see [`k_cyc_at`]).
+#[inline(always)]
+pub fn lfp_arrhenius(t_k: f32) -> f32 {
+    exp_f32(2190.0 / t_k) + exp_f32((-1.55e5 / t_k).max(-80.0))
 }
 
 /// NMC cycling against the cell's own DOD, relative to the pack's window (1 there, so a cell that
@@ -399,6 +434,14 @@ pub fn power_step_inv(loss: f32, k: f32, p: f32, inv_p: f32, dx: f32) -> f32 {
         0.0
     };
     k * pow2(x_eq + dx, p)
+}
+
+/// `e^x` for an f32, evaluated as `2^(x·log2 e)` in f64 by [`exp2_f64`]'s series (relative error
+/// ≈ 1e-12 before the rounding to f32): libm's `expf` is a call per cell that keeps the pack's
+/// rate pass scalar; this one is inline and vectorises. The WGSL twin writes `exp`.
+#[inline(always)]
+pub fn exp_f32(x: f32) -> f32 {
+    exp2_f64(f64::from(x) * std::f64::consts::LOG2_E) as f32
 }
 
 /// `x^p` as `exp2(p · log2 x)` for a positive `x` (the WGSL twin writes the same), evaluated in
@@ -550,7 +593,7 @@ impl RestTerms {
     /// The rest terms at `t_rest_k`.
     pub fn new(a: &AgingParams, table: &[f32], t_rest_k: f32) -> RestTerms {
         let cyc = if a.law == 0 {
-            (2190.0 / t_rest_k).exp() + (-1.55e5 / t_rest_k).max(-80.0).exp()
+            lfp_arrhenius(t_rest_k)
         } else {
             let tn = t_rest_k / 308.15;
             1.244_595_4 * tn * tn * tn
@@ -599,8 +642,8 @@ impl CurrentTerms {
         let sqrt_c = c_dis.sqrt();
         CurrentTerms {
             sqrt_c,
-            base: 0.181_235_02 * (-0.123_779_21 * c_dis * c_dis * c_dis).exp(),
-            rest_exp: (rest.cyc * sqrt_c).exp(),
+            base: 0.181_235_02 * exp_f32(-0.123_779_21 * c_dis * c_dis * c_dis),
+            rest_exp: exp_f32(rest.cyc * sqrt_c),
         }
     }
 }
@@ -656,14 +699,32 @@ pub struct StepRates {
 /// The rates of [`step_cell_hoisted`], before its power steps.
 #[inline]
 pub fn step_rates(a: &AgingParams, table: &[f32], rest: &RestTerms, c: &HoistedStep) -> StepRates {
-    let k_cal = c.cal_factor * (a.f_cyc * table_lookup(table, a, c.t_cyc_k, 0) + rest.cal);
-    let k_cyc = if a.law == 0 {
-        let arrhenius = (2190.0 / c.t_cyc_k).exp() + (-1.55e5 / c.t_cyc_k).max(-80.0).exp();
+    let table_cyc = table_lookup(table, a, c.t_cyc_k, 0);
+    if a.law == 0 {
+        step_rates_of::<false>(a, table_cyc, rest, c)
+    } else {
+        step_rates_of::<true>(a, table_cyc, rest, c)
+    }
+}
+
+/// [`step_rates`] of one law (`NMC`) with the cycling-average table value at `t_cyc_k` given: the
+/// one formula that the scalar step and the pack's vectorised rate pass both run (the law a
+/// constant, so that the pass's loop has no branch).
+#[inline(always)]
+pub fn step_rates_of<const NMC: bool>(
+    a: &AgingParams,
+    table_cyc: f32,
+    rest: &RestTerms,
+    c: &HoistedStep,
+) -> StepRates {
+    let k_cal = c.cal_factor * (a.f_cyc * table_cyc + rest.cal);
+    let k_cyc = if !NMC {
+        let arrhenius = lfp_arrhenius(c.t_cyc_k);
         a.f_cyc * (c.dod_term * arrhenius) + a.f_rest * (c.dod_term * rest.cyc)
     } else {
         let tn = c.t_cyc_k / 308.15;
         let cur = &c.current;
-        let at_cyc = cur.base * (1.244_595_4 * tn * tn * tn * cur.sqrt_c).exp() * c.dod_term;
+        let at_cyc = cur.base * exp_f32(1.244_595_4 * tn * tn * tn * cur.sqrt_c) * c.dod_term;
         let at_rest = cur.base * cur.rest_exp * c.dod_term;
         a.f_cyc * at_cyc + a.f_rest * at_rest
     };
@@ -694,8 +755,9 @@ unsafe fn power_steps_avx2(loss: &mut [f32], k: &[f32], dx: &[f32], p: f32, inv_
     power_steps_body(loss, k, dx, p, inv_p);
 }
 
+/// The loop of [`power_steps`], inlined into a caller's own multiversioned pass (pack life's).
 #[inline(always)]
-fn power_steps_body(loss: &mut [f32], k: &[f32], dx: &[f32], p: f32, inv_p: f32) {
+pub fn power_steps_body(loss: &mut [f32], k: &[f32], dx: &[f32], p: f32, inv_p: f32) {
     // Branch-free (both sides computed, then selected) so that the loop vectorises; each
     // selected value is the scalar step's.
     let n = loss.len().min(k.len()).min(dx.len());

@@ -1,0 +1,769 @@
+//! Pack life (MODEL.md §3): the CPU twin of `shaders/pack_life.wgsl`, with the same per-step
+//! order — group sums, pack capacity, duty, each cell's conditions and fade, self-discharge and
+//! balancing, shorts. Re-exported from [`crate::model::pack`].
+//!
+//! The pack's cells are held as a structure of arrays and each step is a few passes over all of
+//! them (current terms, rates, power steps, fade), each a loop over plain slices that the compiler
+//! vectorises: one formula per quantity ([`step_rates_of`], [`power_steps_body`]), run lane-wise.
+
+use super::PackCell;
+use crate::model::aging::{
+    AgingParams, CellAge, CurrentTerms, HoistedStep, Nominal, RateTable, RestTerms, dod_term,
+    exp_f32, power_steps_body, step_rates_of, table_fits, table_lookup_unchecked,
+};
+use crate::model::flags;
+use crate::rng::{Philox, box_muller, stream};
+use crate::scene::Scene;
+use serde::Serialize;
+
+/// Why a pack's life ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[repr(u32)]
+pub enum EndOfLife {
+    /// Capacity below `eol_fraction` of rated.
+    Fade = 0,
+    /// A latent defect turned into an internal short.
+    Short = 1,
+    /// Still above end of life at the cycle or calendar cap.
+    Cap = 2,
+    /// Pack resistance at `eol_resistance_factor` × its initial value: not enough power left.
+    Power = 3,
+}
+
+impl EndOfLife {
+    /// The summary's key.
+    pub fn key(self) -> &'static str {
+        match self {
+            EndOfLife::Fade => "fade",
+            EndOfLife::Short => "short",
+            EndOfLife::Cap => "cap",
+            EndOfLife::Power => "power",
+        }
+    }
+    /// Every reason in code order.
+    pub const ALL: [EndOfLife; 4] = [
+        EndOfLife::Fade,
+        EndOfLife::Short,
+        EndOfLife::Cap,
+        EndOfLife::Power,
+    ];
+    /// The code the GPU writes (`EOL_*` in pack_life.wgsl).
+    pub fn from_code(code: u32) -> Option<EndOfLife> {
+        EndOfLife::ALL.get(code as usize).copied()
+    }
+}
+
+/// One pack's life: cycles to end of life, why, and its capacity after every step (fraction of
+/// rated, index 0 = before the first step).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PackLife {
+    /// Cycles to end of life (interpolated within the step that crossed), or the cap.
+    pub cycles: u32,
+    /// What ended the life.
+    pub reason: EndOfLife,
+    /// Calendar share of the capacity the pack's cells had lost when its life ended (the rest is
+    /// cycling): Σ calendar loss / Σ loss over every cell, at the first step after the end.
+    pub calendar_share: f32,
+    /// Pack capacity, fraction of rated, before the first step and after every step.
+    pub curve: Vec<f32>,
+}
+
+/// The cell's unexplained fade scalar: lognormal, keyed by the cell.
+#[inline]
+pub fn fade_scalar(rng: &Philox, a: &AgingParams, index: u64) -> f32 {
+    let u = rng.uniforms(index, stream::AGING_CELL, 0);
+    (a.fade_sigma * box_muller(u[0], u[1]).0).exp()
+}
+
+/// N/P margin → cycling fade: `exp(np_fade_per_np · (N/P_design − N/P))`, 1 for a cell coated at
+/// design. A thinner anode margin runs the graphite to a higher lithiation at top of charge (closer
+/// to plating, more SEI growth per cycle): Abe & Kumagai 2018 (LFP/graphite, N/P 0.87/1.03/1.20)
+/// saw fade fall as N/P rose. The default slope (4 per unit N/P: ×2 from N/P 1.20 to 1.03) is our
+/// reading of that ordering, not a fit (docs/MODEL.md).
+#[inline]
+pub fn np_factor(a: &AgingParams, np_ratio: f32) -> f32 {
+    (a.np_fade_per_np * (a.np_design - np_ratio)).exp()
+}
+
+/// Resistance → overpotential → plating and side reactions at C-rate: the cycling rate is
+/// multiplied by `exp((I·R0 − I_nom·R_nominal) / V_T)`, with `I` the cell's own current, `I_nom` a
+/// nominal cell's current at the duty and `V_T` the Tafel voltage of the side reaction
+/// (`life.plating_tafel_mv`; RT/αF ≈ 51 mV at 25 °C, α = 0.5). A cell with more ionic (porosity,
+/// loading), SEI, electrolyte or tab resistance sees a larger charge overpotential, so its anode
+/// sits closer to plating; the term grows with C-rate. In a parallel group the cells share one
+/// voltage, so their overpotentials `I·R` are equal whatever their resistances. A nominal cell has
+/// the factor 1 and keeps BLAST-Lite's law. The initial resistance is used: growth with fade is
+/// already in the fitted law.
+#[inline]
+pub fn overpotential_factor(a: &AgingParams, i_cell: f32, r0_mohm: f32) -> f32 {
+    if a.plating_tafel_mv <= 0.0 {
+        return 1.0;
+    }
+    // A × mΩ = mV.
+    let eta_mv = i_cell * r0_mohm - a.c_rate * a.q_rated * a.r_nominal;
+    exp_f32(eta_mv / a.plating_tafel_mv)
+}
+
+/// What a cell's make does to its cycling rate once and for all: plating from a thin N/P margin
+/// or at an escaped overhang breach's edge, under-fill and the N/P margin. (The overpotential
+/// term depends on the cell's share of the current and is applied each step.)
+#[inline]
+pub fn cycling_factor(a: &AgingParams, c: &PackCell) -> f32 {
+    let np_plating = if c.np_ratio < a.plating_np {
+        a.plating_factor
+    } else {
+        1.0
+    };
+    // A passed cell with a breach is one the X-ray missed.
+    let edge_plating = if c.flags & flags::BREACH != 0 {
+        a.breach_plating_factor
+    } else {
+        1.0
+    };
+    np_plating
+        * edge_plating
+        * (1.0 + a.underfill_factor * c.fill_shortfall)
+        * np_factor(a, c.np_ratio)
+}
+
+/// Formation → SEI → calendar fade: `(loss_nominal / loss)^exponent`. SEI grows parabolically
+/// (thickness² ∝ time), so its growth rate is ∝ 1/thickness; a formation that put more lithium into
+/// the SEI (a warmer rack, a higher first-cycle loss) leaves a thicker film and slower calendar
+/// fade, at the price of capacity now. Our reasoning from the parabolic law, not a fit.
+#[inline]
+pub fn sei_factor(a: &AgingParams, first_cycle_loss: f32) -> f32 {
+    if a.sei_calendar_exponent <= 0.0 || a.first_cycle_loss <= 0.0 {
+        return 1.0;
+    }
+    // Validation keeps the loss within (0, 0.9]; the floor guards a zero from an absurd scene.
+    (a.first_cycle_loss / first_cycle_loss.max(1e-4)).powf(a.sei_calendar_exponent)
+}
+
+/// The life of the scene's nominal cell aged alone (a 1S1P pack at the coolant inlet temperature)
+/// under the scene's duty, without the residual aging scalar: where pack life is measured from.
+pub fn nominal_cell_life(s: &Scene) -> PackLife {
+    let mut a = AgingParams::new(s.chemistry, &s.life, &Nominal::from_scene(s), 1, 1, s.seed);
+    a.fade_sigma = 0.0;
+    let table = RateTable::new(&a, &s.life);
+    simulate_pack(
+        &a,
+        &table.values,
+        &Philox::new(s.seed),
+        &[PackCell::nominal(s)],
+    )
+}
+
+/// The cycle at which a falling quantity crossed `level` within the step that ends at `cycles`,
+/// interpolated linearly from the step's start value `prev` (0 if it was below from the start).
+#[inline]
+fn crossing(prev: f32, now: f32, level: f32, cycles: u32, step: f32) -> u32 {
+    let within = if prev > now {
+        (prev - level) / (prev - now)
+    } else {
+        0.0
+    };
+    let at = cycles as f32 - step * (1.0 - within.clamp(0.0, 1.0));
+    at.max(0.0).round() as u32
+}
+
+/// Σ calendar loss / Σ loss over the pack's cells, in cell order (0 before any loss).
+fn calendar_share_of(c: &Cells) -> f32 {
+    let (mut cal, mut all) = (0.0f32, 0.0f32);
+    for (&lc, &ly) in c.loss_cal.iter().zip(&c.loss_cyc) {
+        cal += lc;
+        all += lc + ly;
+    }
+    if all > 0.0 { cal / all } else { 0.0 }
+}
+
+/// Simulate one pack (cells in series-group order, `parallel` per group) from its first cycle to
+/// end of life, and on down to `stop_fraction` (for the fade band) or the cap.
+pub fn simulate_pack(a: &AgingParams, table: &[f32], rng: &Philox, cells: &[PackCell]) -> PackLife {
+    simulate_pack_cells(a, table, rng, cells).0
+}
+
+/// [`simulate_pack`], also returning each cell's fade state where the simulation stopped (the CPU
+/// only: for tests of how a group's cells age apart).
+pub fn simulate_pack_cells(
+    a: &AgingParams,
+    table: &[f32],
+    rng: &Philox,
+    cells: &[PackCell],
+) -> (PackLife, Vec<CellAge>) {
+    let np = a.parallel as usize;
+    let ns = a.series as usize;
+    debug_assert_eq!(cells.len(), np * ns);
+    let mut run = PackRun::new(a, table, rng, cells);
+    let rated = a.q_rated * np as f32;
+    let mut curve = Vec::with_capacity(64);
+    let mut end: Option<(u32, EndOfLife)> = None;
+    let short_p = a.short_probability_per_step();
+    let (mut r_pack0, mut last_ratio) = (0.0f32, 1.0f32);
+    let mut calendar_share: Option<f32> = None;
+
+    for step in 0..=a.max_steps {
+        let r_pack = run.group_sums();
+        let q_pack = pack_capacity(&run.q_groups, &run.offset);
+        let frac = q_pack / rated;
+        if step == 0 {
+            r_pack0 = r_pack;
+        }
+        let ratio = r_pack / r_pack0;
+        let cycles = step * a.cycles_per_step as u32;
+        if end.is_none() {
+            let prev = curve.last().copied().unwrap_or(frac);
+            end = end_in_step(a, prev, frac, last_ratio, ratio, cycles);
+        }
+        last_ratio = ratio;
+        if end.is_some() && calendar_share.is_none() {
+            calendar_share = Some(calendar_share_of(&run.cells));
+        }
+        curve.push(frac);
+        if frac < a.stop_fraction || step == a.max_steps {
+            break;
+        }
+        let duty = step_duty(a, rated, q_pack, r_pack, short_p, (step, cycles));
+        run.age(a, table, rng, &duty, &mut end);
+    }
+    let (cycles, reason) = end.unwrap_or((a.max_steps * a.cycles_per_step as u32, EndOfLife::Cap));
+    let c = &run.cells;
+    (
+        PackLife {
+            cycles,
+            reason,
+            calendar_share: calendar_share.unwrap_or_else(|| calendar_share_of(c)),
+            curve,
+        },
+        c.loss_cal
+            .iter()
+            .zip(&c.loss_cyc)
+            .map(|(&loss_cal, &loss_cyc)| CellAge { loss_cal, loss_cyc })
+            .collect(),
+    )
+}
+
+/// A pack's cells during life, one array per quantity (structure of arrays), in series-group
+/// order: each pass over the pack is then one fixed-width loop over plain slices that the compiler
+/// vectorises (8 cells a lane group with AVX2), where a loop over per-cell structs stayed scalar
+/// and the rate arithmetic was most of pack life's time.
+struct Cells {
+    /// Calendar capacity loss, fraction of initial capacity.
+    loss_cal: Vec<f32>,
+    /// Cycling capacity loss, fraction of initial capacity.
+    loss_cyc: Vec<f32>,
+    /// Capacity now, Ah.
+    q: Vec<f32>,
+    /// Resistance now, mΩ.
+    r: Vec<f32>,
+    /// `1 / r`, kept with `r`: the group's conductance and the cell's current share both read it.
+    inv_r: Vec<f32>,
+    /// Initial capacity, Ah.
+    q0: Vec<f32>,
+    /// Initial resistance, mΩ.
+    r0: Vec<f32>,
+    /// Tab-weld resistance, mΩ.
+    r_tab: Vec<f32>,
+    /// What the cell's make does to its cycling rate ([`cycling_factor`]).
+    cyc_factor: Vec<f32>,
+    /// What formation's SEI does to its calendar rate ([`sei_factor`]).
+    cal_factor: Vec<f32>,
+    /// Calendar stress-time a step: `scalar · days_per_step · time_scale`.
+    dt: Vec<f32>,
+    /// `scalar · cycles_per_step`.
+    scalar_cycles: Vec<f32>,
+    /// Self-discharge's Ah a step per Ah held, before the days: `k · 1e-3 / ocv_slope_v`.
+    sd_per_ah: Vec<f32>,
+    /// Its group's [`RestTerms::cal`] (the rest temperature is the group's, fixed for life).
+    rest_cal: Vec<f32>,
+    /// Its group's [`RestTerms::cyc`].
+    rest_cyc: Vec<f32>,
+    /// Production index (keys its shorts).
+    index: Vec<u64>,
+    /// Cells with a latent defect, by position in the pack.
+    defects: Vec<usize>,
+}
+
+/// A step's per-cell operands and results, one slot per cell. The current terms persist between
+/// steps: a cell of a 1P group carries the pack current, which is the same every step, so they
+/// are computed once for its life (the old per-cell memo, now by construction).
+#[derive(Default)]
+struct Work {
+    /// Its group's conductance (the current split reads it).
+    g_sum: Vec<f32>,
+    /// Its group's coolant temperature, K.
+    t_cool: Vec<f32>,
+    /// Its group's DOD (and EFC per cycle).
+    dod: Vec<f32>,
+    /// [`dod_term`] of that DOD.
+    dod_term: Vec<f32>,
+    /// The cell's current while cycling, A.
+    i_cell: Vec<f32>,
+    /// [`CurrentTerms::sqrt_c`].
+    sqrt_c: Vec<f32>,
+    /// [`CurrentTerms::base`].
+    base: Vec<f32>,
+    /// [`CurrentTerms::rest_exp`].
+    rest_exp: Vec<f32>,
+    /// [`overpotential_factor`] at the cell's current.
+    overpotential: Vec<f32>,
+    /// Calendar rate of the step.
+    k_cal: Vec<f32>,
+    /// Cycling rate of the step.
+    k_cyc: Vec<f32>,
+    /// Cycling stress-time of the step.
+    defc: Vec<f32>,
+    /// Self-discharge over the step, Ah.
+    sd: Vec<f32>,
+}
+
+/// What a group's cells read of its position along the string, fixed for the pack's life.
+#[derive(Clone, Copy, Debug)]
+struct GroupPlace {
+    /// Position from the coolant inlet (0) to the outlet (1).
+    pos: f32,
+    /// Rest temperature: ambient plus the positional gradient, K.
+    t_base: f32,
+}
+
+/// A pack during life: its cells, its groups' places along the coolant path, their capacity and
+/// conductance at the top of the step, the step's work arrays and the groups' charge offsets.
+struct PackRun {
+    np: usize,
+    cells: Cells,
+    places: Vec<GroupPlace>,
+    work: Work,
+    /// The pack current (bits) that the work's current terms were computed at (`None` before).
+    current_at: Option<u32>,
+    offset: Vec<f32>,
+    // Each group's capacity and conductance at the start of the step: the pack capacity, its
+    // resistance, the duty and the current split all read them.
+    q_groups: Vec<f32>,
+    g_groups: Vec<f32>,
+}
+impl PackRun {
+    fn new(a: &AgingParams, table: &[f32], rng: &Philox, cells: &[PackCell]) -> PackRun {
+        let (np, ns) = (a.parallel as usize, a.series as usize);
+        let places = group_places(a, ns);
+        let n = cells.len();
+        let work = Work {
+            g_sum: vec![0.0; n],
+            t_cool: vec![0.0; n],
+            dod: vec![0.0; n],
+            dod_term: vec![0.0; n],
+            i_cell: vec![0.0; n],
+            sqrt_c: vec![0.0; n],
+            base: vec![0.0; n],
+            rest_exp: vec![0.0; n],
+            overpotential: vec![1.0; n],
+            k_cal: vec![0.0; n],
+            k_cyc: vec![0.0; n],
+            defc: vec![0.0; n],
+            sd: vec![0.0; n],
+        };
+        PackRun {
+            np,
+            cells: init_cells(a, table, rng, cells, &places),
+            places,
+            work,
+            current_at: None,
+            offset: vec![0.0f32; ns],
+            q_groups: vec![0.0f32; ns],
+            g_groups: vec![0.0f32; ns],
+        }
+    }
+
+    /// Each group's capacity and conductance (summed in cell order), and the pack's resistance:
+    /// the groups' 1 / conductance in series, summed in group order.
+    fn group_sums(&mut self) -> f32 {
+        let (np, c) = (self.np, &self.cells);
+        let mut r_pack = 0.0f32;
+        for g in 0..self.q_groups.len() {
+            let range = g * np..(g + 1) * np;
+            self.q_groups[g] = c.q[range.clone()].iter().sum();
+            self.g_groups[g] = c.inv_r[range].iter().sum();
+            r_pack += 1.0 / self.g_groups[g];
+        }
+        r_pack
+    }
+
+    /// One step of aging under `duty`: each group's share of the duty, then the pack's cells in
+    /// one vectorised pass (rates, power steps, fade), shorts, each group's charge offset and
+    /// balancing.
+    fn age(
+        &mut self,
+        a: &AgingParams,
+        table: &[f32],
+        rng: &Philox,
+        duty: &StepDuty,
+        end: &mut Option<(u32, EndOfLife)>,
+    ) {
+        let np = self.np;
+        let w = &mut self.work;
+        for (g, place) in self.places.iter().enumerate() {
+            let t_cool = place.t_base + duty.coolant_rise * place.pos;
+            // Each cell's charge share is its capacity's share (shared voltage), so every cell
+            // of the group swings the group's DOD of its own present capacity.
+            let dod = (duty.ah_cycle / self.q_groups[g]).min(1.0);
+            let dod_term = dod_term(a, dod);
+            for i in g * np..(g + 1) * np {
+                w.g_sum[i] = self.g_groups[g];
+                w.t_cool[i] = t_cool;
+                w.dod[i] = dod;
+                w.dod_term[i] = dod_term;
+            }
+        }
+        // A 1P cell's current is the pack's whatever its resistance; in a wider group the split
+        // moves as the cells age apart.
+        let bits = duty.pack_current.to_bits();
+        let current = np > 1 || self.current_at != Some(bits);
+        self.current_at = Some(bits);
+        age_cells(a, table, &mut self.cells, w, duty.pack_current, current);
+        for &i in &self.cells.defects {
+            if end.is_some() {
+                break;
+            }
+            let u = rng.uniforms(self.cells.index[i], stream::AGING_SHORT, duty.step)[0];
+            if u < duty.short_p {
+                *end = Some((duty.cycles + a.cycles_per_step as u32, EndOfLife::Short));
+            }
+        }
+        for (g, off) in self.offset.iter_mut().enumerate() {
+            let mut sd_ah = 0.0;
+            for sd in &w.sd[g * np..(g + 1) * np] {
+                sd_ah += sd;
+            }
+            *off += sd_ah;
+        }
+        balance(&mut self.offset, a.balance_ah);
+    }
+}
+
+/// The cells' life state before the first step (`pack_init` in pack_life.wgsl).
+fn init_cells(
+    a: &AgingParams,
+    table: &[f32],
+    rng: &Philox,
+    cells: &[PackCell],
+    places: &[GroupPlace],
+) -> Cells {
+    let np = a.parallel as usize;
+    let col = |f: &dyn Fn(&PackCell) -> f32| cells.iter().map(f).collect::<Vec<f32>>();
+    let scalar = col(&|c| fade_scalar(rng, a, c.index()));
+    let rest: Vec<RestTerms> = places
+        .iter()
+        .map(|p| RestTerms::new(a, table, p.t_base))
+        .collect();
+    let n = cells.len();
+    Cells {
+        loss_cal: vec![0.0; n],
+        loss_cyc: vec![0.0; n],
+        q: col(&|c| c.q0),
+        r: col(&|c| c.r0),
+        inv_r: col(&|c| 1.0 / c.r0),
+        q0: col(&|c| c.q0),
+        r0: col(&|c| c.r0),
+        r_tab: col(&|c| c.r_tab),
+        cyc_factor: col(&|c| cycling_factor(a, c)),
+        cal_factor: col(&|c| sei_factor(a, c.first_cycle_loss)),
+        dt: scalar
+            .iter()
+            .map(|s| s * a.days_per_step * a.time_scale)
+            .collect(),
+        scalar_cycles: scalar.iter().map(|s| s * a.cycles_per_step).collect(),
+        // mV/day → SOC/day through the OCV slope → Ah per Ah held.
+        sd_per_ah: col(&|c| c.k * 1e-3 / a.ocv_slope_v),
+        rest_cal: (0..n).map(|i| rest[i / np].cal).collect(),
+        rest_cyc: (0..n).map(|i| rest[i / np].cyc).collect(),
+        index: cells.iter().map(PackCell::index).collect(),
+        defects: (0..n)
+            .filter(|&i| cells[i].flags & flags::DEFECT != 0)
+            .collect(),
+    }
+}
+
+/// Each group's position and rest temperature (group `g` of `ns`).
+fn group_places(a: &AgingParams, ns: usize) -> Vec<GroupPlace> {
+    (0..ns)
+        .map(|g| {
+            let pos = if ns > 1 {
+                g as f32 / (ns - 1) as f32
+            } else {
+                0.0
+            };
+            GroupPlace {
+                pos,
+                t_base: a.ambient_k + a.gradient_k * pos,
+            }
+        })
+        .collect()
+}
+
+/// The pack's cells through one step: their current terms where `current` (see [`Work`]), rates,
+/// both power steps and their new capacity, resistance and self-discharge. Compiled for AVX2
+/// where the CPU has it (the same operations on 8 lanes instead of 4; no FMA, so the bits do not
+/// depend on the path).
+fn age_cells(
+    a: &AgingParams,
+    table: &[f32],
+    c: &mut Cells,
+    w: &mut Work,
+    pack_current: f32,
+    current: bool,
+) {
+    assert!(table_fits(table, a));
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2; the table fits (checked above).
+        unsafe { age_cells_avx2(a, table, c, w, pack_current, current) };
+        return;
+    }
+    // SAFETY: the table fits (checked above).
+    unsafe { age_cells_body(a, table, c, w, pack_current, current) };
+}
+
+/// [`age_cells`] for AVX2.
+///
+/// # Safety
+/// The CPU has AVX2 and `table_fits(table, a)`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn age_cells_avx2(
+    a: &AgingParams,
+    table: &[f32],
+    c: &mut Cells,
+    w: &mut Work,
+    pack_current: f32,
+    current: bool,
+) {
+    // SAFETY: passed on from the caller.
+    unsafe { age_cells_body(a, table, c, w, pack_current, current) };
+}
+
+/// The body of [`age_cells`].
+///
+/// # Safety
+/// `table_fits(table, a)`.
+#[inline(always)]
+unsafe fn age_cells_body(
+    a: &AgingParams,
+    table: &[f32],
+    c: &mut Cells,
+    w: &mut Work,
+    pack_current: f32,
+    current: bool,
+) {
+    if current {
+        current_pass(a, c, w, pack_current);
+    }
+    // SAFETY: passed on from the caller.
+    unsafe {
+        if a.law == 0 {
+            rate_pass::<false>(a, table, c, w);
+        } else {
+            rate_pass::<true>(a, table, c, w);
+        }
+    }
+    power_steps_body(&mut c.loss_cal, &w.k_cal, &c.dt, a.p_cal, 1.0 / a.p_cal);
+    power_steps_body(&mut c.loss_cyc, &w.k_cyc, &w.defc, a.p_cyc, 1.0 / a.p_cyc);
+    fade_pass(a, c, w);
+}
+
+/// Each cell's current (its conductance's share of the pack current) and what the laws read of
+/// it: [`CurrentTerms`] and [`overpotential_factor`].
+#[inline(always)]
+fn current_pass(a: &AgingParams, c: &Cells, w: &mut Work, pack_current: f32) {
+    let n = c.q0.len();
+    let (inv_r, q0, r0, rest_cyc) = (&c.inv_r[..n], &c.q0[..n], &c.r0[..n], &c.rest_cyc[..n]);
+    let g_sum = &w.g_sum[..n];
+    let (i_out, sqrt_c, base) = (&mut w.i_cell[..n], &mut w.sqrt_c[..n], &mut w.base[..n]);
+    let (rest_exp, over) = (&mut w.rest_exp[..n], &mut w.overpotential[..n]);
+    for i in 0..n {
+        // Current divides by conductance: `inv_r / g_sum` is exactly 1 in a 1P group.
+        let i_cell = pack_current * (inv_r[i] / g_sum[i]);
+        let rest = RestTerms {
+            cal: 0.0,
+            cyc: rest_cyc[i],
+            inv_p_cal: 0.0,
+            inv_p_cyc: 0.0,
+        };
+        let t = CurrentTerms::new(a, &rest, i_cell / q0[i]);
+        i_out[i] = i_cell;
+        sqrt_c[i] = t.sqrt_c;
+        base[i] = t.base;
+        rest_exp[i] = t.rest_exp;
+        over[i] = overpotential_factor(a, i_cell, r0[i]);
+    }
+}
+
+/// Each cell's conditions (its own and its tab's heat over its group's coolant) and fade rates
+/// for the step ([`step_rates_of`] of the law `NMC`).
+///
+/// # Safety
+/// `table_fits(table, a)`.
+#[inline(always)]
+unsafe fn rate_pass<const NMC: bool>(a: &AgingParams, table: &[f32], c: &Cells, w: &mut Work) {
+    let n = c.q0.len();
+    let (r, r_tab, cyc_factor) = (&c.r[..n], &c.r_tab[..n], &c.cyc_factor[..n]);
+    let (cal_factor, dt, scalar_cycles) = (&c.cal_factor[..n], &c.dt[..n], &c.scalar_cycles[..n]);
+    let (rest_cal, rest_cyc) = (&c.rest_cal[..n], &c.rest_cyc[..n]);
+    let (i_cell, t_cool, dod, dod_term) = (
+        &w.i_cell[..n],
+        &w.t_cool[..n],
+        &w.dod[..n],
+        &w.dod_term[..n],
+    );
+    let (sqrt_c, base, rest_exp, over) = (
+        &w.sqrt_c[..n],
+        &w.base[..n],
+        &w.rest_exp[..n],
+        &w.overpotential[..n],
+    );
+    let (k_cal, k_cyc, defc) = (&mut w.k_cal[..n], &mut w.k_cyc[..n], &mut w.defc[..n]);
+    for i in 0..n {
+        let heat_w = i_cell[i] * i_cell[i] * r[i] * 1e-3;
+        let tab_w = i_cell[i] * i_cell[i] * r_tab[i] * 1e-3;
+        let t_cyc_k = t_cool[i] + heat_w * a.r_th + tab_w * a.tab_k_per_w;
+        // SAFETY: the caller's promise.
+        let table_cyc = unsafe { table_lookup_unchecked(table, a, t_cyc_k, 0) };
+        let rest = RestTerms {
+            cal: rest_cal[i],
+            cyc: rest_cyc[i],
+            inv_p_cal: 0.0,
+            inv_p_cyc: 0.0,
+        };
+        let step = HoistedStep {
+            t_cyc_k,
+            efc_per_cycle: dod[i],
+            dod_term: dod_term[i],
+            current: CurrentTerms {
+                sqrt_c: sqrt_c[i],
+                base: base[i],
+                rest_exp: rest_exp[i],
+            },
+            cyc_factor: cyc_factor[i] * over[i],
+            cal_factor: cal_factor[i],
+            dt: dt[i],
+            scalar_cycles: scalar_cycles[i],
+        };
+        let rates = step_rates_of::<NMC>(a, table_cyc, &rest, &step);
+        k_cal[i] = rates.k_cal;
+        k_cyc[i] = rates.k_cyc;
+        defc[i] = rates.defc;
+    }
+}
+
+/// Each cell's new capacity, resistance (and conductance) from its losses, and its self-discharge
+/// over the step.
+#[inline(always)]
+fn fade_pass(a: &AgingParams, c: &mut Cells, w: &mut Work) {
+    let n = c.q0.len();
+    let (loss_cal, loss_cyc, q0, r0) = (&c.loss_cal[..n], &c.loss_cyc[..n], &c.q0[..n], &c.r0[..n]);
+    let sd_per_ah = &c.sd_per_ah[..n];
+    let (q, r, inv_r, sd) = (
+        &mut c.q[..n],
+        &mut c.r[..n],
+        &mut c.inv_r[..n],
+        &mut w.sd[..n],
+    );
+    for i in 0..n {
+        let loss = loss_cal[i] + loss_cyc[i];
+        q[i] = q0[i] * (1.0 - loss);
+        r[i] = r0[i] * (1.0 + a.r_growth * loss);
+        inv_r[i] = 1.0 / r[i];
+        sd[i] = sd_per_ah[i] * q[i] * a.days_per_step;
+    }
+}
+
+/// Pack capacity: the smallest group, less its charge offset from the best-charged group.
+fn pack_capacity(q_groups: &[f32], offset: &[f32]) -> f32 {
+    let min_off = offset.iter().copied().fold(f32::INFINITY, f32::min);
+    q_groups
+        .iter()
+        .zip(offset)
+        .map(|(q_g, off)| q_g - (off - min_off))
+        .fold(f32::INFINITY, f32::min)
+}
+
+/// Whichever limit the pack crossed first within the step ending at `cycles` (capacity fraction
+/// from `prev` to `frac`, resistance ratio from `last_ratio` to `ratio`); fade on a tie.
+fn end_in_step(
+    a: &AgingParams,
+    prev: f32,
+    frac: f32,
+    last_ratio: f32,
+    ratio: f32,
+    cycles: u32,
+) -> Option<(u32, EndOfLife)> {
+    let fade = (frac < a.eol_fraction)
+        .then(|| crossing(prev, frac, a.eol_fraction, cycles, a.cycles_per_step));
+    let power = (a.eol_resistance_factor > 0.0 && ratio >= a.eol_resistance_factor).then(|| {
+        crossing(
+            -last_ratio,
+            -ratio,
+            -a.eol_resistance_factor,
+            cycles,
+            a.cycles_per_step,
+        )
+    });
+    match (fade, power) {
+        (Some(f), Some(p)) if p < f => Some((p, EndOfLife::Power)),
+        (Some(f), _) => Some((f, EndOfLife::Fade)),
+        (None, Some(p)) => Some((p, EndOfLife::Power)),
+        (None, None) => None,
+    }
+}
+
+/// What every group of the pack sees in one step.
+struct StepDuty {
+    /// Ah the duty takes from the pack each cycle.
+    ah_cycle: f32,
+    /// Pack current while cycling, A.
+    pack_current: f32,
+    /// The coolant's rise from inlet to outlet, K.
+    coolant_rise: f32,
+    /// Probability that a defect cell shorts within the step.
+    short_p: f32,
+    step: u32,
+    /// Cycles at the start of the step.
+    cycles: u32,
+}
+
+/// The duty of the step `(step, cycles)` of a pack of `rated` Ah that holds `q_pack` Ah and has
+/// `r_pack` mΩ at its start; `short_p` is a defect cell's short probability per step.
+fn step_duty(
+    a: &AgingParams,
+    rated: f32,
+    q_pack: f32,
+    r_pack: f32,
+    short_p: f32,
+    (step, cycles): (u32, u32),
+) -> StepDuty {
+    let pack_current = a.c_rate * rated;
+    let ah_demand = a.dod_window * rated;
+    // The duty: the rated window's Ah (energy) or the window of what the pack holds now.
+    let ah_cycle = if a.duty_soc_window != 0 {
+        a.dod_window * q_pack.max(0.0)
+    } else {
+        ah_demand.min(q_pack.max(0.0))
+    };
+    // The string's I²R heat while current flows (every group carries the pack current, a
+    // group's resistance is 1/conductance) warms the coolant toward the outlet.
+    let coolant_rise = a.coolant_k_per_w * pack_current * pack_current * r_pack * 1e-3;
+    StepDuty {
+        ah_cycle,
+        pack_current,
+        coolant_rise,
+        short_p,
+        step,
+        cycles,
+    }
+}
+
+/// Passive balancing pulls every group toward the best-charged one by up to `balance_ah`.
+fn balance(offset: &mut [f32], balance_ah: f32) {
+    let min_off = offset.iter().copied().fold(f32::INFINITY, f32::min);
+    for o in offset.iter_mut() {
+        *o = (*o - balance_ah).max(min_off);
+    }
+}
