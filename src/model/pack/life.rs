@@ -315,6 +315,14 @@ struct Work {
     defc: Vec<f32>,
     /// Self-discharge over the step, Ah.
     sd: Vec<f32>,
+    /// Per group: `1 / conductance`, mΩ.
+    g_r: Vec<f32>,
+    /// Per group: coolant temperature, K.
+    g_t_cool: Vec<f32>,
+    /// Per group: DOD.
+    g_dod: Vec<f32>,
+    /// Per group: [`dod_term`].
+    g_term: Vec<f32>,
 }
 
 /// What a group's cells read of its position along the string, fixed for the pack's life.
@@ -331,7 +339,10 @@ struct GroupPlace {
 struct PackRun {
     np: usize,
     cells: Cells,
-    places: Vec<GroupPlace>,
+    /// Each group's position from the coolant inlet (0) to the outlet (1).
+    pos: Vec<f32>,
+    /// Each group's rest temperature: ambient plus the positional gradient, K.
+    t_base: Vec<f32>,
     work: Work,
     /// The pack current (bits) that the work's current terms were computed at (`None` before).
     current_at: Option<u32>,
@@ -360,11 +371,16 @@ impl PackRun {
             k_cyc: vec![0.0; n],
             defc: vec![0.0; n],
             sd: vec![0.0; n],
+            g_r: vec![0.0; ns],
+            g_t_cool: vec![0.0; ns],
+            g_dod: vec![0.0; ns],
+            g_term: vec![0.0; ns],
         };
         PackRun {
             np,
             cells: init_cells(a, table, rng, cells, &places),
-            places,
+            pos: places.iter().map(|p| p.pos).collect(),
+            t_base: places.iter().map(|p| p.t_base).collect(),
             work,
             current_at: None,
             offset: vec![0.0f32; ns],
@@ -374,15 +390,28 @@ impl PackRun {
     }
 
     /// Each group's capacity and conductance (summed in cell order), and the pack's resistance:
-    /// the groups' 1 / conductance in series, summed in group order.
+    /// the groups' 1 / conductance in series, summed in group order. A 1P group's sums are its
+    /// cell's values (a sum of one), copied; the reciprocals in one loop that vectorises, then
+    /// summed in order.
     fn group_sums(&mut self) -> f32 {
         let (np, c) = (self.np, &self.cells);
+        if np == 1 {
+            self.q_groups.copy_from_slice(&c.q);
+            self.g_groups.copy_from_slice(&c.inv_r);
+        } else {
+            for g in 0..self.q_groups.len() {
+                let range = g * np..(g + 1) * np;
+                self.q_groups[g] = c.q[range.clone()].iter().sum();
+                self.g_groups[g] = c.inv_r[range].iter().sum();
+            }
+        }
+        let r_groups = &mut self.work.g_r;
+        for (r, g) in r_groups.iter_mut().zip(&self.g_groups) {
+            *r = 1.0 / g;
+        }
         let mut r_pack = 0.0f32;
-        for g in 0..self.q_groups.len() {
-            let range = g * np..(g + 1) * np;
-            self.q_groups[g] = c.q[range.clone()].iter().sum();
-            self.g_groups[g] = c.inv_r[range].iter().sum();
-            r_pack += 1.0 / self.g_groups[g];
+        for r in r_groups.iter() {
+            r_pack += r;
         }
         r_pack
     }
@@ -400,19 +429,25 @@ impl PackRun {
     ) {
         let np = self.np;
         let w = &mut self.work;
-        for (g, place) in self.places.iter().enumerate() {
-            let t_cool = place.t_base + duty.coolant_rise * place.pos;
+        let ns = self.q_groups.len();
+        let (pos, t_base, q_g) = (&self.pos[..ns], &self.t_base[..ns], &self.q_groups[..ns]);
+        let (g_t, g_dod, g_term) = (
+            &mut w.g_t_cool[..ns],
+            &mut w.g_dod[..ns],
+            &mut w.g_term[..ns],
+        );
+        for g in 0..ns {
+            g_t[g] = t_base[g] + duty.coolant_rise * pos[g];
             // Each cell's charge share is its capacity's share (shared voltage), so every cell
             // of the group swings the group's DOD of its own present capacity.
-            let dod = (duty.ah_cycle / self.q_groups[g]).min(1.0);
-            let dod_term = dod_term(a, dod);
-            for i in g * np..(g + 1) * np {
-                w.g_sum[i] = self.g_groups[g];
-                w.t_cool[i] = t_cool;
-                w.dod[i] = dod;
-                w.dod_term[i] = dod_term;
-            }
+            let dod = (duty.ah_cycle / q_g[g]).min(1.0);
+            g_dod[g] = dod;
+            g_term[g] = dod_term(a, dod);
         }
+        spread(&self.g_groups, np, &mut w.g_sum);
+        spread(&w.g_t_cool, np, &mut w.t_cool);
+        spread(&w.g_dod, np, &mut w.dod);
+        spread(&w.g_term, np, &mut w.dod_term);
         // A 1P cell's current is the pack's whatever its resistance; in a wider group the split
         // moves as the cells age apart.
         let bits = duty.pack_current.to_bits();
@@ -436,6 +471,17 @@ impl PackRun {
             *off += sd_ah;
         }
         balance(&mut self.offset, a.balance_ah);
+    }
+}
+
+/// Each group's value to each of its `np` cells.
+fn spread(groups: &[f32], np: usize, cells: &mut [f32]) {
+    if np == 1 {
+        cells.copy_from_slice(groups);
+    } else {
+        for (chunk, v) in cells.chunks_exact_mut(np).zip(groups) {
+            chunk.fill(*v);
+        }
     }
 }
 
@@ -500,9 +546,10 @@ fn group_places(a: &AgingParams, ns: usize) -> Vec<GroupPlace> {
 }
 
 /// The pack's cells through one step: their current terms where `current` (see [`Work`]), rates,
-/// both power steps and their new capacity, resistance and self-discharge. Compiled for AVX2
-/// where the CPU has it (the same operations on 8 lanes instead of 4; no FMA, so the bits do not
-/// depend on the path).
+/// both power steps and their new capacity, resistance and self-discharge. Compiled for AVX2 and
+/// FMA where the CPU has them (the same operations on 8 lanes instead of 4; the only fused
+/// operations are the series' explicit `mul_add`s, fused on every path, so the bits do not depend
+/// on the path).
 fn age_cells(
     a: &AgingParams,
     table: &[f32],
@@ -513,8 +560,8 @@ fn age_cells(
 ) {
     assert!(table_fits(table, a));
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2; the table fits (checked above).
+    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has AVX2 and FMA; the table fits (checked above).
         unsafe { age_cells_avx2(a, table, c, w, pack_current, current) };
         return;
     }
@@ -527,7 +574,7 @@ fn age_cells(
 /// # Safety
 /// The CPU has AVX2 and `table_fits(table, a)`.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 unsafe fn age_cells_avx2(
     a: &AgingParams,
     table: &[f32],
