@@ -775,6 +775,16 @@ pub fn power_steps_body(loss: &mut [f32], k: &[f32], dx: &[f32], p: f32, inv_p: 
     while start < n {
         let m = POWER_BLOCK.min(n - start);
         let range = start..start + m;
+        if let (Ok(l), Ok(kk), Ok(d)) = (
+            <&mut [f32; POWER_BLOCK]>::try_from(&mut loss[range.clone()]),
+            <&[f32; POWER_BLOCK]>::try_from(&k[range.clone()]),
+            <&[f32; POWER_BLOCK]>::try_from(&dx[range.clone()]),
+        ) {
+            // A whole block in place.
+            power_block(l, kk, d, p, inv_p);
+            start += m;
+            continue;
+        }
         // Padding lanes (beyond `m`) step from a harmless 1 and are dropped.
         let mut l = [1.0f32; POWER_BLOCK];
         let mut kk = [1.0f32; POWER_BLOCK];

@@ -463,12 +463,20 @@ impl PackRun {
                 *end = Some((duty.cycles + a.cycles_per_step as u32, EndOfLife::Short));
             }
         }
-        for (g, off) in self.offset.iter_mut().enumerate() {
-            let mut sd_ah = 0.0;
-            for sd in &w.sd[g * np..(g + 1) * np] {
-                sd_ah += sd;
+        // Each group's self-discharge, summed from 0 in cell order (a 1P group's is its cell's,
+        // ≥ 0, so 0 + it is it), onto its charge offset.
+        if np == 1 {
+            for (off, sd) in self.offset.iter_mut().zip(&w.sd) {
+                *off += sd;
             }
-            *off += sd_ah;
+        } else {
+            for (off, group) in self.offset.iter_mut().zip(w.sd.chunks_exact(np)) {
+                let mut sd_ah = 0.0;
+                for sd in group {
+                    sd_ah += sd;
+                }
+                *off += sd_ah;
+            }
         }
         balance(&mut self.offset, a.balance_ah);
     }
@@ -724,12 +732,24 @@ fn fade_pass(a: &AgingParams, c: &mut Cells, w: &mut Work) {
 
 /// Pack capacity: the smallest group, less its charge offset from the best-charged group.
 fn pack_capacity(q_groups: &[f32], offset: &[f32]) -> f32 {
-    let min_off = offset.iter().copied().fold(f32::INFINITY, f32::min);
-    q_groups
-        .iter()
-        .zip(offset)
-        .map(|(q_g, off)| q_g - (off - min_off))
-        .fold(f32::INFINITY, f32::min)
+    let min_off = min_of(offset.iter().copied());
+    min_of(
+        q_groups
+            .iter()
+            .zip(offset)
+            .map(|(q_g, off)| q_g - (off - min_off)),
+    )
+}
+
+/// The smallest of `xs` (∞ if none) in 8 lanes: a minimum does not depend on the order, so this
+/// is the sequential fold's value, without its chain of dependent compares.
+#[inline]
+fn min_of(xs: impl Iterator<Item = f32>) -> f32 {
+    let mut lanes = [f32::INFINITY; 8];
+    for (i, x) in xs.enumerate() {
+        lanes[i % 8] = lanes[i % 8].min(x);
+    }
+    lanes.into_iter().fold(f32::INFINITY, f32::min)
 }
 
 /// Whichever limit the pack crossed first within the step ending at `cycles` (capacity fraction
@@ -809,7 +829,7 @@ fn step_duty(
 
 /// Passive balancing pulls every group toward the best-charged one by up to `balance_ah`.
 fn balance(offset: &mut [f32], balance_ah: f32) {
-    let min_off = offset.iter().copied().fold(f32::INFINITY, f32::min);
+    let min_off = min_of(offset.iter().copied());
     for o in offset.iter_mut() {
         *o = (*o - balance_ah).max(min_off);
     }
