@@ -66,7 +66,7 @@ fn log2_f64(x: f32) -> f64 {
     let s2 = s * s;
     // Horner by fused multiply-adds: one rounding a term instead of two, and half the
     // instructions where the CPU has FMA (`mul_add` is fused on every path, so the bits are the
-    // same with or without it).
+    // same with or without it: a CPU without FMA gets them from libm's `fma`, slower).
     let mut poly = C[6];
     for c in C[..6].iter().rev() {
         poly = poly.mul_add(s2, *c);
