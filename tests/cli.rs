@@ -124,7 +124,7 @@ fn bad_input_is_a_clear_error() {
         ),
         (
             sets(&["pack.life_packs=every"]),
-            vec!["pack.life_packs", "\"all\" or a number of packs", "every"],
+            vec!["pack.life_packs", "\"every\"", "\"all\" or a whole number"],
         ),
         (
             sets(&["life.max_cycles=5"]),
