@@ -410,8 +410,9 @@ struct Duty {
 fn age_cell(k: u32, t_base: f32, t_cool: f32, dod: f32, g_sum: f32, d: Duty, step: u32) -> f32 {
     let c = cells[k];
     var l = live[k];
-    // Current divides by conductance; charge over a cycle by capacity.
-    let i_cell = d.pack_current * (1.0 / l.r) / g_sum;
+    // Current divides by conductance (its share exactly 1 in a 1P group, as on the CPU); charge
+    // over a cycle by capacity.
+    let i_cell = d.pack_current * ((1.0 / l.r) / g_sum);
     let heat_w = i_cell * i_cell * l.r * 1e-3;
     let tab_w = i_cell * i_cell * c.r_tab * 1e-3;
     let cond = Conditions(

@@ -37,6 +37,12 @@ fn moving_a_slider_reruns_and_changes_the_summary() {
     h.run();
     let before = h.state().current.clone().expect("the first run is in");
     assert_eq!(before.cells, 100_000);
+    // The status bar's latency: a run this small has no preview, only its full picture.
+    let [preview, full] = h.state().answered_s;
+    assert!(
+        preview.is_none() && full.is_some_and(|t| t > 0.0),
+        "{preview:?} {full:?}"
+    );
 
     h.get(By::new().role(Role::Slider).label("Spread scale (×)"))
         .set_value_accesskit(4.0);

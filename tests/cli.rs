@@ -124,7 +124,7 @@ fn bad_input_is_a_clear_error() {
         ),
         (
             sets(&["pack.life_packs=every"]),
-            vec!["pack.life_packs", "\"all\" or a number of packs", "every"],
+            vec!["pack.life_packs", "\"every\"", "\"all\" or a whole number"],
         ),
         (
             sets(&["life.max_cycles=5"]),
@@ -379,16 +379,15 @@ fn a_closed_or_full_stdout_is_an_error_not_a_panic() {
     let cmd = "CELLTWIN check nmc21700_mature > /dev/full";
     let (code, err) = shell(cmd);
     assert_stdout_error(cmd, code, &err);
-    // A pipe whose reader has gone (`| head -1` after its line): the read end is closed before
-    // celltwin has loaded its scene, so its first write meets a broken pipe.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_celltwin"))
+    // A pipe whose reader has gone: the read end is closed before celltwin starts, so its first
+    // write meets a broken pipe whatever the machine's load.
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_celltwin"))
         .args(["check", "nmc21700_mature"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
+        .stdout(writer)
+        .output()
         .expect("the binary runs");
-    drop(child.stdout.take());
-    let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_stdout_error("broken pipe", out.status.code().unwrap_or(-1), &err);
 }
@@ -403,12 +402,14 @@ fn out_is_checked_first_and_written_whole() {
     let file = dir.join("plain");
     std::fs::write(&file, b"").unwrap();
     let bad = file.join("sub");
-    // 10⁸ cells would take minutes: the refusal comes before the run.
-    let t0 = std::time::Instant::now();
+    // 10⁸ cells would take minutes: the refusal comes before the run (no progress, no backend).
     let (code, _, err) = celltwin(&["run", "--cells", "1e8", "--out", bad.to_str().unwrap()]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--out") && err.contains("plain"), "{err}");
-    assert!(t0.elapsed().as_secs() < 60, "refused before the run");
+    assert!(
+        !err.contains("backend"),
+        "refused before a backend opened: {err}"
+    );
 
     let good = dir.join("out");
     let (code, _, err) = celltwin(&["run", "--cells", "20000", "--out", good.to_str().unwrap()]);

@@ -441,6 +441,19 @@ fn run_figures(app: &CellTwinApp, ui: &mut egui::Ui) {
         ));
         ui.separator();
         ui.label(format!("{:.2} M cells/s end to end", s.cells_per_s / 1e6));
+        // From the change to its picture, the worker's queue and hand-over included.
+        let parts: Vec<String> = ["preview", "full run"]
+            .iter()
+            .zip(app.answered_s)
+            .filter_map(|(what, t)| t.map(|t| format!("{what} {:.0} ms", 1e3 * t)))
+            .collect();
+        if !parts.is_empty() {
+            ui.separator();
+            ui.label(format!("answered: {}", parts.join(", ")))
+                .on_hover_text(
+                    "time from the last change to its preview's and its full run's picture",
+                );
+        }
     } else {
         ui.label("starting…");
     }

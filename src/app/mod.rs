@@ -131,6 +131,9 @@ pub struct CellTwinApp {
     /// The run's progress: (preview, cells and packs done).
     pub progress: Option<(bool, Progress)>,
     run_started: Instant,
+    /// Seconds from the last change to its preview's and its full run's picture (the speed
+    /// issue's budgets: 50 ms and 300 ms); None until each arrives.
+    pub answered_s: [Option<f64>; 2],
     /// The headline chart's sweep.
     pub sweep: SweepState,
     /// The waterfall of lost pack life.
@@ -196,6 +199,7 @@ impl CellTwinApp {
             running: false,
             progress: None,
             run_started: Instant::now(),
+            answered_s: [None; 2],
             sweep: SweepState {
                 knob: 0,
                 lo: 0.5,
@@ -320,6 +324,7 @@ impl CellTwinApp {
         self.running = true;
         self.progress = None;
         self.run_started = Instant::now();
+        self.answered_s = [None; 2];
         // A sweep of an older scene is stale: stop it, the next full run asks again.
         if self.sweep.running && self.sweep.auto {
             self.worker.cancel_sweep();
@@ -510,6 +515,7 @@ impl CellTwinApp {
         }
         self.current = Some(summary);
         self.current_preview = preview;
+        self.answered_s[usize::from(!preview)] = Some(self.run_elapsed());
         self.result_gen += 1;
         if preview {
             return;

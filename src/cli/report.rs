@@ -151,7 +151,7 @@ fn packs_text(w: &mut String, s: &Summary, scene: &Scene) {
         p.life_packs,
         match p.life_every {
             0 | 1 => String::new(),
-            k => format!(": every {k}th pack slot"),
+            k => format!(": 1 in {k} pack slots"),
         },
         scene.life.cycles_per_day,
         scene.life.c_rate,

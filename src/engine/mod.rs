@@ -1,9 +1,11 @@
 //! The run: cells through the line in chunks, passed cells into matching windows, windows into
-//! packs, a spread-out sample of packs through life, everything into a [`Summary`].
+//! packs, the aged packs through life as they form, everything into a [`Summary`].
 //!
 //! The per-cell and per-pack work is a [`Backend`]'s (rayon on the CPU, wgpu compute on the GPU);
-//! what joins the chunks — windows, matching, the pack sample — is here, once, for both. Memory is
-//! bounded by one chunk, one window and the life sample, whatever the cell count.
+//! what joins the chunks — windows, matching, which packs are aged — is here, once, for both.
+//! Complete windows are matched in parallel on rayon's global pool: each is keyed by its window,
+//! so the result does not depend on it. Memory is bounded by a chunk, a window, a life batch and
+//! a few numbers per aged pack, whatever the cell count.
 
 pub mod cpu;
 
@@ -13,6 +15,7 @@ use crate::model::pack::{PackCell, PackLife, initial_capacity, match_window, pla
 use crate::model::{CellRecord, LineParams};
 use crate::scene::Scene;
 use crate::summary::{AgedPack, HistSpec, KeptPack, LineStats, PackTotals, Summary};
+use rayon::prelude::*;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -151,6 +154,52 @@ struct Assembly {
     /// The window being gathered and its passed cells so far.
     current: Option<u64>,
     gathered: Vec<PackCell>,
+    /// Complete windows waiting to be matched, in window order.
+    ready: Vec<(u64, Vec<PackCell>)>,
+}
+
+/// One window's packs: what [`Assembly`] counts of them and the aged packs' cells.
+struct WindowPacks {
+    /// Passed cells left unpacked.
+    left: usize,
+    /// Each pack's initial capacity, Ah, in pack order.
+    initial: Vec<f32>,
+    aged_slots: Vec<u64>,
+    aged_cells: Vec<PackCell>,
+}
+
+impl WindowPacks {
+    /// Match window `w`'s passed cells into packs of `size` cells in groups of `parallel`.
+    fn new(
+        scene: &Scene,
+        plan: &LifePlan,
+        (size, parallel): (usize, usize),
+        w: u64,
+        cells_in: &[PackCell],
+        rng: &crate::rng::Philox,
+    ) -> WindowPacks {
+        let m = scene.pack.matching;
+        let (order, left) = match_window(cells_in, m, size, scene.eol.grade_bins, rng, w);
+        let mut out = WindowPacks {
+            left,
+            initial: Vec::with_capacity(order.len() / size),
+            aged_slots: Vec::new(),
+            aged_cells: Vec::new(),
+        };
+        let mut cells = Vec::with_capacity(size);
+        for (j, pack) in order.chunks_exact(size).enumerate() {
+            cells.clear();
+            cells.extend(pack.iter().map(|&i| cells_in[i as usize]));
+            place_groups(&mut cells, parallel);
+            out.initial.push(initial_capacity(&cells, parallel));
+            let slot = w * plan.slots + j as u64;
+            if plan.aged(slot) {
+                out.aged_cells.extend_from_slice(&cells);
+                out.aged_slots.push(slot);
+            }
+        }
+        out
+    }
 }
 
 impl Assembly {
@@ -168,62 +217,57 @@ impl Assembly {
             pending_slots: Vec::with_capacity(LIFE_BATCH),
             pending_cells: Vec::with_capacity(LIFE_BATCH * pack_size),
             current: None,
-            gathered: Vec::with_capacity(window.min(1 << 24) as usize),
+            gathered: Vec::new(),
+            ready: Vec::new(),
         }
     }
 
-    /// Match window `w`'s passed cells into packs (the matching's draws are keyed by `w`).
-    fn assemble(&mut self, scene: &Scene, w: u64, cells_in: &[PackCell], rng: &crate::rng::Philox) {
-        let (order, left) = match_window(
-            cells_in,
-            scene.pack.matching,
-            self.pack_size,
-            scene.eol.grade_bins,
-            rng,
-            w,
-        );
-        let t = &mut self.totals;
-        t.windows += 1;
-        t.unpacked += left as u64;
-        let mut cells = Vec::with_capacity(self.pack_size);
-        for (j, pack) in order.chunks_exact(self.pack_size).enumerate() {
-            cells.clear();
-            cells.extend(pack.iter().map(|&i| cells_in[i as usize]));
-            place_groups(&mut cells, self.parallel);
-            let q = initial_capacity(&cells, self.parallel);
-            t.initial.push(q);
-            t.hist_initial.push(q);
-            let slot = w * self.plan.slots + j as u64;
-            if self.plan.aged(slot) {
-                self.pending_cells.extend_from_slice(&cells);
-                self.pending_slots.push(slot);
-            }
-            t.packs += 1;
-        }
-    }
-
-    /// Passed cells (in index order) into their windows; a window is matched once a cell of a
-    /// later window arrives, or at [`Assembly::finish`].
-    fn take(&mut self, scene: &Scene, cells: &[PackCell], rng: &crate::rng::Philox) {
+    /// Passed cells (in index order) into their windows; a window is ready to match once a cell
+    /// of a later window arrives, or at [`Assembly::finish`].
+    fn take(&mut self, cells: &[PackCell]) {
         for c in cells {
             let w = c.index() / self.window;
             if self.current != Some(w) {
-                self.finish(scene, rng);
+                self.finish();
                 self.current = Some(w);
             }
             self.gathered.push(*c);
         }
     }
 
-    /// Match the window being gathered (the last one of a run or shard).
-    fn finish(&mut self, scene: &Scene, rng: &crate::rng::Philox) {
+    /// The window being gathered is complete (the last one of a run or shard).
+    fn finish(&mut self) {
         if let Some(w) = self.current.take() {
-            let gathered = std::mem::take(&mut self.gathered);
-            if !gathered.is_empty() {
-                self.assemble(scene, w, &gathered, rng);
+            // The next window's passed cells fill about as many slots as this one's.
+            let next = Vec::with_capacity(self.gathered.len());
+            let cells = std::mem::replace(&mut self.gathered, next);
+            if !cells.is_empty() {
+                self.ready.push((w, cells));
             }
-            self.gathered = gathered;
-            self.gathered.clear();
+        }
+    }
+
+    /// Match the complete windows into packs, windows in parallel (each is independent: its
+    /// draws are keyed by the window), then count them in window order.
+    fn match_ready(&mut self, scene: &Scene, rng: &crate::rng::Philox) {
+        let (plan, size, parallel) = (&self.plan, self.pack_size, self.parallel);
+        let matched: Vec<WindowPacks> = self
+            .ready
+            .par_iter()
+            .map(|(w, cells)| WindowPacks::new(scene, plan, (size, parallel), *w, cells, rng))
+            .collect();
+        self.ready.clear();
+        let t = &mut self.totals;
+        for m in matched {
+            t.windows += 1;
+            t.unpacked += m.left as u64;
+            t.packs += m.initial.len() as u64;
+            for &q in &m.initial {
+                t.initial.push(q);
+                t.hist_initial.push(q);
+            }
+            self.pending_slots.extend_from_slice(&m.aged_slots);
+            self.pending_cells.extend_from_slice(&m.aged_cells);
         }
     }
 
@@ -406,11 +450,12 @@ fn run_line(
             let res = backend.cell_line(params, spec, start, count)?;
             start += count;
             stats.merge(&res.stats);
-            asm.take(scene, &res.passed, &rng);
+            asm.take(&res.passed);
         } else {
             // The last window is matched too.
-            asm.finish(scene, &rng);
+            asm.finish();
         }
+        asm.match_ready(scene, &rng);
         let t = Instant::now();
         asm.age(scene, backend, (&aging, &table), start >= end)?;
         life_s += t.elapsed().as_secs_f64();

@@ -16,6 +16,16 @@
 use crate::scene::{Chemistry, Duty, Life};
 use bytemuck::{Pod, Zeroable};
 
+mod power;
+mod step;
+pub use power::{
+    POWER_BLOCK, exp_f32, pow2, power_step, power_step_inv, power_steps, power_steps_body,
+};
+pub use step::{
+    CellAge, Conditions, CurrentTerms, HoistedStep, RestTerms, StepRates, dod_term, step_cell,
+    step_cell_hoisted, step_rates, step_rates_of,
+};
+
 /// Graphite potential vs Li (Safari & Delacourt 2011), as BLAST-Lite's `_get_Ua`.
 pub fn graphite_ua(soc: f64) -> f64 {
     let xa = 0.0085 + soc * (0.78 - 0.0085);
@@ -337,13 +347,43 @@ impl RateTable {
 /// average, 1 = rest. On a plain slice, as the shader reads its storage buffer.
 #[inline]
 pub fn table_lookup(values: &[f32], a: &AgingParams, t_k: f32, which: usize) -> f32 {
+    assert!(table_fits(values, a) && which < 2);
+    // SAFETY: checked just above.
+    unsafe { table_lookup_unchecked(values, a, t_k, which) }
+}
+
+/// Whether `values` holds the `table_len` pairs that `a` describes (at least two): what
+/// [`table_lookup_unchecked`] needs.
+#[inline]
+pub fn table_fits(values: &[f32], a: &AgingParams) -> bool {
+    a.table_len >= 2 && values.len() >= 2 * a.table_len as usize
+}
+
+/// [`table_lookup`] without its check, for the pack's vectorised rate pass (a bounds check per
+/// cell would keep the loop scalar; the pass checks [`table_fits`] once).
+///
+/// # Safety
+/// [`table_fits`]`(values, a)` and `which < 2`.
+#[inline(always)]
+pub unsafe fn table_lookup_unchecked(
+    values: &[f32],
+    a: &AgingParams,
+    t_k: f32,
+    which: usize,
+) -> f32 {
     let x = ((t_k - a.table_t0) / a.table_dt).clamp(0.0, (a.table_len - 1) as f32);
     // `x` is clamped to ≥ 0 (or NaN), where the cast's truncation is the shader's `floor` (a NaN
-    // casts to 0 either way): without SSE4.1 `floor` is a libm call.
-    let i = (x as u32).min(a.table_len - 2) as usize;
+    // casts to 0 either way): without SSE4.1 `floor` is a libm call. (As i32: the same for x in
+    // [0, table_len), and a conversion the vector units have.)
+    let i = ((x as i32) as u32).min(a.table_len - 2) as usize;
     let f = x - i as f32;
-    let v0 = values[2 * i + which];
-    let v1 = values[2 * i + 2 + which];
+    // SAFETY: i ≤ table_len − 2, so 2i + 3 < 2·table_len ≤ values.len() (the caller's promise).
+    let (v0, v1) = unsafe {
+        (
+            *values.get_unchecked(2 * i + which),
+            *values.get_unchecked(2 * i + 2 + which),
+        )
+    };
     v0 + (v1 - v0) * f
 }
 
@@ -356,15 +396,20 @@ pub fn k_cyc_at(a: &AgingParams, t_k: f32, dod: f32, c_avg: f32, c_dis: f32) -> 
         // the rate table covers, far under f32 resolution next to exp(2190/T) ≈ 10³: clamping its
         // exponent at −80 leaves the sum bit for bit unchanged and spares libm's underflow path
         // (17 % of LFP pack-life time). The WGSL twin clamps the same way.
-        (4.38e-8 + 1.55e-8 * dod + 1.68e-7 * c_avg)
-            * ((2190.0 / t_k).exp() + (-1.55e5 / t_k).max(-80.0).exp())
+        (4.38e-8 + 1.55e-8 * dod + 1.68e-7 * c_avg) * lfp_arrhenius(t_k)
     } else {
         let tn = t_k / 308.15;
         0.181_235_02
-            * (-0.123_779_21 * c_dis * c_dis * c_dis).exp()
-            * (1.244_595_4 * tn * tn * tn * c_dis.sqrt()).exp()
+            * exp_f32(-0.123_779_21 * c_dis * c_dis * c_dis)
+            * exp_f32(1.244_595_4 * tn * tn * tn * c_dis.sqrt())
             * nmc_dod_factor(a, dod)
     }
+}
+
+/// LFP's Arrhenius sum `exp(2190/T) + exp(max(−1.55e5/T, −80))` (see [`k_cyc_at`]).
+#[inline(always)]
+pub fn lfp_arrhenius(t_k: f32) -> f32 {
+    exp_f32(2190.0 / t_k) + exp_f32((-1.55e5 / t_k).max(-80.0))
 }
 
 /// NMC cycling against the cell's own DOD, relative to the pack's window (1 there, so a cell that
@@ -378,337 +423,6 @@ pub fn nmc_dod_factor(a: &AgingParams, dod: f32) -> f32 {
         return 1.0;
     }
     (7.6e-4 + 4.081e-3 * dod) / (7.6e-4 + 4.081e-3 * a.dod_window)
-}
-
-/// One step of `loss = k·x^p` from `loss` by `dx` of stress-time, in the incremental form.
-#[inline]
-pub fn power_step(loss: f32, k: f32, p: f32, dx: f32) -> f32 {
-    power_step_inv(loss, k, p, 1.0 / p, dx)
-}
-
-/// [`power_step`] with `1 / p` given (`inv_p` must be `1.0 / p`): the same result bit for bit,
-/// the division done once instead of every step.
-#[inline]
-pub fn power_step_inv(loss: f32, k: f32, p: f32, inv_p: f32, dx: f32) -> f32 {
-    if k <= 0.0 || dx <= 0.0 {
-        return loss;
-    }
-    let x_eq = if loss > 0.0 {
-        pow2(loss / k, inv_p)
-    } else {
-        0.0
-    };
-    k * pow2(x_eq + dx, p)
-}
-
-/// `x^p` as `exp2(p · log2 x)` for a positive `x` (the WGSL twin writes the same), evaluated in
-/// f64 by short series (relative error ≈ 1e-12 before the final rounding to f32, so the result
-/// is the correctly rounded one but in rare near-ties): inline, branch-free and vectorisable,
-/// where libm's `powf` is a call per cell.
-#[inline(always)]
-pub fn pow2(x: f32, p: f32) -> f32 {
-    exp2_f64(f64::from(p) * log2_f64(x)) as f32
-}
-
-/// log2 of a positive f32, in f64: exponent plus `log2(1 + f)`, `m = 1 + f` in [√½, √2), from the
-/// series `ln(1 + f) = 2·atanh(s)`, `s = f / (2 + f)`, `|s| ≤ 0.172`, to s¹³.
-#[inline(always)]
-fn log2_f64(x: f32) -> f64 {
-    const C: [f64; 7] = [
-        2.885_390_081_777_926_8,
-        0.961_796_693_925_975_6,
-        0.577_078_016_355_585_4,
-        0.412_198_583_111_132_4,
-        0.320_598_897_975_325_2,
-        0.262_308_189_252_538_8,
-        0.221_953_083_213_686_67,
-    ];
-    // Subnormals scaled up by 2²⁴ first.
-    let sub = x < f32::MIN_POSITIVE;
-    let xs = if sub { x * 16_777_216.0 } else { x };
-    let bits = xs.to_bits();
-    let e = ((bits >> 23) & 0xff) as i32 - 127 - if sub { 24 } else { 0 };
-    let m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
-    let big = m > std::f32::consts::SQRT_2;
-    let m = if big { m * 0.5 } else { m };
-    let e = e + i32::from(big);
-    let f = f64::from(m - 1.0);
-    let s = f / (2.0 + f);
-    let s2 = s * s;
-    let poly =
-        C[0] + s2 * (C[1] + s2 * (C[2] + s2 * (C[3] + s2 * (C[4] + s2 * (C[5] + s2 * C[6])))));
-    f64::from(e) + s * poly
-}
-
-/// 2^y in f64 for |y| ≤ 200 (clamped; enough for an f32 result): `2^n · 2^f`, `n` the nearest
-/// integer (by the 1.5·2⁵² trick, which also leaves `n` in the low bits), `|f| ≤ ½` by Taylor
-/// series to f¹⁰.
-#[inline(always)]
-fn exp2_f64(y: f64) -> f64 {
-    const C: [f64; 11] = [
-        1.0,
-        std::f64::consts::LN_2,
-        0.240_226_506_959_100_7,
-        0.055_504_108_664_821_576,
-        0.009_618_129_107_628_477,
-        0.001_333_355_814_642_844_1,
-        0.000_154_035_303_933_816_06,
-        1.525_273_380_405_983_8e-5,
-        1.321_548_679_014_430_5e-6,
-        1.017_808_600_923_969_6e-7,
-        7.054_911_620_801_121e-9,
-    ];
-    const MAGIC: f64 = 6_755_399_441_055_744.0;
-    let y = y.clamp(-200.0, 200.0);
-    let t = y + MAGIC;
-    let n = t - MAGIC;
-    let f = y - n;
-    let mut poly = C[10];
-    for c in C[..10].iter().rev() {
-        poly = *c + f * poly;
-    }
-    let scale = f64::from_bits(t.to_bits().wrapping_add(1023) << 52);
-    poly * scale
-}
-
-/// The fade state of one cell.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct CellAge {
-    /// Calendar capacity loss, fraction of initial capacity.
-    pub loss_cal: f32,
-    /// Cycling capacity loss, fraction of initial capacity.
-    pub loss_cyc: f32,
-}
-
-impl CellAge {
-    /// Total capacity loss, fraction of initial capacity.
-    pub fn loss(&self) -> f32 {
-        self.loss_cal + self.loss_cyc
-    }
-}
-
-/// A cell's conditions over one step.
-#[derive(Clone, Copy, Debug)]
-pub struct Conditions {
-    /// Temperature at rest, K.
-    pub t_rest_k: f32,
-    /// Temperature while cycling (with its own and its tab's heat), K.
-    pub t_cyc_k: f32,
-    /// Depth of discharge of its group (fraction of its present capacity).
-    pub dod: f32,
-    /// Equivalent full cycles per cycle, in units of its own initial capacity.
-    pub efc_per_cycle: f32,
-    /// Discharge current over its own initial capacity, C.
-    pub c_dis: f32,
-    /// Stretches both stress-times (the cell's unexplained aging scalar, BLAST-Lite's
-    /// `degradation_scalar`): life ∝ 1/scalar.
-    pub scalar: f32,
-    /// Multiplies the cycling rate (plating, under-fill, N/P, overpotential).
-    pub cyc_factor: f32,
-    /// Multiplies the calendar rate (the SEI formation left).
-    pub cal_factor: f32,
-}
-
-/// Advance one cell by one step (`cycles_per_step` cycles).
-#[inline]
-pub fn step_cell(a: &AgingParams, table: &[f32], age: &mut CellAge, c: &Conditions) {
-    let k_cal = c.cal_factor
-        * (a.f_cyc * table_lookup(table, a, c.t_cyc_k, 0)
-            + a.f_rest * table_lookup(table, a, c.t_rest_k, 1));
-    // Day-average |C|: two sweeps of the cell's swing per cycle, over 24 h (rest counts as zero).
-    let c_avg = a.cycles_per_day * 2.0 * c.efc_per_cycle / 24.0;
-    let k_cyc = a.f_cyc * k_cyc_at(a, c.t_cyc_k, c.dod, c_avg, c.c_dis)
-        + a.f_rest * k_cyc_at(a, c.t_rest_k, c.dod, c_avg, c.c_dis);
-    // The residual scalar stretches the cell's stress-time (days and EFC), as BLAST-Lite's
-    // `degradation_scalar` scales each loss increment: in the continuous limit both give
-    // `q = k·(s·x)^p`, so life scales as 1/s whatever the exponent. Scaling the rate k instead
-    // would scale life as s^(−1/p) and inflate the spread by 1/p (×2.3 for NMC cycling).
-    let dt = c.scalar * a.days_per_step * a.time_scale;
-    let defc = c.scalar * a.cycles_per_step * c.efc_per_cycle * a.time_scale;
-    age.loss_cal = power_step(age.loss_cal, k_cal, a.p_cal, dt);
-    age.loss_cyc = power_step(age.loss_cyc, c.cyc_factor * k_cyc, a.p_cyc, defc);
-}
-
-/// The parts of [`step_cell`] fixed for a group's whole life: those of the rest temperature (the
-/// group's coolant-inlet temperature, set by its position) and the exponents' reciprocals. Computed
-/// once per group and pack instead of every cell and step (the CPU's pack life; the WGSL twin
-/// evaluates them each step).
-#[derive(Clone, Copy, Debug)]
-pub struct RestTerms {
-    /// `f_rest · k_cal(T_rest)`, the rest half of the calendar rate.
-    pub cal: f32,
-    /// LFP: the Arrhenius sum `exp(2190/T) + exp(max(−1.55e5/T, −80))` at `T_rest`; NMC: the
-    /// exponent's temperature factor `1.2445954·tn³`, `tn = T_rest / 308.15`.
-    pub cyc: f32,
-    /// `1 / p_cal`.
-    pub inv_p_cal: f32,
-    /// `1 / p_cyc`.
-    pub inv_p_cyc: f32,
-}
-
-impl RestTerms {
-    /// The rest terms at `t_rest_k`.
-    pub fn new(a: &AgingParams, table: &[f32], t_rest_k: f32) -> RestTerms {
-        let cyc = if a.law == 0 {
-            (2190.0 / t_rest_k).exp() + (-1.55e5 / t_rest_k).max(-80.0).exp()
-        } else {
-            let tn = t_rest_k / 308.15;
-            1.244_595_4 * tn * tn * tn
-        };
-        RestTerms {
-            cal: a.f_rest * table_lookup(table, a, t_rest_k, 1),
-            cyc,
-            inv_p_cal: 1.0 / a.p_cal,
-            inv_p_cyc: 1.0 / a.p_cyc,
-        }
-    }
-}
-
-/// The DOD's part of the cycling rate, the same for every cell of a group within a step: LFP's
-/// `4.38e-8 + 1.55e-8·DOD + 1.68e-7·C_avg` (with EFC per cycle = DOD, as in pack life), NMC's
-/// [`nmc_dod_factor`].
-#[inline]
-pub fn dod_term(a: &AgingParams, dod: f32) -> f32 {
-    if a.law == 0 {
-        let c_avg = a.cycles_per_day * 2.0 * dod / 24.0;
-        4.38e-8 + 1.55e-8 * dod + 1.68e-7 * c_avg
-    } else {
-        nmc_dod_factor(a, dod)
-    }
-}
-
-/// The parts of the NMC cycling rate that depend only on the cell's discharge C-rate (and its
-/// group's rest temperature): a cell whose current is bit for bit last step's reuses them.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct CurrentTerms {
-    /// `√C_dis`.
-    pub sqrt_c: f32,
-    /// `0.18123502 · exp(−0.12377921 · C_dis³)`.
-    pub base: f32,
-    /// `exp(1.2445954 · tn_rest³ · √C_dis)`.
-    pub rest_exp: f32,
-}
-
-impl CurrentTerms {
-    /// The terms at `c_dis` (zeros for LFP, whose law does not read the current).
-    #[inline]
-    pub fn new(a: &AgingParams, rest: &RestTerms, c_dis: f32) -> CurrentTerms {
-        if a.law == 0 {
-            return CurrentTerms::default();
-        }
-        let sqrt_c = c_dis.sqrt();
-        CurrentTerms {
-            sqrt_c,
-            base: 0.181_235_02 * (-0.123_779_21 * c_dis * c_dis * c_dis).exp(),
-            rest_exp: (rest.cyc * sqrt_c).exp(),
-        }
-    }
-}
-
-/// What [`step_cell_hoisted`] reads of one cell in one step.
-#[derive(Clone, Copy, Debug)]
-pub struct HoistedStep {
-    /// Temperature while cycling, K.
-    pub t_cyc_k: f32,
-    /// Equivalent full cycles per cycle (the group's DOD).
-    pub efc_per_cycle: f32,
-    /// [`dod_term`] of the group's DOD.
-    pub dod_term: f32,
-    /// [`CurrentTerms`] of the discharge C-rate on the cell's initial capacity.
-    pub current: CurrentTerms,
-    /// Cycling-rate multiple (make and overpotential).
-    pub cyc_factor: f32,
-    /// Calendar-rate multiple (SEI).
-    pub cal_factor: f32,
-    /// Calendar stress-time a step: `scalar · days_per_step · time_scale`.
-    pub dt: f32,
-    /// `scalar · cycles_per_step` (the cycling stress-time is this · EFC · time_scale).
-    pub scalar_cycles: f32,
-}
-
-/// [`step_cell`] with the rest temperature's terms, the group's DOD terms and the cell's
-/// constant stress-time factors computed beforehand: the same operations in the same order on
-/// the same values, so the same result bit for bit (checked against [`step_cell`] in the tests).
-#[inline]
-pub fn step_cell_hoisted(
-    a: &AgingParams,
-    table: &[f32],
-    rest: &RestTerms,
-    age: &mut CellAge,
-    c: &HoistedStep,
-) {
-    let r = step_rates(a, table, rest, c);
-    age.loss_cal = power_step_inv(age.loss_cal, r.k_cal, a.p_cal, rest.inv_p_cal, c.dt);
-    age.loss_cyc = power_step_inv(age.loss_cyc, r.k_cyc, a.p_cyc, rest.inv_p_cyc, r.defc);
-}
-
-/// A cell's fade rates and cycling stress-time over one step: what its two power steps read.
-#[derive(Clone, Copy, Debug)]
-pub struct StepRates {
-    /// Calendar rate (with the SEI factor).
-    pub k_cal: f32,
-    /// Cycling rate (with the make and overpotential factors).
-    pub k_cyc: f32,
-    /// Cycling stress-time of the step.
-    pub defc: f32,
-}
-
-/// The rates of [`step_cell_hoisted`], before its power steps.
-#[inline]
-pub fn step_rates(a: &AgingParams, table: &[f32], rest: &RestTerms, c: &HoistedStep) -> StepRates {
-    let k_cal = c.cal_factor * (a.f_cyc * table_lookup(table, a, c.t_cyc_k, 0) + rest.cal);
-    let k_cyc = if a.law == 0 {
-        let arrhenius = (2190.0 / c.t_cyc_k).exp() + (-1.55e5 / c.t_cyc_k).max(-80.0).exp();
-        a.f_cyc * (c.dod_term * arrhenius) + a.f_rest * (c.dod_term * rest.cyc)
-    } else {
-        let tn = c.t_cyc_k / 308.15;
-        let cur = &c.current;
-        let at_cyc = cur.base * (1.244_595_4 * tn * tn * tn * cur.sqrt_c).exp() * c.dod_term;
-        let at_rest = cur.base * cur.rest_exp * c.dod_term;
-        a.f_cyc * at_cyc + a.f_rest * at_rest
-    };
-    StepRates {
-        k_cal,
-        k_cyc: c.cyc_factor * k_cyc,
-        defc: c.scalar_cycles * c.efc_per_cycle * a.time_scale,
-    }
-}
-
-/// [`power_step_inv`] over many cells at once (`loss[i]` by `dx[i]` at rate `k[i]`), each element
-/// bit for bit the scalar step; one loop over plain slices, for the pack's cells in one pass.
-#[inline]
-pub fn power_steps(loss: &mut [f32], k: &[f32], dx: &[f32], p: f32, inv_p: f32) {
-    #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2.
-        unsafe { power_steps_avx2(loss, k, dx, p, inv_p) };
-        return;
-    }
-    power_steps_body(loss, k, dx, p, inv_p);
-}
-
-/// [`power_steps`] compiled for AVX2 (the same operations, 4 f64 lanes instead of 2; no FMA).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn power_steps_avx2(loss: &mut [f32], k: &[f32], dx: &[f32], p: f32, inv_p: f32) {
-    power_steps_body(loss, k, dx, p, inv_p);
-}
-
-#[inline(always)]
-fn power_steps_body(loss: &mut [f32], k: &[f32], dx: &[f32], p: f32, inv_p: f32) {
-    // Branch-free (both sides computed, then selected) so that the loop vectorises; each
-    // selected value is the scalar step's.
-    let n = loss.len().min(k.len()).min(dx.len());
-    let (loss, k, dx) = (&mut loss[..n], &k[..n], &dx[..n]);
-    for i in 0..n {
-        let (l, k, dx) = (loss[i], k[i], dx[i]);
-        let step = k > 0.0 && dx > 0.0;
-        let has = l > 0.0;
-        let x_eq = pow2(if has { l / k } else { 1.0 }, inv_p);
-        let x_eq = if has { x_eq } else { 0.0 };
-        let next = k * pow2(x_eq + dx, p);
-        loss[i] = if step { next } else { l };
-    }
 }
 
 #[cfg(test)]
@@ -826,71 +540,5 @@ mod tests {
                 }
             }
         }
-    }
-
-    /// `pow2` is within one ulp of the correctly rounded power (f64 `powf`) over the range pack
-    /// life uses and beyond, subnormal inputs included.
-    #[test]
-    fn pow2_is_within_an_ulp() {
-        let mut worst = 0.0f64;
-        for i in 0..200_000u32 {
-            // Inputs from 1e-40 to 1e6, log-spaced; exponents 0.3 to 2.5.
-            let x = (10f64.powf(-40.0 + 46.0 * f64::from(i) / 200_000.0)) as f32;
-            let p = 0.3 + 2.2 * f64::from(i % 97) / 96.0;
-            let p = p as f32;
-            let want = f64::from(x).powf(f64::from(p));
-            if !(want > 1e-37 && want < 1e37) {
-                continue;
-            }
-            let got = f64::from(pow2(x, p));
-            let ulp = f64::from(f32::EPSILON) * want;
-            worst = worst.max((got - want).abs() / ulp);
-        }
-        assert!(worst <= 1.0, "pow2 off by {worst} ulp");
-    }
-
-    /// The batched steps (vectorised, AVX2 where the CPU has it) are the scalar step bit for bit,
-    /// the no-step and from-zero cases included.
-    #[test]
-    fn power_steps_are_the_scalar_step() {
-        let n = 1003;
-        let f = |i: usize, m: usize| ((i * m) % 1009) as f32 / 1009.0;
-        let loss: Vec<f32> = (0..n)
-            .map(|i| if i % 7 == 0 { 0.0 } else { 0.4 * f(i, 31) })
-            .collect();
-        let k: Vec<f32> = (0..n)
-            .map(|i| {
-                if i % 11 == 0 {
-                    0.0
-                } else {
-                    0.05 * f(i, 17) + 1e-4
-                }
-            })
-            .collect();
-        let dx: Vec<f32> = (0..n)
-            .map(|i| if i % 13 == 0 { 0.0 } else { 0.01 * f(i, 7) })
-            .collect();
-        for (p, inv_p) in [
-            (0.651_697_74f32, 1.0 / 0.651_697_74f32),
-            (0.441_996_8, 1.0 / 0.441_996_8),
-        ] {
-            let mut got = loss.clone();
-            power_steps(&mut got, &k, &dx, p, inv_p);
-            for i in 0..n {
-                let want = power_step_inv(loss[i], k[i], p, inv_p, dx[i]);
-                assert_eq!(got[i].to_bits(), want.to_bits(), "element {i}");
-            }
-        }
-    }
-
-    #[test]
-    fn power_step_is_exact_for_constant_rates() {
-        let (k, p) = (0.01f32, 0.5f32);
-        let mut loss = 0.0;
-        for _ in 0..100 {
-            loss = power_step(loss, k, p, 3.0);
-        }
-        let exact = k * 300f32.powf(p);
-        assert!((loss - exact).abs() < 1e-5 * exact, "{loss} vs {exact}");
     }
 }

@@ -295,22 +295,20 @@ fn merge(base: &mut Value, user: &Table, prefix: &str) -> Result<(), SceneError>
             got: format!("{} ({uv})", type_name(uv)),
         };
         match (&mut *bv, uv) {
-            // A key that takes a word or a count (`pack.life_packs = "all"` or `= 500`): serde
-            // names the key if the word is not one it knows.
-            (Value::String(_) | Value::Integer(_), Value::String(_) | Value::Integer(_))
-                if WORD_OR_COUNT.contains(&key.as_str()) =>
-            {
-                if let Value::Integer(i) = uv
-                    && !(0..=i64::from(u32::MAX)).contains(i)
-                {
+            // A key that takes a word or a count (`pack.life_packs = "all"` or `= 500`); the
+            // count's own range is the validator's.
+            _ if WORD_OR_COUNT.contains(&key.as_str()) => match uv {
+                Value::Integer(i) if (0..=i64::from(u32::MAX)).contains(i) => *bv = uv.clone(),
+                Value::String(w) if w == "all" => *bv = uv.clone(),
+                Value::Integer(_) | Value::String(_) => {
                     return Err(SceneError::Invalid {
                         key,
-                        value: i.to_string(),
-                        range: format!("\"all\" or [0, {}]", u32::MAX),
+                        value: uv.to_string(),
+                        range: "\"all\" or a whole number in [0, 1000000]".into(),
                     });
                 }
-                *bv = uv.clone();
-            }
+                _ => return Err(wrong("\"all\" or a whole number")),
+            },
             (Value::Table(_), Value::Table(ut)) => merge(bv, ut, &key)?,
             (Value::Table(_), _) => return Err(wrong("a table")),
             (Value::Float(_), Value::Float(_) | Value::Integer(_)) => {
@@ -355,6 +353,30 @@ mod tests {
         for name in builtin_names() {
             load(Some(name), &[]).unwrap_or_else(|e| panic!("{name}: {e}"));
         }
+    }
+
+    /// `pack.life_packs` takes "all" or a count, and a scene written out reads back the same.
+    #[test]
+    fn life_packs_takes_all_or_a_count() {
+        use super::super::LifePacks;
+        let all = load(None, &[]).unwrap();
+        assert_eq!(all.pack.life_packs, LifePacks::All);
+        let n = load(None, &["pack.life_packs=250".into()]).unwrap();
+        assert_eq!(n.pack.life_packs, LifePacks::Sample(250));
+        for s in [all, n] {
+            let text = toml::to_string(&s).unwrap();
+            assert_eq!(
+                from_toml_str(&text).unwrap().pack.life_packs,
+                s.pack.life_packs
+            );
+        }
+        let e = load(None, &["pack.life_packs=some".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("pack.life_packs") && e.contains("\"some\""),
+            "{e}"
+        );
     }
 
     #[test]

@@ -1,0 +1,271 @@
+//! The incremental power-law step and the series it runs on (`x^p` as `exp2(p·log2 x)` in f64):
+//! the numerics under [`super`]'s fade laws, kept apart from the laws themselves.
+
+/// One step of `loss = k·x^p` from `loss` by `dx` of stress-time, in the incremental form.
+#[inline]
+pub fn power_step(loss: f32, k: f32, p: f32, dx: f32) -> f32 {
+    power_step_inv(loss, k, p, 1.0 / p, dx)
+}
+
+/// [`power_step`] with `1 / p` given (`inv_p` must be `1.0 / p`): the same result bit for bit,
+/// the division done once instead of every step.
+#[inline]
+pub fn power_step_inv(loss: f32, k: f32, p: f32, inv_p: f32, dx: f32) -> f32 {
+    if k <= 0.0 || dx <= 0.0 {
+        return loss;
+    }
+    let x_eq = if loss > 0.0 {
+        pow2(loss / k, inv_p)
+    } else {
+        0.0
+    };
+    k * pow2(x_eq + dx, p)
+}
+
+/// `e^x` for an f32, evaluated as `2^(x·log2 e)` in f64 by [`exp2_f64`]'s series (relative error
+/// ≈ 1e-12 before the rounding to f32): libm's `expf` is a call per cell that keeps the pack's
+/// rate pass scalar; this one is inline and vectorises. The WGSL twin writes `exp`.
+#[inline(always)]
+pub fn exp_f32(x: f32) -> f32 {
+    exp2_f64(f64::from(x) * std::f64::consts::LOG2_E) as f32
+}
+
+/// `x^p` as `exp2(p · log2 x)` for a positive `x` (the WGSL twin writes the same), evaluated in
+/// f64 by short series (relative error ≈ 1e-12 before the final rounding to f32, so the result
+/// is the correctly rounded one but in rare near-ties): inline, branch-free and vectorisable,
+/// where libm's `powf` is a call per cell.
+#[inline(always)]
+pub fn pow2(x: f32, p: f32) -> f32 {
+    exp2_f64(f64::from(p) * log2_f64(x)) as f32
+}
+
+/// log2 of a positive f32, in f64: exponent plus `log2(1 + f)`, `m = 1 + f` in [√½, √2), from the
+/// series `ln(1 + f) = 2·atanh(s)`, `s = f / (2 + f)`, `|s| ≤ 0.172`, to s¹³.
+#[inline(always)]
+fn log2_f64(x: f32) -> f64 {
+    const C: [f64; 7] = [
+        2.885_390_081_777_926_8,
+        0.961_796_693_925_975_6,
+        0.577_078_016_355_585_4,
+        0.412_198_583_111_132_4,
+        0.320_598_897_975_325_2,
+        0.262_308_189_252_538_8,
+        0.221_953_083_213_686_67,
+    ];
+    // Subnormals scaled up by 2²⁴ first.
+    let sub = x < f32::MIN_POSITIVE;
+    let xs = if sub { x * 16_777_216.0 } else { x };
+    let bits = xs.to_bits();
+    let e = ((bits >> 23) & 0xff) as i32 - 127 - if sub { 24 } else { 0 };
+    let m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
+    let big = m > std::f32::consts::SQRT_2;
+    let m = if big { m * 0.5 } else { m };
+    let e = e + i32::from(big);
+    let f = f64::from(m - 1.0);
+    let s = f / (2.0 + f);
+    let s2 = s * s;
+    // Horner by fused multiply-adds: one rounding a term instead of two, and half the
+    // instructions where the CPU has FMA (`mul_add` is fused on every path, so the bits are the
+    // same with or without it: a CPU without FMA gets them from libm's `fma`, slower).
+    let mut poly = C[6];
+    for c in C[..6].iter().rev() {
+        poly = poly.mul_add(s2, *c);
+    }
+    s.mul_add(poly, f64::from(e))
+}
+
+/// 2^y in f64 for |y| ≤ 200 (clamped; enough for an f32 result): `2^n · 2^f`, `n` the nearest
+/// integer (by the 1.5·2⁵² trick, which also leaves `n` in the low bits), `|f| ≤ ½` by Taylor
+/// series to f¹⁰.
+#[inline(always)]
+fn exp2_f64(y: f64) -> f64 {
+    const C: [f64; 11] = [
+        1.0,
+        std::f64::consts::LN_2,
+        0.240_226_506_959_100_7,
+        0.055_504_108_664_821_576,
+        0.009_618_129_107_628_477,
+        0.001_333_355_814_642_844_1,
+        0.000_154_035_303_933_816_06,
+        1.525_273_380_405_983_8e-5,
+        1.321_548_679_014_430_5e-6,
+        1.017_808_600_923_969_6e-7,
+        7.054_911_620_801_121e-9,
+    ];
+    const MAGIC: f64 = 6_755_399_441_055_744.0;
+    let y = y.clamp(-200.0, 200.0);
+    let t = y + MAGIC;
+    let n = t - MAGIC;
+    let f = y - n;
+    let mut poly = C[10];
+    for c in C[..10].iter().rev() {
+        poly = poly.mul_add(f, *c);
+    }
+    let scale = f64::from_bits(t.to_bits().wrapping_add(1023) << 52);
+    poly * scale
+}
+
+/// [`power_step_inv`] over many cells at once (`loss[i]` by `dx[i]` at rate `k[i]`), each element
+/// bit for bit the scalar step; one loop over plain slices, for the pack's cells in one pass.
+#[inline]
+pub fn power_steps(loss: &mut [f32], k: &[f32], dx: &[f32], p: f32, inv_p: f32) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has AVX2 and FMA.
+        unsafe { power_steps_avx2(loss, k, dx, p, inv_p) };
+        return;
+    }
+    power_steps_body(loss, k, dx, p, inv_p);
+}
+
+/// [`power_steps`] compiled for AVX2 and FMA (the same operations, 4 f64 lanes instead of 2; the
+/// series' `mul_add`s one instruction each instead of a libm call).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn power_steps_avx2(loss: &mut [f32], k: &[f32], dx: &[f32], p: f32, inv_p: f32) {
+    power_steps_body(loss, k, dx, p, inv_p);
+}
+
+/// The loop of [`power_steps`], inlined into a caller's own multiversioned pass (pack life's).
+///
+/// [`pow2`]'s series are chains of dependent multiply-adds; a loop whose body holds two of them
+/// (about 80 dependent operations) keeps one vector in flight and waits on each result. So the
+/// cells go through in blocks of [`POWER_BLOCK`], one stage at a time (ratio, log, exp, log, exp),
+/// each stage a short loop over the block whose iterations the core overlaps. Every element
+/// still takes the scalar step's operations in the scalar step's order: the same bits.
+#[inline(always)]
+pub fn power_steps_body(loss: &mut [f32], k: &[f32], dx: &[f32], p: f32, inv_p: f32) {
+    let n = loss.len().min(k.len()).min(dx.len());
+    let mut start = 0;
+    while start < n {
+        let m = POWER_BLOCK.min(n - start);
+        let range = start..start + m;
+        if let (Ok(l), Ok(kk), Ok(d)) = (
+            <&mut [f32; POWER_BLOCK]>::try_from(&mut loss[range.clone()]),
+            <&[f32; POWER_BLOCK]>::try_from(&k[range.clone()]),
+            <&[f32; POWER_BLOCK]>::try_from(&dx[range.clone()]),
+        ) {
+            // A whole block in place.
+            power_block(l, kk, d, p, inv_p);
+            start += m;
+            continue;
+        }
+        // Padding lanes (beyond `m`) step from a harmless 1 and are dropped.
+        let mut l = [1.0f32; POWER_BLOCK];
+        let mut kk = [1.0f32; POWER_BLOCK];
+        let mut d = [1.0f32; POWER_BLOCK];
+        l[..m].copy_from_slice(&loss[range.clone()]);
+        kk[..m].copy_from_slice(&k[range.clone()]);
+        d[..m].copy_from_slice(&dx[range.clone()]);
+        power_block(&mut l, &kk, &d, p, inv_p);
+        loss[range].copy_from_slice(&l[..m]);
+        start += m;
+    }
+}
+
+/// Cells a block of [`power_steps_body`]: 8 AVX2 vectors of 4 f64 lanes, as many chains in flight.
+pub const POWER_BLOCK: usize = 32;
+
+/// One block of [`power_steps_body`], stage by stage. Branch-free (both sides computed, then
+/// selected) so that each stage vectorises; each selected value is the scalar step's.
+#[inline(always)]
+fn power_block(
+    loss: &mut [f32; POWER_BLOCK],
+    k: &[f32; POWER_BLOCK],
+    dx: &[f32; POWER_BLOCK],
+    p: f32,
+    inv_p: f32,
+) {
+    let mut y = [0.0f64; POWER_BLOCK];
+    let mut x = [0.0f32; POWER_BLOCK];
+    for i in 0..POWER_BLOCK {
+        x[i] = if loss[i] > 0.0 { loss[i] / k[i] } else { 1.0 };
+    }
+    for i in 0..POWER_BLOCK {
+        y[i] = f64::from(inv_p) * log2_f64(x[i]);
+    }
+    for i in 0..POWER_BLOCK {
+        let x_eq = exp2_f64(y[i]) as f32;
+        let x_eq = if loss[i] > 0.0 { x_eq } else { 0.0 };
+        x[i] = x_eq + dx[i];
+    }
+    for i in 0..POWER_BLOCK {
+        y[i] = f64::from(p) * log2_f64(x[i]);
+    }
+    for i in 0..POWER_BLOCK {
+        let next = k[i] * (exp2_f64(y[i]) as f32);
+        let step = k[i] > 0.0 && dx[i] > 0.0;
+        loss[i] = if step { next } else { loss[i] };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `pow2` is within one ulp of the correctly rounded power (f64 `powf`) over the range pack
+    /// life uses and beyond, subnormal inputs included.
+    #[test]
+    fn pow2_is_within_an_ulp() {
+        let mut worst = 0.0f64;
+        for i in 0..200_000u32 {
+            // Inputs from 1e-40 to 1e6, log-spaced; exponents 0.3 to 2.5.
+            let x = (10f64.powf(-40.0 + 46.0 * f64::from(i) / 200_000.0)) as f32;
+            let p = 0.3 + 2.2 * f64::from(i % 97) / 96.0;
+            let p = p as f32;
+            let want = f64::from(x).powf(f64::from(p));
+            if !(want > 1e-37 && want < 1e37) {
+                continue;
+            }
+            let got = f64::from(pow2(x, p));
+            let ulp = f64::from(f32::EPSILON) * want;
+            worst = worst.max((got - want).abs() / ulp);
+        }
+        assert!(worst <= 1.0, "pow2 off by {worst} ulp");
+    }
+
+    /// The batched steps (vectorised, AVX2 where the CPU has it) are the scalar step bit for bit,
+    /// the no-step and from-zero cases included.
+    #[test]
+    fn power_steps_are_the_scalar_step() {
+        let n = 1003;
+        let f = |i: usize, m: usize| ((i * m) % 1009) as f32 / 1009.0;
+        let loss: Vec<f32> = (0..n)
+            .map(|i| if i % 7 == 0 { 0.0 } else { 0.4 * f(i, 31) })
+            .collect();
+        let k: Vec<f32> = (0..n)
+            .map(|i| {
+                if i % 11 == 0 {
+                    0.0
+                } else {
+                    0.05 * f(i, 17) + 1e-4
+                }
+            })
+            .collect();
+        let dx: Vec<f32> = (0..n)
+            .map(|i| if i % 13 == 0 { 0.0 } else { 0.01 * f(i, 7) })
+            .collect();
+        for (p, inv_p) in [
+            (0.651_697_74f32, 1.0 / 0.651_697_74f32),
+            (0.441_996_8, 1.0 / 0.441_996_8),
+        ] {
+            let mut got = loss.clone();
+            power_steps(&mut got, &k, &dx, p, inv_p);
+            for i in 0..n {
+                let want = power_step_inv(loss[i], k[i], p, inv_p, dx[i]);
+                assert_eq!(got[i].to_bits(), want.to_bits(), "element {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn power_step_is_exact_for_constant_rates() {
+        let (k, p) = (0.01f32, 0.5f32);
+        let mut loss = 0.0;
+        for _ in 0..100 {
+            loss = power_step(loss, k, p, 3.0);
+        }
+        let exact = k * 300f32.powf(p);
+        assert!((loss - exact).abs() < 1e-5 * exact, "{loss} vs {exact}");
+    }
+}

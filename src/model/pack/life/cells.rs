@@ -1,0 +1,340 @@
+//! The pack's cells during life as a structure of arrays, and the vectorised pass that takes
+//! them through one step ([`age_cells`]): the per-cell half of [`super`]'s step.
+
+use super::{GroupPlace, cycling_factor, fade_scalar, overpotential_factor, sei_factor};
+use crate::model::aging::{
+    AgingParams, CurrentTerms, HoistedStep, RestTerms, power_steps_body, step_rates_of, table_fits,
+    table_lookup_unchecked,
+};
+use crate::model::flags;
+use crate::model::pack::PackCell;
+use crate::rng::Philox;
+
+/// A pack's cells during life, one array per quantity (structure of arrays), in series-group
+/// order: each pass over the pack is then one fixed-width loop over plain slices that the compiler
+/// vectorises (8 cells a lane group with AVX2), where a loop over per-cell structs stayed scalar
+/// and the rate arithmetic was most of pack life's time.
+pub(super) struct Cells {
+    /// Calendar capacity loss, fraction of initial capacity.
+    pub(super) loss_cal: Vec<f32>,
+    /// Cycling capacity loss, fraction of initial capacity.
+    pub(super) loss_cyc: Vec<f32>,
+    /// Capacity now, Ah.
+    pub(super) q: Vec<f32>,
+    /// Resistance now, mΩ.
+    pub(super) r: Vec<f32>,
+    /// `1 / r`, kept with `r`: the group's conductance and the cell's current share both read it.
+    pub(super) inv_r: Vec<f32>,
+    /// Initial capacity, Ah.
+    pub(super) q0: Vec<f32>,
+    /// Initial resistance, mΩ.
+    pub(super) r0: Vec<f32>,
+    /// Tab-weld resistance, mΩ.
+    pub(super) r_tab: Vec<f32>,
+    /// What the cell's make does to its cycling rate ([`cycling_factor`]).
+    pub(super) cyc_factor: Vec<f32>,
+    /// What formation's SEI does to its calendar rate ([`sei_factor`]).
+    pub(super) cal_factor: Vec<f32>,
+    /// Calendar stress-time a step: `scalar · days_per_step · time_scale`.
+    pub(super) dt: Vec<f32>,
+    /// `scalar · cycles_per_step`.
+    pub(super) scalar_cycles: Vec<f32>,
+    /// Self-discharge's Ah a step per Ah held, before the days: `k · 1e-3 / ocv_slope_v`.
+    pub(super) sd_per_ah: Vec<f32>,
+    /// Its group's [`RestTerms::cal`] (the rest temperature is the group's, fixed for life).
+    pub(super) rest_cal: Vec<f32>,
+    /// Its group's [`RestTerms::cyc`].
+    pub(super) rest_cyc: Vec<f32>,
+    /// Production index (keys its shorts).
+    pub(super) index: Vec<u64>,
+    /// Cells with a latent defect, by position in the pack.
+    pub(super) defects: Vec<usize>,
+}
+
+/// A step's per-cell operands and results, one slot per cell. The current terms persist between
+/// steps: a cell of a 1P group carries the pack current, which is the same every step, so they
+/// are computed once for its life (the old per-cell memo, now by construction).
+#[derive(Default)]
+pub(super) struct Work {
+    /// Its group's conductance (the current split reads it).
+    pub(super) g_sum: Vec<f32>,
+    /// Its group's coolant temperature, K.
+    pub(super) t_cool: Vec<f32>,
+    /// Its group's DOD (and EFC per cycle).
+    pub(super) dod: Vec<f32>,
+    /// [`dod_term`] of that DOD.
+    pub(super) dod_term: Vec<f32>,
+    /// The cell's current while cycling, A.
+    pub(super) i_cell: Vec<f32>,
+    /// [`CurrentTerms::sqrt_c`].
+    pub(super) sqrt_c: Vec<f32>,
+    /// [`CurrentTerms::base`].
+    pub(super) base: Vec<f32>,
+    /// [`CurrentTerms::rest_exp`].
+    pub(super) rest_exp: Vec<f32>,
+    /// [`overpotential_factor`] at the cell's current.
+    pub(super) overpotential: Vec<f32>,
+    /// Calendar rate of the step.
+    pub(super) k_cal: Vec<f32>,
+    /// Cycling rate of the step.
+    pub(super) k_cyc: Vec<f32>,
+    /// Cycling stress-time of the step.
+    pub(super) defc: Vec<f32>,
+    /// Self-discharge over the step, Ah.
+    pub(super) sd: Vec<f32>,
+    /// Per group: `1 / conductance`, mΩ.
+    pub(super) g_r: Vec<f32>,
+    /// Per group: coolant temperature, K.
+    pub(super) g_t_cool: Vec<f32>,
+    /// Per group: DOD.
+    pub(super) g_dod: Vec<f32>,
+    /// Per group: [`dod_term`].
+    pub(super) g_term: Vec<f32>,
+}
+
+impl Work {
+    /// The work arrays of a pack of `n` cells in `ns` groups.
+    pub(super) fn new(n: usize, ns: usize) -> Work {
+        let cells = || vec![0.0f32; n];
+        let groups = || vec![0.0f32; ns];
+        Work {
+            g_sum: cells(),
+            t_cool: cells(),
+            dod: cells(),
+            dod_term: cells(),
+            i_cell: cells(),
+            sqrt_c: cells(),
+            base: cells(),
+            rest_exp: cells(),
+            overpotential: vec![1.0; n],
+            k_cal: cells(),
+            k_cyc: cells(),
+            defc: cells(),
+            sd: cells(),
+            g_r: groups(),
+            g_t_cool: groups(),
+            g_dod: groups(),
+            g_term: groups(),
+        }
+    }
+}
+
+/// The cells' life state before the first step (`pack_init` in pack_life.wgsl).
+pub(super) fn init_cells(
+    a: &AgingParams,
+    table: &[f32],
+    rng: &Philox,
+    cells: &[PackCell],
+    places: &[GroupPlace],
+) -> Cells {
+    let np = a.parallel as usize;
+    let col = |f: &dyn Fn(&PackCell) -> f32| cells.iter().map(f).collect::<Vec<f32>>();
+    let scalar = col(&|c| fade_scalar(rng, a, c.index()));
+    let rest: Vec<RestTerms> = places
+        .iter()
+        .map(|p| RestTerms::new(a, table, p.t_base))
+        .collect();
+    let n = cells.len();
+    Cells {
+        loss_cal: vec![0.0; n],
+        loss_cyc: vec![0.0; n],
+        q: col(&|c| c.q0),
+        r: col(&|c| c.r0),
+        inv_r: col(&|c| 1.0 / c.r0),
+        q0: col(&|c| c.q0),
+        r0: col(&|c| c.r0),
+        r_tab: col(&|c| c.r_tab),
+        cyc_factor: col(&|c| cycling_factor(a, c)),
+        cal_factor: col(&|c| sei_factor(a, c.first_cycle_loss)),
+        dt: scalar
+            .iter()
+            .map(|s| s * a.days_per_step * a.time_scale)
+            .collect(),
+        scalar_cycles: scalar.iter().map(|s| s * a.cycles_per_step).collect(),
+        // mV/day → SOC/day through the OCV slope → Ah per Ah held.
+        sd_per_ah: col(&|c| c.k * 1e-3 / a.ocv_slope_v),
+        rest_cal: (0..n).map(|i| rest[i / np].cal).collect(),
+        rest_cyc: (0..n).map(|i| rest[i / np].cyc).collect(),
+        index: cells.iter().map(PackCell::index).collect(),
+        defects: (0..n)
+            .filter(|&i| cells[i].flags & flags::DEFECT != 0)
+            .collect(),
+    }
+}
+
+/// The pack's cells through one step: their current terms where `current` (see [`Work`]), rates,
+/// both power steps and their new capacity, resistance and self-discharge. Compiled for AVX2 and
+/// FMA where the CPU has them (the same operations on 8 lanes instead of 4; the only fused
+/// operations are the series' explicit `mul_add`s, fused on every path, so the bits do not depend
+/// on the path).
+pub(super) fn age_cells(
+    a: &AgingParams,
+    table: &[f32],
+    c: &mut Cells,
+    w: &mut Work,
+    pack_current: f32,
+    current: bool,
+) {
+    assert!(table_fits(table, a));
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has AVX2 and FMA; the table fits (checked above).
+        unsafe { age_cells_avx2(a, table, c, w, pack_current, current) };
+        return;
+    }
+    // SAFETY: the table fits (checked above).
+    unsafe { age_cells_body(a, table, c, w, pack_current, current) };
+}
+
+/// [`age_cells`] for AVX2.
+///
+/// # Safety
+/// The CPU has AVX2 and `table_fits(table, a)`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn age_cells_avx2(
+    a: &AgingParams,
+    table: &[f32],
+    c: &mut Cells,
+    w: &mut Work,
+    pack_current: f32,
+    current: bool,
+) {
+    // SAFETY: passed on from the caller.
+    unsafe { age_cells_body(a, table, c, w, pack_current, current) };
+}
+
+/// The body of [`age_cells`].
+///
+/// # Safety
+/// `table_fits(table, a)`.
+#[inline(always)]
+unsafe fn age_cells_body(
+    a: &AgingParams,
+    table: &[f32],
+    c: &mut Cells,
+    w: &mut Work,
+    pack_current: f32,
+    current: bool,
+) {
+    if current {
+        current_pass(a, c, w, pack_current);
+    }
+    // SAFETY: passed on from the caller.
+    unsafe {
+        if a.law == 0 {
+            rate_pass::<false>(a, table, c, w);
+        } else {
+            rate_pass::<true>(a, table, c, w);
+        }
+    }
+    power_steps_body(&mut c.loss_cal, &w.k_cal, &c.dt, a.p_cal, 1.0 / a.p_cal);
+    power_steps_body(&mut c.loss_cyc, &w.k_cyc, &w.defc, a.p_cyc, 1.0 / a.p_cyc);
+    fade_pass(a, c, w);
+}
+
+/// Each cell's current (its conductance's share of the pack current) and what the laws read of
+/// it: [`CurrentTerms`] and [`overpotential_factor`].
+#[inline(always)]
+fn current_pass(a: &AgingParams, c: &Cells, w: &mut Work, pack_current: f32) {
+    let n = c.q0.len();
+    let (inv_r, q0, r0, rest_cyc) = (&c.inv_r[..n], &c.q0[..n], &c.r0[..n], &c.rest_cyc[..n]);
+    let g_sum = &w.g_sum[..n];
+    let (i_out, sqrt_c, base) = (&mut w.i_cell[..n], &mut w.sqrt_c[..n], &mut w.base[..n]);
+    let (rest_exp, over) = (&mut w.rest_exp[..n], &mut w.overpotential[..n]);
+    for i in 0..n {
+        // Current divides by conductance: `inv_r / g_sum` is exactly 1 in a 1P group.
+        let i_cell = pack_current * (inv_r[i] / g_sum[i]);
+        let rest = RestTerms {
+            cal: 0.0,
+            cyc: rest_cyc[i],
+            inv_p_cal: 0.0,
+            inv_p_cyc: 0.0,
+        };
+        let t = CurrentTerms::new(a, &rest, i_cell / q0[i]);
+        i_out[i] = i_cell;
+        sqrt_c[i] = t.sqrt_c;
+        base[i] = t.base;
+        rest_exp[i] = t.rest_exp;
+        over[i] = overpotential_factor(a, i_cell, r0[i]);
+    }
+}
+
+/// Each cell's conditions (its own and its tab's heat over its group's coolant) and fade rates
+/// for the step ([`step_rates_of`] of the law `NMC`).
+///
+/// # Safety
+/// `table_fits(table, a)`.
+#[inline(always)]
+unsafe fn rate_pass<const NMC: bool>(a: &AgingParams, table: &[f32], c: &Cells, w: &mut Work) {
+    let n = c.q0.len();
+    let (r, r_tab, cyc_factor) = (&c.r[..n], &c.r_tab[..n], &c.cyc_factor[..n]);
+    let (cal_factor, dt, scalar_cycles) = (&c.cal_factor[..n], &c.dt[..n], &c.scalar_cycles[..n]);
+    let (rest_cal, rest_cyc) = (&c.rest_cal[..n], &c.rest_cyc[..n]);
+    let (i_cell, t_cool, dod, dod_term) = (
+        &w.i_cell[..n],
+        &w.t_cool[..n],
+        &w.dod[..n],
+        &w.dod_term[..n],
+    );
+    let (sqrt_c, base, rest_exp, over) = (
+        &w.sqrt_c[..n],
+        &w.base[..n],
+        &w.rest_exp[..n],
+        &w.overpotential[..n],
+    );
+    let (k_cal, k_cyc, defc) = (&mut w.k_cal[..n], &mut w.k_cyc[..n], &mut w.defc[..n]);
+    for i in 0..n {
+        let heat_w = i_cell[i] * i_cell[i] * r[i] * 1e-3;
+        let tab_w = i_cell[i] * i_cell[i] * r_tab[i] * 1e-3;
+        let t_cyc_k = t_cool[i] + heat_w * a.r_th + tab_w * a.tab_k_per_w;
+        // SAFETY: the caller's promise.
+        let table_cyc = unsafe { table_lookup_unchecked(table, a, t_cyc_k, 0) };
+        let rest = RestTerms {
+            cal: rest_cal[i],
+            cyc: rest_cyc[i],
+            inv_p_cal: 0.0,
+            inv_p_cyc: 0.0,
+        };
+        let step = HoistedStep {
+            t_cyc_k,
+            efc_per_cycle: dod[i],
+            dod_term: dod_term[i],
+            current: CurrentTerms {
+                sqrt_c: sqrt_c[i],
+                base: base[i],
+                rest_exp: rest_exp[i],
+            },
+            cyc_factor: cyc_factor[i] * over[i],
+            cal_factor: cal_factor[i],
+            dt: dt[i],
+            scalar_cycles: scalar_cycles[i],
+        };
+        let rates = step_rates_of::<NMC>(a, table_cyc, &rest, &step);
+        k_cal[i] = rates.k_cal;
+        k_cyc[i] = rates.k_cyc;
+        defc[i] = rates.defc;
+    }
+}
+
+/// Each cell's new capacity, resistance (and conductance) from its losses, and its self-discharge
+/// over the step.
+#[inline(always)]
+fn fade_pass(a: &AgingParams, c: &mut Cells, w: &mut Work) {
+    let n = c.q0.len();
+    let (loss_cal, loss_cyc, q0, r0) = (&c.loss_cal[..n], &c.loss_cyc[..n], &c.q0[..n], &c.r0[..n]);
+    let sd_per_ah = &c.sd_per_ah[..n];
+    let (q, r, inv_r, sd) = (
+        &mut c.q[..n],
+        &mut c.r[..n],
+        &mut c.inv_r[..n],
+        &mut w.sd[..n],
+    );
+    for i in 0..n {
+        let loss = loss_cal[i] + loss_cyc[i];
+        q[i] = q0[i] * (1.0 - loss);
+        r[i] = r0[i] * (1.0 + a.r_growth * loss);
+        inv_r[i] = 1.0 / r[i];
+        sd[i] = sd_per_ah[i] * q[i] * a.days_per_step;
+    }
+}
