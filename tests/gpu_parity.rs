@@ -1158,3 +1158,26 @@ fn resident_run_cancels_between_chunks() {
     assert!(r.expect("fits").is_ok());
     assert!(chunks > 0);
 }
+
+/// A window larger than one line dispatch is not taken on the device: `run_windows` says None and
+/// `engine::run` goes the host path (every passed cell read back, the CPU matches), with the
+/// CPU's packs.
+#[test]
+fn window_larger_than_a_dispatch_takes_the_host_path() {
+    use celltwin::engine::LifePlan;
+    let Some(_shared) = gpu() else { return };
+    let mut g = GpuBackend::new(AdapterPolicy::Any)
+        .expect("a second device")
+        .with_dispatch(65_536);
+    let scene = scene_with(&["cells=150000", "pack.window=100000", "pack.life_packs=0"]);
+    let plan = LifePlan::new(&scene);
+    assert!(
+        g.run_windows(&scene, 0..scene.cells, &plan, None, &mut |_| {})
+            .is_none()
+    );
+    let gs = engine::run(&scene, &mut g, &RunOptions::default(), &mut |_| {}).expect("host path");
+    let mut cpu = CpuBackend::new(None);
+    let c = engine::run(&scene, &mut cpu, &RunOptions::default(), &mut |_| {}).unwrap();
+    let bound = (DECISION_BOUND * scene.cells as f64).ceil() as u64;
+    assert!(c.packs.packs.abs_diff(gs.packs.packs) <= bound);
+}
