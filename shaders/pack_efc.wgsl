@@ -1,7 +1,8 @@
 // Equivalent full cycles of each aged pack from its fade curve, on the device where the curve
 // lies (only kept packs' curves travel to the host): the twin of `summary::pack_efc`. With them,
-// each pack's life in 16 bytes (`LifeOut`: what `summary::AgedPack` needs of it), the only
-// per-pack life record the host reads (a `PackState` is 40). The curve's
+// each pack's life in 20 bytes (`LifeOut`: what `summary::AgedPack` needs of it), the only
+// per-pack life record the host reads (a `PackState` is 40); its curve length tells the host how
+// much of a kept pack's curve to copy. The curve's
 // point s is the capacity fraction the duty met during step s, so a step of n cycles delivers
 // n · min(window, fraction) rated capacities; the step that crosses end of life counts up to the
 // crossing. The CPU sums in f64, this in f32 (up to a few thousand terms: ~1e-6 relative).
@@ -23,6 +24,7 @@ struct LifeOut {
     code: u32,
     calendar_share: f32,
     efc: f32,
+    curve_len: u32,
 }
 
 const STATE_WORDS: u32 = 10u;
@@ -52,5 +54,6 @@ fn pack_efc(@builtin(global_invocation_id) gid: vec3<u32>) {
         sum += clamp(end - f32(s) * n, 0.0, n) * min(job.window, curve[k * job.curve_stride + s]);
     }
     let code = min(state[st + STATE_REASON], 0xFFu) | (state[st + STATE_FLAGS] << 8u);
-    out[k] = LifeOut(state[st + STATE_CYCLES], code, bitcast<f32>(state[st + STATE_SHARE]), sum);
+    let share = bitcast<f32>(state[st + STATE_SHARE]);
+    out[k] = LifeOut(state[st + STATE_CYCLES], code, share, sum, state[st + STATE_CURVE_LEN]);
 }

@@ -1116,10 +1116,13 @@ fn resident_run_matches_cpu_engine() {
             reason_diff <= 1 + same / 100,
             "{matching}: {reason_diff} reasons differ"
         );
-        // Kept packs (about 1000 a run, whatever its size) bring their cells' indices, curve and
-        // state back; everything else must stay under 1 B a cell.
-        let stride = u64::from(AgingParams::from_scene(&scene).max_steps + 1);
-        let kept_bytes = r.kept.len() as u64 * (ps * 8 + stride * 4 + 40);
+        // Kept packs (about 1000 a run, whatever its size) bring their cells' indices and their
+        // curve back; everything else must stay under 1 B a cell.
+        let kept_bytes: u64 = r
+            .kept
+            .iter()
+            .map(|k| k.cells.len() as u64 * 8 + k.curve.len() as u64 * 4)
+            .sum();
         let rest = (moved.read_back - before.read_back - kept_bytes) as f64 / scene.cells as f64;
         assert!(
             rest <= 1.0,

@@ -272,9 +272,11 @@ pub struct LifeOut {
     pub calendar_share: f32,
     /// Equivalent full cycles delivered before end of life.
     pub efc: f32,
+    /// Points of its fade curve (`PackState::curve_len`).
+    pub curve_len: u32,
 }
 
-const _: () = assert!(size_of::<LifeOut>() == 16);
+const _: () = assert!(size_of::<LifeOut>() == 20);
 
 /// `RadixPass` in assemble.wgsl: which 8-bit digit one radix pass sorts by.
 #[repr(C)]
@@ -604,7 +606,7 @@ mod tests {
             (
                 efc,
                 "LifeOut",
-                fields!(LifeOut; cycles, code, calendar_share, efc),
+                fields!(LifeOut; cycles, code, calendar_share, efc, curve_len),
             ),
             (
                 efc,

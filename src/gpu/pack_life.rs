@@ -567,50 +567,56 @@ impl PackLifePass {
             pass.set_bind_group(0, &efc_bg, &[]);
             pass.dispatch_workgroups((packs as u32).div_ceil(64), 1, 1);
         }
-        // Read back: every pack's 16-byte record; the kept packs' curves and states after them.
+        // Read back every pack's 20-byte record; then only the kept packs' curves, each as long
+        // as it is (a curve stops at end of life, far short of the `stride` reserved).
         let rec_bytes = (packs * size_of::<LifeOut>()) as u64;
-        let state_bytes = size_of::<PackState>() as u64;
-        let curve_bytes = (stride * 4) as u64;
-        let kept: Vec<usize> = (0..packs).filter(|&k| keep[k]).collect();
-        let per_kept = curve_bytes + state_bytes;
-        let total = rec_bytes + kept.len() as u64 * per_kept;
-        dev.readback(ctx, total)?;
+        dev.readback(ctx, rec_bytes.max((stride * 4 * packs) as u64))?;
         let rb = dev.readback.as_ref().expect("made above");
         enc.copy_buffer_to_buffer(&dev.efc, 0, rb, 0, rec_bytes);
-        for (n, &k) in kept.iter().enumerate() {
-            let at = rec_bytes + n as u64 * per_kept;
-            enc.copy_buffer_to_buffer(&b.curve, k as u64 * curve_bytes, rb, at, curve_bytes);
-            let from = k as u64 * state_bytes;
-            enc.copy_buffer_to_buffer(&b.state, from, rb, at + curve_bytes, state_bytes);
-        }
         ctx.submit("running pack life", enc)?;
-        let lives = ctx.read_with(rb, total, |bytes| {
-            let (recs, kept_bytes) = bytes.split_at(rec_bytes as usize);
-            let recs: Vec<LifeOut> = pod_vec(recs);
-            let mut kept_parts = kept_bytes.chunks_exact(per_kept as usize);
-            recs.iter()
-                .enumerate()
-                .map(|(k, r)| {
-                    let reason = EndOfLife::from_code(r.code & 0xFF);
-                    let done = (r.code >> 8) & PackState::DONE != 0 && reason.is_some();
-                    let mut curve = Vec::new();
-                    if keep[k] {
-                        let part = kept_parts.next().expect("one part per kept pack");
-                        let (c, st) = part.split_at(curve_bytes as usize);
-                        let st: PackState = bytemuck::pod_read_unaligned(st);
-                        let len = (st.curve_len as usize).min(stride);
-                        curve = pod_vec::<f32>(c)[..len].to_vec();
-                    }
-                    let life = PackLife {
-                        cycles: r.cycles,
-                        reason: reason.unwrap_or(EndOfLife::Cap),
-                        calendar_share: r.calendar_share,
-                        curve,
-                    };
-                    (done, (life, r.efc))
-                })
-                .collect::<Vec<_>>()
-        })?;
+        let recs: Vec<LifeOut> = ctx.read_with(rb, rec_bytes, pod_vec)?;
+        let lens: Vec<usize> = recs
+            .iter()
+            .map(|r| (r.curve_len as usize).min(stride))
+            .collect();
+        let kept: Vec<usize> = (0..packs).filter(|&k| keep[k] && lens[k] > 0).collect();
+        let kept_bytes: u64 = kept.iter().map(|&k| lens[k] as u64 * 4).sum();
+        let mut curves: Vec<Vec<f32>> = vec![Vec::new(); packs];
+        if kept_bytes > 0 {
+            let mut enc = ctx
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("kept curves"),
+                });
+            let mut at = 0;
+            for &k in &kept {
+                let bytes = lens[k] as u64 * 4;
+                enc.copy_buffer_to_buffer(&b.curve, (k * stride * 4) as u64, rb, at, bytes);
+                at += bytes;
+            }
+            ctx.submit("reading kept curves", enc)?;
+            let flat: Vec<f32> = ctx.read_with(rb, kept_bytes, pod_vec)?;
+            let mut off = 0;
+            for &k in &kept {
+                curves[k] = flat[off..off + lens[k]].to_vec();
+                off += lens[k];
+            }
+        }
+        let lives: Vec<(bool, (PackLife, f32))> = recs
+            .iter()
+            .zip(curves)
+            .map(|(r, curve)| {
+                let reason = EndOfLife::from_code(r.code & 0xFF);
+                let done = (r.code >> 8) & PackState::DONE != 0 && reason.is_some();
+                let life = PackLife {
+                    cycles: r.cycles,
+                    reason: reason.unwrap_or(EndOfLife::Cap),
+                    calendar_share: r.calendar_share,
+                    curve,
+                };
+                (done, (life, r.efc))
+            })
+            .collect();
         if lives.iter().any(|(done, _)| !done) {
             return Err(EngineError::Gpu(
                 "pack life did not finish every pack, or wrote an unknown end-of-life code \
