@@ -105,6 +105,7 @@ impl Philox {
 /// gives. Written as fixed-width loops over the lanes (structure of arrays) so that the compiler
 /// turns each 32×32→64 multiply into vector multiplies (`vpmuludq` with AVX2): the CPU line's
 /// generator cost is this, per cell, divided by the lane width.
+#[allow(clippy::needless_range_loop)] // lane-indexed SoA loops are what vectorises
 #[inline(always)]
 pub fn philox4x32_lanes<const L: usize>(
     key: [u32; 2],
@@ -254,6 +255,9 @@ pub fn erfinv_w(x: f32) -> f32 {
 }
 
 /// [`erfinv`]`(x) / x` for `w < 5`.
+// The coefficients as published (Giles; Cephes), though f32 holds fewer digits: they round to
+// the values the WGSL twin writes.
+#[allow(clippy::excessive_precision)]
 #[inline(always)]
 pub fn erfinv_central(w: f32) -> f32 {
     let a = w - 2.5;
@@ -269,6 +273,9 @@ pub fn erfinv_central(w: f32) -> f32 {
 }
 
 /// [`erfinv`]`(x) / x` for `w ≥ 5`.
+// The coefficients as published (Giles; Cephes), though f32 holds fewer digits: they round to
+// the values the WGSL twin writes.
+#[allow(clippy::excessive_precision)]
 #[inline(always)]
 pub fn erfinv_tail(w: f32) -> f32 {
     let b = w.sqrt() - 3.0;
@@ -286,6 +293,9 @@ pub fn erfinv_tail(w: f32) -> f32 {
 /// Natural logarithm of a positive normal f32 (Cephes' `logf`: exponent split, a degree-9
 /// polynomial on the mantissa in [√½, √2), within 2 ulp). Plain arithmetic and bit operations, so
 /// it vectorises (the C library's `logf` does not) and the WGSL twin computes the same expression.
+// The coefficients as published (Giles; Cephes), though f32 holds fewer digits: they round to
+// the values the WGSL twin writes.
+#[allow(clippy::excessive_precision)]
 #[inline(always)]
 pub fn ln(v: f32) -> f32 {
     let bits = v.to_bits();
@@ -457,7 +467,7 @@ mod tests {
             assert!(z >= last, "not monotone at level {k}: {last} then {z}");
             assert_eq!(z, -normal(!x), "antisymmetry at level {k}");
             last = z;
-            if k % 61 == 0 || k < 4096 || k > (1 << 23) - 4096 {
+            if k % 61 == 0 || !(4096..=(1 << 23) - 4096).contains(&k) {
                 let want = quantile64((f64::from(k) + 0.5) / 8_388_608.0);
                 let err = (f64::from(z) - want).abs();
                 let bound = 1e-6 + 4.0 * want.abs() * f64::from(f32::EPSILON);
@@ -505,6 +515,7 @@ mod tests {
     /// The lane generator gives, lane by lane, the scalar generator's words, across the 2³² carry
     /// of the index.
     #[test]
+    #[allow(clippy::needless_range_loop)]
     fn lanes_equal_scalar_words() {
         let g = Philox::new(0x1234_5678_9abc_def0);
         for first in [0u64, 5, (1 << 32) - 3, u64::MAX - 2] {
