@@ -295,14 +295,15 @@ impl<const L: usize> Word for [u32; L] {
         // `rng::normal` lane by lane, in fixed-width loops of branch-free arithmetic that
         // vectorise; the tail polynomial (0.34 % of draws) only for groups that have a tail lane.
         let (mut x, mut w, mut p) = ([0.0f32; L], [0.0f32; L], [0.0f32; L]);
-        let mut tail = false;
+        // A count, not a `bool` or-ed per lane: that the compiler keeps as a vector compare.
+        let mut tail = 0u32;
         for l in 0..L {
             x[l] = 2.0 * uniform_open(self[l]) - 1.0;
             w[l] = erfinv_w(x[l]);
             p[l] = erfinv_central(w[l]);
-            tail |= w[l] >= ERFINV_TAIL;
+            tail += u32::from(w[l] >= ERFINV_TAIL);
         }
-        if tail {
+        if tail > 0 {
             for l in 0..L {
                 if w[l] >= ERFINV_TAIL {
                     p[l] = erfinv_tail(w[l]);
