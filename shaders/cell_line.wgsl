@@ -90,13 +90,14 @@ struct Coated {
 }
 
 fn lot_normals(lot: vec2<u32>) -> vec2<f32> {
-    let u = uniforms(lot, STREAM_COATING | STREAM_LOT, 0u);
-    return box_muller(u.x, u.y);
+    let w = words(lot, STREAM_COATING | STREAM_LOT, 0u);
+    return vec2<f32>(normal(w.x), normal(w.y));
 }
 
 fn coating(cell: vec2<u32>, z_lot_c: f32, z_lot_a: f32) -> Coated {
-    let u = uniforms(cell, STREAM_COATING, 0u);
-    let z = box_muller(u.x, u.y);
+    // `model::draws`: loading normals from words 0 and 1, the defect uniform from word 2.
+    let w = words(cell, STREAM_COATING, 0u);
+    let z = vec2<f32>(normal(w.x), normal(w.y));
     let cathode = 1.0 + p.cathode_lot_cv * z_lot_c + p.cathode_cv * z.x;
     let anode = 1.0 + p.anode_lot_cv * z_lot_a + p.anode_cv * z.y;
     let out_of_tolerance =
@@ -106,7 +107,8 @@ fn coating(cell: vec2<u32>, z_lot_c: f32, z_lot_a: f32) -> Coated {
         anode,
         p.np_design * anode / cathode,
         out_of_tolerance,
-        poisson(p.defects_per_cell, u.z) > 0u,
+        // poisson(mean, u) > 0 exactly when u > e^-mean (inversion's first step).
+        uniform_open(w.z) > exp(-p.defects_per_cell),
     );
 }
 
@@ -118,8 +120,7 @@ struct Calendered {
 }
 
 fn calendering(cell: vec2<u32>, cathode_loading: f32) -> Calendered {
-    let u = uniforms(cell, STREAM_CALENDERING, 0u);
-    let z = box_muller(u.x, u.y).x;
+    let z = normal(words(cell, STREAM_CALENDERING, 0u).x);
     let porosity = max(p.porosity_target + p.porosity_sd * z, 0.02);
     let ratio = p.porosity_target / porosity;
     return Calendered(porosity, p.r_ionic * cathode_loading * ratio * sqrt(ratio));
@@ -135,9 +136,9 @@ struct Wound {
 }
 
 fn winding(cell: vec2<u32>) -> Wound {
-    let u = uniforms(cell, STREAM_WINDING, 0u);
-    let z_am = box_muller(u.x, u.y);
-    let z_tab = box_muller(u.z, u.w).x;
+    let u = words(cell, STREAM_WINDING, 0u);
+    let z_am = vec2<f32>(normal(u.x), normal(u.y));
+    let z_tab = normal(u.z);
     let breach = abs(p.misalignment_sd * z_am.y) > p.overhang;
     // The X-ray draw is taken only for a breached cell: a second Philox call.
     var caught = false;
@@ -155,8 +156,7 @@ struct Filled {
 }
 
 fn filling(cell: vec2<u32>, area: f32, loading: f32, porosity: f32) -> Filled {
-    let u = uniforms(cell, STREAM_FILLING, 0u);
-    let z = box_muller(u.x, u.y).x;
+    let z = normal(words(cell, STREAM_FILLING, 0u).x);
     let mass = 1.0 + p.fill_cv * z;
     let e0 = p.porosity_target;
     let e = min(porosity, 0.95);
@@ -176,23 +176,22 @@ struct Formed {
 }
 
 fn rack_normal(rack: vec2<u32>) -> f32 {
-    let u = uniforms(rack, STREAM_FORMATION | STREAM_LOT, 0u);
-    return box_muller(u.x, u.y).x;
+    return normal(words(rack, STREAM_FORMATION | STREAM_LOT, 0u).x);
 }
 
 fn formation(cell: vec2<u32>, z_rack: f32, defect: bool) -> Formed {
-    let u = uniforms(cell, STREAM_FORMATION, 0u);
-    let z = box_muller(u.x, u.y);
-    let z_loss = z.x;
-    let z_k = z.y;
+    let w = words(cell, STREAM_FORMATION, 0u);
+    let z_loss = normal(w.x);
+    let z_k = normal(w.y);
+    let u = vec2<f32>(uniform_open(w.z), uniform_open(w.w));
     let d_temp = p.rack_temp_sd * z_rack;
     let loss = clamp(p.first_cycle_loss + p.first_cycle_loss_sd * z_loss + p.loss_per_degc * d_temp, 0.0, 0.9);
     let k_base = p.k_median * exp(p.k_sigma * z_k);
     var k_true = k_base;
     var k_test = k_base;
     if (defect) {
-        let severity = p.defect_k_min + (p.defect_k_max - p.defect_k_min) * u.z;
-        let onset = -p.defect_onset_mean * log(u.w);
+        let severity = p.defect_k_min + (p.defect_k_max - p.defect_k_min) * u.x;
+        let onset = -p.defect_onset_mean * log(u.y);
         k_true += severity;
         k_test += severity * max((p.aging_days - onset) / p.aging_days, 0.0);
     }
@@ -211,9 +210,9 @@ fn test_and_sort(cell: vec2<u32>, c: Coated, k: Calendered, w: Wound, f: Filled,
         / (1.0 - p.first_cycle_loss);
     let r_true = w.r_tab + (k.r_ionic + fo.r_sei + f.r_bulk) / w.area;
 
-    let u = uniforms(cell, STREAM_EOL, 0u);
-    let z_qr = box_muller(u.x, u.y);
-    let z_k = box_muller(u.z, u.w).x;
+    let u = words(cell, STREAM_EOL, 0u);
+    let z_qr = vec2<f32>(normal(u.x), normal(u.y));
+    let z_k = normal(u.z);
     let q_meas = q_true * (1.0 + p.capacity_noise * z_qr.x);
     let r_meas = r_true * (1.0 + p.dcir_noise * z_qr.y);
     let k_meas = fo.k_during_test + p.k_noise * z_k;

@@ -73,16 +73,79 @@ fn uniforms(index: vec2<u32>, stream: u32, draw: u32) -> vec4<f32> {
 
 const TAU: f32 = 6.2831855;
 
-// Box-Muller: two uniforms in (0,1) -> two independent standard normals.
+// Box-Muller: two uniforms in (0,1) -> two independent standard normals. The cell line uses
+// `normal` (one word each); pack life's fade scalar still uses this pair.
 fn box_muller(u1: f32, u2: f32) -> vec2<f32> {
     let r = sqrt(-2.0 * log(u1));
     let theta = TAU * u2;
     return vec2<f32>(r * cos(theta), r * sin(theta));
 }
 
+// `rng::ln`: Cephes' logf (exponent split, degree-9 polynomial on the mantissa in [sqrt(1/2),
+// sqrt(2))), the CPU's expression, so both backends take the same logarithm in the normals.
+fn ln(v: f32) -> f32 {
+    let bits = bitcast<u32>(v);
+    let e0 = i32((bits >> 23u) & 0xFFu) - 126;
+    let m = bitcast<f32>((bits & 0x007FFFFFu) | 0x3F000000u);
+    let small = m < 0.70710677;
+    let e = f32(e0 - select(0, 1, small));
+    let x = select(m, m + m, small) - 1.0;
+    let z = x * x;
+    var y = 7.0376836e-2;
+    y = y * x - 1.15146103e-1;
+    y = y * x + 1.16769987e-1;
+    y = y * x - 1.24201408e-1;
+    y = y * x + 1.42493228e-1;
+    y = y * x - 1.66680577e-1;
+    y = y * x + 2.00007148e-1;
+    y = y * x - 2.4999994e-1;
+    y = y * x + 3.3333331e-1;
+    y = y * x * z;
+    y += -2.1219444e-4 * e;
+    y += -0.5 * z;
+    return x + y + 0.693359375 * e;
+}
+
+// `rng::erfinv`: Giles' single-precision inverse error function (GPU Computing Gems Jade, 2011).
+fn erfinv(x: f32) -> f32 {
+    let w = -ln((1.0 - x) * (1.0 + x));
+    var p: f32;
+    if (w < 5.0) {
+        let a = w - 2.5;
+        p = 2.81022636e-8;
+        p = 3.43273939e-7 + p * a;
+        p = -3.5233877e-6 + p * a;
+        p = -4.39150654e-6 + p * a;
+        p = 2.1858087e-4 + p * a;
+        p = -1.25372503e-3 + p * a;
+        p = -4.17768164e-3 + p * a;
+        p = 2.46640727e-1 + p * a;
+        p = 1.50140941 + p * a;
+    } else {
+        let b = sqrt(w) - 3.0;
+        p = -2.00214257e-4;
+        p = 1.00950558e-4 + p * b;
+        p = 1.34934322e-3 + p * b;
+        p = -3.67342844e-3 + p * b;
+        p = 5.73950773e-3 + p * b;
+        p = -7.6224613e-3 + p * b;
+        p = 9.43887047e-3 + p * b;
+        p = 1.00167406 + p * b;
+        p = 2.83297682 + p * b;
+    }
+    return p * x;
+}
+
+// `rng::normal`: a standard normal from one word, by the inverse CDF of its uniform (the factor
+// is sqrt(2) in f32, `std::f32::consts::SQRT_2`).
+fn normal(x: u32) -> f32 {
+    return 1.4142135 * erfinv(2.0 * uniform_open(x) - 1.0);
+}
+
+// `Philox::normals`: four normals, one per word.
 fn normals(index: vec2<u32>, stream: u32, draw: u32) -> vec4<f32> {
-    let u = uniforms(index, stream, draw);
-    return vec4<f32>(box_muller(u.x, u.y), box_muller(u.z, u.w));
+    let w = words(index, stream, draw);
+    return vec4<f32>(normal(w.x), normal(w.y), normal(w.z), normal(w.w));
 }
 
 // Poisson count by inversion of one uniform, capped at 16 like the CPU.

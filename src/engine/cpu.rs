@@ -10,6 +10,7 @@ use crate::model::pack::{PackCell, PackLife, simulate_pack};
 use crate::model::{CellRecord, LineParams};
 use crate::summary::{HistSpec, LineStats};
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// Cells per work item: large enough to amortise a block's statistics, small enough to balance.
 pub const BLOCK: u64 = 16_384;
@@ -41,6 +42,68 @@ impl CpuBackend {
     }
 }
 
+/// Cells the line simulates before counting them: small enough that the records stay in the
+/// first-level cache between the model and the statistics.
+const SLICE: usize = 256;
+
+/// One block: its cells simulated slice by slice, counted, and the passed ones written in index
+/// order to the front of `out` (the block's own stretch of the chunk's result, one slot per cell);
+/// returns the statistics and how many passed. With AVX2 (detected at run time) the counting is
+/// compiled for it too (the moments' rounding and the grade's floor become single instructions;
+/// the same results).
+fn line_block(
+    p: &LineParams,
+    spec: &HistSpec,
+    start: u64,
+    out: &mut [MaybeUninit<PackCell>],
+) -> (LineStats, usize) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2.
+        return unsafe { line_block_avx2(p, spec, start, out) };
+    }
+    line_block_body(p, spec, start, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn line_block_avx2(
+    p: &LineParams,
+    spec: &HistSpec,
+    start: u64,
+    out: &mut [MaybeUninit<PackCell>],
+) -> (LineStats, usize) {
+    line_block_body(p, spec, start, out)
+}
+
+#[inline(always)]
+fn line_block_body(
+    p: &LineParams,
+    spec: &HistSpec,
+    start: u64,
+    out: &mut [MaybeUninit<PackCell>],
+) -> (LineStats, usize) {
+    let n = out.len();
+    let mut stats = LineStats::new(spec, p.grade_bins);
+    let mut passed = 0;
+    let mut records = [CellRecord::default(); SLICE];
+    let mut done = 0;
+    while done < n {
+        let s = start + done as u64;
+        let records = &mut records[..SLICE.min(n - done)];
+        simulate_range(p, s, records);
+        for (i, r) in records.iter().enumerate() {
+            stats.push(r);
+            if r.passed() {
+                out[passed].write(PackCell::from_record(r, s + i as u64));
+                passed += 1;
+            }
+        }
+        done += records.len();
+    }
+    (stats, passed)
+}
+
 impl Backend for CpuBackend {
     fn kind(&self) -> &'static str {
         "cpu"
@@ -57,33 +120,35 @@ impl Backend for CpuBackend {
         start: u64,
         count: u64,
     ) -> Result<ChunkResult, EngineError> {
-        let blocks = count.div_ceil(BLOCK);
-        let parts: Vec<(LineStats, Vec<PackCell>)> = self.pool.install(|| {
-            (0..blocks)
-                .into_par_iter()
-                .map(|b| {
-                    let s = start + b * BLOCK;
-                    let n = BLOCK.min(start + count - s) as usize;
-                    let mut records = vec![CellRecord::default(); n];
-                    simulate_range(p, s, &mut records);
-                    let mut stats = LineStats::new(spec, p.grade_bins);
-                    let mut passed = Vec::with_capacity(n);
-                    for (i, r) in records.iter().enumerate() {
-                        stats.push(r);
-                        if r.passed() {
-                            passed.push(PackCell::from_record(r, s + i as u64));
-                        }
-                    }
-                    (stats, passed)
-                })
+        // Blocks write their passed cells straight into the chunk's result, each into its own
+        // stretch of one slot per cell; the stretches are then closed up in block order. No
+        // per-block vectors and no second copy: at 48 B a cell, fresh memory (page faults) and
+        // copies cost as much as a fifth of the line.
+        let block = BLOCK as usize;
+        let mut passed: Vec<PackCell> = Vec::with_capacity(count as usize);
+        let slots = &mut passed.spare_capacity_mut()[..count as usize];
+        let parts: Vec<(LineStats, usize)> = self.pool.install(|| {
+            slots
+                .par_chunks_mut(block)
+                .enumerate()
+                .map(|(b, out)| line_block(p, spec, start + (b * block) as u64, out))
                 .collect()
         });
         let mut stats = LineStats::new(spec, p.grade_bins);
-        let mut passed = Vec::with_capacity(parts.iter().map(|(_, v)| v.len()).sum());
-        for (s, v) in &parts {
+        let mut len = 0;
+        for (b, (s, n)) in parts.iter().enumerate() {
             stats.merge(s);
-            passed.extend_from_slice(v);
+            // SAFETY: block b initialised its first n slots, `b·block .. b·block + n`, and
+            // `len ≤ b·block`, so the (possibly overlapping) move stays within the capacity and
+            // only moves initialised cells below the initialised length.
+            unsafe {
+                let base = passed.as_mut_ptr();
+                std::ptr::copy(base.add(b * block), base.add(len), *n);
+            }
+            len += n;
         }
+        // SAFETY: the first `len` slots now hold the passed cells in index order.
+        unsafe { passed.set_len(len) };
         Ok(ChunkResult { stats, passed })
     }
 

@@ -469,14 +469,9 @@ fn run_line(
     Ok((stats, life_s))
 }
 
-/// The per-cell loop both CPU paths share: records for `start..start+count` into `out`.
+/// The per-cell loop both CPU paths share: records for `start..start+count` into `out`, in lane
+/// groups (`model::lanes`), each record equal to `model::simulate_cell`'s.
 #[inline]
 pub fn simulate_range(p: &LineParams, start: u64, out: &mut [CellRecord]) {
-    let rng = p.rng();
-    let mut lots = crate::model::LotDraws::for_cell(p, &rng, start);
-    for (i, r) in out.iter_mut().enumerate() {
-        let cell = start + i as u64;
-        lots.refresh(p, &rng, cell);
-        *r = crate::model::simulate_cell(p, &rng, cell, &lots);
-    }
+    crate::model::lanes::simulate_cells(p, start, out);
 }

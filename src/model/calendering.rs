@@ -2,7 +2,6 @@
 //! Twin: `calendering()` in `shaders/cell_line.wgsl`.
 
 use super::LineParams;
-use crate::rng::{Philox, box_muller, stream};
 
 /// What calendering decides for one cell.
 #[derive(Clone, Copy, Debug)]
@@ -14,11 +13,10 @@ pub struct Calendered {
 }
 
 /// Porosity lower than target lengthens the ionic path: `R ∝ L·(ε₀/ε)^1.5` (Bruggeman, with
-/// tortuosity ε^-0.5), and the electrode thickness L follows the loading.
-#[inline]
-pub fn calendering(p: &LineParams, rng: &Philox, cell: u64, cathode_loading: f32) -> Calendered {
-    let u = rng.uniforms(cell, stream::CALENDERING, 0);
-    let (z, _) = box_muller(u[0], u[1]);
+/// tortuosity ε^-0.5), and the electrode thickness L follows the loading. `z` is the porosity
+/// normal.
+#[inline(always)]
+pub fn calendering(p: &LineParams, z: f32, cathode_loading: f32) -> Calendered {
     // A porosity below 2 % is not an electrode; the clamp only guards absurd scenes.
     let porosity = (p.porosity_target + p.porosity_sd * z).max(0.02);
     let ratio = p.porosity_target / porosity;

@@ -8,7 +8,6 @@
 //! Twin: `filling()` in `shaders/cell_line.wgsl`.
 
 use super::LineParams;
-use crate::rng::{Philox, box_muller, stream};
 
 /// What filling leaves in one cell.
 #[derive(Clone, Copy, Debug)]
@@ -20,18 +19,9 @@ pub struct Filled {
 }
 
 /// `area` and `loading` relative to design (loading: the mean of cathode and anode), `porosity`
-/// absolute.
-#[inline]
-pub fn filling(
-    p: &LineParams,
-    rng: &Philox,
-    cell: u64,
-    area: f32,
-    loading: f32,
-    porosity: f32,
-) -> Filled {
-    let u = rng.uniforms(cell, stream::FILLING, 0);
-    let (z, _) = box_muller(u[0], u[1]);
+/// absolute; `z` is the fill-mass normal.
+#[inline(always)]
+pub fn filling(p: &LineParams, z: f32, area: f32, loading: f32, porosity: f32) -> Filled {
     let mass = 1.0 + p.fill_cv * z;
     let e0 = p.porosity_target;
     // The clamp only guards absurd scenes (validation keeps the target within 0.1–0.6).

@@ -3,7 +3,7 @@
 //! micro-shorts during the aging test. Twin: `formation()` in `shaders/cell_line.wgsl`.
 
 use super::LineParams;
-use crate::rng::{Philox, box_muller, stream};
+use crate::rng::{Philox, normal, stream};
 
 /// What formation and the aging test leave in one cell.
 #[derive(Clone, Copy, Debug)]
@@ -21,16 +21,15 @@ pub struct Formed {
 /// The rack temperature normal shared by every cell of a formation rack.
 #[inline]
 pub fn rack_normal(rng: &Philox, rack: u64) -> f32 {
-    let u = rng.uniforms(rack, stream::FORMATION | stream::LOT, 0);
-    box_muller(u[0], u[1]).0
+    normal(rng.words(rack, stream::FORMATION | stream::LOT, 0)[0])
 }
 
 /// Form one cell on its rack (`z_rack`, the rack's temperature normal); `defect` is whether
-/// coating put a latent particle defect in it.
-#[inline]
-pub fn formation(p: &LineParams, rng: &Philox, cell: u64, z_rack: f32, defect: bool) -> Formed {
-    let u = rng.uniforms(cell, stream::FORMATION, 0);
-    let (z_loss, z_k) = box_muller(u[0], u[1]);
+/// coating put a latent particle defect in it. `d` is the cell's formation draws
+/// ([`super::Draws::formation`]: loss and K normals, defect severity and onset uniforms).
+#[inline(always)]
+pub fn formation(p: &LineParams, d: [f32; 4], z_rack: f32, defect: bool) -> Formed {
+    let [z_loss, z_k, u_severity, u_onset] = d;
     let d_temp = p.rack_temp_sd * z_rack;
     let loss = (p.first_cycle_loss + p.first_cycle_loss_sd * z_loss + p.loss_per_degc * d_temp)
         .clamp(0.0, 0.9);
@@ -39,8 +38,8 @@ pub fn formation(p: &LineParams, rng: &Philox, cell: u64, z_rack: f32, defect: b
     if defect {
         // Severity uniform in [min, max]; onset exponential: a defect that starts at t_on
         // contributes (D - t_on)/D of its rate to a K-value measured over D days.
-        let severity = p.defect_k_min + (p.defect_k_max - p.defect_k_min) * u[2];
-        let onset = -p.defect_onset_mean * u[3].ln();
+        let severity = p.defect_k_min + (p.defect_k_max - p.defect_k_min) * u_severity;
+        let onset = -p.defect_onset_mean * u_onset.ln();
         k_true += severity;
         k_test += severity * ((p.aging_days - onset) / p.aging_days).max(0.0);
     }

@@ -12,6 +12,7 @@ pub mod coating;
 pub mod cost;
 pub mod filling;
 pub mod formation;
+pub mod lanes;
 pub mod life_plan;
 pub mod pack;
 pub mod params;
@@ -20,7 +21,9 @@ pub mod winding;
 
 pub use params::LineParams;
 
-use crate::rng::Philox;
+use crate::rng::{
+    ERFINV_TAIL, Philox, erfinv_central, erfinv_tail, erfinv_w, normal, stream, uniform_open,
+};
 use bytemuck::{Pod, Zeroable};
 use serde::Serialize;
 
@@ -251,20 +254,162 @@ impl LotDraws {
     }
 }
 
+/// The Philox stream of each stage's one call per cell, in line order (the order of the words in
+/// [`draws`]).
+pub const STAGE_STREAMS: [u32; 6] = [
+    stream::COATING,
+    stream::CALENDERING,
+    stream::WINDING,
+    stream::FILLING,
+    stream::FORMATION,
+    stream::EOL,
+];
+
+/// A Philox word, or `L` of them side by side (one per cell of a lane group): what turns into a
+/// normal or a uniform. One trait for both, so that the scalar cell and the lane group draw
+/// through the same [`draws`] and cannot drift apart.
+pub trait Word: Copy {
+    /// `f32`, or `[f32; L]` for lanes.
+    type F: Copy;
+    /// [`crate::rng::normal`] of each word.
+    fn normal(self) -> Self::F;
+    /// [`uniform_open`] of each word.
+    fn uniform(self) -> Self::F;
+}
+
+impl Word for u32 {
+    type F = f32;
+    #[inline(always)]
+    fn normal(self) -> f32 {
+        normal(self)
+    }
+    #[inline(always)]
+    fn uniform(self) -> f32 {
+        uniform_open(self)
+    }
+}
+
+impl<const L: usize> Word for [u32; L] {
+    type F = [f32; L];
+    #[inline(always)]
+    fn normal(self) -> [f32; L] {
+        // `rng::normal` lane by lane, in fixed-width loops of branch-free arithmetic that
+        // vectorise; the tail polynomial (0.34 % of draws) only for groups that have a tail lane.
+        let (mut x, mut w, mut p) = ([0.0f32; L], [0.0f32; L], [0.0f32; L]);
+        // A count, not a `bool` or-ed per lane: that the compiler keeps as a vector compare.
+        let mut tail = 0u32;
+        for l in 0..L {
+            x[l] = 2.0 * uniform_open(self[l]) - 1.0;
+            w[l] = erfinv_w(x[l]);
+            p[l] = erfinv_central(w[l]);
+            tail += u32::from(w[l] >= ERFINV_TAIL);
+        }
+        if tail > 0 {
+            for l in 0..L {
+                if w[l] >= ERFINV_TAIL {
+                    p[l] = erfinv_tail(w[l]);
+                }
+            }
+        }
+        let mut z = [0.0; L];
+        for l in 0..L {
+            z[l] = std::f32::consts::SQRT_2 * (p[l] * x[l]);
+        }
+        z
+    }
+    #[inline(always)]
+    fn uniform(self) -> [f32; L] {
+        let mut u = [0.0; L];
+        for l in 0..L {
+            u[l] = uniform_open(self[l]);
+        }
+        u
+    }
+}
+
+/// The random inputs of one cell (`F = f32`) or of a lane group (`F = [f32; L]`), one Philox call
+/// per stage ([`STAGE_STREAMS`], draw 0) with one word per draw: normals by the inverse CDF, so
+/// no word is wasted on a Box–Muller partner. The WGSL stages take the same words.
+#[derive(Clone, Copy, Debug)]
+pub struct Draws<F> {
+    /// Cathode and anode loading normals, the defect uniform (words 0, 1, 2).
+    pub coating: [F; 3],
+    /// Porosity normal (word 0).
+    pub calendering: F,
+    /// Area, misalignment and tab-weld normals (words 0, 1, 2).
+    pub winding: [F; 3],
+    /// Fill-mass normal (word 0).
+    pub filling: F,
+    /// First-cycle loss and K normals, defect severity and onset uniforms (words 0–3).
+    pub formation: [F; 4],
+    /// Capacity, DCIR and K gauge normals (words 0, 1, 2).
+    pub eol: [F; 3],
+}
+
+/// A cell's (or a lane group's) [`Draws`] from its six stages' Philox words.
+#[inline(always)]
+pub fn draws<W: Word>(w: &[[W; 4]; 6]) -> Draws<W::F> {
+    let [c, k, wi, f, fo, e] = w;
+    Draws {
+        coating: [c[0].normal(), c[1].normal(), c[2].uniform()],
+        calendering: k[0].normal(),
+        winding: [wi[0].normal(), wi[1].normal(), wi[2].normal()],
+        filling: f[0].normal(),
+        formation: [
+            fo[0].normal(),
+            fo[1].normal(),
+            fo[2].uniform(),
+            fo[3].uniform(),
+        ],
+        eol: [e[0].normal(), e[1].normal(), e[2].normal()],
+    }
+}
+
+impl<const L: usize> Draws<[f32; L]> {
+    /// The draws of lane `l`.
+    #[inline(always)]
+    pub fn lane(&self, l: usize) -> Draws<f32> {
+        // Indexing, not `array::map`: std's generic helpers are compiled without the caller's
+        // target features and would not inline into the AVX2 loop.
+        let (c, w, fo, e) = (&self.coating, &self.winding, &self.formation, &self.eol);
+        Draws {
+            coating: [c[0][l], c[1][l], c[2][l]],
+            calendering: self.calendering[l],
+            winding: [w[0][l], w[1][l], w[2][l]],
+            filling: self.filling[l],
+            formation: [fo[0][l], fo[1][l], fo[2][l], fo[3][l]],
+            eol: [e[0][l], e[1][l], e[2][l]],
+        }
+    }
+}
+
 /// One cell through the whole line. `lots` must be the draws of this cell's lots.
 #[inline]
 pub fn simulate_cell(p: &LineParams, rng: &Philox, cell: u64, lots: &LotDraws) -> CellRecord {
-    let c = coating::coating(p, rng, cell, lots.z_cathode, lots.z_anode);
-    let k = calendering::calendering(p, rng, cell, c.cathode);
-    let w = winding::winding(p, rng, cell);
+    let words = STAGE_STREAMS.map(|s| rng.words(cell, s, 0));
+    line(p, rng, cell, &draws(&words), lots)
+}
+
+/// The stages of one cell from its draws: the model, shared by [`simulate_cell`] and the lane
+/// groups of [`lanes::simulate_cells`] (which give it the same draws, so the same cell).
+#[inline(always)]
+pub fn line(
+    p: &LineParams,
+    rng: &Philox,
+    cell: u64,
+    d: &Draws<f32>,
+    lots: &LotDraws,
+) -> CellRecord {
+    let c = coating::coating(p, d.coating, lots.z_cathode, lots.z_anode);
+    let k = calendering::calendering(p, d.calendering, c.cathode);
+    let w = winding::winding(p, rng, cell, d.winding);
     let f = filling::filling(
         p,
-        rng,
-        cell,
+        d.filling,
         w.area,
         0.5 * (c.cathode + c.anode),
         k.porosity,
     );
-    let fo = formation::formation(p, rng, cell, lots.z_rack, c.defect);
-    sorting::test_and_sort(p, rng, cell, &c, &k, &w, &f, &fo)
+    let fo = formation::formation(p, d.formation, lots.z_rack, c.defect);
+    sorting::test_and_sort(p, d.eol, &c, &k, &w, &f, &fo)
 }

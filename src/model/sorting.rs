@@ -9,16 +9,15 @@ use super::filling::Filled;
 use super::formation::Formed;
 use super::winding::Wound;
 use super::{CellRecord, LineParams, Scrap, flags};
-use crate::rng::{Philox, box_muller, stream};
 
 /// Capacity: `Q = Q_rated · min(cathode, anode·N/P_design / N/P_min) · area · (1−loss)/(1−loss₀)`,
-/// so a nominal cell has the rated capacity. Resistance: tab + (ionic + SEI + bulk)/area.
+/// so a nominal cell has the rated capacity. Resistance: tab + (ionic + SEI + bulk)/area. `d` is
+/// the gauges' draws ([`super::Draws::eol`]: capacity, DCIR and K-value noise normals).
 #[allow(clippy::too_many_arguments)]
-#[inline]
+#[inline(always)]
 pub fn test_and_sort(
     p: &LineParams,
-    rng: &Philox,
-    cell: u64,
+    d: [f32; 3],
     c: &Coated,
     k: &Calendered,
     w: &Wound,
@@ -30,9 +29,7 @@ pub fn test_and_sort(
         p.q_rated * electrode * w.area * (1.0 - fo.first_cycle_loss) / (1.0 - p.first_cycle_loss);
     let r_true = w.r_tab + (k.r_ionic + fo.r_sei + f.r_bulk) / w.area;
 
-    let u = rng.uniforms(cell, stream::EOL, 0);
-    let (z_q, z_r) = box_muller(u[0], u[1]);
-    let (z_k, _) = box_muller(u[2], u[3]);
+    let [z_q, z_r, z_k] = d;
     let q_meas = q_true * (1.0 + p.capacity_noise * z_q);
     let r_meas = r_true * (1.0 + p.dcir_noise * z_r);
     let k_meas = fo.k_during_test + p.k_noise * z_k;

@@ -3,7 +3,7 @@
 //! `shaders/cell_line.wgsl`.
 
 use super::LineParams;
-use crate::rng::{Philox, box_muller, stream};
+use crate::rng::{Philox, stream};
 
 /// What winding decides for one cell.
 #[derive(Clone, Copy, Debug)]
@@ -19,12 +19,11 @@ pub struct Wound {
 }
 
 /// Wind one cell: its area, its alignment against the overhang and the X-ray's verdict, its tab
-/// weld.
-#[inline]
-pub fn winding(p: &LineParams, rng: &Philox, cell: u64) -> Wound {
-    let u = rng.uniforms(cell, stream::WINDING, 0);
-    let (z_area, z_mis) = box_muller(u[0], u[1]);
-    let (z_tab, _) = box_muller(u[2], u[3]);
+/// weld. `d` is the cell's winding draws ([`super::Draws::winding`]: area, misalignment and tab
+/// normals).
+#[inline(always)]
+pub fn winding(p: &LineParams, rng: &Philox, cell: u64, d: [f32; 3]) -> Wound {
+    let [z_area, z_mis, z_tab] = d;
     let breach = (p.misalignment_sd * z_mis).abs() > p.overhang;
     // The X-ray draw is taken only for a breached cell (rare): a second Philox call.
     let caught = breach && rng.uniforms(cell, stream::WINDING, 1)[0] < p.xray_detect;

@@ -1,0 +1,168 @@
+//! The CPU line in lane groups: [`LANES`] consecutive cells share each Philox call and each
+//! inverse-CDF normal as structure-of-arrays vectors, then every cell goes through the same
+//! [`super::line`] as [`super::simulate_cell`]. The records are bit for bit the scalar path's (the
+//! lane loops are the scalar operations side by side; no fused multiply-add anywhere), so the GPU,
+//! the cells table and the attribution, which regenerate cells one by one, agree with the line.
+
+use super::{CellRecord, Draws, LineParams, LotDraws, STAGE_STREAMS, draws, line, simulate_cell};
+use crate::rng::{Philox, philox4x32_lanes};
+
+/// Where a lane group's Philox words come from: the portable lane loops, or AVX2 intrinsics
+/// (the same words; chosen with the rest of the code path at run time).
+trait LaneWords {
+    /// The four words of cells `first..first + LANES` at `(stream, draw 0)`.
+    fn words(key: [u32; 2], first: u64, stream: u32) -> [[u32; LANES]; 4];
+}
+
+/// [`philox4x32_lanes`]: any CPU.
+struct Portable;
+
+impl LaneWords for Portable {
+    #[inline(always)]
+    fn words(key: [u32; 2], first: u64, stream: u32) -> [[u32; LANES]; 4] {
+        philox4x32_lanes::<LANES>(key, first, stream, 0)
+    }
+}
+
+/// [`crate::rng::philox4x32_x8_avx2`]: only used from [`simulate_cells_avx2`].
+#[cfg(target_arch = "x86_64")]
+struct Avx2;
+
+#[cfg(target_arch = "x86_64")]
+impl LaneWords for Avx2 {
+    #[inline(always)]
+    fn words(key: [u32; 2], first: u64, stream: u32) -> [[u32; LANES]; 4] {
+        // SAFETY: `Avx2` is only instantiated in `simulate_cells_avx2`, entered once AVX2 was
+        // detected.
+        unsafe { crate::rng::philox4x32_x8_avx2(key, first, stream, 0) }
+    }
+}
+
+/// Cells per lane group: eight u32 lanes fill one AVX2 register.
+pub const LANES: usize = 8;
+
+/// The lot draws of ascending cells, redrawn when a cell passes its lot's or rack's last index
+/// (a compare per cell instead of [`LotDraws::refresh`]'s two 64-bit divisions).
+struct LotCursor {
+    lots: LotDraws,
+    lot_end: u64,
+    rack_end: u64,
+}
+
+impl LotCursor {
+    fn new(p: &LineParams, rng: &Philox, cell: u64) -> LotCursor {
+        let lots = LotDraws::for_cell(p, rng, cell);
+        LotCursor {
+            lot_end: (lots.coating_lot + 1).saturating_mul(u64::from(p.coating_lot_size)),
+            rack_end: (lots.rack + 1).saturating_mul(u64::from(p.rack_size)),
+            lots,
+        }
+    }
+
+    /// The lot draws of `cell`, which must not be below the last cell asked for.
+    #[inline(always)]
+    fn at(&mut self, p: &LineParams, rng: &Philox, cell: u64) -> &LotDraws {
+        if cell >= self.lot_end || cell >= self.rack_end {
+            *self = LotCursor::new(p, rng, cell);
+        }
+        &self.lots
+    }
+}
+
+/// The records of cells `start..start + out.len()`: each equal to [`simulate_cell`]'s. With AVX2
+/// (detected at run time; the default target is plain x86-64) the lane loops run 8 wide.
+pub fn simulate_cells(p: &LineParams, start: u64, out: &mut [CellRecord]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2.
+        unsafe { simulate_cells_avx2(p, start, out) };
+        return;
+    }
+    simulate_cells_body::<Portable>(p, start, out);
+}
+
+/// [`simulate_cells`] compiled for AVX2 (the same operations; no FMA, so the same bits).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn simulate_cells_avx2(p: &LineParams, start: u64, out: &mut [CellRecord]) {
+    simulate_cells_body::<Avx2>(p, start, out);
+}
+
+#[inline(always)]
+fn simulate_cells_body<G: LaneWords>(p: &LineParams, start: u64, out: &mut [CellRecord]) {
+    let rng = p.rng();
+    let mut lots = LotCursor::new(p, &rng, start);
+    let mut groups = out.chunks_exact_mut(LANES);
+    let mut first = start;
+    for group in &mut groups {
+        let d = group_draws::<G>(&rng, first);
+        for (l, r) in group.iter_mut().enumerate() {
+            let cell = first + l as u64;
+            *r = line(p, &rng, cell, &d.lane(l), lots.at(p, &rng, cell));
+        }
+        first += LANES as u64;
+    }
+    for (l, r) in groups.into_remainder().iter_mut().enumerate() {
+        let cell = first + l as u64;
+        *r = simulate_cell(p, &rng, cell, lots.at(p, &rng, cell));
+    }
+}
+
+/// The draws of cells `first..first + LANES`: six lane Philox calls and their normals.
+#[inline(always)]
+fn group_draws<G: LaneWords>(rng: &Philox, first: u64) -> Draws<[f32; LANES]> {
+    // A loop, not `array::map` (whose std helpers would not inline into the AVX2 code).
+    let mut words = [[[0u32; LANES]; 4]; 6];
+    for (w, s) in words.iter_mut().zip(STAGE_STREAMS) {
+        *w = G::words(rng.key(), first, s);
+    }
+    draws(&words)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lane path's records equal `simulate_cell`'s bit for bit: ranges off the lane grid,
+    /// shorter than a group, across lots and racks of 3 and 5 cells, and across 2³².
+    #[test]
+    fn lanes_equal_scalar_cells() {
+        let scenes = [
+            crate::scene::load(None, &[]).expect("default scene"),
+            crate::scene::load(
+                None,
+                &[
+                    "coating.lot_size=3".into(),
+                    "formation.rack_size=5".into(),
+                    "coating.defects_per_cell=0.5".into(),
+                    "line.spread_scale=6".into(),
+                ],
+            )
+            .expect("small lots"),
+        ];
+        for s in &scenes {
+            let p = LineParams::from_scene(s);
+            let rng = p.rng();
+            for (start, n) in [(0u64, 4099usize), (13, 5), ((1 << 32) - 21, 77)] {
+                let mut out = vec![CellRecord::default(); n];
+                simulate_cells(&p, start, &mut out);
+                let mut portable = vec![CellRecord::default(); n];
+                simulate_cells_body::<Portable>(&p, start, &mut portable);
+                for (i, (r, q)) in out.iter().zip(&portable).enumerate() {
+                    let cell = start + i as u64;
+                    let want = simulate_cell(&p, &rng, cell, &LotDraws::for_cell(&p, &rng, cell));
+                    assert_eq!(
+                        bytemuck::bytes_of(r),
+                        bytemuck::bytes_of(&want),
+                        "cell {cell}"
+                    );
+                    assert_eq!(
+                        bytemuck::bytes_of(q),
+                        bytemuck::bytes_of(&want),
+                        "cell {cell}"
+                    );
+                }
+            }
+        }
+    }
+}
