@@ -1,5 +1,5 @@
-//! The incremental power-law step and the series it runs on (`x^p` as `exp2(p·log2 x)` in f32;
-//! `e^x` in f64): the numerics under [`super`]'s fade laws, kept apart from the laws themselves.
+//! The incremental power-law step and the series it runs on (`x^p` as `exp2(p·log2 x)`, `e^x` as
+//! `exp2(x·log2 e)`, in f32): the numerics under [`super`]'s fade laws, kept apart from the laws themselves.
 
 /// One step of `loss = k·x^p` from `loss` by `dx` of stress-time, in the incremental form.
 #[inline]
@@ -22,12 +22,20 @@ pub fn power_step_inv(loss: f32, k: f32, p: f32, inv_p: f32, dx: f32) -> f32 {
     k * pow2(x_eq + dx, p)
 }
 
-/// `e^x` for an f32, evaluated as `2^(x·log2 e)` in f64 by [`exp2_f64`]'s series (relative error
-/// ≈ 1e-12 before the rounding to f32): libm's `expf` is a call per cell that keeps the pack's
-/// rate pass scalar; this one is inline and vectorises. The WGSL twin writes `exp`.
+/// `e^x` for an f32 as `2^(x·log2 e)` on [`exp2_split`]'s f32 series (8 lanes to an AVX2 vector),
+/// `x·log2 e` carried as hi + lo (`log2 e` itself as two f32s, the product's rounding recovered by
+/// a fused multiply-add) so that the error does not grow with `|x|`: within 1 unit of `2⁻²³·e^x`
+/// (≈ an f32 ulp) wherever the result is a normal f32 ([`tests::exp_f32_error_bound`]; worst
+/// seen 0.67; the f64 form this replaces was the correctly rounded result but in rare near-ties),
+/// 0 below `e^−87.7`. libm's `expf` is a call per cell that keeps the pack's rate pass scalar;
+/// this one is inline and vectorises. The WGSL twin writes the same operations.
 #[inline(always)]
 pub fn exp_f32(x: f32) -> f32 {
-    exp2_f64(f64::from(x) * std::f64::consts::LOG2_E) as f32
+    // log2 e = HI + LO, HI the nearest f32.
+    const HI: f32 = std::f32::consts::LOG2_E;
+    const LO: f32 = 1.925_963e-8;
+    let hi = x * HI;
+    exp2_split(hi, x.mul_add(LO, x.mul_add(HI, -hi)))
 }
 
 /// `x^p` as `2^(p · log2 x)` for a positive `x` (the WGSL twin runs the same operations), all in
@@ -88,11 +96,19 @@ fn log2_parts(x: f32) -> (f32, f32) {
 }
 
 /// `2^(p·(e + l))` for [`log2_parts`]' `(e, l)`, `|p·e| < 2²²`: `p·e` as hi + lo (exact, by a
-/// fused multiply-add), the integer parts taken out of hi and then of the fraction (each
-/// subtraction exact), `2^g`, `|g| ≤ ½`, by Taylor series to g⁷ (the next term is 5e-9), scaled
-/// by `2^n` through the exponent bits: 0 for `n ≤ −127`, infinite for `n ≥ 128`.
+/// fused multiply-add), `p·l` added to lo.
 #[inline(always)]
 fn exp2_mul(p: f32, e: f32, l: f32) -> f32 {
+    let hi = p * e;
+    exp2_split(hi, p.mul_add(l, p.mul_add(e, -hi)))
+}
+
+/// `2^(hi + lo)`, `|hi| < 2²²`, `|lo|` a few units: the integer parts taken out of hi and then of
+/// the fraction `(hi − n₁) + lo` (each subtraction exact, so lo's bits below hi's ulp count),
+/// `2^g`, `|g| ≤ ½`, by Taylor series to g⁷ (the next term is 5e-9), scaled by `2^n` through the
+/// exponent bits: 0 for `n ≤ −127`, infinite for `n ≥ 128`.
+#[inline(always)]
+fn exp2_split(hi: f32, lo: f32) -> f32 {
     const C: [f32; 8] = [
         1.0,
         std::f32::consts::LN_2,
@@ -105,10 +121,8 @@ fn exp2_mul(p: f32, e: f32, l: f32) -> f32 {
     ];
     // 1.5·2²³: adding and subtracting it rounds an |y| < 2²² to the nearest integer.
     const MAGIC: f32 = 12_582_912.0;
-    let hi = p * e;
-    let lo = p.mul_add(e, -hi);
     let n1 = (hi + MAGIC) - MAGIC;
-    let f = (hi - n1) + p.mul_add(l, lo);
+    let f = (hi - n1) + lo;
     let n2 = (f + MAGIC) - MAGIC;
     let g = f - n2;
     let mut poly = C[7];
@@ -120,37 +134,6 @@ fn exp2_mul(p: f32, e: f32, l: f32) -> f32 {
     let n = (n1 + n2).clamp(-127.0, 128.0);
     let biased = (n + MAGIC).to_bits().wrapping_sub(MAGIC.to_bits()).wrapping_add(127);
     poly * f32::from_bits(biased << 23)
-}
-
-/// 2^y in f64 for |y| ≤ 200 (clamped; enough for an f32 result): `2^n · 2^f`, `n` the nearest
-/// integer (by the 1.5·2⁵² trick, which also leaves `n` in the low bits), `|f| ≤ ½` by Taylor
-/// series to f¹⁰.
-#[inline(always)]
-fn exp2_f64(y: f64) -> f64 {
-    const C: [f64; 11] = [
-        1.0,
-        std::f64::consts::LN_2,
-        0.240_226_506_959_100_7,
-        0.055_504_108_664_821_576,
-        0.009_618_129_107_628_477,
-        0.001_333_355_814_642_844_1,
-        0.000_154_035_303_933_816_06,
-        1.525_273_380_405_983_8e-5,
-        1.321_548_679_014_430_5e-6,
-        1.017_808_600_923_969_6e-7,
-        7.054_911_620_801_121e-9,
-    ];
-    const MAGIC: f64 = 6_755_399_441_055_744.0;
-    let y = y.clamp(-200.0, 200.0);
-    let t = y + MAGIC;
-    let n = t - MAGIC;
-    let f = y - n;
-    let mut poly = C[10];
-    for c in C[..10].iter().rev() {
-        poly = poly.mul_add(f, *c);
-    }
-    let scale = f64::from_bits(t.to_bits().wrapping_add(1023) << 52);
-    poly * scale
 }
 
 /// [`power_step_inv`] over many cells at once (`loss[i]` by `dx[i]` at rate `k[i]`), each element
@@ -290,6 +273,31 @@ mod tests {
         }
         let (err, x, p) = worst;
         assert!(err <= 2.0, "pow2({x:e}, {p}) off by {err} units of 2^-23");
+    }
+
+    /// `exp_f32` against the exact exponential (f64 `exp`) over every 61st f32 in [−88, 87] whose
+    /// exponential is a normal f32: at most 1 unit of `2⁻²³·e^x` (≈ an f32 ulp).
+    #[test]
+    fn exp_f32_error_bound() {
+        let mut worst = (0.0f64, 0.0f32);
+        let mut check = |x: f32| {
+            let want = f64::from(x).exp();
+            if want < f64::from(f32::MIN_POSITIVE) {
+                return;
+            }
+            let err = (f64::from(exp_f32(x)) - want).abs() / (f64::from(f32::EPSILON) * want);
+            if err > worst.0 {
+                worst = (err, x);
+            }
+        };
+        for b in (0..(87.0f32).to_bits()).step_by(61) {
+            check(f32::from_bits(b));
+        }
+        for b in (0..(88.0f32).to_bits()).step_by(61) {
+            check(-f32::from_bits(b));
+        }
+        let (err, x) = worst;
+        assert!(err <= 1.0, "exp_f32({x}) off by {err} units of 2^-23");
     }
 
     /// The batched steps (vectorised, AVX2 where the CPU has it) are the scalar step bit for bit,
