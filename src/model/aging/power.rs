@@ -194,9 +194,11 @@ pub fn power_steps_body(loss: &mut [f32], k: &[f32], dx: &[f32], p: f32, inv_p: 
     }
 }
 
-/// Cells a block of [`power_steps_body`]: 4 AVX2 vectors of 8 f32 lanes, as many chains in flight
-/// (96 cells, a 96S1P pack, are 3 whole blocks).
-pub const POWER_BLOCK: usize = 32;
+/// Cells a block of [`power_steps_body`]: 12 AVX2 vectors of 8 f32 lanes, as many chains in
+/// flight, and a 96S1P pack in one block. Measured on the NMC single-thread run (the same bits
+/// whatever the size): 32 cells 412 ms, 48 367, 64 383, 96 328, 128 390, 192 466; a pack not a
+/// multiple of it pads its last block, and 96 was still the fastest on LFP's 75 packs.
+pub const POWER_BLOCK: usize = 96;
 
 /// One block of [`power_steps_body`], stage by stage. Branch-free (both sides computed, then
 /// selected) so that each stage vectorises; each selected value is the scalar step's.
