@@ -461,7 +461,11 @@ fn pack_capacity(q_groups: &[f32], offset: &[f32]) -> f32 {
 fn min_of(xs: impl Iterator<Item = f32>) -> f32 {
     let mut lanes = [f32::INFINITY; 8];
     for (i, x) in xs.enumerate() {
-        lanes[i % 8] = lanes[i % 8].min(x);
+        // A compare and select, not `f32::min`, whose NaN handling compiled to a compare for
+        // unordered on every element: the same value here (lanes are never NaN; a NaN `x` is
+        // skipped by both).
+        let lane = lanes[i % 8];
+        lanes[i % 8] = if x < lane { x } else { lane };
     }
     lanes.into_iter().fold(f32::INFINITY, f32::min)
 }
