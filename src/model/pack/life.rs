@@ -446,26 +446,31 @@ fn group_places(a: &AgingParams, ns: usize) -> Vec<GroupPlace> {
 /// Pack capacity: the smallest group, less its charge offset from the best-charged group.
 #[inline(always)]
 fn pack_capacity(q_groups: &[f32], offset: &[f32]) -> f32 {
-    let min_off = min_of(offset.iter().copied());
-    min_of(
-        q_groups
-            .iter()
-            .zip(offset)
-            .map(|(q_g, off)| q_g - (off - min_off)),
-    )
+    let n = q_groups.len().min(offset.len());
+    let (q, off) = (&q_groups[..n], &offset[..n]);
+    let min_off = min_of(off.len(), |i| off[i]);
+    min_of(n, |i| q[i] - (off[i] - min_off))
 }
 
-/// The smallest of `xs` (∞ if none) in 8 lanes: a minimum does not depend on the order, so this
-/// is the sequential fold's value, without its chain of dependent compares.
-#[inline]
-fn min_of(xs: impl Iterator<Item = f32>) -> f32 {
+/// The smallest of `x(0) … x(n − 1)` (∞ if none) in 8 lanes, element `i` in lane `i % 8`: a
+/// minimum does not depend on the order, so this is the sequential fold's value, without its
+/// chain of dependent compares. Whole groups of 8 first, each lane a register: indexing a lane
+/// array by `i % 8` kept the lanes in memory, a store and reload per element. A compare and
+/// select, not `f32::min`, whose NaN handling compiled to an unordered compare per element: the
+/// same value here (lanes are never NaN; a NaN `x` is skipped by both).
+#[inline(always)]
+fn min_of(n: usize, x: impl Fn(usize) -> f32) -> f32 {
     let mut lanes = [f32::INFINITY; 8];
-    for (i, x) in xs.enumerate() {
-        // A compare and select, not `f32::min`, whose NaN handling compiled to a compare for
-        // unordered on every element: the same value here (lanes are never NaN; a NaN `x` is
-        // skipped by both).
-        let lane = lanes[i % 8];
-        lanes[i % 8] = if x < lane { x } else { lane };
+    let whole = n - n % 8;
+    for base in (0..whole).step_by(8) {
+        for (j, lane) in lanes.iter_mut().enumerate() {
+            let v = x(base + j);
+            *lane = if v < *lane { v } else { *lane };
+        }
+    }
+    for (i, lane) in (whole..n).zip(lanes.iter_mut()) {
+        let v = x(i);
+        *lane = if v < *lane { v } else { *lane };
     }
     lanes.into_iter().fold(f32::INFINITY, f32::min)
 }
@@ -548,7 +553,7 @@ fn step_duty(
 /// Passive balancing pulls every group toward the best-charged one by up to `balance_ah`.
 #[inline(always)]
 fn balance(offset: &mut [f32], balance_ah: f32) {
-    let min_off = min_of(offset.iter().copied());
+    let min_off = min_of(offset.len(), |i| offset[i]);
     for o in offset.iter_mut() {
         *o = (*o - balance_ah).max(min_off);
     }
