@@ -90,11 +90,11 @@ fn table_lookup(t_k: f32, which: u32) -> f32 {
 fn k_cyc_at(t_k: f32, dod: f32, c_avg: f32, c_dis: f32) -> f32 {
     if (a.law == 0u) {
         // exp(-1.55e5/T) clamped like the CPU twin (below f32 resolution beside exp(2190/T)).
-        return (4.38e-8 + 1.55e-8 * dod + 1.68e-7 * c_avg) * (exp(2190.0 / t_k) + exp(max(-1.55e5 / t_k, -80.0)));
+        return (4.38e-8 + 1.55e-8 * dod + 1.68e-7 * c_avg) * (exp_f32(2190.0 / t_k) + exp_f32(max(-1.55e5 / t_k, -80.0)));
     } else {
         let tn = t_k / 308.15;
-        return 0.18123502 * exp(-0.12377921 * c_dis * c_dis * c_dis)
-            * exp(1.2445954 * tn * tn * tn * sqrt(c_dis)) * nmc_dod_factor(dod);
+        return 0.18123502 * exp_f32(-0.12377921 * c_dis * c_dis * c_dis)
+            * exp_f32(1.2445954 * tn * tn * tn * sqrt(c_dis)) * nmc_dod_factor(dod);
     }
 }
 
@@ -117,9 +117,60 @@ fn power_step(loss: f32, k: f32, p: f32, dx: f32) -> f32 {
     return k * pow2(x_eq + dx, p);
 }
 
-// x^p as exp2(p * log2(x)) for a positive x (`pow2` in aging.rs, which evaluates both in f64).
+// x^p as 2^(p * log2(x)) for a positive x: the f32 operations of `pow2` in aging/power.rs, `fma`
+// where it writes `mul_add`, so that both twins run the same series (the built-in exp2 and log2
+// differ from them, and between drivers, by a few ulps). A device that does not fuse `fma` loses
+// the hi + lo compensation (errors then grow with |p * log2 x|, as the built-ins' do).
 fn pow2(x: f32, p: f32) -> f32 {
-    return exp2(p * log2(x));
+    let el = log2_parts(x);
+    let hi = p * el.x;
+    return exp2_split(hi, fma(p, el.y, fma(p, el.x, -hi)));
+}
+
+// e^x as 2^(x * log2 e), log2 e as two f32s (`exp_f32` in aging/power.rs).
+fn exp_f32(x: f32) -> f32 {
+    let hi = x * 1.442695;
+    return exp2_split(hi, fma(x, 1.925963e-8, fma(x, 1.442695, -hi)));
+}
+
+// (exponent, log2 of the mantissa in [sqrt(1/2), sqrt(2))) of a positive x (`log2_parts`).
+fn log2_parts(x: f32) -> vec2<f32> {
+    let sub = x < 1.17549435e-38;
+    let xs = select(x, x * 16777216.0, sub);
+    let bits = bitcast<u32>(xs);
+    var e = i32((bits >> 23u) & 0xffu) - 127 - select(0, 24, sub);
+    var m = bitcast<f32>((bits & 0x007fffffu) | 0x3f800000u);
+    let big = m > 1.4142135;
+    m = select(m, m * 0.5, big);
+    e = e + select(0, 1, big);
+    let f = m - 1.0;
+    let s = f / (2.0 + f);
+    let s2 = s * s;
+    var poly = 0.3205989;
+    poly = fma(poly, s2, 0.41219857);
+    poly = fma(poly, s2, 0.57707804);
+    poly = fma(poly, s2, 0.9617967);
+    poly = fma(poly, s2, 2.88539);
+    return vec2<f32>(f32(e), s * poly);
+}
+
+// 2^(hi + lo) by the integer parts of hi and then of the fraction, a Taylor series to g^7 and the
+// exponent bits (`exp2_split`; `round` is to nearest even, as the CPU's 1.5 * 2^23 trick).
+fn exp2_split(hi: f32, lo: f32) -> f32 {
+    let n1 = round(hi);
+    let f = (hi - n1) + lo;
+    let n2 = round(f);
+    let g = f - n2;
+    var poly = 1.5252734e-5;
+    poly = fma(poly, g, 0.0001540353);
+    poly = fma(poly, g, 0.0013333558);
+    poly = fma(poly, g, 0.009618129);
+    poly = fma(poly, g, 0.05550411);
+    poly = fma(poly, g, 0.2402265);
+    poly = fma(poly, g, 0.6931472);
+    poly = fma(poly, g, 1.0);
+    let n = i32(clamp(n1 + n2, -127.0, 128.0));
+    return poly * bitcast<f32>(u32(n + 127) << 23u);
 }
 
 struct Conditions {
@@ -167,7 +218,7 @@ fn overpotential_factor(i_cell: f32, r0_mohm: f32) -> f32 {
         return 1.0;
     }
     let eta_mv = i_cell * r0_mohm - a.c_rate * a.q_rated * a.r_nominal;
-    return exp(eta_mv / a.plating_tafel_mv);
+    return exp_f32(eta_mv / a.plating_tafel_mv);
 }
 
 // What a cell's make does to its cycling rate once and for all (`cycling_factor` in pack.rs).

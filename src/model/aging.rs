@@ -373,9 +373,13 @@ pub unsafe fn table_lookup_unchecked(
 ) -> f32 {
     let x = ((t_k - a.table_t0) / a.table_dt).clamp(0.0, (a.table_len - 1) as f32);
     // `x` is clamped to ≥ 0 (or NaN), where the cast's truncation is the shader's `floor` (a NaN
-    // casts to 0 either way): without SSE4.1 `floor` is a libm call. (As i32: the same for x in
-    // [0, table_len), and a conversion the vector units have.)
-    let i = ((x as i32) as u32).min(a.table_len - 2) as usize;
+    // indexes 0 either way): without SSE4.1 `floor` is a libm call. `as i32` is a saturating
+    // conversion that compiled to scalar code with range checks on every lane; with the NaN
+    // taken to 0 first, `x` is in [0, table_len) and the plain conversion is exact and
+    // vectorises (`f` below still reads the NaN, as before).
+    let x_or_0 = if x >= 0.0 { x } else { 0.0 };
+    // SAFETY: `x_or_0` is finite and in [0, table_len − 1], within i32.
+    let i = (unsafe { x_or_0.to_int_unchecked::<i32>() } as u32).min(a.table_len - 2) as usize;
     let f = x - i as f32;
     // SAFETY: i ≤ table_len − 2, so 2i + 3 < 2·table_len ≤ values.len() (the caller's promise).
     let (v0, v1) = unsafe {

@@ -1,5 +1,5 @@
-//! The incremental power-law step and the series it runs on (`x^p` as `exp2(p·log2 x)` in f64):
-//! the numerics under [`super`]'s fade laws, kept apart from the laws themselves.
+//! The incremental power-law step and the series it runs on (`x^p` as `exp2(p·log2 x)`, `e^x` as
+//! `exp2(x·log2 e)`, in f32): the numerics under [`super`]'s fade laws, kept apart from the laws themselves.
 
 /// One step of `loss = k·x^p` from `loss` by `dx` of stress-time, in the incremental form.
 #[inline]
@@ -22,35 +22,55 @@ pub fn power_step_inv(loss: f32, k: f32, p: f32, inv_p: f32, dx: f32) -> f32 {
     k * pow2(x_eq + dx, p)
 }
 
-/// `e^x` for an f32, evaluated as `2^(x·log2 e)` in f64 by [`exp2_f64`]'s series (relative error
-/// ≈ 1e-12 before the rounding to f32): libm's `expf` is a call per cell that keeps the pack's
-/// rate pass scalar; this one is inline and vectorises. The WGSL twin writes `exp`.
+/// `e^x` for an f32 as `2^(x·log2 e)` on [`exp2_split`]'s f32 series (8 lanes to an AVX2 vector),
+/// `x·log2 e` carried as hi + lo (`log2 e` itself as two f32s, the product's rounding recovered by
+/// a fused multiply-add) so that the error does not grow with `|x|`: within 1 unit of `2⁻²³·e^x`
+/// (≈ an f32 ulp) wherever the result is a normal f32 ([`tests::exp_f32_error_bound`]; worst
+/// seen 0.67; the f64 form this replaces was the correctly rounded result but in rare near-ties),
+/// 0 below `e^−87.7`. libm's `expf` is a call per cell that keeps the pack's rate pass scalar;
+/// this one is inline and vectorises. The WGSL twin writes the same operations.
 #[inline(always)]
 pub fn exp_f32(x: f32) -> f32 {
-    exp2_f64(f64::from(x) * std::f64::consts::LOG2_E) as f32
+    // log2 e = HI + LO, HI the nearest f32.
+    const HI: f32 = std::f32::consts::LOG2_E;
+    const LO: f32 = 1.925_963e-8;
+    let hi = x * HI;
+    exp2_split(hi, x.mul_add(LO, x.mul_add(HI, -hi)))
 }
 
-/// `x^p` as `exp2(p · log2 x)` for a positive `x` (the WGSL twin writes the same), evaluated in
-/// f64 by short series (relative error ≈ 1e-12 before the final rounding to f32, so the result
-/// is the correctly rounded one but in rare near-ties): inline, branch-free and vectorisable,
-/// where libm's `powf` is a call per cell.
+/// `x^p` as `2^(p · log2 x)` for a positive `x` (the WGSL twin runs the same operations), all in
+/// f32 so that a power step's series run 8 lanes to an AVX2 vector instead of 4 f64 ones (they
+/// were most of pack life's time). Inline, branch-free and vectorisable, where libm's `powf` is a
+/// call per cell.
+///
+/// Error budget, against the exact power, in units of `2⁻²³·x^p` (≈ one f32 ulp): `log2 x` is the
+/// exponent `e` (exact) plus `l = log2 m`, `|l| ≤ ½`, whose error is mostly the two roundings of
+/// `s` below scaled by `2/ln 2·|s| ≤ 0.5`: ≈ 2⁻²⁴ absolute. `p·e` is carried as hi + lo by one
+/// fused multiply-add (exact), so the exponent's error does not grow with `|log2 x|`: what
+/// reaches `2^y` is `p·δl` (`p ≤ 2.5`) plus one rounding of the fraction, ≲ 1.5·2⁻²⁴, i.e.
+/// ≲ 0.6 in these units after `exp2`, whose series and final roundings add ≈ 0.6–1.
+/// [`tests::pow2_error_bound`] checks 2 over a dense grid of the model's inputs (worst seen 1.77,
+/// at `m` near √2 and `p` = 2.2); the f64 form this replaces was within 1. Results below
+/// 2⁻¹²⁶·⁵ flush to zero (the f64 form gave subnormals there; a loss of 1e-38 is zero to the
+/// model).
 #[inline(always)]
 pub fn pow2(x: f32, p: f32) -> f32 {
-    exp2_f64(f64::from(p) * log2_f64(x)) as f32
+    let (e, l) = log2_parts(x);
+    exp2_mul(p, e, l)
 }
 
-/// log2 of a positive f32, in f64: exponent plus `log2(1 + f)`, `m = 1 + f` in [√½, √2), from the
-/// series `ln(1 + f) = 2·atanh(s)`, `s = f / (2 + f)`, `|s| ≤ 0.172`, to s¹³.
+/// `log2 x` of a positive f32 in two parts, `(e, l)`: `e` the exponent (an integer, exact as an
+/// f32) and `l = log2 m`, `m = x / 2^e` in [√½, √2), from the series
+/// `ln(1 + f) = 2·atanh(s)`, `s = f / (2 + f)`, `|s| ≤ 0.172`, to s⁹ (the next term is 1e-9).
+/// Kept apart so that [`exp2_mul`] can multiply `e` by `p` exactly.
 #[inline(always)]
-fn log2_f64(x: f32) -> f64 {
-    const C: [f64; 7] = [
-        2.885_390_081_777_926_8,
-        0.961_796_693_925_975_6,
-        0.577_078_016_355_585_4,
-        0.412_198_583_111_132_4,
-        0.320_598_897_975_325_2,
-        0.262_308_189_252_538_8,
-        0.221_953_083_213_686_67,
+fn log2_parts(x: f32) -> (f32, f32) {
+    const C: [f32; 5] = [
+        2.885_39,
+        0.961_796_7,
+        0.577_078_04,
+        0.412_198_57,
+        0.320_598_9,
     ];
     // Subnormals scaled up by 2²⁴ first.
     let sub = x < f32::MIN_POSITIVE;
@@ -61,48 +81,59 @@ fn log2_f64(x: f32) -> f64 {
     let big = m > std::f32::consts::SQRT_2;
     let m = if big { m * 0.5 } else { m };
     let e = e + i32::from(big);
-    let f = f64::from(m - 1.0);
+    // Exact: m is within a factor 2 of 1.
+    let f = m - 1.0;
     let s = f / (2.0 + f);
     let s2 = s * s;
     // Horner by fused multiply-adds: one rounding a term instead of two, and half the
     // instructions where the CPU has FMA (`mul_add` is fused on every path, so the bits are the
-    // same with or without it: a CPU without FMA gets them from libm's `fma`, slower).
-    let mut poly = C[6];
-    for c in C[..6].iter().rev() {
+    // same with or without it: a CPU without FMA gets them from libm's `fmaf`, slower).
+    let mut poly = C[4];
+    for c in C[..4].iter().rev() {
         poly = poly.mul_add(s2, *c);
     }
-    s.mul_add(poly, f64::from(e))
+    (e as f32, s * poly)
 }
 
-/// 2^y in f64 for |y| ≤ 200 (clamped; enough for an f32 result): `2^n · 2^f`, `n` the nearest
-/// integer (by the 1.5·2⁵² trick, which also leaves `n` in the low bits), `|f| ≤ ½` by Taylor
-/// series to f¹⁰.
+/// `2^(p·(e + l))` for [`log2_parts`]' `(e, l)`, `|p·e| < 2²²`: `p·e` as hi + lo (exact, by a
+/// fused multiply-add), `p·l` added to lo.
 #[inline(always)]
-fn exp2_f64(y: f64) -> f64 {
-    const C: [f64; 11] = [
+fn exp2_mul(p: f32, e: f32, l: f32) -> f32 {
+    let hi = p * e;
+    exp2_split(hi, p.mul_add(l, p.mul_add(e, -hi)))
+}
+
+/// `2^(hi + lo)`, `|hi| < 2²²`, `|lo|` a few units: the integer parts taken out of hi and then of
+/// the fraction `(hi − n₁) + lo` (each subtraction exact, so lo's bits below hi's ulp count),
+/// `2^g`, `|g| ≤ ½`, by Taylor series to g⁷ (the next term is 5e-9), scaled by `2^n` through the
+/// exponent bits: 0 for `n ≤ −127`, infinite for `n ≥ 128`.
+#[inline(always)]
+fn exp2_split(hi: f32, lo: f32) -> f32 {
+    const C: [f32; 8] = [
         1.0,
-        std::f64::consts::LN_2,
-        0.240_226_506_959_100_7,
-        0.055_504_108_664_821_576,
-        0.009_618_129_107_628_477,
-        0.001_333_355_814_642_844_1,
-        0.000_154_035_303_933_816_06,
-        1.525_273_380_405_983_8e-5,
-        1.321_548_679_014_430_5e-6,
-        1.017_808_600_923_969_6e-7,
-        7.054_911_620_801_121e-9,
+        std::f32::consts::LN_2,
+        0.240_226_5,
+        0.055_504_11,
+        0.009_618_129,
+        0.001_333_355_8,
+        0.000_154_035_3,
+        1.525_273_4e-5,
     ];
-    const MAGIC: f64 = 6_755_399_441_055_744.0;
-    let y = y.clamp(-200.0, 200.0);
-    let t = y + MAGIC;
-    let n = t - MAGIC;
-    let f = y - n;
-    let mut poly = C[10];
-    for c in C[..10].iter().rev() {
-        poly = poly.mul_add(f, *c);
+    // 1.5·2²³: adding and subtracting it rounds an |y| < 2²² to the nearest integer.
+    const MAGIC: f32 = 12_582_912.0;
+    let n1 = (hi + MAGIC) - MAGIC;
+    let f = (hi - n1) + lo;
+    let n2 = (f + MAGIC) - MAGIC;
+    let g = f - n2;
+    let mut poly = C[7];
+    for c in C[..7].iter().rev() {
+        poly = poly.mul_add(g, *c);
     }
-    let scale = f64::from_bits(t.to_bits().wrapping_add(1023) << 52);
-    poly * scale
+    // `n + 127` into the exponent bits, read from `n + MAGIC`'s mantissa: an `as i32` would be a
+    // saturating conversion, scalar code with range checks on every lane.
+    let n = (n1 + n2).clamp(-127.0, 128.0);
+    let biased = (n + MAGIC).to_bits().wrapping_sub(MAGIC.to_bits()).wrapping_add(127);
+    poly * f32::from_bits(biased << 23)
 }
 
 /// [`power_step_inv`] over many cells at once (`loss[i]` by `dx[i]` at rate `k[i]`), each element
@@ -118,7 +149,7 @@ pub fn power_steps(loss: &mut [f32], k: &[f32], dx: &[f32], p: f32, inv_p: f32) 
     power_steps_body(loss, k, dx, p, inv_p);
 }
 
-/// [`power_steps`] compiled for AVX2 and FMA (the same operations, 4 f64 lanes instead of 2; the
+/// [`power_steps`] compiled for AVX2 and FMA (the same operations, 8 f32 lanes instead of 4; the
 /// series' `mul_add`s one instruction each instead of a libm call).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
@@ -163,8 +194,11 @@ pub fn power_steps_body(loss: &mut [f32], k: &[f32], dx: &[f32], p: f32, inv_p: 
     }
 }
 
-/// Cells a block of [`power_steps_body`]: 8 AVX2 vectors of 4 f64 lanes, as many chains in flight.
-pub const POWER_BLOCK: usize = 32;
+/// Cells a block of [`power_steps_body`]: 12 AVX2 vectors of 8 f32 lanes, as many chains in
+/// flight, and a 96S1P pack in one block. Measured on the NMC single-thread run (the same bits
+/// whatever the size): 32 cells 412 ms, 48 367, 64 383, 96 328, 128 390, 192 466; a pack not a
+/// multiple of it pads its last block, and 96 was still the fastest on LFP's 75 packs.
+pub const POWER_BLOCK: usize = 96;
 
 /// One block of [`power_steps_body`], stage by stage. Branch-free (both sides computed, then
 /// selected) so that each stage vectorises; each selected value is the scalar step's.
@@ -176,24 +210,25 @@ fn power_block(
     p: f32,
     inv_p: f32,
 ) {
-    let mut y = [0.0f64; POWER_BLOCK];
+    let mut e = [0.0f32; POWER_BLOCK];
+    let mut l = [0.0f32; POWER_BLOCK];
     let mut x = [0.0f32; POWER_BLOCK];
     for i in 0..POWER_BLOCK {
         x[i] = if loss[i] > 0.0 { loss[i] / k[i] } else { 1.0 };
     }
     for i in 0..POWER_BLOCK {
-        y[i] = f64::from(inv_p) * log2_f64(x[i]);
+        (e[i], l[i]) = log2_parts(x[i]);
     }
     for i in 0..POWER_BLOCK {
-        let x_eq = exp2_f64(y[i]) as f32;
+        let x_eq = exp2_mul(inv_p, e[i], l[i]);
         let x_eq = if loss[i] > 0.0 { x_eq } else { 0.0 };
         x[i] = x_eq + dx[i];
     }
     for i in 0..POWER_BLOCK {
-        y[i] = f64::from(p) * log2_f64(x[i]);
+        (e[i], l[i]) = log2_parts(x[i]);
     }
     for i in 0..POWER_BLOCK {
-        let next = k[i] * (exp2_f64(y[i]) as f32);
+        let next = k[i] * exp2_mul(p, e[i], l[i]);
         let step = k[i] > 0.0 && dx[i] > 0.0;
         loss[i] = if step { next } else { loss[i] };
     }
@@ -203,25 +238,68 @@ fn power_block(
 mod tests {
     use super::*;
 
-    /// `pow2` is within one ulp of the correctly rounded power (f64 `powf`) over the range pack
-    /// life uses and beyond, subnormal inputs included.
+    /// `pow2` against the exact power (f64 `powf`, itself within 1e-16): at most 2 units of
+    /// `2⁻²³·x^p` (≈ an f32 ulp; the budget in [`pow2`]'s note) over a dense grid of what pack life
+    /// feeds it: bases from 1e-30 to 1e7 (losses over rates, stress-times in days·1e-4 to cycles),
+    /// the four preset exponents and their inverses, and a sweep of exponents from 0.3 to 2.5.
+    /// Subnormal inputs are checked where the result is a normal f32.
     #[test]
-    fn pow2_is_within_an_ulp() {
-        let mut worst = 0.0f64;
-        for i in 0..200_000u32 {
-            // Inputs from 1e-40 to 1e6, log-spaced; exponents 0.3 to 2.5.
-            let x = (10f64.powf(-40.0 + 46.0 * f64::from(i) / 200_000.0)) as f32;
-            let p = 0.3 + 2.2 * f64::from(i % 97) / 96.0;
-            let p = p as f32;
+    fn pow2_error_bound() {
+        let mut ps: Vec<f32> = vec![0.526, 0.828, 0.651_697_74, 0.441_996_8];
+        ps.extend(ps.clone().iter().map(|p| 1.0 / p));
+        ps.extend((0..=44).map(|j| 0.3 + 0.05 * j as f32));
+        let mut worst = (0.0f64, 0.0f32, 0.0f32);
+        let mut check = |x: f32, p: f32| {
             let want = f64::from(x).powf(f64::from(p));
             if !(want > 1e-37 && want < 1e37) {
-                continue;
+                return;
             }
             let got = f64::from(pow2(x, p));
-            let ulp = f64::from(f32::EPSILON) * want;
-            worst = worst.max((got - want).abs() / ulp);
+            let err = (got - want).abs() / (f64::from(f32::EPSILON) * want);
+            if err > worst.0 {
+                worst = (err, x, p);
+            }
+        };
+        for &p in &ps {
+            for i in 0..200_000u32 {
+                let x = 10f64.powf(-30.0 + 37.0 * f64::from(i) / 200_000.0) as f32;
+                check(x, p);
+            }
+            // Every f32 from ½ to 2 a stride apart: the series' whole range of m and s.
+            for b in (0.5f32.to_bits()..2.0f32.to_bits()).step_by(97) {
+                check(f32::from_bits(b), p);
+            }
         }
-        assert!(worst <= 1.0, "pow2 off by {worst} ulp");
+        for i in 0..20_000u32 {
+            check(f32::from_bits(1 + i * 419), 0.3 + 0.1 * (i % 8) as f32);
+        }
+        let (err, x, p) = worst;
+        assert!(err <= 2.0, "pow2({x:e}, {p}) off by {err} units of 2^-23");
+    }
+
+    /// `exp_f32` against the exact exponential (f64 `exp`) over every 61st f32 in [−88, 87] whose
+    /// exponential is a normal f32: at most 1 unit of `2⁻²³·e^x` (≈ an f32 ulp).
+    #[test]
+    fn exp_f32_error_bound() {
+        let mut worst = (0.0f64, 0.0f32);
+        let mut check = |x: f32| {
+            let want = f64::from(x).exp();
+            if want < f64::from(f32::MIN_POSITIVE) {
+                return;
+            }
+            let err = (f64::from(exp_f32(x)) - want).abs() / (f64::from(f32::EPSILON) * want);
+            if err > worst.0 {
+                worst = (err, x);
+            }
+        };
+        for b in (0..(87.0f32).to_bits()).step_by(61) {
+            check(f32::from_bits(b));
+        }
+        for b in (0..(88.0f32).to_bits()).step_by(61) {
+            check(-f32::from_bits(b));
+        }
+        let (err, x) = worst;
+        assert!(err <= 1.0, "exp_f32({x}) off by {err} units of 2^-23");
     }
 
     /// The batched steps (vectorised, AVX2 where the CPU has it) are the scalar step bit for bit,
