@@ -362,6 +362,31 @@ impl PackLifePass {
         Ok((pwg, steps))
     }
 
+    /// Buffers for `cells` cells in `packs` packs, and the batch's parameters, job and rate table
+    /// uploaded (both batch kinds); returns the curve stride (steps per pack's curve).
+    fn prepare(
+        &mut self,
+        ctx: &GpuContext,
+        a: &AgingParams,
+        table: &[f32],
+        (cells, packs): (usize, usize),
+        steps: u32,
+    ) -> Result<usize, EngineError> {
+        let stride = (a.max_steps + 1) as usize;
+        self.ensure(ctx, table.len(), cells, packs, stride, a.series as usize)?;
+        let b = self.bufs.as_ref().expect("ensured");
+        let job = PackJob {
+            packs: packs as u32,
+            curve_stride: stride as u32,
+            short_p: a.short_probability_per_step(),
+            steps,
+        };
+        ctx.upload(&self.aging, 0, bytemuck::bytes_of(a));
+        ctx.upload(&self.job, 0, bytemuck::bytes_of(&job));
+        ctx.upload(&b.table, 0, bytemuck::cast_slice(table));
+        Ok(stride)
+    }
+
     /// Life of one batch of at most [`MAX_PACKS`] packs: initialised, then `steps` steps a
     /// dispatch until every pack's life is done, then read back.
     fn run_batch(
@@ -375,25 +400,8 @@ impl PackLifePass {
     ) -> Result<Vec<PackLife>, EngineError> {
         let packs = batch.len() / (a.series * a.parallel) as usize;
         let steps_total = a.max_steps + 1;
-        let stride = steps_total as usize;
-        self.ensure(
-            ctx,
-            table.len(),
-            batch.len(),
-            packs,
-            stride,
-            a.series as usize,
-        )?;
-        let b = self.bufs.as_ref().expect("ensured");
-        let job = PackJob {
-            packs: packs as u32,
-            curve_stride: stride as u32,
-            short_p: a.short_probability_per_step(),
-            steps,
-        };
-        ctx.upload(&self.aging, 0, bytemuck::bytes_of(a));
-        ctx.upload(&self.job, 0, bytemuck::bytes_of(&job));
-        ctx.upload(&b.table, 0, bytemuck::cast_slice(table));
+        let stride = self.prepare(ctx, a, table, (batch.len(), packs), steps)?;
+        let b = self.bufs.as_ref().expect("prepared");
         ctx.upload(&b.cells, 0, bytemuck::cast_slice(batch));
         let mut enc = ctx
             .device
@@ -495,25 +503,8 @@ impl PackLifePass {
         }
         let packs = batch.len();
         let steps_total = a.max_steps + 1;
-        let stride = steps_total as usize;
-        self.ensure(
-            ctx,
-            table.len(),
-            packs * size as usize,
-            packs,
-            stride,
-            a.series as usize,
-        )?;
-        let b = self.bufs.as_ref().expect("ensured");
-        let job = PackJob {
-            packs: packs as u32,
-            curve_stride: stride as u32,
-            short_p: a.short_probability_per_step(),
-            steps,
-        };
-        ctx.upload(&self.aging, 0, bytemuck::bytes_of(a));
-        ctx.upload(&self.job, 0, bytemuck::bytes_of(&job));
-        ctx.upload(&b.table, 0, bytemuck::cast_slice(table));
+        let stride = self.prepare(ctx, a, table, (packs * size as usize, packs), steps)?;
+        let b = self.bufs.as_ref().expect("prepared");
         let mut enc = ctx
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {

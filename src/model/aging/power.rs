@@ -132,7 +132,10 @@ fn exp2_split(hi: f32, lo: f32) -> f32 {
     // `n + 127` into the exponent bits, read from `n + MAGIC`'s mantissa: an `as i32` would be a
     // saturating conversion, scalar code with range checks on every lane.
     let n = (n1 + n2).clamp(-127.0, 128.0);
-    let biased = (n + MAGIC).to_bits().wrapping_sub(MAGIC.to_bits()).wrapping_add(127);
+    let biased = (n + MAGIC)
+        .to_bits()
+        .wrapping_sub(MAGIC.to_bits())
+        .wrapping_add(127);
     poly * f32::from_bits(biased << 23)
 }
 
