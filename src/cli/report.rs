@@ -372,18 +372,7 @@ pub fn bench(scene: &Scene, backend: &mut dyn Backend) -> Result<Bench, CliError
     let cell_years = s.packs.life_packs as f64
         * scene.cells_per_pack() as f64
         * s.packs.life_years.mean.max(0.0);
-    // The app's path: a run of 10⁵ and one of 10⁶ cells of this scene, every pack aged.
-    let mut timed = |cells: u64| -> Result<f64, CliError> {
-        let mut s = scene.clone();
-        s.cells = cells;
-        s.pack.life_packs = crate::scene::LifePacks::All;
-        s.pack.window = s.pack.window.min(cells).max(s.cells_per_pack());
-        let t = Instant::now();
-        engine::run(&s, backend, &RunOptions::default(), &mut |_| {})?;
-        Ok(t.elapsed().as_secs_f64())
-    };
-    let preview_s = timed(100_000)?;
-    let full_s = timed(1_000_000)?;
+    let (preview_s, full_s) = app_path(scene, backend)?;
     Ok(Bench {
         scene: scene.name.clone(),
         cells: scene.cells,
@@ -406,6 +395,20 @@ pub fn bench(scene: &Scene, backend: &mut dyn Backend) -> Result<Bench, CliError
         upload_bytes_per_cell: moved.map(|m| m.1),
         line_pass_readback_bytes_per_cell: line_moved.map(|m| m.0),
     })
+}
+
+/// The app's path: a run of 10⁵ and one of 10⁶ cells of this scene, every pack aged, s.
+fn app_path(scene: &Scene, backend: &mut dyn Backend) -> Result<(f64, f64), CliError> {
+    let mut timed = |cells: u64| -> Result<f64, CliError> {
+        let mut s = scene.clone();
+        s.cells = cells;
+        s.pack.life_packs = crate::scene::LifePacks::All;
+        s.pack.window = s.pack.window.min(cells).max(s.cells_per_pack());
+        let t = Instant::now();
+        engine::run(&s, backend, &RunOptions::default(), &mut |_| {})?;
+        Ok(t.elapsed().as_secs_f64())
+    };
+    Ok((timed(100_000)?, timed(1_000_000)?))
 }
 
 /// The bench as people read it.

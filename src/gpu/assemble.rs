@@ -165,6 +165,21 @@ impl AsmBuffers {
     }
 }
 
+/// One chunk's bind groups, pass by pass (made per chunk: they name the chunk's side of the
+/// assembled buffer and the line's cell buffer).
+struct AsmBindGroups {
+    keys: wgpu::BindGroup,
+    /// Each radix pass's histogram and scatter.
+    sort: Vec<(wgpu::BindGroup, wgpu::BindGroup)>,
+    scan: wgpu::BindGroup,
+    seg: wgpu::BindGroup,
+    groups: wgpu::BindGroup,
+    place: wgpu::BindGroup,
+    stats: wgpu::BindGroup,
+    /// The passed-cell count from the line's tiles (when the line ran on the device).
+    count: Option<wgpu::BindGroup>,
+}
+
 /// The assembly pass: pipelines made once, buffers grown as needed.
 pub struct AssemblePass {
     count: wgpu::ComputePipeline,
@@ -312,6 +327,41 @@ impl AssemblePass {
         self.ensure(ctx, max_cells.max(1), job)?;
         self.side ^= 1;
         let n_blocks = max_cells.div_ceil(BLOCK).max(1);
+        let passes = self.upload_job(ctx, job, n_blocks, line_tiles.map_or(0, |t| t.1));
+        let b = self.bufs.as_ref().expect("made by ensure");
+        enc.clear_buffer(&self.meta, 4, Some(12));
+        enc.clear_buffer(&b.seg_count, 0, Some(u64::from(job.segments()) * 4));
+        let bgs = self.bind_groups(ctx, cells, line_tiles.map(|t| t.0), passes)?;
+        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("assemble"),
+            timestamp_writes: None,
+        });
+        let mut run = |pl: &wgpu::ComputePipeline, bg: &wgpu::BindGroup, n: u32| {
+            let (x, y) = grid(n);
+            pass.set_pipeline(pl);
+            pass.set_bind_group(0, bg, &[]);
+            pass.dispatch_workgroups(x, y, 1);
+        };
+        if let Some(bg) = &bgs.count {
+            run(&self.count, bg, 1);
+        }
+        run(&self.keys, &bgs.keys, max_cells.div_ceil(AWG));
+        for (hist, scatter) in &bgs.sort {
+            run(&self.hist, hist, n_blocks);
+            run(&self.scan, &bgs.scan, 1);
+            run(&self.scatter, scatter, n_blocks);
+        }
+        run(&self.seg_scan, &bgs.seg, 1);
+        let max_groups = max_cells / job.parallel;
+        run(&self.groups, &bgs.groups, max_groups.div_ceil(AWG));
+        run(&self.place, &bgs.place, max_groups.div_ceil(AWG));
+        let max_packs = max_cells / pack_size;
+        run(&self.stats, &bgs.stats, max_packs.div_ceil(AWG));
+        Ok(max_packs)
+    }
+
+    /// The chunk's parameters and each radix pass's digit, uploaded; returns the passes' count.
+    fn upload_job(&self, ctx: &GpuContext, job: &AsmJob, n_blocks: u32, tiles: u32) -> usize {
         let params = AsmParams {
             window: job.window as u32,
             base_lo: job.base as u32,
@@ -319,13 +369,13 @@ impl AssemblePass {
             matching: matching_code(job.matching),
             grade_bins: job.grade_bins.max(1),
             n_seg: job.segments(),
-            pack_size,
+            pack_size: job.parallel * job.series,
             parallel: job.parallel,
             series: job.series,
             n_blocks,
             seed_lo: job.seed as u32,
             seed_hi: (job.seed >> 32) as u32,
-            tiles: line_tiles.map_or(0, |t| t.1),
+            tiles,
             ..Default::default()
         };
         ctx.upload(&self.params, 0, bytemuck::bytes_of(&params));
@@ -336,9 +386,19 @@ impl AssemblePass {
             radix[o..o + 16].copy_from_slice(bytemuck::bytes_of(rp));
         }
         ctx.upload(&self.radix, 0, &radix);
+        passes.len()
+    }
+
+    /// Every pass's bind group for this chunk (the sort's alternate between the two position
+    /// buffers; the placement writes this chunk's side of the assembled buffer).
+    fn bind_groups(
+        &self,
+        ctx: &GpuContext,
+        cells: &wgpu::Buffer,
+        tile_counts: Option<&wgpu::Buffer>,
+        passes: usize,
+    ) -> Result<AsmBindGroups, EngineError> {
         let b = self.bufs.as_ref().expect("made by ensure");
-        enc.clear_buffer(&self.meta, 4, Some(12));
-        enc.clear_buffer(&b.seg_count, 0, Some(u64::from(params.n_seg) * 4));
         let rp = |k: usize| wgpu::BindGroupEntry {
             binding: 1,
             resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
@@ -347,7 +407,7 @@ impl AssemblePass {
                 size: wgpu::BufferSize::new(16),
             }),
         };
-        let keys_bg = self.bind(
+        let keys = self.bind(
             ctx,
             &self.keys,
             &[
@@ -360,44 +420,30 @@ impl AssemblePass {
                 entry(9, &b.seg_count),
             ],
         )?;
-        let mut sort_bgs = Vec::new();
-        for (k, _) in passes.iter().enumerate() {
+        let mut sort = Vec::new();
+        for k in 0..passes {
             let (from, to) = (&b.pos[k % 2], &b.pos[(k + 1) % 2]);
-            let hist = self.bind(
-                ctx,
-                &self.hist,
-                &[
-                    entry(0, &self.params),
-                    rp(k),
-                    entry(3, &self.meta),
-                    entry(4, &b.keys),
-                    entry(5, &b.seg_of),
-                    entry(6, from),
-                    entry(8, &b.counts),
-                ],
-            )?;
-            let scatter = self.bind(
-                ctx,
-                &self.scatter,
-                &[
-                    entry(0, &self.params),
-                    rp(k),
-                    entry(3, &self.meta),
-                    entry(4, &b.keys),
-                    entry(5, &b.seg_of),
-                    entry(6, from),
-                    entry(7, to),
-                    entry(8, &b.counts),
-                ],
-            )?;
-            sort_bgs.push((hist, scatter));
+            let common = [
+                entry(0, &self.params),
+                rp(k),
+                entry(3, &self.meta),
+                entry(4, &b.keys),
+                entry(5, &b.seg_of),
+                entry(6, from),
+                entry(8, &b.counts),
+            ];
+            let hist = self.bind(ctx, &self.hist, &common)?;
+            let mut with_to = common.to_vec();
+            with_to.push(entry(7, to));
+            let scatter = self.bind(ctx, &self.scatter, &with_to)?;
+            sort.push((hist, scatter));
         }
-        let scan_bg = self.bind(
+        let scan = self.bind(
             ctx,
             &self.scan,
             &[entry(0, &self.params), entry(8, &b.counts)],
         )?;
-        let seg_bg = self.bind(
+        let seg = self.bind(
             ctx,
             &self.seg_scan,
             &[
@@ -408,20 +454,19 @@ impl AssemblePass {
                 entry(11, &b.pack_start),
             ],
         )?;
-        let sorted = &b.pos[passes.len() % 2];
         let pack_entries = [
             entry(0, &self.params),
             entry(2, cells),
             entry(3, &self.meta),
-            entry(7, sorted),
+            entry(7, &b.pos[passes % 2]),
             entry(10, &b.seg_start),
             entry(11, &b.pack_start),
             entry(12, &b.grp),
             entry(13, &b.assembled[self.side]),
         ];
-        let groups_bg = self.bind(ctx, &self.groups, &pack_entries[..7])?;
-        let place_bg = self.bind(ctx, &self.place, &pack_entries)?;
-        let stats_bg = self.bind(
+        let groups = self.bind(ctx, &self.groups, &pack_entries[..7])?;
+        let place = self.bind(ctx, &self.place, &pack_entries)?;
+        let stats = self.bind(
             ctx,
             &self.stats,
             &[
@@ -432,40 +477,24 @@ impl AssemblePass {
                 entry(14, &b.pack_out),
             ],
         )?;
-        let count_bg = match line_tiles {
-            Some((tc, _)) => Some(self.bind(
+        let count = match tile_counts {
+            Some(tc) => Some(self.bind(
                 ctx,
                 &self.count,
                 &[entry(0, &self.params), entry(3, &self.meta), entry(15, tc)],
             )?),
             None => None,
         };
-        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some("assemble"),
-            timestamp_writes: None,
-        });
-        let mut run = |pl: &wgpu::ComputePipeline, bg: &wgpu::BindGroup, n: u32| {
-            let (x, y) = grid(n);
-            pass.set_pipeline(pl);
-            pass.set_bind_group(0, bg, &[]);
-            pass.dispatch_workgroups(x, y, 1);
-        };
-        if let Some(bg) = &count_bg {
-            run(&self.count, bg, 1);
-        }
-        run(&self.keys, &keys_bg, max_cells.div_ceil(AWG));
-        for (hist, scatter) in &sort_bgs {
-            run(&self.hist, hist, n_blocks);
-            run(&self.scan, &scan_bg, 1);
-            run(&self.scatter, scatter, n_blocks);
-        }
-        run(&self.seg_scan, &seg_bg, 1);
-        let max_groups = max_cells / job.parallel;
-        run(&self.groups, &groups_bg, max_groups.div_ceil(AWG));
-        run(&self.place, &place_bg, max_groups.div_ceil(AWG));
-        let max_packs = max_cells / pack_size;
-        run(&self.stats, &stats_bg, max_packs.div_ceil(AWG));
-        Ok(max_packs)
+        Ok(AsmBindGroups {
+            keys,
+            sort,
+            scan,
+            seg,
+            groups,
+            place,
+            stats,
+            count,
+        })
     }
 
     /// The cell indices of the assembled packs `kept` (pack numbers of the chunk on `side`), pack

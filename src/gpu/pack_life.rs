@@ -82,6 +82,38 @@ impl DeviceLife {
         })
     }
 
+    /// Each pack's equivalent full cycles from its curve and state (`pack_efc.wgsl`), into
+    /// `efc` with the pack's 20-byte life record.
+    fn encode_efc(
+        &self,
+        ctx: &GpuContext,
+        enc: &mut wgpu::CommandEncoder,
+        job: &EfcJob,
+        b: &Buffers,
+    ) -> Result<(), EngineError> {
+        ctx.upload(&self.job, 0, bytemuck::bytes_of(job));
+        let bg = ctx.scoped("binding the efc buffers", || {
+            ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("pack_efc"),
+                layout: &self.pipeline.get_bind_group_layout(0),
+                entries: &[
+                    entry(0, &self.job),
+                    entry(1, &b.curve),
+                    entry(2, &b.state),
+                    entry(3, &self.efc),
+                ],
+            })
+        })?;
+        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("pack_efc"),
+            timestamp_writes: None,
+        });
+        pass.set_pipeline(&self.pipeline);
+        pass.set_bind_group(0, &bg, &[]);
+        pass.dispatch_workgroups(job.packs.div_ceil(64), 1, 1);
+        Ok(())
+    }
+
     fn readback(&mut self, ctx: &GpuContext, bytes: u64) -> Result<&wgpu::Buffer, EngineError> {
         if self.readback.as_ref().is_none_or(|b| b.size() < bytes) {
             if let Some(b) = self.readback.take() {
@@ -510,24 +542,7 @@ impl PackLifePass {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("pack life on device cells"),
             });
-        // Runs of consecutive packs are copied at once.
-        let pack_bytes = size * PACK_BYTES;
-        let mut k = 0;
-        while k < packs {
-            let mut e = k + 1;
-            while e < packs && batch[e] == batch[e - 1] + 1 {
-                e += 1;
-            }
-            let from = u64::from(batch[k]) * pack_bytes;
-            enc.copy_buffer_to_buffer(
-                src,
-                from,
-                &b.cells,
-                k as u64 * pack_bytes,
-                (e - k) as u64 * pack_bytes,
-            );
-            k = e;
-        }
+        copy_packs(&mut enc, src, &b.cells, batch, size * PACK_BYTES);
         Self::dispatch(&mut enc, b, packs as u32, steps_total, steps, pipes);
         let dev = self.device.as_mut().expect("made above");
         let job = EfcJob {
@@ -536,28 +551,7 @@ impl PackLifePass {
             cycles_per_step: cycles_per_step as f32,
             window,
         };
-        ctx.upload(&dev.job, 0, bytemuck::bytes_of(&job));
-        let efc_bg = ctx.scoped("binding the efc buffers", || {
-            ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("pack_efc"),
-                layout: &dev.pipeline.get_bind_group_layout(0),
-                entries: &[
-                    entry(0, &dev.job),
-                    entry(1, &b.curve),
-                    entry(2, &b.state),
-                    entry(3, &dev.efc),
-                ],
-            })
-        })?;
-        {
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("pack_efc"),
-                timestamp_writes: None,
-            });
-            pass.set_pipeline(&dev.pipeline);
-            pass.set_bind_group(0, &efc_bg, &[]);
-            pass.dispatch_workgroups((packs as u32).div_ceil(64), 1, 1);
-        }
+        dev.encode_efc(ctx, &mut enc, &job, b)?;
         // Read back every pack's 20-byte record; then only the kept packs' curves, each as long
         // as it is (a curve stops at end of life, far short of the `stride` reserved).
         let rec_bytes = (packs * size_of::<LifeOut>()) as u64;
@@ -571,28 +565,7 @@ impl PackLifePass {
             .map(|r| (r.curve_len as usize).min(stride))
             .collect();
         let kept: Vec<usize> = (0..packs).filter(|&k| keep[k] && lens[k] > 0).collect();
-        let kept_bytes: u64 = kept.iter().map(|&k| lens[k] as u64 * 4).sum();
-        let mut curves: Vec<Vec<f32>> = vec![Vec::new(); packs];
-        if kept_bytes > 0 {
-            let mut enc = ctx
-                .device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                    label: Some("kept curves"),
-                });
-            let mut at = 0;
-            for &k in &kept {
-                let bytes = lens[k] as u64 * 4;
-                enc.copy_buffer_to_buffer(&b.curve, (k * stride * 4) as u64, rb, at, bytes);
-                at += bytes;
-            }
-            ctx.submit("reading kept curves", enc)?;
-            let flat: Vec<f32> = ctx.read_with(rb, kept_bytes, pod_vec)?;
-            let mut off = 0;
-            for &k in &kept {
-                curves[k] = flat[off..off + lens[k]].to_vec();
-                off += lens[k];
-            }
-        }
+        let curves = kept_curves(ctx, (&b.curve, rb), &kept, &lens, stride)?;
         let lives: Vec<(bool, (PackLife, f32))> = recs
             .iter()
             .zip(curves)
@@ -621,6 +594,63 @@ impl PackLifePass {
 
 /// Bytes of one cell in a pack buffer.
 const PACK_BYTES: u64 = size_of::<PackCell>() as u64;
+
+/// Copy packs `batch` (pack numbers of `src`, `pack_bytes` each) to `dst` one after another, a
+/// run of consecutive packs in one copy.
+fn copy_packs(
+    enc: &mut wgpu::CommandEncoder,
+    src: &wgpu::Buffer,
+    dst: &wgpu::Buffer,
+    batch: &[u32],
+    pack_bytes: u64,
+) {
+    let mut k = 0;
+    while k < batch.len() {
+        let mut e = k + 1;
+        while e < batch.len() && batch[e] == batch[e - 1] + 1 {
+            e += 1;
+        }
+        let from = u64::from(batch[k]) * pack_bytes;
+        let bytes = (e - k) as u64 * pack_bytes;
+        enc.copy_buffer_to_buffer(src, from, dst, k as u64 * pack_bytes, bytes);
+        k = e;
+    }
+}
+
+/// The fade curves of the batch's packs `kept`, each read back at its own length `lens[k]` (a
+/// curve stops at end of life, far short of the `stride` reserved); the others stay empty.
+fn kept_curves(
+    ctx: &GpuContext,
+    (curve, rb): (&wgpu::Buffer, &wgpu::Buffer),
+    kept: &[usize],
+    lens: &[usize],
+    stride: usize,
+) -> Result<Vec<Vec<f32>>, EngineError> {
+    let mut curves: Vec<Vec<f32>> = vec![Vec::new(); lens.len()];
+    let kept_bytes: u64 = kept.iter().map(|&k| lens[k] as u64 * 4).sum();
+    if kept_bytes == 0 {
+        return Ok(curves);
+    }
+    let mut enc = ctx
+        .device
+        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("kept curves"),
+        });
+    let mut at = 0;
+    for &k in kept {
+        let bytes = lens[k] as u64 * 4;
+        enc.copy_buffer_to_buffer(curve, (k * stride * 4) as u64, rb, at, bytes);
+        at += bytes;
+    }
+    ctx.submit("reading kept curves", enc)?;
+    let flat: Vec<f32> = ctx.read_with(rb, kept_bytes, pod_vec)?;
+    let mut off = 0;
+    for &k in kept {
+        curves[k] = flat[off..off + lens[k]].to_vec();
+        off += lens[k];
+    }
+    Ok(curves)
+}
 
 /// Each pack's life from its final state and its curve (`stride` points reserved a pack), with
 /// whether it is done with a known end-of-life code: an unknown code is a shader bug, reported
