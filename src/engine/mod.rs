@@ -149,7 +149,7 @@ struct Assembly {
     plan: LifePlan,
     totals: PackTotals,
     /// Aged packs waiting for life: their slots and cells, pack after pack.
-    pending_slots: Vec<u64>,
+    pending_slots: Vec<(u64, f32)>,
     pending_cells: Vec<PackCell>,
     /// The window being gathered and its passed cells so far.
     current: Option<u64>,
@@ -164,7 +164,8 @@ struct WindowPacks {
     left: usize,
     /// Each pack's initial capacity, Ah, in pack order.
     initial: Vec<f32>,
-    aged_slots: Vec<u64>,
+    /// The aged packs' slots and initial capacities, and their cells pack after pack.
+    aged_slots: Vec<(u64, f32)>,
     aged_cells: Vec<PackCell>,
 }
 
@@ -179,7 +180,7 @@ impl WindowPacks {
         rng: &crate::rng::Philox,
     ) -> WindowPacks {
         let m = scene.pack.matching;
-        let (order, left) = match_window(cells_in, m, size, scene.eol.grade_bins, rng, w);
+        let (order, left) = match_window(cells_in, m, size, scene.eol.grade_bins, rng);
         let mut out = WindowPacks {
             left,
             initial: Vec::with_capacity(order.len() / size),
@@ -191,11 +192,12 @@ impl WindowPacks {
             cells.clear();
             cells.extend(pack.iter().map(|&i| cells_in[i as usize]));
             place_groups(&mut cells, parallel);
-            out.initial.push(initial_capacity(&cells, parallel));
+            let q = initial_capacity(&cells, parallel);
+            out.initial.push(q);
             let slot = w * plan.slots + j as u64;
             if plan.aged(slot) {
                 out.aged_cells.extend_from_slice(&cells);
-                out.aged_slots.push(slot);
+                out.aged_slots.push((slot, q));
             }
         }
         out
@@ -284,14 +286,14 @@ impl Assembly {
             let n = self.pending_slots.len().min(LIFE_BATCH);
             let cells = &self.pending_cells[..n * size];
             let lives = backend.pack_life(life.0, life.1, cells)?;
-            for ((&slot, pack), l) in self.pending_slots[..n]
+            for ((&(slot, q), pack), l) in self.pending_slots[..n]
                 .iter()
                 .zip(cells.chunks_exact(size))
                 .zip(lives)
             {
                 self.totals
                     .aged
-                    .push(AgedPack::new(slot, pack, self.parallel, &l, scene));
+                    .push(AgedPack::new((slot, q), pack, &l, scene));
                 if self.plan.kept(slot) {
                     self.totals.kept.push(KeptPack {
                         slot,

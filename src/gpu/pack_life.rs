@@ -352,17 +352,28 @@ impl PackLifePass {
         if size == 0 || cells.is_empty() {
             return Ok(Vec::new());
         }
-        if table.len() < 2 * a.table_len as usize || a.table_len < 2 {
-            return Err(EngineError::Gpu("rate table shorter than table_len".into()));
-        }
-        let (pwg, steps) = self.shape(ctx, a)?;
-        let pipes = self.pipelines(ctx, pwg)?;
+        let (pipes, steps) = self.setup(ctx, a, table)?;
         let packs_total = cells.len() / size;
         let mut out = Vec::with_capacity(packs_total);
         for batch in cells[..packs_total * size].chunks(MAX_PACKS * size) {
             out.extend(self.run_batch(ctx, a, table, batch, &pipes, steps)?);
         }
         Ok(out)
+    }
+
+    /// Both run kinds' start: the rate table checked, the workgroup shape and steps per dispatch
+    /// chosen, and the pipelines for that shape.
+    fn setup(
+        &mut self,
+        ctx: &GpuContext,
+        a: &AgingParams,
+        table: &[f32],
+    ) -> Result<((wgpu::ComputePipeline, wgpu::ComputePipeline), u32), EngineError> {
+        if table.len() < 2 * a.table_len as usize || a.table_len < 2 {
+            return Err(EngineError::Gpu("rate table shorter than table_len".into()));
+        }
+        let (pwg, steps) = self.shape(ctx, a)?;
+        Ok((self.pipelines(ctx, pwg)?, steps))
     }
 
     /// Invocations per pack and steps per dispatch for `a`'s pack: the device's width unless its
@@ -505,11 +516,7 @@ impl PackLifePass {
         if size == 0 || packs.is_empty() {
             return Ok(Vec::new());
         }
-        if table.len() < 2 * a.table_len as usize || a.table_len < 2 {
-            return Err(EngineError::Gpu("rate table shorter than table_len".into()));
-        }
-        let (pwg, steps) = self.shape(ctx, a)?;
-        let pipes = self.pipelines(ctx, pwg)?;
+        let (pipes, steps) = self.setup(ctx, a, table)?;
         let mut out = Vec::with_capacity(packs.len());
         for (batch, keep) in packs.chunks(MAX_PACKS).zip(keep.chunks(MAX_PACKS)) {
             out.extend(self.device_batch(ctx, a, table, src, (batch, keep), &pipes, steps, efc)?);

@@ -4,10 +4,8 @@
 //! Pack `j` of matching window `w` has slot `w · slots + j` (`slots` = the packs a window's
 //! started cells could fill). Every `stride`-th slot is aged; every `keep_stride`-th slot (a
 //! multiple of `stride`) is also kept whole — its cells' indices and its fade curve — for the fade
-//! band and the packs table. Everything else about an aged pack is a few numbers ([`AgedPack`]),
+//! band and the packs table. Everything else about an aged pack is a few numbers (the summary's `AgedPack`),
 //! so aging every pack of 10⁷ cells holds about 10⁵ × 40 bytes, not 10⁷ cells.
-//!
-//! [`AgedPack`]: crate::summary::AgedPack
 
 use crate::scene::{LifePacks, Scene};
 

@@ -94,14 +94,13 @@ impl PackCell {
 ///
 /// Every order is a stable sort by a 32-bit key with the window position breaking ties
 /// ([`match_key`]; `binned`: the grade), so the GPU's radix sort makes the same packs from the same
-/// cells. `random`'s key is keyed by the cell index alone, so `_window` no longer enters it.
+/// cells. `random`'s key is keyed by the cell index alone, so the window's number does not enter.
 pub fn match_window(
     cells: &[PackCell],
     matching: Matching,
     pack_size: usize,
     grade_bins: u32,
     rng: &Philox,
-    _window: u64,
 ) -> (Vec<u32>, usize) {
     let n = cells.len();
     match matching {
@@ -211,7 +210,7 @@ mod tests {
             .map(|&(i, q)| cell(i, q))
             .collect();
         let rng = Philox::new(1);
-        let (order, left) = match_window(&window, Matching::Sorted, 4, 8, &rng, 0);
+        let (order, left) = match_window(&window, Matching::Sorted, 4, 8, &rng);
         assert_eq!(left, 0);
         let mut pack: Vec<PackCell> = order.iter().map(|&i| window[i as usize]).collect();
         assert_eq!(
@@ -255,7 +254,7 @@ mod tests {
     fn random_matching_is_a_cell_keyed_permutation() {
         let rng = Philox::new(7);
         let window: Vec<PackCell> = (100..300u64).map(|i| cell(i, 5.0)).collect();
-        let (order, left) = match_window(&window, Matching::Random, 8, 8, &rng, 3);
+        let (order, left) = match_window(&window, Matching::Random, 8, 8, &rng);
         assert_eq!((order.len(), left), (200, 0));
         let mut seen = order.clone();
         seen.sort_unstable();
@@ -270,7 +269,7 @@ mod tests {
             .copied()
             .filter(|c| c.index() % 2 == 1)
             .collect();
-        let (o2, _) = match_window(&odd, Matching::Random, 4, 8, &rng, 9);
+        let (o2, _) = match_window(&odd, Matching::Random, 4, 8, &rng);
         let restricted: Vec<u64> = ids(&window, &order)
             .into_iter()
             .filter(|i| i % 2 == 1)
@@ -287,7 +286,7 @@ mod tests {
             c.flags = ((i % 3) as u32) << flags::GRADE_SHIFT;
             window.push(c);
         }
-        let (order, left) = match_window(&window, Matching::Binned, 4, 8, &Philox::new(1), 0);
+        let (order, left) = match_window(&window, Matching::Binned, 4, 8, &Philox::new(1));
         // Bins hold 8, 8 and 7 cells: two packs each, one bin leaves 3 over, the others 0.
         assert_eq!((order.len(), left), (20, 3));
         for pack in order.chunks(4) {

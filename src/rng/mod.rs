@@ -28,7 +28,7 @@ pub mod stream {
     pub const AGING_CELL: u32 = 7;
     /// Pack life: latent-defect shorts, one draw per cell and step.
     pub const AGING_SHORT: u32 = 8;
-    /// Pack assembly: the `random` matching shuffle (index = window).
+    /// Pack assembly: the `random` matching's sort key (index = cell).
     pub const MATCHING: u32 = 9;
     /// Attribution: the orders of removal beyond forward and reverse (index = order). Host only.
     pub const ATTRIBUTION: u32 = 10;

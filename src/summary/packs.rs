@@ -28,18 +28,18 @@ pub struct AgedPack {
 }
 
 impl AgedPack {
-    /// The record of a pack aged on the host from its cells and life.
+    /// The record of a pack aged on the host: its slot and initial capacity (from assembly),
+    /// its cells and its life.
     pub fn new(
-        slot: u64,
+        (slot, q_initial): (u64, f32),
         cells: &[PackCell],
-        parallel: usize,
         life: &PackLife,
         scene: &Scene,
     ) -> AgedPack {
         let window = scene.life.soc_hi - scene.life.soc_lo;
         AgedPack {
             slot,
-            q_initial: crate::model::pack::initial_capacity(cells, parallel),
+            q_initial,
             cycles: life.cycles,
             reason: life.reason,
             calendar_share: life.calendar_share,
