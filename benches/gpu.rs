@@ -6,6 +6,7 @@ use celltwin::engine::Backend;
 use celltwin::gpu::{AdapterPolicy, GpuBackend};
 use celltwin::model::LineParams;
 use celltwin::model::aging::{AgingParams, RateTable};
+use celltwin::model::pack::Follow;
 use celltwin::summary::HistSpec;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
@@ -41,9 +42,14 @@ fn gpu_benches(c: &mut Criterion) {
     let cells = &cells[..packs * size];
     let a = AgingParams::from_scene(&scene);
     let table = RateTable::new(&a, &scene.life);
+    let follow = vec![Follow::ToEnd; packs];
     g.throughput(Throughput::Elements(packs as u64));
     g.bench_function("pack_life_64_packs", |b| {
-        b.iter(|| gpu.pack_life(&a, &table, cells).expect("pack life").len())
+        b.iter(|| {
+            gpu.pack_life(&a, &table, cells, &follow)
+                .expect("pack life")
+                .len()
+        })
     });
     g.finish();
     eprintln!(

@@ -4,7 +4,7 @@
 use celltwin::engine::{Backend, cpu::CpuBackend};
 use celltwin::model::LineParams;
 use celltwin::model::aging::{AgingParams, RateTable};
-use celltwin::model::pack::PackCell;
+use celltwin::model::pack::{Follow, PackCell};
 use celltwin::scene;
 use celltwin::summary::HistSpec;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -28,9 +28,11 @@ fn bench(c: &mut Criterion) {
             .collect();
         let a = AgingParams::from_scene(&s);
         let t = RateTable::new(&a, &s.life);
+        // As a run's packs: followed to their end (the few kept whole go on past it).
+        let follow = vec![Follow::ToEnd; packs];
         g.throughput(Throughput::Elements(packs as u64));
         g.bench_function(format!("{name}_64_packs"), |b| {
-            b.iter(|| black_box(cpu.pack_life(&a, &t, &cells).unwrap().len()))
+            b.iter(|| black_box(cpu.pack_life(&a, &t, &cells, &follow).unwrap().len()))
         });
     }
     g.finish();

@@ -565,7 +565,8 @@ fn pack_life(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
         // The calendar share, when the CPU takes it: at the first step after the end, or where
         // life stops. Only invocation 0 sums (and keeps) it; the barrier keeps every invocation
         // from writing `live` below while it reads.
-        let stopping = frac < a.stop_fraction || step == a.max_steps;
+        let ended = job.to_end != 0u && w.end_set;
+        let stopping = ended || frac < a.stop_fraction || step == a.max_steps;
         var share_now = 0.0;
         if (lid == 0u && ((w.end_set && !w.have_share) || stopping)) {
             share_now = calendar_share_of(base);

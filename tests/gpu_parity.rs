@@ -8,7 +8,7 @@
 use celltwin::engine::{self, Backend, RunOptions, cpu::CpuBackend, simulate_range};
 use celltwin::gpu::{AdapterPolicy, GpuBackend};
 use celltwin::model::aging::{AgingParams, Nominal, RateTable};
-use celltwin::model::pack::{EndOfLife, PackCell, PackLife};
+use celltwin::model::pack::{EndOfLife, Follow, PackCell, PackLife};
 use celltwin::model::{CellRecord, LineParams, flags};
 use celltwin::rng::{Philox, philox4x32, poisson, stream};
 use celltwin::scene::{self, Scene};
@@ -507,9 +507,12 @@ fn pack_life_matches_cpu() {
         let cells = &cells[..packs * size];
         let a = AgingParams::from_scene(&scene);
         let table = RateTable::new(&a, &scene.life);
-        let c: Vec<PackLife> = cpu.pack_life(&a, &table, cells).unwrap();
+        // Every third pack followed past its end (as a kept pack), the rest to it: both kinds,
+        // and the GPU's split into batches of one kind put back in order.
+        let follow: Vec<Follow> = (0..packs).map(|k| Follow::kept(k % 3 == 0)).collect();
+        let c: Vec<PackLife> = cpu.pack_life(&a, &table, cells, &follow).unwrap();
         let gl: Vec<PackLife> = g
-            .pack_life(&a, &table, cells)
+            .pack_life(&a, &table, cells, &follow)
             .expect("pack life on the GPU");
         assert_eq!(c.len(), gl.len());
         let step = a.cycles_per_step as u32;
@@ -571,7 +574,10 @@ fn pack_life_independent_of_workgroup_and_steps_per_dispatch() {
     let cells = &cells[..(cells.len() / size).min(64) * size];
     let a = AgingParams::from_scene(&scene);
     let table = RateTable::new(&a, &scene.life);
-    let reference = g.pack_life(&a, &table, cells).expect("pack life");
+    let follow: Vec<Follow> = (0..cells.len() / size)
+        .map(|k| Follow::kept(k % 2 == 1))
+        .collect();
+    let reference = g.pack_life(&a, &table, cells, &follow).expect("pack life");
     for (pwg, steps) in [
         (1, None),
         (2, Some(7)),
@@ -585,7 +591,9 @@ fn pack_life_independent_of_workgroup_and_steps_per_dispatch() {
         if let Some(k) = steps {
             other = other.with_pack_steps(k);
         }
-        let lives = other.pack_life(&a, &table, cells).expect("pack life");
+        let lives = other
+            .pack_life(&a, &table, cells, &follow)
+            .expect("pack life");
         for (k, (x, y)) in lives.iter().zip(&reference).enumerate() {
             if x != y && std::env::var("PARITY_DEBUG").is_ok() {
                 let d = x.curve.iter().zip(&y.curve).position(|(u, v)| u != v);
@@ -709,7 +717,7 @@ fn gpu_limits_are_errors() {
     );
     let table = RateTable::new(&a, &scene.life);
     let cells = vec![PackCell::default(); 4000 * 200];
-    match g.pack_life(&a, &table, &cells) {
+    match g.pack_life(&a, &table, &cells, &[Follow::PastEnd]) {
         Err(engine::EngineError::Gpu(m)) => assert!(m.contains("too large"), "{m}"),
         other => panic!("a 4000S200P pack: {:?}", other.map(|v| v.len())),
     }

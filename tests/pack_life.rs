@@ -453,7 +453,7 @@ fn slow_coolant_warms_the_outlet_end() {
 #[test]
 fn a_mismatched_parallel_pair_ages_unevenly() {
     use celltwin::model::aging::{AgingParams, Nominal, RateTable};
-    use celltwin::model::pack::simulate_pack_cells;
+    use celltwin::model::pack::{Follow, simulate_pack_cells};
     let s = scene(
         None,
         &[
@@ -473,7 +473,7 @@ fn a_mismatched_parallel_pair_ages_unevenly() {
             r_meas: r0,
             ..n
         };
-        simulate_pack_cells(&a, &table.values, &rng, &[c(r1), c(r2)])
+        simulate_pack_cells(&a, &table.values, &rng, &[c(r1), c(r2)], Follow::PastEnd)
     };
     let r = n.r0;
     let (matched, m) = pair(r, r);
@@ -515,4 +515,56 @@ fn calendar_share_follows_the_duty() {
         "shares {rare} / {daily} / {often}"
     );
     assert!(rare_years > often_years);
+}
+
+/// A pack followed only to its end of life (as a run follows every pack it does not keep whole)
+/// leaves the record of the same pack followed on past it: the same cycles, reason and calendar
+/// share bit for bit, the same equivalent full cycles, and its curve is the other's up to the
+/// end's step. Packs of a wide, defect-rich line with the power limit near, so that packs end by
+/// fade, power and short.
+#[test]
+fn following_a_pack_to_its_end_leaves_its_record() {
+    use celltwin::engine::{Backend, cpu::CpuBackend};
+    use celltwin::model::LineParams;
+    use celltwin::model::aging::{AgingParams, RateTable};
+    use celltwin::model::pack::{EndOfLife, Follow, simulate_pack_to};
+    use celltwin::summary::{AgedPack, HistSpec};
+    let s = scene(
+        None,
+        &[
+            "line.spread_scale=3",
+            "line.defect_scale=40",
+            "life.short_hazard=2e-4",
+            "life.eol_resistance_factor=1.33",
+            "pack.series=12",
+        ],
+    );
+    let p = LineParams::from_scene(&s);
+    let cells = CpuBackend::new(Some(1))
+        .cell_line(&p, &HistSpec::for_params(&p), 0, 20_000)
+        .expect("cells")
+        .passed;
+    let a = AgingParams::from_scene(&s);
+    let table = RateTable::new(&a, &s.life);
+    let rng = p.rng();
+    let mut seen = std::collections::BTreeMap::new();
+    let mut shorter = 0;
+    for pack in cells.chunks_exact(s.cells_per_pack() as usize) {
+        let to_end = simulate_pack_to(&a, &table.values, &rng, pack, Follow::ToEnd);
+        let past = simulate_pack_to(&a, &table.values, &rng, pack, Follow::PastEnd);
+        assert_eq!(
+            (to_end.cycles, to_end.reason, to_end.calendar_share.to_bits()),
+            (past.cycles, past.reason, past.calendar_share.to_bits())
+        );
+        assert_eq!(to_end.curve[..], past.curve[..to_end.curve.len()]);
+        let efc = |l| AgedPack::new((0, 0.0), pack, l, &s).efc;
+        assert_eq!(efc(&to_end), efc(&past));
+        shorter += usize::from(to_end.curve.len() < past.curve.len());
+        *seen.entry(to_end.reason.key()).or_insert(0) += 1;
+    }
+    eprintln!("ends {seen:?}, {shorter} curves shorter to the end");
+    for reason in [EndOfLife::Fade, EndOfLife::Power, EndOfLife::Short] {
+        assert!(seen.contains_key(reason.key()), "no pack ended by {reason:?}: {seen:?}");
+    }
+    assert!(shorter * 2 > seen.values().sum::<usize>(), "few curves stop at the end");
 }

@@ -4,6 +4,7 @@ use super::{CliError, peak_rss};
 use crate::attribution::Attribution;
 use crate::engine::{self, Backend, RunOptions};
 use crate::model::LineParams;
+use crate::model::pack::Follow;
 use crate::scene::Scene;
 use crate::summary::{HistSpec, Stat, Summary};
 use crate::sweep::SweepRow;
@@ -332,7 +333,7 @@ pub fn bench(scene: &Scene, backend: &mut dyn Backend) -> Result<Bench, CliError
     if warm.len() >= pack_size {
         let aging = crate::model::aging::AgingParams::from_scene(scene);
         let table = crate::model::aging::RateTable::new(&aging, &scene.life);
-        backend.pack_life(&aging, &table, &warm[..pack_size])?;
+        backend.pack_life(&aging, &table, &warm[..pack_size], &[Follow::PastEnd])?;
     }
     let setup_s = t.elapsed().as_secs_f64();
     // Pass 1: the cell line alone, with the bytes it moves over the bus.

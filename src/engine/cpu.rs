@@ -6,7 +6,7 @@
 
 use super::{Backend, ChunkResult, EngineError, simulate_range};
 use crate::model::aging::{AgingParams, RateTable};
-use crate::model::pack::{PackCell, PackLife, simulate_pack};
+use crate::model::pack::{Follow, PackCell, PackLife, simulate_pack_to};
 use crate::model::{CellRecord, LineParams};
 use crate::summary::{HistSpec, LineStats};
 use rayon::prelude::*;
@@ -157,13 +157,15 @@ impl Backend for CpuBackend {
         a: &AgingParams,
         table: &RateTable,
         cells: &[PackCell],
+        follow: &[Follow],
     ) -> Result<Vec<PackLife>, EngineError> {
         let size = (a.series * a.parallel) as usize;
         let rng = crate::rng::Philox::new(u64::from(a.seed_lo) | (u64::from(a.seed_hi) << 32));
         Ok(self.pool.install(|| {
             cells
                 .par_chunks_exact(size)
-                .map(|pack| simulate_pack(a, &table.values, &rng, pack))
+                .zip(follow)
+                .map(|(pack, &how)| simulate_pack_to(a, &table.values, &rng, pack, how))
                 .collect()
         }))
     }

@@ -11,7 +11,9 @@ pub mod cpu;
 
 use crate::model::aging::{AgingParams, RateTable};
 pub use crate::model::life_plan::LifePlan;
-use crate::model::pack::{PackCell, PackLife, initial_capacity, match_window, place_groups};
+use crate::model::pack::{
+    Follow, PackCell, PackLife, initial_capacity, match_window, place_groups,
+};
 use crate::model::{CellRecord, LineParams};
 use crate::scene::Scene;
 use crate::summary::{AgedPack, HistSpec, KeptPack, LineStats, PackTotals, Summary};
@@ -68,12 +70,14 @@ pub trait Backend: Send {
         start: u64,
         count: u64,
     ) -> Result<ChunkResult, EngineError>;
-    /// Life of `cells.len() / (series·parallel)` packs laid out pack after pack.
+    /// Life of `cells.len() / (series·parallel)` packs laid out pack after pack, pack `k`
+    /// followed as far as `follow[k]` says (past its end only if it is kept whole).
     fn pack_life(
         &mut self,
         a: &AgingParams,
         table: &RateTable,
         cells: &[PackCell],
+        follow: &[Follow],
     ) -> Result<Vec<PackLife>, EngineError>;
     /// The whole of `range` (whole windows) with everything after the line kept on the device —
     /// matching, assembly, initial capacity, the life of every aged pack — and only statistics
@@ -282,15 +286,17 @@ impl Assembly {
         all: bool,
     ) -> Result<(), EngineError> {
         let size = self.pack_size;
-        while self.pending_slots.len() >= LIFE_BATCH || (all && !self.pending_slots.is_empty()) {
-            let n = self.pending_slots.len().min(LIFE_BATCH);
-            let cells = &self.pending_cells[..n * size];
-            let lives = backend.pack_life(life.0, life.1, cells)?;
-            for ((&(slot, q), pack), l) in self.pending_slots[..n]
+        let (pending, mut done) = (self.pending_slots.len(), 0);
+        while pending - done >= LIFE_BATCH || (all && done < pending) {
+            let n = (pending - done).min(LIFE_BATCH);
+            let slots = &self.pending_slots[done..done + n];
+            let cells = &self.pending_cells[done * size..(done + n) * size];
+            let follow: Vec<Follow> = slots
                 .iter()
-                .zip(cells.chunks_exact(size))
-                .zip(lives)
-            {
+                .map(|&(slot, _)| Follow::kept(self.plan.kept(slot)))
+                .collect();
+            let lives = backend.pack_life(life.0, life.1, cells, &follow)?;
+            for ((&(slot, q), pack), l) in slots.iter().zip(cells.chunks_exact(size)).zip(lives) {
                 self.totals
                     .aged
                     .push(AgedPack::new((slot, q), pack, &l, scene));
@@ -302,9 +308,12 @@ impl Assembly {
                     });
                 }
             }
-            self.pending_slots.drain(..n);
-            self.pending_cells.drain(..n * size);
+            done += n;
         }
+        // What is left moved to the front once (a drain per batch moved it every batch: 7 % of
+        // a 10⁶-cell run).
+        self.pending_slots.drain(..done);
+        self.pending_cells.drain(..done * size);
         Ok(())
     }
 }

@@ -20,7 +20,7 @@ pub use context::{AdapterPolicy, GpuContext};
 
 use crate::engine::{Backend, ChunkResult, EngineError};
 use crate::model::aging::{AgingParams, RateTable};
-use crate::model::pack::{PackCell, PackLife};
+use crate::model::pack::{Follow, PackCell, PackLife};
 use crate::model::{CellRecord, LineParams};
 use crate::summary::{HistSpec, LineStats};
 use cell_line::{CellLinePass, StatsLayout};
@@ -341,6 +341,7 @@ impl Backend for GpuBackend {
         a: &AgingParams,
         table: &RateTable,
         cells: &[PackCell],
+        follow: &[Follow],
     ) -> Result<Vec<PackLife>, EngineError> {
         let ctx = &self.ctx;
         if self.life.is_none() {
@@ -350,7 +351,7 @@ impl Backend for GpuBackend {
             self.life = Some(life);
         }
         let life = self.life.as_mut().expect("made above");
-        life.run(ctx, a, &table.values, cells)
+        life.run(ctx, a, &table.values, cells, follow)
     }
 }
 

@@ -6,7 +6,7 @@ use super::context::{GpuContext, entry, pod_vec};
 use super::layout::{EfcJob, LifeOut, Live, PackJob, PackState};
 use crate::engine::EngineError;
 use crate::model::aging::AgingParams;
-use crate::model::pack::{EndOfLife, PackCell, PackLife};
+use crate::model::pack::{EndOfLife, Follow, PackCell, PackLife};
 
 /// Packs per dispatch.
 const MAX_PACKS: usize = 4096;
@@ -340,13 +340,15 @@ impl PackLifePass {
         })
     }
 
-    /// Life of every pack in `cells` (packs laid out one after another).
+    /// Life of every pack in `cells` (packs laid out one after another), pack `k` followed as far
+    /// as `follow[k]` says.
     pub fn run(
         &mut self,
         ctx: &GpuContext,
         a: &AgingParams,
         table: &[f32],
         cells: &[PackCell],
+        follow: &[Follow],
     ) -> Result<Vec<PackLife>, EngineError> {
         let size = (a.series * a.parallel) as usize;
         if size == 0 || cells.is_empty() {
@@ -354,11 +356,28 @@ impl PackLifePass {
         }
         let (pipes, steps) = self.setup(ctx, a, table)?;
         let packs_total = cells.len() / size;
-        let mut out = Vec::with_capacity(packs_total);
-        for batch in cells[..packs_total * size].chunks(MAX_PACKS * size) {
-            out.extend(self.run_batch(ctx, a, table, batch, &pipes, steps)?);
+        let mut out: Vec<Option<PackLife>> = vec![None; packs_total];
+        for (how, ids) in by_follow(follow, packs_total) {
+            // The packs of one kind one after another (all of them, as they lie, in the usual
+            // batch of one kind).
+            let gathered: std::borrow::Cow<[PackCell]> = if ids.len() == packs_total {
+                std::borrow::Cow::Borrowed(&cells[..packs_total * size])
+            } else {
+                ids.iter()
+                    .flat_map(|&k| cells[k * size..(k + 1) * size].iter().copied())
+                    .collect()
+            };
+            for (ids, batch) in ids.chunks(MAX_PACKS).zip(gathered.chunks(MAX_PACKS * size)) {
+                let lives = self.run_batch(ctx, a, table, batch, &pipes, (steps, how))?;
+                for (&k, life) in ids.iter().zip(lives) {
+                    out[k] = Some(life);
+                }
+            }
         }
-        Ok(out)
+        Ok(out
+            .into_iter()
+            .map(|l| l.expect("every pack is of one kind"))
+            .collect())
     }
 
     /// Both run kinds' start: the rate table checked, the workgroup shape and steps per dispatch
@@ -413,7 +432,7 @@ impl PackLifePass {
         a: &AgingParams,
         table: &[f32],
         (cells, packs): (usize, usize),
-        steps: u32,
+        (steps, follow): (u32, Follow),
     ) -> Result<usize, EngineError> {
         let stride = (a.max_steps + 1) as usize;
         self.ensure(ctx, table.len(), cells, packs, stride, a.series as usize)?;
@@ -423,6 +442,8 @@ impl PackLifePass {
             curve_stride: stride as u32,
             short_p: a.short_probability_per_step(),
             steps,
+            to_end: u32::from(follow == Follow::ToEnd),
+            ..PackJob::default()
         };
         ctx.upload(&self.aging, 0, bytemuck::bytes_of(a));
         ctx.upload(&self.job, 0, bytemuck::bytes_of(&job));
@@ -439,11 +460,11 @@ impl PackLifePass {
         table: &[f32],
         batch: &[PackCell],
         pipes: &(wgpu::ComputePipeline, wgpu::ComputePipeline),
-        steps: u32,
+        (steps, follow): (u32, Follow),
     ) -> Result<Vec<PackLife>, EngineError> {
         let packs = batch.len() / (a.series * a.parallel) as usize;
         let steps_total = a.max_steps + 1;
-        let stride = self.prepare(ctx, a, table, (batch.len(), packs), steps)?;
+        let stride = self.prepare(ctx, a, table, (batch.len(), packs), (steps, follow))?;
         let b = self.bufs.as_ref().expect("prepared");
         ctx.upload(&b.cells, 0, bytemuck::cast_slice(batch));
         let mut enc = ctx
@@ -517,11 +538,23 @@ impl PackLifePass {
             return Ok(Vec::new());
         }
         let (pipes, steps) = self.setup(ctx, a, table)?;
-        let mut out = Vec::with_capacity(packs.len());
-        for (batch, keep) in packs.chunks(MAX_PACKS).zip(keep.chunks(MAX_PACKS)) {
-            out.extend(self.device_batch(ctx, a, table, src, (batch, keep), &pipes, steps, efc)?);
+        let follow: Vec<Follow> = keep.iter().map(|&k| Follow::kept(k)).collect();
+        let mut out: Vec<Option<(PackLife, f32)>> = vec![None; packs.len()];
+        for (how, ids) in by_follow(&follow, packs.len()) {
+            let batch_packs: Vec<u32> = ids.iter().map(|&k| packs[k]).collect();
+            for (ids, batch) in ids.chunks(MAX_PACKS).zip(batch_packs.chunks(MAX_PACKS)) {
+                let keep: Vec<bool> = ids.iter().map(|&k| keep[k]).collect();
+                let shape = (&pipes, steps, how);
+                let lives = self.device_batch(ctx, a, table, src, (batch, &keep), shape, efc)?;
+                for (&k, life) in ids.iter().zip(lives) {
+                    out[k] = Some(life);
+                }
+            }
         }
-        Ok(out)
+        Ok(out
+            .into_iter()
+            .map(|l| l.expect("every pack is of one kind"))
+            .collect())
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -532,8 +565,7 @@ impl PackLifePass {
         table: &[f32],
         src: &wgpu::Buffer,
         (batch, keep): (&[u32], &[bool]),
-        pipes: &(wgpu::ComputePipeline, wgpu::ComputePipeline),
-        steps: u32,
+        (pipes, steps, follow): (&(wgpu::ComputePipeline, wgpu::ComputePipeline), u32, Follow),
         (cycles_per_step, window): (u32, f32),
     ) -> Result<Vec<(PackLife, f32)>, EngineError> {
         let size = (a.series * a.parallel) as u64;
@@ -542,7 +574,7 @@ impl PackLifePass {
         }
         let packs = batch.len();
         let steps_total = a.max_steps + 1;
-        let stride = self.prepare(ctx, a, table, (packs * size as usize, packs), steps)?;
+        let stride = self.prepare(ctx, a, table, (packs * size as usize, packs), (steps, follow))?;
         let b = self.bufs.as_ref().expect("prepared");
         let mut enc = ctx
             .device
@@ -597,6 +629,16 @@ impl PackLifePass {
         }
         Ok(lives.into_iter().map(|(_, l)| l).collect())
     }
+}
+
+/// Positions `0..n` by how far their packs are followed: a batch is of one kind (its job says
+/// which), so the few packs kept whole, followed past their end, go in batches of their own.
+fn by_follow(follow: &[Follow], n: usize) -> Vec<(Follow, Vec<usize>)> {
+    [Follow::ToEnd, Follow::PastEnd]
+        .into_iter()
+        .map(|how| (how, (0..n).filter(|&k| follow[k] == how).collect::<Vec<_>>()))
+        .filter(|(_, ids)| !ids.is_empty())
+        .collect()
 }
 
 /// Bytes of one cell in a pack buffer.
