@@ -440,12 +440,14 @@ pub fn bench_text(b: &Bench, scene: &Scene) -> String {
     );
     let _ = writeln!(
         w,
-        "  pack life      {:8.1} packs/s   ({} packs × {} cells, to {:.0} % or {} cycles; {:.0} cell-years/s)",
+        "  pack life      {:8.1} packs/s   ({} packs × {} cells, to end of life or {} cycles, \
+         the ~{} kept whole on to {:.0} %; {:.0} cell-years/s)",
         b.pack_life_packs_per_s,
         b.life_packs,
         scene.cells_per_pack(),
-        100.0 * (scene.life.eol_fraction - 0.1),
         scene.life.max_cycles,
+        crate::model::life_plan::KEPT_PACKS,
+        100.0 * (scene.life.eol_fraction - 0.1),
         b.cell_years_per_s
     );
     let _ = writeln!(w, "  end to end     {:8.3} s", b.end_to_end_s);
