@@ -1007,7 +1007,6 @@ fn life_of_device_assembled_packs_matches_cpu() {
 /// calendar share of each slot both aged within the pack-life bounds; under 1 B read back a cell.
 #[test]
 fn resident_run_matches_cpu_engine() {
-    use celltwin::engine::LifePlan;
     let Some(_shared) = gpu() else { return };
     let mut g = GpuBackend::new(AdapterPolicy::Any)
         .expect("a second device")
@@ -1019,125 +1018,145 @@ fn resident_run_matches_cpu_engine() {
             "pack.life_packs=600",
             &format!("pack.matching=\"{matching}\""),
         ]);
-        let mut cpu = CpuBackend::new(None);
-        let all = 0..scene.cells;
-        let c = engine::run_range(
-            &scene,
-            &mut cpu,
-            &RunOptions::default(),
-            all.clone(),
-            &mut |_| {},
-        )
-        .unwrap()
-        .packs;
-        let plan = LifePlan::new(&scene);
-        let before = g.transfers().unwrap();
-        let (_, r) = g
-            .run_windows(&scene, all, &plan, None, &mut |_| {})
-            .expect("windows fit a dispatch")
-            .expect("resident run");
-        let moved = g.transfers().unwrap();
-        let per_cell = (moved.read_back - before.read_back) as f64 / scene.cells as f64;
-        let ps = scene.cells_per_pack();
-        let bound = (DECISION_BOUND * scene.cells as f64).ceil() as u64;
-        eprintln!(
-            "resident {matching}: packs {} vs {}, unpacked {} vs {}, windows {} vs {}, aged {} vs {}, kept {} vs {}, read back {per_cell:.3} B/cell",
-            c.packs,
-            r.packs,
-            c.unpacked,
-            r.unpacked,
-            c.windows,
-            r.windows,
-            c.aged.len(),
-            r.aged.len(),
-            c.kept.len(),
-            r.kept.len()
-        );
-        assert!(c.packs.abs_diff(r.packs) <= bound, "{matching}: packs");
-        assert!(
-            c.unpacked.abs_diff(r.unpacked) <= bound * ps,
-            "{matching}: unpacked"
-        );
-        assert_eq!(c.windows, r.windows, "{matching}: windows");
-        assert!(
-            c.aged.len().abs_diff(r.aged.len()) as u64 <= bound,
-            "{matching}: aged packs"
-        );
-        assert!(
-            r.aged.windows(2).all(|x| x[0].slot < x[1].slot),
-            "slot order"
-        );
-        assert!(
-            r.kept
-                .iter()
-                .all(|k| k.cells.len() as u64 == ps && !k.curve.is_empty())
-        );
-        assert!(r.kept.iter().all(|k| plan.kept(k.slot)));
-        assert!(
-            c.kept.len().abs_diff(r.kept.len()) as u64 <= bound,
-            "{matching}: kept packs"
-        );
-        let (mc, mr) = (c.initial.stats(), r.initial.stats());
-        assert!(
-            (mc.mean - mr.mean).abs() <= 1e-5 * mc.mean,
-            "{matching}: initial mean"
-        );
-        assert!(
-            (mc.sd - mr.sd).abs() <= 1e-2 * mc.sd,
-            "{matching}: initial SD"
-        );
-        // Slot by slot where both made a pack with the same initial capacity (the same cells,
-        // short of a flipped decision upstream): the pack-life bounds of docs/GPU.md.
-        let step = scene.life.cycles_per_step;
-        let (mut same, mut reason_diff) = (0, 0);
-        for x in &c.aged {
-            let Ok(k) = r.aged.binary_search_by_key(&x.slot, |y| y.slot) else {
-                continue;
-            };
-            let y = &r.aged[k];
-            if x.q_initial != y.q_initial || x.defects != y.defects {
-                continue;
-            }
-            same += 1;
-            if x.reason != y.reason {
-                reason_diff += 1;
-                continue;
-            }
-            assert!(
-                x.cycles.abs_diff(y.cycles) <= 2 * step,
-                "{matching}: slot {} cycles",
-                x.slot
-            );
-            assert!(
-                (x.calendar_share - y.calendar_share).abs() <= 2e-3,
-                "{matching}: share"
-            );
-            assert!(
-                (x.efc - y.efc).abs() <= 1e-3 * x.efc.max(1.0) + 2.0 * step as f32,
-                "{matching}: efc"
-            );
+        resident_like_cpu(&mut g, &scene, matching);
+    }
+}
+
+/// A window larger than the backend's dispatch (100 000 cells against 65 536) grows the dispatch
+/// to one window and stays on the device, with the CPU engine's packs: two whole windows and a
+/// partial one.
+#[test]
+fn window_larger_than_the_dispatch_grows_it() {
+    let Some(_shared) = gpu() else { return };
+    let mut g = GpuBackend::new(AdapterPolicy::Any)
+        .expect("a second device")
+        .with_dispatch(65_536);
+    let scene = scene_with(&["cells=250000", "pack.window=100000", "pack.life_packs=300"]);
+    resident_like_cpu(&mut g, &scene, "sorted, window 100 000");
+}
+
+/// The device-resident run of `scene` on `g` against the CPU engine (see
+/// [`resident_run_matches_cpu_engine`]); `label` names the case in messages.
+fn resident_like_cpu(g: &mut GpuBackend, scene: &celltwin::scene::Scene, label: &str) {
+    use celltwin::engine::LifePlan;
+    let mut cpu = CpuBackend::new(None);
+    let all = 0..scene.cells;
+    let c = engine::run_range(
+        scene,
+        &mut cpu,
+        &RunOptions::default(),
+        all.clone(),
+        &mut |_| {},
+    )
+    .unwrap()
+    .packs;
+    let plan = LifePlan::new(scene);
+    let before = g.transfers().unwrap();
+    let (_, r) = g
+        .run_windows(scene, all, &plan, None, &mut |_| {})
+        .expect("windows fit a dispatch")
+        .expect("resident run");
+    let moved = g.transfers().unwrap();
+    let per_cell = (moved.read_back - before.read_back) as f64 / scene.cells as f64;
+    let ps = scene.cells_per_pack();
+    let bound = (DECISION_BOUND * scene.cells as f64).ceil() as u64;
+    eprintln!(
+        "resident {label}: packs {} vs {}, unpacked {} vs {}, windows {} vs {}, aged {} vs {}, kept {} vs {}, read back {per_cell:.3} B/cell",
+        c.packs,
+        r.packs,
+        c.unpacked,
+        r.unpacked,
+        c.windows,
+        r.windows,
+        c.aged.len(),
+        r.aged.len(),
+        c.kept.len(),
+        r.kept.len()
+    );
+    assert!(c.packs.abs_diff(r.packs) <= bound, "{label}: packs");
+    assert!(
+        c.unpacked.abs_diff(r.unpacked) <= bound * ps,
+        "{label}: unpacked"
+    );
+    assert_eq!(c.windows, r.windows, "{label}: windows");
+    assert!(
+        c.aged.len().abs_diff(r.aged.len()) as u64 <= bound,
+        "{label}: aged packs"
+    );
+    assert!(
+        r.aged.windows(2).all(|x| x[0].slot < x[1].slot),
+        "slot order"
+    );
+    assert!(
+        r.kept
+            .iter()
+            .all(|k| k.cells.len() as u64 == ps && !k.curve.is_empty())
+    );
+    assert!(r.kept.iter().all(|k| plan.kept(k.slot)));
+    assert!(
+        c.kept.len().abs_diff(r.kept.len()) as u64 <= bound,
+        "{label}: kept packs"
+    );
+    let (mc, mr) = (c.initial.stats(), r.initial.stats());
+    assert!(
+        (mc.mean - mr.mean).abs() <= 1e-5 * mc.mean,
+        "{label}: initial mean"
+    );
+    assert!(
+        (mc.sd - mr.sd).abs() <= 1e-2 * mc.sd,
+        "{label}: initial SD"
+    );
+    // Slot by slot where both made a pack with the same initial capacity (the same cells,
+    // short of a flipped decision upstream): the pack-life bounds of docs/GPU.md.
+    let step = scene.life.cycles_per_step;
+    let (mut same, mut reason_diff) = (0, 0);
+    for x in &c.aged {
+        let Ok(k) = r.aged.binary_search_by_key(&x.slot, |y| y.slot) else {
+            continue;
+        };
+        let y = &r.aged[k];
+        if x.q_initial != y.q_initial || x.defects != y.defects {
+            continue;
+        }
+        same += 1;
+        if x.reason != y.reason {
+            reason_diff += 1;
+            continue;
         }
         assert!(
-            same * 10 >= c.aged.len() * 9,
-            "{matching}: only {same} slots alike"
+            x.cycles.abs_diff(y.cycles) <= 2 * step,
+            "{label}: slot {} cycles",
+            x.slot
         );
         assert!(
-            reason_diff <= 1 + same / 100,
-            "{matching}: {reason_diff} reasons differ"
+            (x.calendar_share - y.calendar_share).abs() <= 2e-3,
+            "{label}: share"
         );
-        // Kept packs (about 1000 a run, whatever its size) bring their cells' indices and their
-        // curve back; everything else must stay under 1 B a cell.
-        let kept_bytes: u64 = r
-            .kept
-            .iter()
-            .map(|k| k.cells.len() as u64 * 8 + k.curve.len() as u64 * 4)
-            .sum();
-        let rest = (moved.read_back - before.read_back - kept_bytes) as f64 / scene.cells as f64;
         assert!(
-            rest <= 1.0,
-            "{matching}: {rest} B a cell read back besides kept packs"
+            (x.efc - y.efc).abs() <= 1e-3 * x.efc.max(1.0) + 2.0 * step as f32,
+            "{label}: efc"
         );
     }
+    assert!(
+        same * 10 >= c.aged.len() * 9,
+        "{label}: only {same} slots alike"
+    );
+    assert!(
+        reason_diff <= 1 + same / 100,
+        "{label}: {reason_diff} reasons differ"
+    );
+    // Kept packs (about 1000 a run, whatever its size) bring their cells' indices and their
+    // curve back; everything else must stay under 1 B a cell.
+    let kept_bytes: u64 = r
+        .kept
+        .iter()
+        .map(|k| k.cells.len() as u64 * 8 + k.curve.len() as u64 * 4)
+        .sum();
+    let rest = (moved.read_back - before.read_back - kept_bytes) as f64 / scene.cells as f64;
+    assert!(
+        rest <= 1.0,
+        "{label}: {rest} B a cell read back besides kept packs"
+    );
 }
 
 /// A cancel lands between chunks of the device-resident run (the app's newest-wins): the run
@@ -1171,16 +1190,18 @@ fn resident_run_cancels_between_chunks() {
     assert!(chunks > 0);
 }
 
-/// A window larger than one line dispatch is not taken on the device: `run_windows` says None and
-/// `engine::run` goes the host path (every passed cell read back, the CPU matches), with the
+/// A window larger than the dispatch may grow to (`with_dispatch_limit`; by default the device's
+/// binding limit, 2 789 376 cells on llvmpipe) is not taken on the device: `run_windows` says None
+/// and `engine::run` goes the host path (every passed cell read back, the CPU matches), with the
 /// CPU's packs.
 #[test]
-fn window_larger_than_a_dispatch_takes_the_host_path() {
+fn window_beyond_the_dispatch_limit_takes_the_host_path() {
     use celltwin::engine::LifePlan;
     let Some(_shared) = gpu() else { return };
     let mut g = GpuBackend::new(AdapterPolicy::Any)
         .expect("a second device")
-        .with_dispatch(65_536);
+        .with_dispatch(65_536)
+        .with_dispatch_limit(65_536);
     let scene = scene_with(&["cells=150000", "pack.window=100000", "pack.life_packs=0"]);
     let plan = LifePlan::new(&scene);
     assert!(

@@ -216,7 +216,7 @@ impl LineBuffers {
 impl CellLinePass {
     /// Most cells per dispatch for `cap` asked: whole tiles, within the device's storage-binding,
     /// buffer and workgroup-count limits.
-    fn dispatch_cap(ctx: &GpuContext, cap: u32) -> Result<u32, EngineError> {
+    pub(super) fn dispatch_cap(ctx: &GpuContext, cap: u32) -> Result<u32, EngineError> {
         // The device's limits were checked when the backend was made (`GpuBackend::check_limits`).
         let lim = ctx.device.limits();
         let max_binding = lim.max_storage_buffer_binding_size.min(lim.max_buffer_size);
@@ -290,6 +290,29 @@ impl CellLinePass {
             cap,
             max_tiles,
         })
+    }
+
+    /// Give the pass's buffers back to the device (and out of the memory tally): a pass is
+    /// replaced by a larger one where a resident run's window needs it.
+    pub(super) fn release(self, ctx: &GpuContext) {
+        let bufs = [
+            self.params,
+            self.chunk,
+            self.stats,
+            self.partials,
+            self.tile_counts,
+            self.passed,
+            self.readback,
+            self._thread_counts,
+            self._staging,
+        ];
+        for b in bufs {
+            ctx.release(b);
+        }
+        if let Some((b, r, _)) = self.records_buf {
+            ctx.release(b);
+            ctx.release(r);
+        }
     }
 
     fn chunk_params(p: &LineParams, layout: &StatsLayout, start: u64, count: u32) -> ChunkParams {

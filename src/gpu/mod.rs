@@ -38,6 +38,9 @@ pub const DEFAULT_DISPATCH: u32 = 1 << 20;
 pub struct GpuBackend {
     ctx: GpuContext,
     dispatch: u32,
+    /// Most cells a resident run may grow the dispatch to for one window (default: what the
+    /// device's bindings hold).
+    dispatch_limit: u32,
     /// Invocations per pack in pack life (None: by device type).
     pack_workgroup: Option<u32>,
     /// Life steps per dispatch (None: from the loop budget).
@@ -124,6 +127,7 @@ impl GpuBackend {
         GpuBackend {
             ctx,
             dispatch: DEFAULT_DISPATCH,
+            dispatch_limit: u32::MAX,
             pack_workgroup: None,
             pack_steps: None,
             line: None,
@@ -140,6 +144,14 @@ impl GpuBackend {
     pub fn with_dispatch(mut self, cells: u32) -> GpuBackend {
         self.dispatch = cells.max(cell_line::TILE);
         self.line = None;
+        self
+    }
+
+    /// Most cells a resident run may grow the line's dispatch to, to hold one matching window
+    /// (default: what the device's bindings hold): bounds device memory on a shared device; a
+    /// larger window takes the engine's host path.
+    pub fn with_dispatch_limit(mut self, cells: u32) -> GpuBackend {
+        self.dispatch_limit = cells;
         self
     }
 
@@ -207,6 +219,33 @@ impl GpuBackend {
             self.life = Some(life);
         }
         Ok(self.life.as_mut().expect("made above"))
+    }
+
+    /// The line pass's dispatch, grown to hold one matching window of `window` cells where it is
+    /// smaller (a resident run's chunk is whole windows): device memory then grows with the
+    /// window, never with the run. None where the device's binding limits cannot hold the window
+    /// (the engine's host path runs it). The scene's window is at most 10⁷ cells, which keeps the
+    /// assembly's dispatches (a workgroup per 256 cells) within 65 535 workgroups.
+    fn dispatch_for_window(&mut self, window: u64) -> Result<Option<u32>, EngineError> {
+        let cap = self.line_pass()?.cap;
+        if u64::from(cap) >= window {
+            return Ok(Some(cap));
+        }
+        let tile = u64::from(cell_line::TILE);
+        let Ok(want) = u32::try_from(window.div_ceil(tile) * tile) else {
+            return Ok(None);
+        };
+        let most = CellLinePass::dispatch_cap(&self.ctx, want)?.min(self.dispatch_limit);
+        if u64::from(most) < window {
+            return Ok(None);
+        }
+        if let Some(old) = self.line.take() {
+            old.release(&self.ctx);
+        }
+        let grown = CellLinePass::new(&self.ctx, want)?;
+        let cap = grown.cap;
+        self.line = Some(grown);
+        Ok(Some(cap))
     }
 
     fn line_pass(&mut self) -> Result<&mut CellLinePass, EngineError> {

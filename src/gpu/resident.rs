@@ -4,8 +4,10 @@
 //! of the few kept packs — never a cell of an unkept pack.
 //!
 //! A chunk is `⌊cap / W⌋` whole windows of `W` started cells (one line dispatch, `cap` its most
-//! cells), so no window straddles chunks. A window larger than one dispatch is not handled here
-//! (the engine's host path runs it: [`fits`]).
+//! cells), so no window straddles chunks. A window larger than the backend's dispatch grows the
+//! dispatch to one window (device memory grows with the window, not the run); only a window the
+//! device's binding limits cannot hold (≈ 2.8 M cells on llvmpipe's 128 MiB, ≈ 89 M on a 4 GiB
+//! binding) is left to the engine's host path ([`fits`]).
 
 use super::GpuBackend;
 use super::assemble::{AsmJob, AssemblePass};
@@ -26,11 +28,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// What the device-resident run of a range hands back: the line's statistics and the packs.
 pub type ResidentRun = (LineStats, PackTotals);
 
-/// Can the device run `scene` over `range` this way: windows no larger than one dispatch of
-/// `cap` cells, the range starting on a window.
+/// Can the device run `scene` over `range` this way: the range starting on a window, and one
+/// dispatch of `cap` cells holding a whole window, or the whole range where that is less.
 pub fn fits(scene: &Scene, range: &std::ops::Range<u64>, cap: u32) -> bool {
     let w = scene.pack.window.max(1);
-    w <= u64::from(cap) && range.start.is_multiple_of(w)
+    window_cells(scene, range) <= u64::from(cap) && range.start.is_multiple_of(w)
+}
+
+/// The cells one dispatch must hold: a window, or the range where it is shorter.
+fn window_cells(scene: &Scene, range: &std::ops::Range<u64>) -> u64 {
+    scene.pack.window.max(1).min(range.end - range.start)
 }
 
 /// The read-back of one chunk's assembly: `asm_meta` and the packs' results.
@@ -62,7 +69,8 @@ struct Passes<'a> {
 
 impl GpuBackend {
     /// Run `range` (whole windows) with everything after the line on the device; None when the
-    /// scene's windows do not fit one dispatch (the engine then runs its host path).
+    /// device cannot hold one of the scene's windows in a dispatch (the engine then runs its host
+    /// path).
     pub fn run_resident(
         &mut self,
         scene: &Scene,
@@ -71,8 +79,9 @@ impl GpuBackend {
         cancel: Option<&Arc<AtomicBool>>,
         progress: &mut dyn FnMut(Progress),
     ) -> Option<Result<ResidentRun, EngineError>> {
-        let cap = match self.line_pass() {
-            Ok(l) => l.cap,
+        let cap = match self.dispatch_for_window(window_cells(scene, &range)) {
+            Ok(Some(cap)) => cap,
+            Ok(None) => return None,
             Err(e) => return Some(Err(e)),
         };
         if !fits(scene, &range, cap) {
@@ -114,7 +123,13 @@ impl GpuBackend {
             rb: &mut rb,
         };
         let w = scene.pack.window.max(1);
-        let per_chunk = u64::from(passes.line.cap) / w * w;
+        // Whole windows a chunk, or the whole range where it is shorter than a window.
+        let cap = u64::from(passes.line.cap);
+        let per_chunk = if cap >= w {
+            cap / w * w
+        } else {
+            range.end - range.start
+        };
         let chunk_at = |start: u64| Chunk {
             scene,
             p: &p,
