@@ -412,7 +412,6 @@ impl PackRun {
             g_dod[g] = dod;
             g_term[g] = dod_term(a, dod);
         }
-        spread(&self.g_groups, np, &mut w.g_sum);
         spread(&w.g_t_cool, np, &mut w.t_cool);
         spread(&w.g_dod, np, &mut w.dod);
         spread(&w.g_term, np, &mut w.dod_term);
@@ -421,6 +420,10 @@ impl PackRun {
         let bits = duty.pack_current.to_bits();
         let current = np > 1 || self.current_at != Some(bits);
         self.current_at = Some(bits);
+        if current {
+            // Only the current split reads the group's conductance.
+            spread(&self.g_groups, np, &mut w.g_sum);
+        }
         age_cells(a, table, &mut self.cells, w, duty.pack_current, current);
         for &i in &self.cells.defects {
             if end.is_some() {
