@@ -271,7 +271,7 @@ fn simulate_pack_body(
 
     for step in 0..=a.max_steps {
         let r_pack = run.group_sums();
-        let q_pack = pack_capacity(&run.q_groups, &run.offset);
+        let q_pack = pack_capacity(run.q_groups(), &run.offset);
         let frac = q_pack / rated;
         if step == 0 {
             r_pack0 = r_pack;
@@ -334,7 +334,8 @@ struct PackRun {
     current_at: Option<u32>,
     offset: Vec<f32>,
     // Each group's capacity and conductance at the start of the step: the pack capacity, its
-    // resistance, the duty and the current split all read them.
+    // resistance, the duty and the current split all read them. Empty in a 1P pack, whose
+    // groups' values are its cells' (read in place).
     q_groups: Vec<f32>,
     g_groups: Vec<f32>,
 }
@@ -350,30 +351,39 @@ impl PackRun {
             work: Work::new(cells.len(), ns),
             current_at: None,
             offset: vec![0.0f32; ns],
-            q_groups: vec![0.0f32; ns],
-            g_groups: vec![0.0f32; ns],
+            q_groups: vec![0.0f32; if np > 1 { ns } else { 0 }],
+            g_groups: vec![0.0f32; if np > 1 { ns } else { 0 }],
+        }
+    }
+
+    /// Each group's capacity at the start of the step: a 1P group's is its cell's (a sum of one),
+    /// read in place.
+    #[inline(always)]
+    fn q_groups(&self) -> &[f32] {
+        if self.np == 1 {
+            &self.cells.q
+        } else {
+            &self.q_groups
         }
     }
 
     /// Each group's capacity and conductance (summed in cell order), and the pack's resistance:
     /// the groups' 1 / conductance in series, summed in group order. A 1P group's sums are its
-    /// cell's values (a sum of one), copied; the reciprocals in one loop that vectorises, then
-    /// summed in order.
+    /// cell's values, read in place ([`Self::q_groups`]); the reciprocals in one loop that
+    /// vectorises, then summed in order.
     #[inline(always)]
     fn group_sums(&mut self) -> f32 {
         let (np, c) = (self.np, &self.cells);
-        if np == 1 {
-            self.q_groups.copy_from_slice(&c.q);
-            self.g_groups.copy_from_slice(&c.inv_r);
-        } else {
+        if np > 1 {
             for g in 0..self.q_groups.len() {
                 let range = g * np..(g + 1) * np;
                 self.q_groups[g] = c.q[range.clone()].iter().sum();
                 self.g_groups[g] = c.inv_r[range].iter().sum();
             }
         }
+        let g_groups = if np == 1 { &c.inv_r } else { &self.g_groups };
         let r_groups = &mut self.work.g_r;
-        for (r, g) in r_groups.iter_mut().zip(&self.g_groups) {
+        for (r, g) in r_groups.iter_mut().zip(g_groups) {
             *r = 1.0 / g;
         }
         let mut r_pack = 0.0f32;
@@ -397,13 +407,23 @@ impl PackRun {
     ) {
         let np = self.np;
         let w = &mut self.work;
-        let ns = self.q_groups.len();
-        let (pos, t_base, q_g) = (&self.pos[..ns], &self.t_base[..ns], &self.q_groups[..ns]);
-        let (g_t, g_dod, g_term) = (
-            &mut w.g_t_cool[..ns],
-            &mut w.g_dod[..ns],
-            &mut w.g_term[..ns],
-        );
+        let ns = self.pos.len();
+        let q_g = if np == 1 {
+            &self.cells.q[..ns]
+        } else {
+            &self.q_groups[..ns]
+        };
+        let (pos, t_base) = (&self.pos[..ns], &self.t_base[..ns]);
+        // A 1P group's values are its cell's: written to the cells' arrays directly.
+        let (g_t, g_dod, g_term) = if np == 1 {
+            (&mut w.t_cool[..ns], &mut w.dod[..ns], &mut w.dod_term[..ns])
+        } else {
+            (
+                &mut w.g_t_cool[..ns],
+                &mut w.g_dod[..ns],
+                &mut w.g_term[..ns],
+            )
+        };
         for g in 0..ns {
             g_t[g] = t_base[g] + duty.coolant_rise * pos[g];
             // Each cell's charge share is its capacity's share (shared voltage), so every cell
@@ -412,9 +432,11 @@ impl PackRun {
             g_dod[g] = dod;
             g_term[g] = dod_term(a, dod);
         }
-        spread(&w.g_t_cool, np, &mut w.t_cool);
-        spread(&w.g_dod, np, &mut w.dod);
-        spread(&w.g_term, np, &mut w.dod_term);
+        if np > 1 {
+            spread(&w.g_t_cool, np, &mut w.t_cool);
+            spread(&w.g_dod, np, &mut w.dod);
+            spread(&w.g_term, np, &mut w.dod_term);
+        }
         // A 1P cell's current is the pack's whatever its resistance; in a wider group the split
         // moves as the cells age apart.
         let bits = duty.pack_current.to_bits();
@@ -422,7 +444,8 @@ impl PackRun {
         self.current_at = Some(bits);
         if current {
             // Only the current split reads the group's conductance.
-            spread(&self.g_groups, np, &mut w.g_sum);
+            let g = if np == 1 { &self.cells.inv_r } else { &self.g_groups };
+            spread(g, np, &mut w.g_sum);
         }
         age_cells(a, table, &mut self.cells, w, duty.pack_current, current);
         for &i in &self.cells.defects {
