@@ -290,28 +290,19 @@ impl PackLifePass {
         }
         let (pipes, steps) = self.setup(ctx, a, table)?;
         let packs_total = cells.len() / size;
-        let mut out: Vec<Option<PackLife>> = vec![None; packs_total];
-        for (how, ids) in by_follow(follow, packs_total) {
-            // The packs of one kind one after another (all of them, as they lie, in the usual
-            // batch of one kind).
-            let gathered: std::borrow::Cow<[PackCell]> = if ids.len() == packs_total {
-                std::borrow::Cow::Borrowed(&cells[..packs_total * size])
+        assert_eq!(follow.len(), packs_total, "one Follow per pack");
+        by_kind(follow, |how, ids| {
+            // The batch's packs one after another: borrowed where they already lie so.
+            let run = ids[ids.len() - 1] - ids[0] + 1 == ids.len();
+            let batch: std::borrow::Cow<[PackCell]> = if run {
+                std::borrow::Cow::Borrowed(&cells[ids[0] * size..(ids[0] + ids.len()) * size])
             } else {
                 ids.iter()
                     .flat_map(|&k| cells[k * size..(k + 1) * size].iter().copied())
                     .collect()
             };
-            for (ids, batch) in ids.chunks(MAX_PACKS).zip(gathered.chunks(MAX_PACKS * size)) {
-                let lives = self.run_batch(ctx, a, table, batch, &pipes, (steps, how))?;
-                for (&k, life) in ids.iter().zip(lives) {
-                    out[k] = Some(life);
-                }
-            }
-        }
-        Ok(out
-            .into_iter()
-            .map(|l| l.expect("every pack is of one kind"))
-            .collect())
+            self.run_batch(ctx, a, table, &batch, &pipes, (steps, how))
+        })
     }
 
     /// Both run kinds' start: the rate table checked, the workgroup shape and steps per dispatch
@@ -416,14 +407,7 @@ impl PackLifePass {
             let (curve, states) = bytes.split_at(curve_bytes as usize);
             decode_lives(&pod_vec(curve), &pod_vec(states), stride)
         })?;
-        if lives.iter().any(|(done, _)| !done) {
-            return Err(EngineError::Gpu(
-                "pack life did not finish every pack, or wrote an unknown end-of-life code \
-                 (device stopped a loop early?)"
-                    .into(),
-            ));
-        }
-        Ok(lives.into_iter().map(|(_, l)| l).collect())
+        all_done(lives)
     }
 }
 
@@ -452,14 +436,39 @@ impl PackLifePass {
 
 }
 
-/// Positions `0..n` by how far their packs are followed: a batch is of one kind (its job says
-/// which), so the few packs kept whole, followed past their end, go in batches of their own.
-fn by_follow(follow: &[Follow], n: usize) -> Vec<(Follow, Vec<usize>)> {
-    [Follow::ToEnd, Follow::PastEnd]
+/// `batch(how, ids)` over the packs of each kind (`follow`), at most [`MAX_PACKS`] a call, with
+/// the results put back in pack order: a batch is of one kind (its job says which), so the few
+/// packs kept whole, followed past their end, go in batches of their own.
+fn by_kind<T>(
+    follow: &[Follow],
+    mut batch: impl FnMut(Follow, &[usize]) -> Result<Vec<T>, EngineError>,
+) -> Result<Vec<T>, EngineError> {
+    let mut out: Vec<Option<T>> = (0..follow.len()).map(|_| None).collect();
+    for how in [Follow::ToEnd, Follow::PastEnd] {
+        let ids: Vec<usize> = (0..follow.len()).filter(|&k| follow[k] == how).collect();
+        for ids in ids.chunks(MAX_PACKS) {
+            for (&k, life) in ids.iter().zip(batch(how, ids)?) {
+                out[k] = Some(life);
+            }
+        }
+    }
+    Ok(out
         .into_iter()
-        .map(|how| (how, (0..n).filter(|&k| follow[k] == how).collect::<Vec<_>>()))
-        .filter(|(_, ids)| !ids.is_empty())
-        .collect()
+        .map(|l| l.expect("a result for every pack"))
+        .collect())
+}
+
+/// The lives of a batch once every pack has a `done` state with a known end-of-life code: an
+/// unknown code or an unfinished pack is a shader bug, reported rather than guessed.
+fn all_done<T>(lives: Vec<(bool, T)>) -> Result<Vec<T>, EngineError> {
+    if lives.iter().any(|(done, _)| !done) {
+        return Err(EngineError::Gpu(
+            "pack life did not finish every pack, or wrote an unknown end-of-life code \
+             (device stopped a loop early?)"
+                .into(),
+        ));
+    }
+    Ok(lives.into_iter().map(|(_, l)| l).collect())
 }
 
 /// Each pack's life from its final state and its curve (`stride` points reserved a pack), with

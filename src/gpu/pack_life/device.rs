@@ -2,7 +2,7 @@
 //! device to device, aged, each pack's equivalent full cycles computed by `pack_efc.wgsl`, and only
 //! a record a pack — and the kept packs' curves — read back.
 
-use super::{Buffers, MAX_PACKS, PackLifePass, by_follow};
+use super::{Buffers, MAX_PACKS, PackLifePass, all_done, by_kind};
 use crate::engine::EngineError;
 use crate::gpu::context::{GpuContext, entry, pod_vec};
 use crate::gpu::layout::{EfcJob, LifeOut, PackState};
@@ -102,22 +102,12 @@ impl PackLifePass {
         }
         let (pipes, steps) = self.setup(ctx, a, table)?;
         let follow: Vec<Follow> = keep.iter().map(|&k| Follow::kept(k)).collect();
-        let mut out: Vec<Option<(PackLife, f32)>> = vec![None; packs.len()];
-        for (how, ids) in by_follow(&follow, packs.len()) {
-            let batch_packs: Vec<u32> = ids.iter().map(|&k| packs[k]).collect();
-            for (ids, batch) in ids.chunks(MAX_PACKS).zip(batch_packs.chunks(MAX_PACKS)) {
-                let keep: Vec<bool> = ids.iter().map(|&k| keep[k]).collect();
-                let shape = (&pipes, steps, how);
-                let lives = self.device_batch(ctx, a, table, src, (batch, &keep), shape, efc)?;
-                for (&k, life) in ids.iter().zip(lives) {
-                    out[k] = Some(life);
-                }
-            }
-        }
-        Ok(out
-            .into_iter()
-            .map(|l| l.expect("every pack is of one kind"))
-            .collect())
+        by_kind(&follow, |how, ids| {
+            let batch: Vec<u32> = ids.iter().map(|&k| packs[k]).collect();
+            let keep: Vec<bool> = ids.iter().map(|&k| keep[k]).collect();
+            let shape = (&pipes, steps, how);
+            self.device_batch(ctx, a, table, src, (&batch, &keep), shape, efc)
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -183,14 +173,7 @@ impl PackLifePass {
                 (done, (life, r.efc))
             })
             .collect();
-        if lives.iter().any(|(done, _)| !done) {
-            return Err(EngineError::Gpu(
-                "pack life did not finish every pack, or wrote an unknown end-of-life code \
-                 (device stopped a loop early?)"
-                    .into(),
-            ));
-        }
-        Ok(lives.into_iter().map(|(_, l)| l).collect())
+        all_done(lives)
     }
 }
 
