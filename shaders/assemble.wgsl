@@ -107,7 +107,9 @@ const NO_DIGIT: u32 = 0xFFFFFFFFu;
 @group(0) @binding(17) var<storage, read_write> kept_ids: array<vec2<u32>>;
 
 var<workgroup> w_hist: array<atomic<u32>, 256>;
-var<workgroup> w_digit: array<u32, 256>;
+// Which invocations of a scatter round hold each digit: 256 digits × 8 words of 32 invocations
+// (cleared before the first round and after each).
+var<workgroup> w_mask: array<atomic<u32>, 2048>;
 var<workgroup> w_scan: array<vec2<u32>, 256>;
 
 // The invocation's flat id in a 1-D or 2-D grid of AWG-wide workgroups.
@@ -261,6 +263,11 @@ fn radix_scatter(
         atomicStore(&w_hist[lid], counts[lid * ap.n_blocks + b]);
     }
     let n = atomicLoad(&asm_meta[META_N]);
+    // The masks start at zero (the pipelines skip workgroup memory's zero-initialisation).
+    for (var k = 0u; k < 8u; k++) {
+        atomicStore(&w_mask[lid * 8u + k], 0u);
+    }
+    workgroupBarrier();
     for (var r = 0u; r < ROUNDS; r++) {
         let i = b * BLOCK + r * AWG + lid;
         let valid = valid_block && i < n;
@@ -270,18 +277,28 @@ fn radix_scatter(
             pos = src[i];
             d = digit_of(pos);
         }
-        w_digit[lid] = d;
+        // Stable rank: the digit's base plus the earlier invocations of this round with the same
+        // digit, counted from the digit's bit mask (at most 8 popcounts, where a loop over the
+        // earlier invocations averaged 128 reads).
+        let word = lid / 32u;
+        if (valid) {
+            atomicOr(&w_mask[d * 8u + word], 1u << (lid % 32u));
+        }
         workgroupBarrier();
         if (valid) {
             var rank = atomicLoad(&w_hist[d]);
-            for (var t = 0u; t < lid; t++) {
-                rank += select(0u, 1u, w_digit[t] == d);
+            for (var k = 0u; k < word; k++) {
+                rank += countOneBits(atomicLoad(&w_mask[d * 8u + k]));
             }
+            let below = (1u << (lid % 32u)) - 1u;
+            rank += countOneBits(atomicLoad(&w_mask[d * 8u + word]) & below);
             dst[rank] = pos;
         }
         workgroupBarrier();
         if (valid) {
             atomicAdd(&w_hist[d], 1u);
+            // Every set word is cleared by the invocations that set it.
+            atomicStore(&w_mask[d * 8u + word], 0u);
         }
         workgroupBarrier();
     }
