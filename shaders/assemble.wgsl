@@ -111,6 +111,11 @@ var<workgroup> w_hist: array<atomic<u32>, 256>;
 // (cleared before the first round and after each).
 var<workgroup> w_mask: array<atomic<u32>, 2048>;
 var<workgroup> w_scan: array<vec2<u32>, 256>;
+// keys_main: the workgroup's cells per segment, from the segment of its first cell's window (a
+// workgroup of consecutive cells spans one or two windows), so that a segment's count takes one
+// global atomic a workgroup instead of one a cell.
+const SEG_LOCAL: u32 = 64u;
+var<workgroup> w_seg: array<atomic<u32>, 64>;
 
 // The invocation's flat id in a 1-D or 2-D grid of AWG-wide workgroups.
 fn flat_id(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
@@ -154,24 +159,44 @@ fn keys_main(
 ) {
     rng_key = vec2<u32>(ap.seed_lo, ap.seed_hi);
     let i = flat_id(wid, nwg, lid);
+    let first = flat_id(wid, nwg, 0u);
     let n = atomicLoad(&asm_meta[META_N]);
-    if (i >= n) {
-        return;
+    if (lid < SEG_LOCAL) {
+        atomicStore(&w_seg[lid], 0u);
     }
-    let c = cells[i];
-    let w = window_in_chunk(c);
-    var seg = w;
-    if (ap.matching == MATCH_BINNED) {
-        seg = w * ap.grade_bins + min((c.flags & GRADE_MASK) >> GRADE_SHIFT, ap.grade_bins - 1u);
-        keys[i] = 0u;
-    } else {
-        keys[i] = match_key(c);
+    workgroupBarrier();
+    // The first segment the workgroup's cells can fall in (read by every invocation alike).
+    var base = 0u;
+    if (first < n) {
+        base = window_in_chunk(cells[first]) * bins_per_window();
     }
-    segs[i] = seg;
-    src[i] = i;
-    atomicAdd(&seg_count[seg], 1u);
-    if (i == 0u || window_in_chunk(cells[i - 1u]) != w) {
-        atomicAdd(&asm_meta[META_WINDOWS], 1u);
+    if (i < n) {
+        let c = cells[i];
+        let w = window_in_chunk(c);
+        var seg = w;
+        if (ap.matching == MATCH_BINNED) {
+            seg = w * ap.grade_bins + min((c.flags & GRADE_MASK) >> GRADE_SHIFT, ap.grade_bins - 1u);
+            keys[i] = 0u;
+        } else {
+            keys[i] = match_key(c);
+        }
+        segs[i] = seg;
+        src[i] = i;
+        if (seg - base < SEG_LOCAL) {
+            atomicAdd(&w_seg[seg - base], 1u);
+        } else {
+            atomicAdd(&seg_count[seg], 1u);
+        }
+        if (i == 0u || window_in_chunk(cells[i - 1u]) != w) {
+            atomicAdd(&asm_meta[META_WINDOWS], 1u);
+        }
+    }
+    workgroupBarrier();
+    if (lid < SEG_LOCAL) {
+        let k = atomicLoad(&w_seg[lid]);
+        if (k != 0u) {
+            atomicAdd(&seg_count[base + lid], k);
+        }
     }
 }
 

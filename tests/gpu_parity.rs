@@ -871,6 +871,9 @@ fn device_assembly_equals_cpu_on_identical_cells() {
         ),
         ("random", ["pack.series=5", "pack.parallel=2"], 0, 1_000),
         ("binned", ["pack.series=5", "pack.parallel=2"], 3_000, 200),
+        // 2-cell windows: a workgroup's 256 cells fall in over 64 segments, so the key pass
+        // counts the rest one global atomic a cell (keys_main's fallback).
+        ("sorted", ["pack.series=2", "pack.parallel=1"], 0, 2),
     ] {
         let scene = scene_with(&[
             &format!("pack.matching=\"{matching}\""),
