@@ -8,7 +8,7 @@ use super::{Backend, ChunkResult, EngineError, simulate_range};
 use crate::model::aging::{AgingParams, RateTable};
 use crate::model::pack::{Follow, PackCell, PackLife, simulate_pack_to};
 use crate::model::{CellRecord, LineParams};
-use crate::summary::{HistSpec, LineStats};
+use crate::summary::{HistSpec, LineStats, Tally};
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
 
@@ -88,7 +88,7 @@ fn line_block_body(
     out: &mut [MaybeUninit<PackCell>],
 ) -> (LineStats, usize) {
     let n = out.len();
-    let mut stats = LineStats::new(spec, p.grade_bins);
+    let mut tally = Tally::new(LineStats::new(spec, p.grade_bins));
     let mut passed = 0;
     let mut records = [CellRecord::default(); SLICE];
     let mut done = 0;
@@ -96,8 +96,8 @@ fn line_block_body(
         let s = start + done as u64;
         let records = &mut records[..SLICE.min(n - done)];
         simulate_range(p, s, records);
+        tally.push(records);
         for (i, r) in records.iter().enumerate() {
-            stats.push(r);
             if r.passed() {
                 out[passed].write(PackCell::from_record(r, s + i as u64));
                 passed += 1;
@@ -105,7 +105,7 @@ fn line_block_body(
         }
         done += records.len();
     }
-    (stats, passed)
+    (tally.finish(), passed)
 }
 
 impl Backend for CpuBackend {
