@@ -5,6 +5,7 @@
 //! the cells table and the attribution, which regenerate cells one by one, agree with the line.
 
 use super::{CellRecord, Draws, LineParams, LotDraws, STAGE_STREAMS, draws, line, simulate_cell};
+use super::{calendering, coating, filling, formation, sorting, winding};
 use crate::rng::{Philox, philox4x32_lanes};
 
 /// Where a lane group's Philox words come from: the portable lane loops, or AVX2 intrinsics
@@ -88,6 +89,7 @@ unsafe fn simulate_cells_avx2(p: &LineParams, start: u64, out: &mut [CellRecord]
     simulate_cells_body::<Avx2>(p, start, out);
 }
 
+#[allow(clippy::needless_range_loop)] // lane-indexed SoA loops, as in `rng::philox4x32_lanes`
 #[inline(always)]
 fn simulate_cells_body<G: LaneWords>(p: &LineParams, start: u64, out: &mut [CellRecord]) {
     let rng = p.rng();
@@ -96,15 +98,63 @@ fn simulate_cells_body<G: LaneWords>(p: &LineParams, start: u64, out: &mut [Cell
     let mut first = start;
     for group in &mut groups {
         let d = group_draws::<G>(&rng, first);
-        for (l, r) in group.iter_mut().enumerate() {
-            let cell = first + l as u64;
-            *r = line(p, &rng, cell, &d.lane(l), lots.at(p, &rng, cell));
+        // The lot normals of each lane: cathode, anode, rack.
+        let mut z = [[0.0; LANES]; 3];
+        for l in 0..LANES {
+            let lot = lots.at(p, &rng, first + l as u64);
+            (z[0][l], z[1][l], z[2][l]) = (lot.z_cathode, lot.z_anode, lot.z_rack);
         }
+        group_line(p, &rng, first, &d, &z, group);
         first += LANES as u64;
     }
     for (l, r) in groups.into_remainder().iter_mut().enumerate() {
         let cell = first + l as u64;
         *r = simulate_cell(p, &rng, cell, lots.at(p, &rng, cell));
+    }
+}
+
+/// The cells `first..first + LANES` from their draws and lot normals `z` (cathode, anode, rack),
+/// each what [`line`] makes of it: its stage functions lane by lane in one loop over the group,
+/// which vectorises (a cell's divisions were a fifth of the line), for a cell with no breach and
+/// no defect; the rare cells with either (an X-ray draw, a defect's self-discharge) are made again
+/// by [`line`] itself. Keep in step with [`line`].
+#[inline(always)]
+fn group_line(
+    p: &LineParams,
+    rng: &Philox,
+    first: u64,
+    d: &Draws<[f32; LANES]>,
+    z: &[[f32; LANES]; 3],
+    out: &mut [CellRecord],
+) {
+    // The calls to `exp` first: a loop with a call does not vectorise.
+    let (mut tab, mut k_spread) = ([0.0; LANES], [0.0; LANES]);
+    for l in 0..LANES {
+        tab[l] = winding::tab_spread(p, d.winding[2][l]);
+        k_spread[l] = formation::k_spread(p, d.formation[1][l]);
+    }
+    let mut rare = [false; LANES];
+    for (l, r) in out.iter_mut().enumerate() {
+        let dl = d.lane(l);
+        let c = coating::coating(p, dl.coating, z[0][l], z[1][l]);
+        let k = calendering::calendering(p, dl.calendering, c.cathode);
+        let w = winding::wind(p, dl.winding, tab[l]);
+        let loading = 0.5 * (c.cathode + c.anode);
+        let f = filling::filling(p, dl.filling, w.area, loading, k.porosity);
+        let fo = formation::form(p, dl.formation, z[2][l], k_spread[l]);
+        *r = sorting::test_and_sort(p, dl.eol, &c, &k, &w, &f, &fo);
+        rare[l] = w.breach | c.defect;
+    }
+    for (l, r) in out.iter_mut().enumerate() {
+        if rare[l] {
+            let lots = LotDraws {
+                z_cathode: z[0][l],
+                z_anode: z[1][l],
+                z_rack: z[2][l],
+                ..LotDraws::default()
+            };
+            *r = line(p, rng, first + l as u64, &d.lane(l), &lots);
+        }
     }
 }
 
