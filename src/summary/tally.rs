@@ -54,10 +54,14 @@ const HISTS: [(usize, u32); 6] = [
 /// takes [`Moments::push`] for that moment.
 const FAST: f64 = 1.125_899_906_842_624e15; // 2⁵⁰
 
-/// One slice as columns.
+/// One slice as columns (kept by the [`Tally`] and overwritten slice after slice).
 struct Cols {
     n: usize,
     vals: [[f32; SLICE]; 6],
+    /// The values in units of 2⁻²⁴, rounded as [`Moments::push`] rounds them: valid where `fast`.
+    fixed: [[i64; SLICE]; 6],
+    /// Every value of the column below [`FAST`] in magnitude (after scaling).
+    fast: [bool; 6],
     flags: [u32; SLICE],
     mask: [u32; SLICE],
     /// Scrap code (0 = passed).
@@ -76,6 +80,7 @@ struct Bins {
 /// A block's statistics while its slices are counted; [`Tally::finish`] makes them [`LineStats`].
 pub struct Tally {
     stats: LineStats,
+    cols: Box<Cols>,
     /// Cells per scrap code (codes a record cannot carry count as passed, as `Scrap::from_code`).
     codes: [u64; 6],
     /// Grade counts of passed cells, and a last slot for the others.
@@ -99,6 +104,15 @@ impl Tally {
         };
         let s = &stats;
         Tally {
+            cols: Box::new(Cols {
+                n: 0,
+                vals: [[0.0; SLICE]; 6],
+                fixed: [[0; SLICE]; 6],
+                fast: [false; 6],
+                flags: [0; SLICE],
+                mask: [0; SLICE],
+                code: [0; SLICE],
+            }),
             codes: [0; 6],
             grades: vec![0; s.grades.len() + 1],
             moments: [(0, 0, 0); 8],
@@ -119,37 +133,15 @@ impl Tally {
     #[inline(always)]
     pub fn push(&mut self, records: &[CellRecord]) {
         for rs in records.chunks(SLICE) {
-            let c = columns(rs);
-            self.count_codes(&c);
+            let c = &mut *self.cols;
+            columns(c, rs);
+            count_codes(&mut self.codes, &mut self.grades, &mut self.flagged, c);
             for (m, &(col, bit)) in self.moments.iter_mut().zip(&MOMENTS) {
-                add_moment(m, &c, col, bit);
+                add_moment(m, c, col, bit);
             }
             for (h, &(col, bit)) in self.hists.iter_mut().zip(&HISTS) {
-                add_hist(h, &c, col, bit);
+                add_hist(h, c, col, bit);
             }
-        }
-    }
-
-    /// Scrap codes, grades and the flag counts of one slice.
-    #[inline(always)]
-    fn count_codes(&mut self, c: &Cols) {
-        let skip = self.grades.len() - 1;
-        let mut f = [0u64; 5];
-        for i in 0..c.n {
-            self.codes[c.code[i] as usize] += 1;
-            let passed = c.code[i] == 0;
-            let g = (c.flags[i] & flags::GRADE_MASK) >> flags::GRADE_SHIFT;
-            self.grades[if passed { g as usize } else { skip }] += 1;
-            let bit = |b: u32| u64::from(c.flags[i] & b != 0);
-            let p = u64::from(passed);
-            f[0] += bit(flags::DEFECT);
-            f[1] += bit(flags::BREACH);
-            f[2] += p & bit(flags::DEFECT);
-            f[3] += p & bit(flags::BREACH);
-            f[4] += p & bit(flags::PLATING);
-        }
-        for (a, b) in self.flagged.iter_mut().zip(f) {
-            *a += b;
         }
     }
 
@@ -207,16 +199,33 @@ impl Tally {
     }
 }
 
+/// Scrap codes, grades (the last slot: not passed) and the flag counts of one slice.
+#[inline(always)]
+fn count_codes(codes: &mut [u64; 6], grades: &mut [u64], flagged: &mut [u64; 5], c: &Cols) {
+    let skip = grades.len() - 1;
+    let mut f = [0u64; 5];
+    for i in 0..c.n {
+        codes[c.code[i] as usize] += 1;
+        let passed = c.code[i] == 0;
+        let g = (c.flags[i] & flags::GRADE_MASK) >> flags::GRADE_SHIFT;
+        grades[if passed { g as usize } else { skip }] += 1;
+        let bit = |b: u32| u64::from(c.flags[i] & b != 0);
+        let p = u64::from(passed);
+        f[0] += bit(flags::DEFECT);
+        f[1] += bit(flags::BREACH);
+        f[2] += p & bit(flags::DEFECT);
+        f[3] += p & bit(flags::BREACH);
+        f[4] += p & bit(flags::PLATING);
+    }
+    for (a, b) in flagged.iter_mut().zip(f) {
+        *a += b;
+    }
+}
+
 /// A slice's records as columns, with each cell's scrap code and the masks it is counted under.
 #[inline(always)]
-fn columns(rs: &[CellRecord]) -> Cols {
-    let mut c = Cols {
-        n: rs.len(),
-        vals: [[0.0; SLICE]; 6],
-        flags: [0; SLICE],
-        mask: [0; SLICE],
-        code: [0; SLICE],
-    };
+fn columns(c: &mut Cols, rs: &[CellRecord]) {
+    c.n = rs.len();
     for (i, r) in rs.iter().enumerate() {
         c.vals[NP][i] = r.np_ratio;
         c.vals[K][i] = r.k_meas;
@@ -239,7 +248,27 @@ fn columns(rs: &[CellRecord]) -> Cols {
             | if code == 0 { PASSED } else { 0 }
             | if eol { EOL_SCRAP } else { 0 };
     }
-    c
+    for col in 0..6 {
+        c.fast[col] = fixed(&c.vals[col][..c.n], &mut c.fixed[col]);
+    }
+}
+
+/// `xs` in units of 2⁻²⁴ as `round_half_away` rounds them, into `out`, computed in f64 (every
+/// step is exact below [`FAST`]) and converted by the 2⁵²+2⁵¹ trick; false if a value is not
+/// below [`FAST`] (or is NaN), and then `out` is not to be read.
+#[inline(always)]
+fn fixed(xs: &[f32], out: &mut [i64; SLICE]) -> bool {
+    const MAGIC: f64 = 6_755_399_441_055_744.0; // 2⁵² + 2⁵¹
+    let mut fast = true;
+    for (o, &x) in out.iter_mut().zip(xs) {
+        let y = f64::from(x) * FIX;
+        fast &= y.abs() < FAST;
+        let t = y.trunc();
+        let r = y - t;
+        let rounded = t + f64::from(u8::from(r >= 0.5)) - f64::from(u8::from(r <= -0.5));
+        *o = ((rounded + MAGIC).to_bits() as i64).wrapping_sub(MAGIC.to_bits() as i64);
+    }
+    fast
 }
 
 /// The moment of column `col` over the cells with mask `bit`: exact integer sums. A value `v`
@@ -247,14 +276,9 @@ fn columns(rs: &[CellRecord]) -> Cols {
 /// from three u64 sums that cannot overflow within a slice.
 #[inline(always)]
 fn add_moment(m: &mut (u64, i128, i128), c: &Cols, col: usize, bit: u32) {
-    let xs = &c.vals[col][..c.n];
-    let mut fast = true;
-    for &x in xs {
-        fast &= (f64::from(x) * FIX).abs() < FAST;
-    }
-    if !fast {
+    if !c.fast[col] {
         let mut slow = Moments::default();
-        for (i, &x) in xs.iter().enumerate() {
+        for (i, &x) in c.vals[col][..c.n].iter().enumerate() {
             if c.mask[i] & bit != 0 {
                 slow.push(x);
             }
@@ -263,20 +287,14 @@ fn add_moment(m: &mut (u64, i128, i128), c: &Cols, col: usize, bit: u32) {
         *m = (m.0 + slow.n, m.1 + sum, m.2 + sum_sq);
         return;
     }
-    const MAGIC: f64 = 6_755_399_441_055_744.0; // 2⁵² + 2⁵¹
-    const LOW: u64 = (1 << 25) - 1;
+    const LOW: u32 = (1 << 25) - 1;
     let (mut n, mut sum, mut hh, mut hl, mut ll) = (0u64, 0i64, 0u64, 0u64, 0u64);
-    for (i, &x) in xs.iter().enumerate() {
+    for (i, &v) in c.fixed[col][..c.n].iter().enumerate() {
         let on = c.mask[i] & bit != 0;
-        // `round_half_away` in f64: every step is exact below 2⁵⁰.
-        let y = f64::from(x) * FIX;
-        let t = y.trunc();
-        let r = y - t;
-        let rounded = t + f64::from(u8::from(r >= 0.5)) - f64::from(u8::from(r <= -0.5));
-        let v = ((rounded + MAGIC).to_bits() as i64).wrapping_sub(MAGIC.to_bits() as i64);
         let v = if on { v } else { 0 };
         let w = v.unsigned_abs();
-        let (h, l) = (w >> 25, w & LOW);
+        // Both halves below 2²⁵: u32 × u32 products (one `vpmuludq` each).
+        let (h, l) = (u64::from((w >> 25) as u32), u64::from(w as u32 & LOW));
         n += u64::from(on);
         sum += v;
         hh += h * h;
