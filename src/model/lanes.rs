@@ -13,6 +13,16 @@ use crate::rng::{Philox, philox4x32_lanes};
 trait LaneWords {
     /// The four words of cells `first..first + LANES` at `(stream, draw 0)`.
     fn words(key: [u32; 2], first: u64, stream: u32) -> [[u32; LANES]; 4];
+    /// [`LaneWords::words`] of the stages' streams ([`STAGE_STREAMS`]), in their order.
+    #[inline(always)]
+    fn stages(key: [u32; 2], first: u64) -> [[[u32; LANES]; 4]; 6] {
+        // A loop, not `array::map` (whose std helpers would not inline into the AVX2 code).
+        let mut words = [[[0u32; LANES]; 4]; 6];
+        for (w, s) in words.iter_mut().zip(STAGE_STREAMS) {
+            *w = Self::words(key, first, s);
+        }
+        words
+    }
 }
 
 /// [`philox4x32_lanes`]: any CPU.
@@ -36,6 +46,20 @@ impl LaneWords for Avx2 {
         // SAFETY: `Avx2` is only instantiated in `simulate_cells_avx2`, entered once AVX2 was
         // detected.
         unsafe { crate::rng::philox4x32_x8_avx2(key, first, stream, 0) }
+    }
+    #[inline(always)]
+    fn stages(key: [u32; 2], first: u64) -> [[[u32; LANES]; 4]; 6] {
+        use crate::rng::philox4x32_x8_avx2_streams as streams;
+        let [a, b, c, d, e, f] = STAGE_STREAMS;
+        // Three streams at a time: their state fills 12 of the 16 vector registers.
+        // SAFETY: as in `words`.
+        let (x, y) = unsafe {
+            (
+                streams(key, first, [a, b, c], 0),
+                streams(key, first, [d, e, f], 0),
+            )
+        };
+        [x[0], x[1], x[2], y[0], y[1], y[2]]
     }
 }
 
@@ -161,12 +185,7 @@ fn group_line(
 /// The draws of cells `first..first + LANES`: six lane Philox calls and their normals.
 #[inline(always)]
 fn group_draws<G: LaneWords>(rng: &Philox, first: u64) -> Draws<[f32; LANES]> {
-    // A loop, not `array::map` (whose std helpers would not inline into the AVX2 code).
-    let mut words = [[[0u32; LANES]; 4]; 6];
-    for (w, s) in words.iter_mut().zip(STAGE_STREAMS) {
-        *w = G::words(rng.key(), first, s);
-    }
-    draws(&words)
+    draws(&G::stages(rng.key(), first))
 }
 
 #[cfg(test)]

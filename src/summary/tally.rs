@@ -238,7 +238,11 @@ fn columns(c: &mut Cols, rs: &[CellRecord]) {
     for i in 0..c.n {
         let raw = (c.flags[i] & flags::SCRAP_MASK) >> flags::SCRAP_SHIFT;
         // Codes beyond the last reason read as passed (`Scrap::from_code` gives None).
-        let code = if raw as usize > Scrap::ALL.len() { 0 } else { raw };
+        let code = if raw as usize > Scrap::ALL.len() {
+            0
+        } else {
+            raw
+        };
         let late = code >= Scrap::SelfDischarge as u32;
         let eol = code >= Scrap::LowCapacity as u32;
         c.code[i] = code;
@@ -346,7 +350,14 @@ mod tests {
         let spec = HistSpec::for_params(&p);
         let mut rs = vec![CellRecord::default(); 3000];
         crate::engine::simulate_range(&p, 0, &mut rs);
-        let odd = [f32::NAN, 1e30, -1e30, -3.0, 0.5 / 16_777_216.0, 1.5 / 16_777_216.0];
+        let odd = [
+            f32::NAN,
+            1e30,
+            -1e30,
+            -3.0,
+            0.5 / 16_777_216.0,
+            1.5 / 16_777_216.0,
+        ];
         for (i, r) in rs.iter_mut().enumerate().skip(2000).step_by(7) {
             r.q_true = odd[i % odd.len()];
             r.k_meas = odd[(i / 3) % odd.len()];
