@@ -27,11 +27,14 @@ const PASSED: u32 = 1 << 3;
 /// Scrapped at EOL (the shaded tail).
 const EOL_SCRAP: u32 = 1 << 4;
 
-/// The moments of [`LineStats`] as (column, cells counted), in [`Tally::moments`] order.
+/// The moments of [`LineStats`] as (column, cells counted), in [`Tally::moments`] order. The
+/// tested cells are the passed ones and the few scrapped at EOL: q_true's and r_true's moments
+/// over them are counted over the latter only ([`EOL_SCRAP`], one by one) and the passed moments
+/// are added at the end, which saves two passes over the slice.
 const MOMENTS: [(usize, u32); 8] = [
-    (Q_TRUE, TESTED),
+    (Q_TRUE, EOL_SCRAP),
     (Q_MEAS, TESTED),
-    (R_TRUE, TESTED),
+    (R_TRUE, EOL_SCRAP),
     (R_MEAS, TESTED),
     (Q_TRUE, PASSED),
     (R_TRUE, PASSED),
@@ -137,17 +140,28 @@ impl Tally {
             columns(c, rs);
             count_codes(&mut self.codes, &mut self.grades, &mut self.flagged, c);
             for (m, &(col, bit)) in self.moments.iter_mut().zip(&MOMENTS) {
-                add_moment(m, c, col, bit);
+                match bit {
+                    EOL_SCRAP => add_moment_rare(m, c, col, bit),
+                    _ => add_moment(m, c, col, bit),
+                }
             }
             for (h, &(col, bit)) in self.hists.iter_mut().zip(&HISTS) {
-                add_hist(h, c, col, bit);
+                match bit {
+                    EOL_SCRAP => add_hist_rare(h, c, col, bit),
+                    _ => add_hist(h, c, col, bit),
+                }
             }
         }
     }
 
     /// The block's statistics: what was given to [`Tally::new`] plus every cell pushed.
-    pub fn finish(self) -> LineStats {
+    pub fn finish(mut self) -> LineStats {
         let mut s = self.stats;
+        // Tested = scrapped at EOL (counted so far) + passed (see `MOMENTS`).
+        for (tested, passed) in [(0, 4), (2, 5)] {
+            let (t, p) = (self.moments[tested], self.moments[passed]);
+            self.moments[tested] = (t.0 + p.0, t.1 + p.1, t.2 + p.2);
+        }
         for (code, &n) in self.codes.iter().enumerate() {
             let last = Scrap::from_code(code as u32).map_or(Stage::Eol, Scrap::stage) as usize;
             for e in &mut s.entered[..=last] {
@@ -309,28 +323,59 @@ fn add_moment(m: &mut (u64, i128, i128), c: &Cols, col: usize, bit: u32) {
     *m = (m.0 + n, m.1 + i128::from(sum), m.2 + sq);
 }
 
+/// [`add_moment`] for a mask few cells have: those cells one by one.
+#[inline(always)]
+fn add_moment_rare(m: &mut (u64, i128, i128), c: &Cols, col: usize, bit: u32) {
+    let mut rare = Moments::default();
+    for (i, &x) in c.vals[col][..c.n].iter().enumerate() {
+        if c.mask[i] & bit != 0 {
+            rare.push(x);
+        }
+    }
+    let (sum, sum_sq) = rare.sums();
+    *m = (m.0 + rare.n, m.1 + sum, m.2 + sum_sq);
+}
+
+/// [`add_hist`] for a mask few cells have: those cells one by one.
+#[inline(always)]
+fn add_hist_rare(h: &mut Bins, c: &Cols, col: usize, bit: u32) {
+    for (i, &x) in c.vals[col][..c.n].iter().enumerate() {
+        if c.mask[i] & bit != 0 {
+            let s = slot(h, x) as usize;
+            h.counts[s] += 1;
+        }
+    }
+}
+
+/// The slot of `x` in `h`'s counts (under, bins…, over), with [`Histogram::push`]'s operations.
+#[inline(always)]
+fn slot(h: &Bins, x: f32) -> u32 {
+    let bins = h.bins as u32;
+    let t = (f64::from(x) - h.lo) / h.span;
+    // Only read for 0 ≤ t < 1, where the product is below `bins`; i32, not u32: AVX2
+    // converts packed f64 to i32 only.
+    let k = ((t * f64::from(bins)) as i32).min(bins as i32 - 1) as u32 + 1;
+    if t < 0.0 || t.is_nan() {
+        0
+    } else if t >= 1.0 {
+        bins + 1
+    } else {
+        k
+    }
+}
+
 /// The histogram of column `col` over the cells with mask `bit`: each cell's slot computed as
 /// [`Histogram::push`] bins it (the same f64 operations), then counted.
 #[inline(always)]
 fn add_hist(h: &mut Bins, c: &Cols, col: usize, bit: u32) {
     let xs = &c.vals[col][..c.n];
-    let mut slot = [0u32; SLICE];
-    let (bins, over, skip) = (h.bins as u32, h.bins as u32 + 1, h.bins as u32 + 2);
+    let mut slots = [0u32; SLICE];
+    let skip = h.bins as u32 + 2;
     for (i, &x) in xs.iter().enumerate() {
-        let t = (f64::from(x) - h.lo) / h.span;
-        // Only read for 0 ≤ t < 1, where the product is below `bins`; i32, not u32: AVX2
-        // converts packed f64 to i32 only.
-        let k = ((t * f64::from(bins)) as i32).min(bins as i32 - 1) as u32 + 1;
-        let s = if t < 0.0 || t.is_nan() {
-            0
-        } else if t >= 1.0 {
-            over
-        } else {
-            k
-        };
-        slot[i] = if c.mask[i] & bit != 0 { s } else { skip };
+        let s = slot(h, x);
+        slots[i] = if c.mask[i] & bit != 0 { s } else { skip };
     }
-    for &s in &slot[..c.n] {
+    for &s in &slots[..c.n] {
         h.counts[s as usize] += 1;
     }
 }
