@@ -343,7 +343,10 @@ pub fn bench(scene: &Scene, backend: &mut dyn Backend) -> Result<Bench, CliError
     let mut passed = 0u64;
     while start < scene.cells {
         let n = engine::DEFAULT_CHUNK.min(scene.cells - start);
-        passed += backend.cell_line(&p, &spec, start, n)?.passed.len() as u64;
+        let res = backend.cell_line(&p, &spec, start, n)?;
+        passed += res.passed.len() as u64;
+        // As the engine does: the buffer goes back for the next chunk.
+        backend.recycle(res.passed);
         start += n;
     }
     let line = t.elapsed().as_secs_f64();

@@ -70,6 +70,9 @@ pub trait Backend: Send {
         start: u64,
         count: u64,
     ) -> Result<ChunkResult, EngineError>;
+    /// Hand back a chunk result's `passed` once it has been read, for the next chunk to reuse
+    /// (the CPU backend keeps one; others drop it).
+    fn recycle(&mut self, _passed: Vec<PackCell>) {}
     /// Life of `cells.len() / (series·parallel)` packs laid out pack after pack, pack `k`
     /// followed as far as `follow[k]` says (past its end only if it is kept whole).
     fn pack_life(
@@ -462,6 +465,7 @@ fn run_line(
             start += count;
             stats.merge(&res.stats);
             asm.take(&res.passed);
+            backend.recycle(res.passed);
         } else {
             // The last window is matched too.
             asm.finish();

@@ -5,6 +5,7 @@
 //! the cells table and the attribution, which regenerate cells one by one, agree with the line.
 
 use super::{CellRecord, Draws, LineParams, LotDraws, STAGE_STREAMS, draws, line, simulate_cell};
+use super::{calendering, coating, filling, formation, sorting, winding};
 use crate::rng::{Philox, philox4x32_lanes};
 
 /// Where a lane group's Philox words come from: the portable lane loops, or AVX2 intrinsics
@@ -12,6 +13,16 @@ use crate::rng::{Philox, philox4x32_lanes};
 trait LaneWords {
     /// The four words of cells `first..first + LANES` at `(stream, draw 0)`.
     fn words(key: [u32; 2], first: u64, stream: u32) -> [[u32; LANES]; 4];
+    /// [`LaneWords::words`] of the stages' streams ([`STAGE_STREAMS`]), in their order.
+    #[inline(always)]
+    fn stages(key: [u32; 2], first: u64) -> [[[u32; LANES]; 4]; 6] {
+        // A loop, not `array::map` (whose std helpers would not inline into the AVX2 code).
+        let mut words = [[[0u32; LANES]; 4]; 6];
+        for (w, s) in words.iter_mut().zip(STAGE_STREAMS) {
+            *w = Self::words(key, first, s);
+        }
+        words
+    }
 }
 
 /// [`philox4x32_lanes`]: any CPU.
@@ -35,6 +46,20 @@ impl LaneWords for Avx2 {
         // SAFETY: `Avx2` is only instantiated in `simulate_cells_avx2`, entered once AVX2 was
         // detected.
         unsafe { crate::rng::philox4x32_x8_avx2(key, first, stream, 0) }
+    }
+    #[inline(always)]
+    fn stages(key: [u32; 2], first: u64) -> [[[u32; LANES]; 4]; 6] {
+        use crate::rng::philox4x32_x8_avx2_streams as streams;
+        let [a, b, c, d, e, f] = STAGE_STREAMS;
+        // Three streams at a time: their state fills 12 of the 16 vector registers.
+        // SAFETY: as in `words`.
+        let (x, y) = unsafe {
+            (
+                streams(key, first, [a, b, c], 0),
+                streams(key, first, [d, e, f], 0),
+            )
+        };
+        [x[0], x[1], x[2], y[0], y[1], y[2]]
     }
 }
 
@@ -88,6 +113,7 @@ unsafe fn simulate_cells_avx2(p: &LineParams, start: u64, out: &mut [CellRecord]
     simulate_cells_body::<Avx2>(p, start, out);
 }
 
+#[allow(clippy::needless_range_loop)] // lane-indexed SoA loops, as in `rng::philox4x32_lanes`
 #[inline(always)]
 fn simulate_cells_body<G: LaneWords>(p: &LineParams, start: u64, out: &mut [CellRecord]) {
     let rng = p.rng();
@@ -96,10 +122,13 @@ fn simulate_cells_body<G: LaneWords>(p: &LineParams, start: u64, out: &mut [Cell
     let mut first = start;
     for group in &mut groups {
         let d = group_draws::<G>(&rng, first);
-        for (l, r) in group.iter_mut().enumerate() {
-            let cell = first + l as u64;
-            *r = line(p, &rng, cell, &d.lane(l), lots.at(p, &rng, cell));
+        // The lot normals of each lane: cathode, anode, rack.
+        let mut z = [[0.0; LANES]; 3];
+        for l in 0..LANES {
+            let lot = lots.at(p, &rng, first + l as u64);
+            (z[0][l], z[1][l], z[2][l]) = (lot.z_cathode, lot.z_anode, lot.z_rack);
         }
+        group_line(p, &rng, first, &d, &z, group);
         first += LANES as u64;
     }
     for (l, r) in groups.into_remainder().iter_mut().enumerate() {
@@ -108,15 +137,55 @@ fn simulate_cells_body<G: LaneWords>(p: &LineParams, start: u64, out: &mut [Cell
     }
 }
 
+/// The cells `first..first + LANES` from their draws and lot normals `z` (cathode, anode, rack),
+/// each what [`line`] makes of it: its stage functions lane by lane in one loop over the group,
+/// which vectorises (a cell's divisions were a fifth of the line), for a cell with no breach and
+/// no defect; the rare cells with either (an X-ray draw, a defect's self-discharge) are made again
+/// by [`line`] itself. Keep in step with [`line`].
+#[inline(always)]
+fn group_line(
+    p: &LineParams,
+    rng: &Philox,
+    first: u64,
+    d: &Draws<[f32; LANES]>,
+    z: &[[f32; LANES]; 3],
+    out: &mut [CellRecord],
+) {
+    // The calls to `exp` first: a loop with a call does not vectorise.
+    let (mut tab, mut k_spread) = ([0.0; LANES], [0.0; LANES]);
+    for l in 0..LANES {
+        tab[l] = winding::tab_spread(p, d.winding[2][l]);
+        k_spread[l] = formation::k_spread(p, d.formation[1][l]);
+    }
+    let mut rare = [false; LANES];
+    for (l, r) in out.iter_mut().enumerate() {
+        let dl = d.lane(l);
+        let c = coating::coating(p, dl.coating, z[0][l], z[1][l]);
+        let k = calendering::calendering(p, dl.calendering, c.cathode);
+        let w = winding::wind(p, dl.winding, tab[l]);
+        let loading = 0.5 * (c.cathode + c.anode);
+        let f = filling::filling(p, dl.filling, w.area, loading, k.porosity);
+        let fo = formation::form(p, dl.formation, z[2][l], k_spread[l]);
+        *r = sorting::test_and_sort(p, dl.eol, &c, &k, &w, &f, &fo);
+        rare[l] = w.breach | c.defect;
+    }
+    for (l, r) in out.iter_mut().enumerate() {
+        if rare[l] {
+            let lots = LotDraws {
+                z_cathode: z[0][l],
+                z_anode: z[1][l],
+                z_rack: z[2][l],
+                ..LotDraws::default()
+            };
+            *r = line(p, rng, first + l as u64, &d.lane(l), &lots);
+        }
+    }
+}
+
 /// The draws of cells `first..first + LANES`: six lane Philox calls and their normals.
 #[inline(always)]
 fn group_draws<G: LaneWords>(rng: &Philox, first: u64) -> Draws<[f32; LANES]> {
-    // A loop, not `array::map` (whose std helpers would not inline into the AVX2 code).
-    let mut words = [[[0u32; LANES]; 4]; 6];
-    for (w, s) in words.iter_mut().zip(STAGE_STREAMS) {
-        *w = G::words(rng.key(), first, s);
-    }
-    draws(&words)
+    draws(&G::stages(rng.key(), first))
 }
 
 #[cfg(test)]

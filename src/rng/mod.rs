@@ -157,6 +157,25 @@ pub unsafe fn philox4x32_x8_avx2(
     stream: u32,
     draw: u32,
 ) -> [[u32; 8]; 4] {
+    // SAFETY: the caller guarantees AVX2.
+    unsafe { philox4x32_x8_avx2_streams(key, first, [stream], draw)[0] }
+}
+
+/// [`philox4x32_x8_avx2`] of `S` streams of the same cells, their rounds interleaved: one
+/// stream's ten rounds are a chain of dependent multiplies, and the streams side by side keep
+/// the multipliers busy. Stream `s` gives what `philox4x32_x8_avx2(.., streams[s], draw)` gives.
+///
+/// # Safety
+/// The CPU must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+pub unsafe fn philox4x32_x8_avx2_streams<const S: usize>(
+    key: [u32; 2],
+    first: u64,
+    streams: [u32; S],
+    draw: u32,
+) -> [[[u32; 8]; 4]; S] {
     use std::arch::x86_64::*;
     let (mut lo, mut hi) = ([0u32; 8], [0u32; 8]);
     for l in 0..8 {
@@ -166,10 +185,15 @@ pub unsafe fn philox4x32_x8_avx2(
     }
     // SAFETY: unaligned loads and stores of 32-byte arrays; the caller guarantees AVX2.
     unsafe {
-        let mut c0 = _mm256_loadu_si256(lo.as_ptr().cast());
-        let mut c1 = _mm256_loadu_si256(hi.as_ptr().cast());
-        let mut c2 = _mm256_set1_epi32(stream as i32);
-        let mut c3 = _mm256_set1_epi32(draw as i32);
+        let (c0, c1) = (
+            _mm256_loadu_si256(lo.as_ptr().cast()),
+            _mm256_loadu_si256(hi.as_ptr().cast()),
+        );
+        let mut c = [[c0, c1, c0, c0]; S];
+        for (cs, &s) in c.iter_mut().zip(&streams) {
+            cs[2] = _mm256_set1_epi32(s as i32);
+            cs[3] = _mm256_set1_epi32(draw as i32);
+        }
         let m0 = _mm256_set1_epi64x(i64::from(M0));
         let m1 = _mm256_set1_epi64x(i64::from(M1));
         // (hi, lo) words of a·m in each 32-bit lane.
@@ -187,18 +211,24 @@ pub unsafe fn philox4x32_x8_avx2(
                 k[0] = k[0].wrapping_add(W0);
                 k[1] = k[1].wrapping_add(W1);
             }
-            let (hi0, lo0) = mulhilo(c0, m0);
-            let (hi1, lo1) = mulhilo(c2, m1);
             let k0 = _mm256_set1_epi32(k[0] as i32);
             let k1 = _mm256_set1_epi32(k[1] as i32);
-            c0 = _mm256_xor_si256(_mm256_xor_si256(hi1, c1), k0);
-            c1 = lo1;
-            c2 = _mm256_xor_si256(_mm256_xor_si256(hi0, c3), k1);
-            c3 = lo0;
+            for cs in &mut c {
+                let (hi0, lo0) = mulhilo(cs[0], m0);
+                let (hi1, lo1) = mulhilo(cs[2], m1);
+                *cs = [
+                    _mm256_xor_si256(_mm256_xor_si256(hi1, cs[1]), k0),
+                    lo1,
+                    _mm256_xor_si256(_mm256_xor_si256(hi0, cs[3]), k1),
+                    lo0,
+                ];
+            }
         }
-        let mut out = [[0u32; 8]; 4];
-        for (o, c) in out.iter_mut().zip([c0, c1, c2, c3]) {
-            _mm256_storeu_si256(o.as_mut_ptr().cast(), c);
+        let mut out = [[[0u32; 8]; 4]; S];
+        for (o, cs) in out.iter_mut().zip(&c) {
+            for (w, &v) in o.iter_mut().zip(cs) {
+                _mm256_storeu_si256(w.as_mut_ptr().cast(), v);
+            }
         }
         out
     }
@@ -533,6 +563,16 @@ mod tests {
                 // SAFETY: the CPU has AVX2.
                 let v = unsafe { philox4x32_x8_avx2(g.key(), first, stream::WINDING, 1) };
                 assert_eq!(v, w, "AVX2 lanes, first {first}");
+                let streams = [stream::COATING, stream::WINDING, stream::EOL];
+                // SAFETY: the CPU has AVX2.
+                let v = unsafe { philox4x32_x8_avx2_streams(g.key(), first, streams, 1) };
+                for (v, s) in v.iter().zip(streams) {
+                    assert_eq!(
+                        *v,
+                        philox4x32_lanes::<8>(g.key(), first, s, 1),
+                        "stream {s}"
+                    );
+                }
             }
         }
     }

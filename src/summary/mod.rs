@@ -6,10 +6,12 @@ pub mod columnar;
 mod export;
 mod packs;
 mod stats;
+mod tally;
 
 pub use export::write_out_dir;
 pub use packs::{AgedPack, KeptPack, PackTotals};
 pub use stats::{HistSpec, Histogram, LineStats, Moments, Stat};
+pub use tally::Tally;
 
 use crate::model::cost::{CostSummary, cost_summary};
 use crate::model::pack::{EndOfLife, nominal_cell_life};

@@ -7,7 +7,8 @@
 use crate::model::{CellRecord, LineParams, Scrap, Stage, flags};
 use serde::{Deserialize, Serialize};
 
-const FIX: f64 = 16_777_216.0;
+/// The moments' fixed-point scale, 2²⁴.
+pub(super) const FIX: f64 = 16_777_216.0;
 
 /// Count, mean and SD of a value, merged exactly.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +49,16 @@ impl Moments {
         }
     }
 
+    /// The exact sums, Σv and Σv², v in units of 2⁻²⁴ (for [`super::tally`]).
+    pub(super) fn sums(&self) -> (i128, i128) {
+        (self.sum, self.sum_sq)
+    }
+    /// Add `n` values given by their exact sums (as [`Moments::sums`] gives them).
+    pub(super) fn add_sums(&mut self, n: u64, sum: i128, sum_sq: i128) {
+        self.n += n;
+        self.sum += sum;
+        self.sum_sq += sum_sq;
+    }
     /// Add another block's moments (exact: integer sums).
     pub fn merge(&mut self, o: &Moments) {
         self.n += o.n;
