@@ -58,6 +58,9 @@ pub struct PackLifePass {
     pub steps: Option<u32>,
     /// The device path's equivalent-full-cycles pass and read-back (made on first use).
     device: Option<device::DeviceLife>,
+    /// The parameters and rate table now in the device's buffers: a run's batches (two a chunk
+    /// where a kept pack's batch joins the others) upload them once.
+    uploaded: Option<(AgingParams, Vec<f32>)>,
 }
 
 impl PackLifePass {
@@ -142,6 +145,7 @@ impl PackLifePass {
             workgroup: None,
             steps: None,
             device: None,
+            uploaded: None,
         })
     }
 
@@ -221,6 +225,7 @@ impl PackLifePass {
                 ctx.release(buf);
             }
         }
+        self.uploaded = None;
         self.bufs = Some(self.make_buffers(ctx, need)?);
         Ok(())
     }
@@ -370,9 +375,16 @@ impl PackLifePass {
             to_end: u32::from(follow == Follow::ToEnd),
             ..PackJob::default()
         };
-        ctx.upload(&self.aging, 0, bytemuck::bytes_of(a));
         ctx.upload(&self.job, 0, bytemuck::bytes_of(&job));
-        ctx.upload(&b.table, 0, bytemuck::cast_slice(table));
+        if self
+            .uploaded
+            .as_ref()
+            .is_none_or(|(ua, ut)| ua != a || ut[..] != table[..])
+        {
+            ctx.upload(&self.aging, 0, bytemuck::bytes_of(a));
+            ctx.upload(&b.table, 0, bytemuck::cast_slice(table));
+            self.uploaded = Some((*a, table.to_vec()));
+        }
         Ok(stride)
     }
 
