@@ -139,38 +139,53 @@ impl GpuBackend {
             plan,
             aging: (&aging, &table.values),
         };
+        let result = passes.run_chunks(&chunk_at, &range, cancel, progress, (&mut stats, &mut out));
+        self.asm_readback = Some(rb);
+        result.map(|()| (stats, out))
+    }
+}
+
+impl Passes<'_> {
+    /// The range's chunks (`chunk_at(start)`), pipelined on the device's queue: chunk k+1's line
+    /// and assembly are submitted (into the other side of the assembled buffer) before chunk k's
+    /// packs age, so the device computes k+1 while the host reads k's results and queues its
+    /// life. A cancel lands between chunks.
+    fn run_chunks<'c>(
+        &mut self,
+        chunk_at: &dyn Fn(u64) -> Chunk<'c>,
+        range: &std::ops::Range<u64>,
+        cancel: Option<&Arc<AtomicBool>>,
+        progress: &mut dyn FnMut(Progress),
+        (stats, out): (&mut LineStats, &mut PackTotals),
+    ) -> Result<(), EngineError> {
         let span = range.end - range.start;
-        let mut result = Ok(());
-        // Pipelined on the device's queue: chunk k+1's line and assembly are submitted (into the
-        // other side of the assembled buffer) before chunk k's packs age, so the device computes
-        // k+1 while the host reads k's results and queues its life.
-        if cancel.is_some_and(|x| x.load(Ordering::Relaxed)) {
-            self.asm_readback = Some(rb);
+        let cancelled = || cancel.is_some_and(|x| x.load(Ordering::Relaxed));
+        if cancelled() {
             return Err(EngineError::Cancelled);
         }
+        let mut result = Ok(());
         let mut next = (range.start < range.end).then(|| chunk_at(range.start));
         let mut submitted = match &next {
-            Some(c) => passes.submit(c).map(Some),
+            Some(c) => self.submit(c).map(Some),
             None => Ok(None),
         };
         while let (Some(c), Ok(Some(sub))) = (next.take(), &submitted) {
             let sub = *sub;
-            let read = passes.collect(&c, &sub, &mut stats, &mut out);
+            let read = self.collect(&c, &sub, stats, out);
             let end = c.start + u64::from(c.count);
-            let cancelled = cancel.is_some_and(|x| x.load(Ordering::Relaxed));
-            if read.is_ok() && end < range.end && !cancelled {
+            let stop = cancelled();
+            if read.is_ok() && end < range.end && !stop {
                 let n = chunk_at(end);
-                submitted = passes.submit(&n).map(Some);
+                submitted = self.submit(&n).map(Some);
                 next = Some(n);
             } else {
                 submitted = Ok(None);
             }
-            let step = read.and_then(|r| passes.age(&c, sub.side, r, &mut out));
-            if let Err(e) = step {
+            if let Err(e) = read.and_then(|r| self.age(&c, sub.side, r, out)) {
                 result = Err(e);
                 break;
             }
-            if cancelled {
+            if stop {
                 result = Err(EngineError::Cancelled);
                 break;
             }
@@ -179,14 +194,10 @@ impl GpuBackend {
                 cells_done: end - range.start,
                 cells_total: span,
                 packs_done: aged,
-                packs_total: (plan.aged_slots() * span / scene.cells.max(1)).max(aged),
+                packs_total: (c.plan.aged_slots() * span / c.scene.cells.max(1)).max(aged),
             });
         }
-        if let Err(e) = submitted {
-            result = result.and(Err(e));
-        }
-        self.asm_readback = Some(rb);
-        result.map(|()| (stats, out))
+        result.and(submitted.map(|_| ()))
     }
 }
 
