@@ -200,6 +200,17 @@ pub struct AssemblePass {
     bufs: Option<AsmBuffers>,
     /// The side of `assembled` the last chunk was written to.
     side: usize,
+    /// Each side's bind groups and what they were made for: a run's chunks reuse them (made
+    /// again only when the input, the sort's pass count or the buffers change).
+    bound: [Option<(BindKey, AsmBindGroups)>; 2],
+}
+
+/// What a chunk's bind groups depend on besides the assembly's own buffers.
+#[derive(Clone, PartialEq, Eq)]
+struct BindKey {
+    cells: wgpu::Buffer,
+    tile_counts: Option<wgpu::Buffer>,
+    passes: usize,
 }
 
 /// Workgroups for `n` in a grid of at most 65 535 a dimension.
@@ -249,6 +260,7 @@ impl AssemblePass {
             )?,
             bufs: None,
             side: 1,
+            bound: [None, None],
         })
     }
 
@@ -264,6 +276,7 @@ impl AssemblePass {
             if let Some(b) = self.bufs.take() {
                 b.release(ctx);
             }
+            self.bound = [None, None];
             self.bufs = Some(AsmBuffers::new(ctx, cells, segs, groups, packs)?);
         }
         Ok(())
@@ -331,7 +344,19 @@ impl AssemblePass {
         let b = self.bufs.as_ref().expect("made by ensure");
         enc.clear_buffer(&self.meta, 4, Some(12));
         enc.clear_buffer(&b.seg_count, 0, Some(u64::from(job.segments()) * 4));
-        let bgs = self.bind_groups(ctx, cells, line_tiles.map(|t| t.0), passes)?;
+        let key = BindKey {
+            cells: cells.clone(),
+            tile_counts: line_tiles.map(|t| t.0.clone()),
+            passes,
+        };
+        if self.bound[self.side]
+            .as_ref()
+            .is_none_or(|(k, _)| *k != key)
+        {
+            let made = self.bind_groups(ctx, cells, line_tiles.map(|t| t.0), passes)?;
+            self.bound[self.side] = Some((key, made));
+        }
+        let bgs = &self.bound[self.side].as_ref().expect("bound above").1;
         let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some("assemble"),
             timestamp_writes: None,
