@@ -16,6 +16,9 @@ pub(super) struct DeviceLife {
     job: wgpu::Buffer,
     efc: wgpu::Buffer,
     readback: Option<wgpu::Buffer>,
+    /// The EFC pass's bind group and the (curve, state) buffers it binds: made again only when
+    /// pack life's buffers are.
+    bound: Option<((wgpu::Buffer, wgpu::Buffer), wgpu::BindGroup)>,
 }
 
 impl DeviceLife {
@@ -31,37 +34,43 @@ impl DeviceLife {
                 U::STORAGE | U::COPY_SRC,
             )?,
             readback: None,
+            bound: None,
         })
     }
 
     /// Each pack's equivalent full cycles from its curve and state (`pack_efc.wgsl`), into
     /// `efc` with the pack's 20-byte life record.
     fn encode_efc(
-        &self,
+        &mut self,
         ctx: &GpuContext,
         enc: &mut wgpu::CommandEncoder,
         job: &EfcJob,
         b: &Buffers,
     ) -> Result<(), EngineError> {
         ctx.upload(&self.job, 0, bytemuck::bytes_of(job));
-        let bg = ctx.scoped("binding the efc buffers", || {
-            ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("pack_efc"),
-                layout: &self.pipeline.get_bind_group_layout(0),
-                entries: &[
-                    entry(0, &self.job),
-                    entry(1, &b.curve),
-                    entry(2, &b.state),
-                    entry(3, &self.efc),
-                ],
-            })
-        })?;
+        let key = (b.curve.clone(), b.state.clone());
+        if self.bound.as_ref().is_none_or(|(k, _)| *k != key) {
+            let bg = ctx.scoped("binding the efc buffers", || {
+                ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some("pack_efc"),
+                    layout: &self.pipeline.get_bind_group_layout(0),
+                    entries: &[
+                        entry(0, &self.job),
+                        entry(1, &b.curve),
+                        entry(2, &b.state),
+                        entry(3, &self.efc),
+                    ],
+                })
+            })?;
+            self.bound = Some((key, bg));
+        }
+        let bg = &self.bound.as_ref().expect("bound above").1;
         let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some("pack_efc"),
             timestamp_writes: None,
         });
         pass.set_pipeline(&self.pipeline);
-        pass.set_bind_group(0, &bg, &[]);
+        pass.set_bind_group(0, bg, &[]);
         pass.dispatch_workgroups(job.packs.div_ceil(64), 1, 1);
         Ok(())
     }
