@@ -352,9 +352,13 @@ fn add_hist_rare(h: &mut Bins, c: &Cols, col: usize, bit: u32) {
 fn slot(h: &Bins, x: f32) -> u32 {
     let bins = h.bins as u32;
     let t = (f64::from(x) - h.lo) / h.span;
-    // Only read for 0 ≤ t < 1, where the product is below `bins`; i32, not u32: AVX2
+    // Only read for 0 ≤ t < 1 (the same product then); other t (NaN included) are replaced by 0
+    // so that the conversion needs no saturation, which kept the loop scalar. i32, not u32: AVX2
     // converts packed f64 to i32 only.
-    let k = ((t * f64::from(bins)) as i32).min(bins as i32 - 1) as u32 + 1;
+    let u = if (0.0..1.0).contains(&t) { t } else { 0.0 };
+    // SAFETY: 0 ≤ u < 1, so the product is finite and at most `bins`, which fits in an i32.
+    let k = unsafe { (u * f64::from(bins)).to_int_unchecked::<i32>() };
+    let k = k.min(bins as i32 - 1) as u32 + 1;
     if t < 0.0 || t.is_nan() {
         0
     } else if t >= 1.0 {
