@@ -23,6 +23,15 @@ trait LaneWords {
         }
         words
     }
+    /// `x.map(f32::exp)`, bit for bit.
+    #[inline(always)]
+    fn exp(x: [f32; LANES]) -> [f32; LANES] {
+        let mut y = x;
+        for v in &mut y {
+            *v = v.exp();
+        }
+        y
+    }
 }
 
 /// [`philox4x32_lanes`]: any CPU.
@@ -60,6 +69,21 @@ impl LaneWords for Avx2 {
             )
         };
         [x[0], x[1], x[2], y[0], y[1], y[2]]
+    }
+    #[inline(always)]
+    fn exp(x: [f32; LANES]) -> [f32; LANES] {
+        // Only where the system's `expf` is glibc's FMA variant, which glibc itself picks on a
+        // CPU with AVX2 (present here) and FMA: `exp8_fma` is bit for bit that function.
+        #[cfg(target_env = "gnu")]
+        if std::is_x86_feature_detected!("fma") {
+            // SAFETY: AVX2 (see `words`) and FMA were detected.
+            return unsafe { super::expf::exp8_fma(x) };
+        }
+        let mut y = x;
+        for v in &mut y {
+            *v = v.exp();
+        }
+        y
     }
 }
 
@@ -128,7 +152,7 @@ fn simulate_cells_body<G: LaneWords>(p: &LineParams, start: u64, out: &mut [Cell
             let lot = lots.at(p, &rng, first + l as u64);
             (z[0][l], z[1][l], z[2][l]) = (lot.z_cathode, lot.z_anode, lot.z_rack);
         }
-        group_line(p, &rng, first, &d, &z, group);
+        group_line::<G>(p, &rng, first, &d, &z, group);
         first += LANES as u64;
     }
     for (l, r) in groups.into_remainder().iter_mut().enumerate() {
@@ -143,7 +167,7 @@ fn simulate_cells_body<G: LaneWords>(p: &LineParams, start: u64, out: &mut [Cell
 /// no defect; the rare cells with either (an X-ray draw, a defect's self-discharge) are made again
 /// by [`line`] itself. Keep in step with [`line`].
 #[inline(always)]
-fn group_line(
+fn group_line<G: LaneWords>(
     p: &LineParams,
     rng: &Philox,
     first: u64,
@@ -151,12 +175,14 @@ fn group_line(
     z: &[[f32; LANES]; 3],
     out: &mut [CellRecord],
 ) {
-    // The calls to `exp` first: a loop with a call does not vectorise.
+    // The `exp`s first (eight at a time; a loop with a call does not vectorise): the lanes of
+    // `winding::tab_spread` and `formation::k_spread`.
     let (mut tab, mut k_spread) = ([0.0; LANES], [0.0; LANES]);
     for l in 0..LANES {
-        tab[l] = winding::tab_spread(p, d.winding[2][l]);
-        k_spread[l] = formation::k_spread(p, d.formation[1][l]);
+        tab[l] = winding::tab_spread_arg(p, d.winding[2][l]);
+        k_spread[l] = formation::k_spread_arg(p, d.formation[1][l]);
     }
+    let (tab, k_spread) = (G::exp(tab), G::exp(k_spread));
     let mut rare = [false; LANES];
     for (l, r) in out.iter_mut().enumerate() {
         let dl = d.lane(l);

@@ -10,6 +10,8 @@ pub mod aging;
 pub mod calendering;
 pub mod coating;
 pub mod cost;
+#[cfg(target_arch = "x86_64")]
+mod expf;
 pub mod filling;
 pub mod formation;
 pub mod lanes;

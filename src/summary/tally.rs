@@ -69,6 +69,9 @@ struct Cols {
     mask: [u32; SLICE],
     /// Scrap code (0 = passed).
     code: [u32; SLICE],
+    /// The first `n_eol` entries: the cells scrapped at EOL ([`EOL_SCRAP`], few), ascending.
+    eol: [u16; SLICE],
+    n_eol: usize,
 }
 
 /// A histogram's counts with under- and overflow beside them and a slot for cells not counted:
@@ -115,6 +118,8 @@ impl Tally {
                 flags: [0; SLICE],
                 mask: [0; SLICE],
                 code: [0; SLICE],
+                eol: [0; SLICE],
+                n_eol: 0,
             }),
             codes: [0; 6],
             grades: vec![0; s.grades.len() + 1],
@@ -141,13 +146,13 @@ impl Tally {
             count_codes(&mut self.codes, &mut self.grades, &mut self.flagged, c);
             for (m, &(col, bit)) in self.moments.iter_mut().zip(&MOMENTS) {
                 match bit {
-                    EOL_SCRAP => add_moment_rare(m, c, col, bit),
+                    EOL_SCRAP => add_moment_rare(m, c, col),
                     _ => add_moment(m, c, col, bit),
                 }
             }
             for (h, &(col, bit)) in self.hists.iter_mut().zip(&HISTS) {
                 match bit {
-                    EOL_SCRAP => add_hist_rare(h, c, col, bit),
+                    EOL_SCRAP => add_hist_rare(h, c, col),
                     _ => add_hist(h, c, col, bit),
                 }
             }
@@ -236,7 +241,8 @@ fn count_codes(codes: &mut [u64; 6], grades: &mut [u64], flagged: &mut [u64; 5],
     }
 }
 
-/// A slice's records as columns, with each cell's scrap code and the masks it is counted under.
+/// A slice's records as columns, with each cell's scrap code and the masks it is counted under,
+/// and the list of the cells scrapped at EOL.
 #[inline(always)]
 fn columns(c: &mut Cols, rs: &[CellRecord]) {
     c.n = rs.len();
@@ -265,6 +271,12 @@ fn columns(c: &mut Cols, rs: &[CellRecord]) {
             | if code == 0 || eol { TESTED } else { 0 }
             | if code == 0 { PASSED } else { 0 }
             | if eol { EOL_SCRAP } else { 0 };
+    }
+    // The EOL-scrapped cells listed once, without a branch, for the rare counts' three passes.
+    c.n_eol = 0;
+    for i in 0..c.n {
+        c.eol[c.n_eol] = i as u16;
+        c.n_eol += usize::from(c.mask[i] & EOL_SCRAP != 0);
     }
     for col in 0..6 {
         c.fast[col] = fixed(&c.vals[col][..c.n], &mut c.fixed[col]);
@@ -323,27 +335,23 @@ fn add_moment(m: &mut (u64, i128, i128), c: &Cols, col: usize, bit: u32) {
     *m = (m.0 + n, m.1 + i128::from(sum), m.2 + sq);
 }
 
-/// [`add_moment`] for a mask few cells have: those cells one by one.
+/// [`add_moment`] over the cells scrapped at EOL (few): those cells one by one.
 #[inline(always)]
-fn add_moment_rare(m: &mut (u64, i128, i128), c: &Cols, col: usize, bit: u32) {
+fn add_moment_rare(m: &mut (u64, i128, i128), c: &Cols, col: usize) {
     let mut rare = Moments::default();
-    for (i, &x) in c.vals[col][..c.n].iter().enumerate() {
-        if c.mask[i] & bit != 0 {
-            rare.push(x);
-        }
+    for &i in &c.eol[..c.n_eol] {
+        rare.push(c.vals[col][usize::from(i)]);
     }
     let (sum, sum_sq) = rare.sums();
     *m = (m.0 + rare.n, m.1 + sum, m.2 + sum_sq);
 }
 
-/// [`add_hist`] for a mask few cells have: those cells one by one.
+/// [`add_hist`] over the cells scrapped at EOL (few): those cells one by one.
 #[inline(always)]
-fn add_hist_rare(h: &mut Bins, c: &Cols, col: usize, bit: u32) {
-    for (i, &x) in c.vals[col][..c.n].iter().enumerate() {
-        if c.mask[i] & bit != 0 {
-            let s = slot(h, x) as usize;
-            h.counts[s] += 1;
-        }
+fn add_hist_rare(h: &mut Bins, c: &Cols, col: usize) {
+    for &i in &c.eol[..c.n_eol] {
+        let s = slot(h, c.vals[col][usize::from(i)]) as usize;
+        h.counts[s] += 1;
     }
 }
 
@@ -352,9 +360,13 @@ fn add_hist_rare(h: &mut Bins, c: &Cols, col: usize, bit: u32) {
 fn slot(h: &Bins, x: f32) -> u32 {
     let bins = h.bins as u32;
     let t = (f64::from(x) - h.lo) / h.span;
-    // Only read for 0 ≤ t < 1, where the product is below `bins`; i32, not u32: AVX2
+    // Only read for 0 ≤ t < 1 (the same product then); other t (NaN included) are replaced by 0
+    // so that the conversion needs no saturation, which kept the loop scalar. i32, not u32: AVX2
     // converts packed f64 to i32 only.
-    let k = ((t * f64::from(bins)) as i32).min(bins as i32 - 1) as u32 + 1;
+    let u = if (0.0..1.0).contains(&t) { t } else { 0.0 };
+    // SAFETY: 0 ≤ u < 1, so the product is finite and at most `bins`, which fits in an i32.
+    let k = unsafe { (u * f64::from(bins)).to_int_unchecked::<i32>() };
+    let k = k.min(bins as i32 - 1) as u32 + 1;
     if t < 0.0 || t.is_nan() {
         0
     } else if t >= 1.0 {
