@@ -3,6 +3,8 @@
 //! algorithm, table and constants, and the same fused operations in the same order, four lanes
 //! of f64 at a time. The lane loop called `expf` sixteen times a group, each call spilling the
 //! vector registers; a lane glibc treats as a special case (|x| ≳ 88, NaN, ∞) still calls it.
+//! The algorithm and table are Arm's optimized-routines `expf` (Szabolcs Nagy; MIT OR Apache-2.0
+//! WITH LLVM-exception), which glibc took for its `expf`.
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
