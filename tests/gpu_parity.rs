@@ -1109,9 +1109,30 @@ fn resident_like_cpu(g: &mut GpuBackend, scene: &celltwin::scene::Scene, label: 
         (mc.sd - mr.sd).abs() <= 1e-2 * mc.sd,
         "{label}: initial SD"
     );
-    // Slot by slot where both made a pack with the same initial capacity (the same cells,
-    // short of a flipped decision upstream): the pack-life bounds of docs/GPU.md.
-    let step = scene.life.cycles_per_step;
+    aged_slots_alike(&c, &r, scene.life.cycles_per_step, label);
+    // Kept packs (about 1000 a run, whatever its size) bring their cells' indices and their
+    // curve back; everything else must stay under 1 B a cell.
+    let kept_bytes: u64 = r
+        .kept
+        .iter()
+        .map(|k| k.cells.len() as u64 * 8 + k.curve.len() as u64 * 4)
+        .sum();
+    let rest = (moved.read_back - before.read_back - kept_bytes) as f64 / scene.cells as f64;
+    assert!(
+        rest <= 1.0,
+        "{label}: {rest} B a cell read back besides kept packs"
+    );
+}
+
+/// Slot by slot where the CPU's and the device's runs (`c`, `r`) both made a pack with the same
+/// initial capacity (the same cells, short of a flipped decision upstream): the pack-life bounds
+/// of docs/GPU.md on cycles, calendar share and EFC, and nine slots in ten alike.
+fn aged_slots_alike(
+    c: &celltwin::summary::PackTotals,
+    r: &celltwin::summary::PackTotals,
+    step: u32,
+    label: &str,
+) {
     let (mut same, mut reason_diff) = (0, 0);
     for x in &c.aged {
         let Ok(k) = r.aged.binary_search_by_key(&x.slot, |y| y.slot) else {
@@ -1147,18 +1168,6 @@ fn resident_like_cpu(g: &mut GpuBackend, scene: &celltwin::scene::Scene, label: 
     assert!(
         reason_diff <= 1 + same / 100,
         "{label}: {reason_diff} reasons differ"
-    );
-    // Kept packs (about 1000 a run, whatever its size) bring their cells' indices and their
-    // curve back; everything else must stay under 1 B a cell.
-    let kept_bytes: u64 = r
-        .kept
-        .iter()
-        .map(|k| k.cells.len() as u64 * 8 + k.curve.len() as u64 * 4)
-        .sum();
-    let rest = (moved.read_back - before.read_back - kept_bytes) as f64 / scene.cells as f64;
-    assert!(
-        rest <= 1.0,
-        "{label}: {rest} B a cell read back besides kept packs"
     );
 }
 

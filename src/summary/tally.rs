@@ -406,7 +406,7 @@ mod tests {
         let p = LineParams::from_scene(&scene);
         let spec = HistSpec::for_params(&p);
         let mut rs = vec![CellRecord::default(); 3000];
-        crate::engine::simulate_range(&p, 0, &mut rs);
+        crate::model::lanes::simulate_cells(&p, 0, &mut rs);
         let odd = [
             f32::NAN,
             1e30,

@@ -182,8 +182,9 @@ fn calendar_share_of(c: &Cells) -> f32 {
 pub enum Follow {
     /// To the step that ends its life: everything an aged pack's record reads (cycles, reason,
     /// calendar share, and the curve up to the end that its equivalent full cycles sum). Most
-    /// packs of a run are followed only this far; the steps between 80 % and 70 % were a third of
-    /// pack life's work and fed nothing but the fade band.
+    /// packs of a run are followed only this far: the steps between 80 % and 70 % were more than
+    /// half of pack life's steps (28 506 against 13 296 for the default scene's first 202 packs)
+    /// and fed nothing but the fade band.
     ToEnd,
     /// On past end of life down to `stop_fraction` (or the cap): the whole fade curve, for the
     /// packs kept whole (the fade band) and the nominal cell.
