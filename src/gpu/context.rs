@@ -247,6 +247,24 @@ impl GpuContext {
         Ok(buf)
     }
 
+    /// The read-back buffer in `slot`, made again (the old one given back) when it holds fewer
+    /// than `bytes`: read-backs grow to the largest asked for and are reused after that.
+    pub fn readback_in<'s>(
+        &self,
+        slot: &'s mut Option<wgpu::Buffer>,
+        label: &str,
+        bytes: u64,
+    ) -> Result<&'s wgpu::Buffer, EngineError> {
+        if slot.as_ref().is_none_or(|b| b.size() < bytes) {
+            if let Some(b) = slot.take() {
+                self.release(b);
+            }
+            let usage = wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST;
+            *slot = Some(self.buffer(label, bytes, usage)?);
+        }
+        Ok(slot.as_ref().expect("made above"))
+    }
+
     /// Give a buffer back (and out of the tally).
     pub fn release(&self, buf: wgpu::Buffer) {
         self.allocated.fetch_sub(buf.size(), Ordering::Relaxed);

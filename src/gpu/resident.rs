@@ -47,14 +47,7 @@ pub(super) struct AsmReadback {
 
 impl AsmReadback {
     fn ensure(&mut self, ctx: &GpuContext, bytes: u64) -> Result<&wgpu::Buffer, EngineError> {
-        if self.buf.as_ref().is_none_or(|b| b.size() < bytes) {
-            if let Some(b) = self.buf.take() {
-                ctx.release(b);
-            }
-            let usage = wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST;
-            self.buf = Some(ctx.buffer("assembly readback", bytes, usage)?);
-        }
-        Ok(self.buf.as_ref().expect("made above"))
+        ctx.readback_in(&mut self.buf, "assembly readback", bytes)
     }
 }
 

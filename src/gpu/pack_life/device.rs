@@ -76,14 +76,7 @@ impl DeviceLife {
     }
 
     fn readback(&mut self, ctx: &GpuContext, bytes: u64) -> Result<&wgpu::Buffer, EngineError> {
-        if self.readback.as_ref().is_none_or(|b| b.size() < bytes) {
-            if let Some(b) = self.readback.take() {
-                ctx.release(b);
-            }
-            let usage = wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST;
-            self.readback = Some(ctx.buffer("device life readback", bytes, usage)?);
-        }
-        Ok(self.readback.as_ref().expect("made above"))
+        ctx.readback_in(&mut self.readback, "device life readback", bytes)
     }
 }
 
