@@ -1105,10 +1105,7 @@ fn resident_like_cpu(g: &mut GpuBackend, scene: &celltwin::scene::Scene, label: 
         (mc.mean - mr.mean).abs() <= 1e-5 * mc.mean,
         "{label}: initial mean"
     );
-    assert!(
-        (mc.sd - mr.sd).abs() <= 1e-2 * mc.sd,
-        "{label}: initial SD"
-    );
+    assert!((mc.sd - mr.sd).abs() <= 1e-2 * mc.sd, "{label}: initial SD");
     aged_slots_alike(&c, &r, scene.life.cycles_per_step, label);
     // Kept packs (about 1000 a run, whatever its size) bring their cells' indices and their
     // curve back; everything else must stay under 1 B a cell.

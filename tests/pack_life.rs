@@ -553,7 +553,11 @@ fn following_a_pack_to_its_end_leaves_its_record() {
         let to_end = simulate_pack_to(&a, &table.values, &rng, pack, Follow::ToEnd);
         let past = simulate_pack_to(&a, &table.values, &rng, pack, Follow::PastEnd);
         assert_eq!(
-            (to_end.cycles, to_end.reason, to_end.calendar_share.to_bits()),
+            (
+                to_end.cycles,
+                to_end.reason,
+                to_end.calendar_share.to_bits()
+            ),
             (past.cycles, past.reason, past.calendar_share.to_bits())
         );
         assert_eq!(to_end.curve[..], past.curve[..to_end.curve.len()]);
@@ -564,7 +568,13 @@ fn following_a_pack_to_its_end_leaves_its_record() {
     }
     eprintln!("ends {seen:?}, {shorter} curves shorter to the end");
     for reason in [EndOfLife::Fade, EndOfLife::Power, EndOfLife::Short] {
-        assert!(seen.contains_key(reason.key()), "no pack ended by {reason:?}: {seen:?}");
+        assert!(
+            seen.contains_key(reason.key()),
+            "no pack ended by {reason:?}: {seen:?}"
+        );
     }
-    assert!(shorter * 2 > seen.values().sum::<usize>(), "few curves stop at the end");
+    assert!(
+        shorter * 2 > seen.values().sum::<usize>(),
+        "few curves stop at the end"
+    );
 }

@@ -241,7 +241,11 @@ impl Backend for CpuBackend {
         follow: &[Follow],
     ) -> Result<Vec<PackLife>, EngineError> {
         let size = (a.series * a.parallel) as usize;
-        assert_eq!(follow.len(), cells.len() / size.max(1), "one Follow per pack");
+        assert_eq!(
+            follow.len(),
+            cells.len() / size.max(1),
+            "one Follow per pack"
+        );
         let rng = crate::rng::Philox::new(u64::from(a.seed_lo) | (u64::from(a.seed_hi) << 32));
         Ok(self.pool.install(|| {
             cells

@@ -445,7 +445,6 @@ impl PackLifePass {
             pass.dispatch_workgroups(packs, 1, 1);
         }
     }
-
 }
 
 /// `batch(how, ids)` over the packs of each kind (`follow`), at most [`MAX_PACKS`] a call, with

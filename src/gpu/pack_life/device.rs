@@ -129,7 +129,13 @@ impl PackLifePass {
         }
         let packs = batch.len();
         let steps_total = a.max_steps + 1;
-        let stride = self.prepare(ctx, a, table, (packs * size as usize, packs), (steps, follow))?;
+        let stride = self.prepare(
+            ctx,
+            a,
+            table,
+            (packs * size as usize, packs),
+            (steps, follow),
+        )?;
         let b = self.bufs.as_ref().expect("prepared");
         let mut enc = ctx
             .device

@@ -445,7 +445,11 @@ impl PackRun {
         self.current_at = Some(bits);
         if current {
             // Only the current split reads the group's conductance.
-            let g = if np == 1 { &self.cells.inv_r } else { &self.g_groups };
+            let g = if np == 1 {
+                &self.cells.inv_r
+            } else {
+                &self.g_groups
+            };
             spread(g, np, &mut w.g_sum);
         }
         age_cells(a, table, &mut self.cells, w, duty.pack_current, current);
