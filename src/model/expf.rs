@@ -132,9 +132,11 @@ mod tests {
         check(5, 1021);
     }
 
-    /// Every f32 (minutes): `cargo test --release -- --ignored exp8_every`.
+    /// Every f32 (minutes): `cargo test --release -- --ignored exp8_every`. Ignored in the suite
+    /// for its time on CI's two cores; `exp8_equals_expf` samples the same comparison there, and
+    /// this one was run when the port was made (it passed).
     #[test]
-    #[ignore]
+    #[ignore = "every f32 bit pattern: minutes; sampled by exp8_equals_expf"]
     fn exp8_every_f32() {
         if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
             check(0, 1);

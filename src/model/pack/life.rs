@@ -201,7 +201,7 @@ impl Follow {
 /// Simulate one pack (cells in series-group order, `parallel` per group) from its first cycle to
 /// end of life, and on down to `stop_fraction` (for the fade band) or the cap.
 pub fn simulate_pack(a: &AgingParams, table: &[f32], rng: &Philox, cells: &[PackCell]) -> PackLife {
-    simulate_pack_cells(a, table, rng, cells, Follow::PastEnd).0
+    simulate_pack_to(a, table, rng, cells, Follow::PastEnd)
 }
 
 /// [`simulate_pack`] followed as far as `follow` says: up to the end, the same cycles, reason,
