@@ -177,7 +177,7 @@ fn radix_sort_by_high_word(mut items: Vec<u64>) -> Vec<u64> {
         for &x in &items {
             count[digit(x)] += 1;
         }
-        if count.iter().any(|&c| c == items.len()) {
+        if count.contains(&items.len()) {
             // One digit value for every item: the pass would not move anything.
             continue;
         }
