@@ -499,7 +499,7 @@ mod tests {
     use crate::summary::{HistSpec, Moments};
 
     /// The GPU, or None (a loud skip) where there is no adapter; with CI=true a missing adapter
-    /// fails, as in tests/gpu_parity.rs.
+    /// fails, as in tests/gpu_parity/.
     fn gpu() -> Option<GpuBackend> {
         match GpuBackend::new(AdapterPolicy::Any) {
             Ok(g) => Some(g),

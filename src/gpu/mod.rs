@@ -1,5 +1,5 @@
 //! The GPU engine: the cell line and pack life as wgpu compute passes (WGSL in `shaders/`), held to
-//! the CPU engine by the parity tests in `tests/gpu_parity.rs`.
+//! the CPU engine by the parity tests in `tests/gpu_parity/`.
 //!
 //! - [`context`]: instance, adapter, device; errors as [`EngineError::Gpu`], never panics;
 //! - [`shaders`]: the WGSL sources and their `#import` preprocessor;
