@@ -316,13 +316,18 @@ fn columns(c: &mut Cols, rs: &[CellRecord]) {
             | if eol { EOL_SCRAP } else { 0 };
     }
     // The EOL-scrapped cells listed once, without a branch, for the rare counts' three passes.
-    // (A local count: `c.n_eol` itself was a load and a store per cell.)
-    let mut n_eol = 0;
-    for i in 0..c.n {
-        c.eol[n_eol] = i as u16;
-        n_eol += usize::from(c.mask[i] & EOL_SCRAP != 0);
+    // Counted first (a sum that vectorises) and listed only in the slices that have any.
+    c.n_eol = (0..c.n)
+        .map(|i| usize::from(c.mask[i] & EOL_SCRAP != 0))
+        .sum();
+    if c.n_eol > 0 {
+        // (A local count: `c.n_eol` itself was a load and a store per cell.)
+        let mut n_eol = 0;
+        for i in 0..c.n {
+            c.eol[n_eol] = i as u16;
+            n_eol += usize::from(c.mask[i] & EOL_SCRAP != 0);
+        }
     }
-    c.n_eol = n_eol;
     for col in 0..6 {
         c.fast[col] = fixed(&c.vals[col][..c.n], &mut c.fixed[col]);
     }
