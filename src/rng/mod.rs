@@ -202,13 +202,18 @@ pub unsafe fn philox4x32_x8_avx2_streams<const S: usize>(
         }
         let m0 = _mm256_set1_epi64x(i64::from(M0));
         let m1 = _mm256_set1_epi64x(i64::from(M1));
-        // (hi, lo) words of a·m in each 32-bit lane.
+        // (hi, lo) words of a·m, lanes 1 and 2 of each 128-bit half swapped (σ): one `vshufps`
+        // gathers each from the even and odd products, where putting them back in order took
+        // two shifts and two blends. σ is its own inverse, so words 0 and 1 of the state stay in
+        // lane order and words 2 and 3 in σ order round after round (word 2 goes into the
+        // multiply whose products meet word 1, and word 0 into the one whose products meet word
+        // 3); words 2 and 3 are put back in order at the end.
         let mulhilo = |a: __m256i, m: __m256i| {
-            let even = _mm256_mul_epu32(a, m);
-            let odd = _mm256_mul_epu32(_mm256_srli_epi64::<32>(a), m);
+            let even = _mm256_castsi256_ps(_mm256_mul_epu32(a, m));
+            let odd = _mm256_castsi256_ps(_mm256_mul_epu32(_mm256_srli_epi64::<32>(a), m));
             (
-                _mm256_blend_epi32::<0b1010_1010>(_mm256_srli_epi64::<32>(even), odd),
-                _mm256_blend_epi32::<0b1010_1010>(even, _mm256_slli_epi64::<32>(odd)),
+                _mm256_castps_si256(_mm256_shuffle_ps::<0b11_01_11_01>(even, odd)),
+                _mm256_castps_si256(_mm256_shuffle_ps::<0b10_00_10_00>(even, odd)),
             )
         };
         let mut k = key;
@@ -254,8 +259,12 @@ pub unsafe fn philox4x32_x8_avx2_streams<const S: usize>(
             }
         }
         let mut out = [[[0u32; 8]; 4]; S];
+        let unswap = |v: __m256i| {
+            _mm256_castps_si256(_mm256_permute_ps::<0b11_01_10_00>(_mm256_castsi256_ps(v)))
+        };
         for (o, cs) in out.iter_mut().zip(&c) {
-            for (w, &v) in o.iter_mut().zip(cs) {
+            let words = [cs[0], cs[1], unswap(cs[2]), unswap(cs[3])];
+            for (w, v) in o.iter_mut().zip(words) {
                 _mm256_storeu_si256(w.as_mut_ptr().cast(), v);
             }
         }
