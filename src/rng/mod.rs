@@ -148,9 +148,9 @@ pub fn philox4x32_lanes<const L: usize>(
 }
 
 /// [`philox4x32_lanes`] for 8 lanes with AVX2 intrinsics: each 32×32→64 multiply of the eight
-/// lanes is two `vpmuludq` (even lanes, then odd lanes shifted down) and two blends that gather
-/// the high and the low words — what the compiler's portable version spends twice the
-/// shuffles on. The same words (the tests hold it to the scalar generator).
+/// lanes is two `vpmuludq` (even lanes, then odd lanes shifted down) and two shuffles that gather
+/// the high and the low words (see [`philox4x32_x8_avx2_streams`]) — what the compiler's portable
+/// version spends more shuffles on. The same words (the tests hold it to the scalar generator).
 ///
 /// # Safety
 /// The CPU must have AVX2.
