@@ -262,11 +262,11 @@ fn count_codes(codes: &mut [u64; 6], grades: &mut [u64], flagged: &mut [u64; 5],
     let skip = stride as u32 - 1;
     let mut slots = [0u32; SLICE];
     let (mut f, mut packed) = ([0u64; 5], 0u64);
-    for i in 0..c.n {
+    for (i, slot) in slots[..c.n].iter_mut().enumerate() {
         packed += 1 << (9 * c.code[i]);
         let passed = c.code[i] == 0;
         let g = (c.flags[i] & flags::GRADE_MASK) >> flags::GRADE_SHIFT;
-        slots[i] = if passed { g } else { skip };
+        *slot = if passed { g } else { skip };
         let bit = |b: u32| u64::from(c.flags[i] & b != 0);
         let p = u64::from(passed);
         f[0] += bit(flags::DEFECT);
