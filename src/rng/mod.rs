@@ -55,11 +55,17 @@ pub fn philox4x32(mut c: [u32; 4], mut k: [u32; 2]) -> [u32; 4] {
             k[0] = k[0].wrapping_add(W0);
             k[1] = k[1].wrapping_add(W1);
         }
-        let (hi0, lo0) = mulhilo(M0, c[0]);
-        let (hi1, lo1) = mulhilo(M1, c[2]);
-        c = [hi1 ^ c[1] ^ k[0], lo1, hi0 ^ c[3] ^ k[1], lo0];
+        c = philox_round(c, k);
     }
     c
+}
+
+/// One Philox4x32 round of `c` with the round's key `k`.
+#[inline(always)]
+fn philox_round(c: [u32; 4], k: [u32; 2]) -> [u32; 4] {
+    let (hi0, lo0) = mulhilo(M0, c[0]);
+    let (hi1, lo1) = mulhilo(M1, c[2]);
+    [hi1 ^ c[1] ^ k[0], lo1, hi0 ^ c[3] ^ k[1], lo0]
 }
 
 /// A generator bound to one seed: the key is fixed, the counter names the draw.
@@ -142,9 +148,9 @@ pub fn philox4x32_lanes<const L: usize>(
 }
 
 /// [`philox4x32_lanes`] for 8 lanes with AVX2 intrinsics: each 32×32→64 multiply of the eight
-/// lanes is two `vpmuludq` (even lanes, then odd lanes shifted down) and two blends that gather
-/// the high and the low words — what the compiler's portable version spends twice the
-/// shuffles on. The same words (the tests hold it to the scalar generator).
+/// lanes is two `vpmuludq` (even lanes, then odd lanes shifted down) and two shuffles that gather
+/// the high and the low words (see [`philox4x32_x8_avx2_streams`]) — what the compiler's portable
+/// version spends more shuffles on. The same words (the tests hold it to the scalar generator).
 ///
 /// # Safety
 /// The CPU must have AVX2.
@@ -196,17 +202,45 @@ pub unsafe fn philox4x32_x8_avx2_streams<const S: usize>(
         }
         let m0 = _mm256_set1_epi64x(i64::from(M0));
         let m1 = _mm256_set1_epi64x(i64::from(M1));
-        // (hi, lo) words of a·m in each 32-bit lane.
+        // (hi, lo) words of a·m, lanes 1 and 2 of each 128-bit half swapped (σ): one `vshufps`
+        // gathers each from the even and odd products, where putting them back in order took
+        // two shifts and two blends. σ is its own inverse, so words 0 and 1 of the state stay in
+        // lane order and words 2 and 3 in σ order round after round (word 2 goes into the
+        // multiply whose products meet word 1, and word 0 into the one whose products meet word
+        // 3); words 2 and 3 are put back in order at the end.
         let mulhilo = |a: __m256i, m: __m256i| {
-            let even = _mm256_mul_epu32(a, m);
-            let odd = _mm256_mul_epu32(_mm256_srli_epi64::<32>(a), m);
+            let even = _mm256_castsi256_ps(_mm256_mul_epu32(a, m));
+            let odd = _mm256_castsi256_ps(_mm256_mul_epu32(_mm256_srli_epi64::<32>(a), m));
             (
-                _mm256_blend_epi32::<0b1010_1010>(_mm256_srli_epi64::<32>(even), odd),
-                _mm256_blend_epi32::<0b1010_1010>(even, _mm256_slli_epi64::<32>(odd)),
+                _mm256_castps_si256(_mm256_shuffle_ps::<0b11_01_11_01>(even, odd)),
+                _mm256_castps_si256(_mm256_shuffle_ps::<0b10_00_10_00>(even, odd)),
             )
         };
         let mut k = key;
-        for round in 0..10 {
+        let mut first_round = 0;
+        if (first >> 32) == (first.wrapping_add(7) >> 32) {
+            // Every lane has the same high index word (all but 7 groups in 2³²): then the first
+            // round's multiply of word 2 (the stream) and the second round's of word 0 are the
+            // same for all lanes, scalars, and the first round's of word 0 (the low index words)
+            // is the same for all streams. Rounds 0 and 1 are done here, with one lane multiply
+            // a stream and one for them all, instead of four a stream.
+            let (hi0, lo0) = mulhilo(c0, m0);
+            let c2 = _mm256_xor_si256(hi0, _mm256_set1_epi32((draw ^ key[1]) as i32));
+            k = [key[0].wrapping_add(W0), key[1].wrapping_add(W1)];
+            for (cs, &s) in c.iter_mut().zip(&streams) {
+                let [a, b, _, _] = philox_round([0, (first >> 32) as u32, s, 0], key);
+                let [_, _, h, l] = philox_round([a, 0, 0, 0], [0, 0]);
+                let (hi1, lo1) = mulhilo(c2, m1);
+                *cs = [
+                    _mm256_xor_si256(hi1, _mm256_set1_epi32((b ^ k[0]) as i32)),
+                    lo1,
+                    _mm256_xor_si256(lo0, _mm256_set1_epi32((h ^ k[1]) as i32)),
+                    _mm256_set1_epi32(l as i32),
+                ];
+            }
+            first_round = 2;
+        }
+        for round in first_round..10 {
             if round > 0 {
                 k[0] = k[0].wrapping_add(W0);
                 k[1] = k[1].wrapping_add(W1);
@@ -225,8 +259,12 @@ pub unsafe fn philox4x32_x8_avx2_streams<const S: usize>(
             }
         }
         let mut out = [[[0u32; 8]; 4]; S];
+        let unswap = |v: __m256i| {
+            _mm256_castps_si256(_mm256_permute_ps::<0b11_01_10_00>(_mm256_castsi256_ps(v)))
+        };
         for (o, cs) in out.iter_mut().zip(&c) {
-            for (w, &v) in o.iter_mut().zip(cs) {
+            let words = [cs[0], cs[1], unswap(cs[2]), unswap(cs[3])];
+            for (w, v) in o.iter_mut().zip(words) {
                 _mm256_storeu_si256(w.as_mut_ptr().cast(), v);
             }
         }
@@ -548,7 +586,9 @@ mod tests {
     #[allow(clippy::needless_range_loop)]
     fn lanes_equal_scalar_words() {
         let g = Philox::new(0x1234_5678_9abc_def0);
-        for first in [0u64, 5, (1 << 32) - 3, u64::MAX - 2] {
+        // (The AVX2 streams take a shortcut where the 8 lanes share the high index word: the
+        // first two and the fourth.)
+        for first in [0u64, 5, (1 << 32) - 3, (7 << 32) + 9, u64::MAX - 2] {
             let w = philox4x32_lanes::<8>(g.key(), first, stream::WINDING, 1);
             for l in 0..8 {
                 let s = g.words(first.wrapping_add(l as u64), stream::WINDING, 1);
