@@ -18,6 +18,7 @@ use crate::model::{CellRecord, LineParams};
 use crate::scene::Scene;
 use crate::summary::{AgedPack, HistSpec, KeptPack, LineStats, PackTotals, Summary};
 use rayon::prelude::*;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -155,14 +156,27 @@ struct Assembly {
     window: u64,
     plan: LifePlan,
     totals: PackTotals,
-    /// Aged packs waiting for life: their slots and cells, pack after pack.
-    pending_slots: Vec<(u64, f32)>,
-    pending_cells: Vec<PackCell>,
+    /// Aged packs waiting for life, as their windows matched them (moved, not copied: copying
+    /// every window's aged cells into one queue was 6 % of a 10⁶-cell run); the front block's
+    /// first `front_done` packs are aged.
+    pending: VecDeque<AgedBlock>,
+    front_done: usize,
+    /// Packs in `pending` not yet aged.
+    pending_packs: usize,
+    /// A batch that spans blocks, gathered (at most one a window boundary).
+    spanning: AgedBlock,
     /// The window being gathered and its passed cells so far.
     current: Option<u64>,
     gathered: Vec<PackCell>,
     /// Complete windows waiting to be matched, in window order.
     ready: Vec<(u64, Vec<PackCell>)>,
+}
+
+/// Aged packs: their slots and initial capacities, and their cells pack after pack.
+#[derive(Default)]
+struct AgedBlock {
+    slots: Vec<(u64, f32)>,
+    cells: Vec<PackCell>,
 }
 
 /// One window's packs: what [`Assembly`] counts of them and the aged packs' cells.
@@ -171,24 +185,22 @@ struct WindowPacks {
     left: usize,
     /// Each pack's initial capacity, Ah, in pack order.
     initial: Vec<f32>,
-    /// The aged packs' slots and initial capacities, and their cells pack after pack.
-    aged_slots: Vec<(u64, f32)>,
-    aged_cells: Vec<PackCell>,
+    /// The aged packs.
+    aged: AgedBlock,
 }
 
-/// A matching thread's buffers for one pack at a time: its cells as matched and as placed, and
-/// its window positions as matched.
+/// A matching thread's buffers for one pack at a time: its cells as matched and as placed.
 #[derive(Default)]
 struct Scratch {
     cells: Vec<PackCell>,
     placed: Vec<PackCell>,
-    positions: Vec<u32>,
 }
 
 impl WindowPacks {
     /// Match window `w`'s passed cells into packs of `size` cells in groups of `parallel`. The
-    /// packs are placed and measured in parallel (a run of one window, the app's preview, had
-    /// its ~1 000 packs on one thread), then the aged packs' cells gathered in pack order.
+    /// packs are gathered, placed and measured in parallel (a run of one window, the app's
+    /// preview, had its ~1 000 packs on one thread), each aged pack's cells written as placed
+    /// straight to their place in the window's block.
     fn new(
         scene: &Scene,
         plan: &LifePlan,
@@ -198,42 +210,41 @@ impl WindowPacks {
         rng: &crate::rng::Philox,
     ) -> WindowPacks {
         let m = scene.pack.matching;
-        let (mut order, left) = match_window(cells_in, m, size, scene.eol.grade_bins, rng);
+        let (order, left) = match_window(cells_in, m, size, scene.eol.grade_bins, rng);
+        let slot = |j: usize| w * plan.slots + j as u64;
+        let aged: Vec<bool> = (0..order.len() / size)
+            .map(|j| plan.aged(slot(j)))
+            .collect();
+        let mut cells: Vec<PackCell> =
+            bytemuck::zeroed_vec(aged.iter().filter(|&&a| a).count() * size);
+        let mut blocks = cells.chunks_exact_mut(size);
+        let outs: Vec<Option<&mut [PackCell]>> = aged
+            .iter()
+            .map(|&a| if a { blocks.next() } else { None })
+            .collect();
         let initial: Vec<f32> = order
-            .par_chunks_exact_mut(size)
-            .map_init(Scratch::default, |s, pack| {
+            .par_chunks_exact(size)
+            .zip(outs)
+            .map_init(Scratch::default, |s, (pack, out)| {
                 s.cells.clear();
                 s.cells.extend(pack.iter().map(|&k| cells_in[k as usize]));
                 let placed = placed_order(&s.cells, parallel);
-                s.positions.clear();
-                s.positions.extend_from_slice(pack);
                 s.placed.clear();
-                for (k, &p) in pack.iter_mut().zip(&placed) {
-                    // The pack's window positions in placed order, for the gathering below.
-                    *k = s.positions[p as usize];
-                    s.placed.push(s.cells[p as usize]);
+                s.placed.extend(placed.iter().map(|&p| s.cells[p as usize]));
+                if let Some(out) = out {
+                    out.copy_from_slice(&s.placed);
                 }
                 initial_capacity(&s.placed, parallel)
             })
             .collect();
-        let slot = |j: usize| w * plan.slots + j as u64;
-        let aged_slots = (0..initial.len())
-            .filter(|&j| plan.aged(slot(j)))
+        let slots = (0..initial.len())
+            .filter(|&j| aged[j])
             .map(|j| (slot(j), initial[j]))
             .collect();
-        let mut aged_cells = Vec::new();
-        aged_cells.par_extend(
-            order
-                .par_chunks_exact(size)
-                .enumerate()
-                .filter(|&(j, _)| plan.aged(slot(j)))
-                .flat_map_iter(|(_, pack)| pack.iter().map(|&k| cells_in[k as usize])),
-        );
         WindowPacks {
             left,
             initial,
-            aged_slots,
-            aged_cells,
+            aged: AgedBlock { slots, cells },
         }
     }
 }
@@ -250,8 +261,10 @@ impl Assembly {
             window,
             plan: LifePlan::new(scene),
             totals: PackTotals::empty(spec.pack_capacity(rated_pack)),
-            pending_slots: Vec::with_capacity(LIFE_BATCH),
-            pending_cells: Vec::with_capacity(LIFE_BATCH * pack_size),
+            pending: VecDeque::new(),
+            front_done: 0,
+            pending_packs: 0,
+            spanning: AgedBlock::default(),
             current: None,
             gathered: Vec::new(),
             ready: Vec::new(),
@@ -302,12 +315,15 @@ impl Assembly {
                 t.initial.push(q);
                 t.hist_initial.push(q);
             }
-            self.pending_slots.extend_from_slice(&m.aged_slots);
-            self.pending_cells.extend_from_slice(&m.aged_cells);
+            if !m.aged.slots.is_empty() {
+                self.pending_packs += m.aged.slots.len();
+                self.pending.push_back(m.aged);
+            }
         }
     }
 
     /// Age the waiting packs on `backend` (all of them, or only whole batches unless `all`).
+    /// A batch inside one block is read in place; one that spans blocks is gathered first.
     fn age(
         &mut self,
         scene: &Scene,
@@ -316,36 +332,96 @@ impl Assembly {
         all: bool,
     ) -> Result<(), EngineError> {
         let size = self.pack_size;
-        let (pending, mut done) = (self.pending_slots.len(), 0);
-        while pending - done >= LIFE_BATCH || (all && done < pending) {
-            let n = (pending - done).min(LIFE_BATCH);
-            let slots = &self.pending_slots[done..done + n];
-            let cells = &self.pending_cells[done * size..(done + n) * size];
-            let follow: Vec<Follow> = slots
-                .iter()
-                .map(|&(slot, _)| Follow::kept(self.plan.kept(slot)))
-                .collect();
-            let lives = backend.pack_life(life.0, life.1, cells, &follow)?;
-            for ((&(slot, q), pack), l) in slots.iter().zip(cells.chunks_exact(size)).zip(lives) {
-                self.totals
-                    .aged
-                    .push(AgedPack::new((slot, q), pack, &l, scene));
-                if self.plan.kept(slot) {
-                    self.totals.kept.push(KeptPack {
-                        slot,
-                        cells: pack.iter().map(PackCell::index).collect(),
-                        curve: l.curve,
-                    });
+        while self.pending_packs >= LIFE_BATCH || (all && self.pending_packs > 0) {
+            let n = self.pending_packs.min(LIFE_BATCH);
+            let front = &self.pending[0];
+            if front.slots.len() - self.front_done >= n {
+                let range = self.front_done..self.front_done + n;
+                let slots = &front.slots[range.clone()];
+                let cells = &front.cells[range.start * size..range.end * size];
+                age_batch(
+                    &mut self.totals,
+                    &self.plan,
+                    scene,
+                    backend,
+                    life,
+                    slots,
+                    cells,
+                )?;
+                self.front_done += n;
+            } else {
+                self.spanning.slots.clear();
+                self.spanning.cells.clear();
+                while self.spanning.slots.len() < n {
+                    let front = &self.pending[0];
+                    let take =
+                        (front.slots.len() - self.front_done).min(n - self.spanning.slots.len());
+                    let range = self.front_done..self.front_done + take;
+                    self.spanning
+                        .slots
+                        .extend_from_slice(&front.slots[range.clone()]);
+                    self.spanning
+                        .cells
+                        .extend_from_slice(&front.cells[range.start * size..range.end * size]);
+                    self.front_done += take;
+                    if self.front_done == front.slots.len() {
+                        self.pending.pop_front();
+                        self.front_done = 0;
+                    }
                 }
+                let b = &self.spanning;
+                age_batch(
+                    &mut self.totals,
+                    &self.plan,
+                    scene,
+                    backend,
+                    life,
+                    &b.slots,
+                    &b.cells,
+                )?;
             }
-            done += n;
+            if self
+                .pending
+                .front()
+                .is_some_and(|f| f.slots.len() == self.front_done)
+            {
+                self.pending.pop_front();
+                self.front_done = 0;
+            }
+            self.pending_packs -= n;
         }
-        // What is left moved to the front once (a drain per batch moved it every batch: 7 % of
-        // a 10⁶-cell run).
-        self.pending_slots.drain(..done);
-        self.pending_cells.drain(..done * size);
         Ok(())
     }
+}
+
+/// One batch of aged packs (`slots` and their cells, pack after pack) through life on
+/// `backend`, into `totals` in pack order.
+fn age_batch(
+    totals: &mut PackTotals,
+    plan: &LifePlan,
+    scene: &Scene,
+    backend: &mut dyn Backend,
+    life: (&AgingParams, &RateTable),
+    slots: &[(u64, f32)],
+    cells: &[PackCell],
+) -> Result<(), EngineError> {
+    let size = scene.cells_per_pack() as usize;
+    let follow: Vec<Follow> = slots
+        .iter()
+        .map(|&(slot, _)| Follow::kept(plan.kept(slot)))
+        .collect();
+    let lives = backend.pack_life(life.0, life.1, cells, &follow)?;
+    for ((&(slot, q), pack), l) in slots.iter().zip(cells.chunks_exact(size)).zip(lives) {
+        totals.aged.push(AgedPack::new((slot, q), pack, &l, scene));
+        if plan.kept(slot) {
+            totals.kept.push(KeptPack {
+                slot,
+                cells: pack.iter().map(PackCell::index).collect(),
+                curve: l.curve,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The windows of a run split into `n` shards of whole windows: shard `k`'s started cells.
@@ -482,7 +558,7 @@ fn run_line(
     let packs_total = asm.plan.aged_slots() * (end - first) / scene.cells.max(1);
     let mut life_s = 0.0;
     let mut start = first;
-    while start < end || !asm.pending_slots.is_empty() {
+    while start < end || asm.pending_packs > 0 {
         if is_cancelled(opts) {
             return Err(EngineError::Cancelled);
         }
