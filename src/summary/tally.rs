@@ -343,9 +343,10 @@ fn fixed(xs: &[f32], out: &mut [i64; SLICE]) -> bool {
     for (o, &x) in out.iter_mut().zip(xs) {
         let y = f64::from(x) * FIX;
         fast &= y.abs() < FAST;
-        // `y` has at most 24 significant bits: `y ± ½` is exact for 2⁻³¹ ≤ |y| < 2⁵¹ (and below
-        // 2⁻³¹ truncates to 0 however it rounds), so truncating it rounds half away from zero —
-        // two operations where the remainder's two comparisons and conversions were eight.
+        // `y` has at most 24 significant bits: `y ± ½` is exact for ½ ≤ |y| < 2⁵¹, and for
+        // |y| < ½ it stays inside (−1, 1) however it rounds (the largest such |y| is ½ − 2⁻²⁵),
+        // so truncating it rounds half away from zero wherever `fast` holds — two operations
+        // where the remainder's two comparisons and conversions were eight.
         let rounded = (y + 0.5f64.copysign(y)).trunc();
         *o = ((rounded + MAGIC).to_bits() as i64).wrapping_sub(MAGIC.to_bits() as i64);
     }
