@@ -164,8 +164,9 @@ fn keyed_order(cells: &[PackCell], key: impl Fn(&PackCell) -> u32) -> Vec<u32> {
 const RADIX_BITS: u32 = 11;
 
 /// `items` stably sorted by their high 32 bits: a least-significant-digit radix sort, three
-/// counting passes of [`RADIX_BITS`] where `sort_unstable` of the whole words was ~3 ms of a
-/// 10⁵-cell window's 5 ms matching (the same order: the low words ascend in `items`).
+/// counting passes of [`RADIX_BITS`]. For `keyed_order` the same order as `sort_unstable` of the
+/// whole words (the low words ascend in `items`), in 0.65 ms a 10⁵-cell window against 1.42 ms
+/// (a 10⁶-cell run's ten windows, two at a time).
 fn radix_sort_by_high_word(mut items: Vec<u64>) -> Vec<u64> {
     let mut other = vec![0u64; items.len()];
     let buckets = 1usize << RADIX_BITS;
