@@ -149,7 +149,7 @@ pub fn philox4x32_lanes<const L: usize>(
 
 /// [`philox4x32_lanes`] for 8 lanes with AVX2 intrinsics: each 32×32→64 multiply of the eight
 /// lanes is two `vpmuludq` (even lanes, then odd lanes shifted down) and two shuffles that gather
-/// the high and the low words (see [`philox4x32_x8_avx2_streams`]) — what the compiler's portable
+/// the high and the low words (`mulhilo_sigma`) — what the compiler's portable
 /// version spends more shuffles on. The same words (the tests hold it to the scalar generator).
 ///
 /// # Safety
@@ -202,42 +202,14 @@ pub unsafe fn philox4x32_x8_avx2_streams<const S: usize>(
         }
         let m0 = _mm256_set1_epi64x(i64::from(M0));
         let m1 = _mm256_set1_epi64x(i64::from(M1));
-        // (hi, lo) words of a·m, lanes 1 and 2 of each 128-bit half swapped (σ): one `vshufps`
-        // gathers each from the even and odd products, where putting them back in order took
-        // two shifts and two blends. σ is its own inverse, so words 0 and 1 of the state stay in
-        // lane order and words 2 and 3 in σ order round after round (word 2 goes into the
-        // multiply whose products meet word 1, and word 0 into the one whose products meet word
-        // 3); words 2 and 3 are put back in order at the end.
-        let mulhilo = |a: __m256i, m: __m256i| {
-            let even = _mm256_castsi256_ps(_mm256_mul_epu32(a, m));
-            let odd = _mm256_castsi256_ps(_mm256_mul_epu32(_mm256_srli_epi64::<32>(a), m));
-            (
-                _mm256_castps_si256(_mm256_shuffle_ps::<0b11_01_11_01>(even, odd)),
-                _mm256_castps_si256(_mm256_shuffle_ps::<0b10_00_10_00>(even, odd)),
-            )
-        };
         let mut k = key;
         let mut first_round = 0;
         if (first >> 32) == (first.wrapping_add(7) >> 32) {
-            // Every lane has the same high index word (all but 7 groups in 2³²): then the first
-            // round's multiply of word 2 (the stream) and the second round's of word 0 are the
-            // same for all lanes, scalars, and the first round's of word 0 (the low index words)
-            // is the same for all streams. Rounds 0 and 1 are done here, with one lane multiply
-            // a stream and one for them all, instead of four a stream.
-            let (hi0, lo0) = mulhilo(c0, m0);
-            let c2 = _mm256_xor_si256(hi0, _mm256_set1_epi32((draw ^ key[1]) as i32));
-            k = [key[0].wrapping_add(W0), key[1].wrapping_add(W1)];
-            for (cs, &s) in c.iter_mut().zip(&streams) {
-                let [a, b, _, _] = philox_round([0, (first >> 32) as u32, s, 0], key);
-                let [_, _, h, l] = philox_round([a, 0, 0, 0], [0, 0]);
-                let (hi1, lo1) = mulhilo(c2, m1);
-                *cs = [
-                    _mm256_xor_si256(hi1, _mm256_set1_epi32((b ^ k[0]) as i32)),
-                    lo1,
-                    _mm256_xor_si256(lo0, _mm256_set1_epi32((h ^ k[1]) as i32)),
-                    _mm256_set1_epi32(l as i32),
-                ];
-            }
+            // Every lane has the same high index word (all but 7 groups in 2³²).
+            (c, k) = (
+                first_two_rounds(key, c0, (first >> 32) as u32, streams, draw),
+                [key[0].wrapping_add(W0), key[1].wrapping_add(W1)],
+            );
             first_round = 2;
         }
         for round in first_round..10 {
@@ -248,8 +220,8 @@ pub unsafe fn philox4x32_x8_avx2_streams<const S: usize>(
             let k0 = _mm256_set1_epi32(k[0] as i32);
             let k1 = _mm256_set1_epi32(k[1] as i32);
             for cs in &mut c {
-                let (hi0, lo0) = mulhilo(cs[0], m0);
-                let (hi1, lo1) = mulhilo(cs[2], m1);
+                let (hi0, lo0) = mulhilo_sigma(cs[0], m0);
+                let (hi1, lo1) = mulhilo_sigma(cs[2], m1);
                 *cs = [
                     _mm256_xor_si256(_mm256_xor_si256(hi1, cs[1]), k0),
                     lo1,
@@ -270,6 +242,66 @@ pub unsafe fn philox4x32_x8_avx2_streams<const S: usize>(
         }
         out
     }
+}
+
+/// (hi, lo) words of `a·m` in each 32-bit lane (`m` in every 64-bit lane), lanes 1 and 2 of each
+/// 128-bit half swapped (σ): one `vshufps` gathers each from the even and odd products, where
+/// putting them back in order took two shifts and two blends. σ is its own inverse, so in
+/// [`philox4x32_x8_avx2_streams`] words 0 and 1 of the state stay in lane order and words 2 and 3
+/// in σ order round after round (word 2 goes into the multiply whose products meet word 1, and
+/// word 0 into the one whose products meet word 3); words 2 and 3 are put back at the end.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn mulhilo_sigma(
+    a: std::arch::x86_64::__m256i,
+    m: std::arch::x86_64::__m256i,
+) -> (std::arch::x86_64::__m256i, std::arch::x86_64::__m256i) {
+    use std::arch::x86_64::*;
+    let even = _mm256_castsi256_ps(_mm256_mul_epu32(a, m));
+    let odd = _mm256_castsi256_ps(_mm256_mul_epu32(_mm256_srli_epi64::<32>(a), m));
+    (
+        _mm256_castps_si256(_mm256_shuffle_ps::<0b11_01_11_01>(even, odd)),
+        _mm256_castps_si256(_mm256_shuffle_ps::<0b10_00_10_00>(even, odd)),
+    )
+}
+
+/// Rounds 0 and 1 of [`philox4x32_x8_avx2_streams`] where the 8 lanes share the high index word
+/// `hi` (`c0` their low words): the first round's multiply of word 2 (the stream) and the second
+/// round's of word 0 are then the same for all lanes, scalars, and the first round's of word 0
+/// is the same for all streams — one lane multiply a stream and one for them all, instead of four
+/// a stream. The state after round 1, words 2 and 3 in σ order ([`mulhilo_sigma`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn first_two_rounds<const S: usize>(
+    key: [u32; 2],
+    c0: std::arch::x86_64::__m256i,
+    hi: u32,
+    streams: [u32; S],
+    draw: u32,
+) -> [[std::arch::x86_64::__m256i; 4]; S] {
+    use std::arch::x86_64::*;
+    let (m0, m1) = (
+        _mm256_set1_epi64x(i64::from(M0)),
+        _mm256_set1_epi64x(i64::from(M1)),
+    );
+    let (hi0, lo0) = mulhilo_sigma(c0, m0);
+    let c2 = _mm256_xor_si256(hi0, _mm256_set1_epi32((draw ^ key[1]) as i32));
+    let k = [key[0].wrapping_add(W0), key[1].wrapping_add(W1)];
+    let mut c = [[c0; 4]; S];
+    for (cs, &s) in c.iter_mut().zip(&streams) {
+        let [a, b, _, _] = philox_round([0, hi, s, 0], key);
+        let [_, _, h, l] = philox_round([a, 0, 0, 0], [0, 0]);
+        let (hi1, lo1) = mulhilo_sigma(c2, m1);
+        *cs = [
+            _mm256_xor_si256(hi1, _mm256_set1_epi32((b ^ k[0]) as i32)),
+            lo1,
+            _mm256_xor_si256(lo0, _mm256_set1_epi32((h ^ k[1]) as i32)),
+            _mm256_set1_epi32(l as i32),
+        ];
+    }
+    c
 }
 
 /// Uniform in the open interval (0, 1): the top 23 bits plus half a step, every operation exact in
