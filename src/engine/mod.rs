@@ -161,8 +161,6 @@ struct Assembly {
     /// first `front_done` packs are aged.
     pending: VecDeque<AgedBlock>,
     front_done: usize,
-    /// Packs in `pending` not yet aged.
-    pending_packs: usize,
     /// A batch that spans blocks, gathered (at most one a window boundary).
     spanning: AgedBlock,
     /// The window being gathered and its passed cells so far.
@@ -263,7 +261,6 @@ impl Assembly {
             totals: PackTotals::empty(spec.pack_capacity(rated_pack)),
             pending: VecDeque::new(),
             front_done: 0,
-            pending_packs: 0,
             spanning: AgedBlock::default(),
             current: None,
             gathered: Vec::new(),
@@ -316,7 +313,6 @@ impl Assembly {
                 t.hist_initial.push(q);
             }
             if !m.aged.slots.is_empty() {
-                self.pending_packs += m.aged.slots.len();
                 self.pending.push_back(m.aged);
             }
         }
@@ -332,8 +328,12 @@ impl Assembly {
         all: bool,
     ) -> Result<(), EngineError> {
         let size = self.pack_size;
-        while self.pending_packs >= LIFE_BATCH || (all && self.pending_packs > 0) {
-            let n = self.pending_packs.min(LIFE_BATCH);
+        loop {
+            let pending = self.pending_packs();
+            if pending < LIFE_BATCH && !(all && pending > 0) {
+                break;
+            }
+            let n = pending.min(LIFE_BATCH);
             let in_place = self.pending[0].slots.len() - self.front_done >= n;
             if !in_place {
                 self.gather_spanning(n);
@@ -359,9 +359,13 @@ impl Assembly {
             if in_place {
                 self.take_front(n);
             }
-            self.pending_packs -= n;
         }
         Ok(())
+    }
+
+    /// Packs waiting for life (a run holds a few blocks at a time: a chunk's windows).
+    fn pending_packs(&self) -> usize {
+        self.pending.iter().map(|b| b.slots.len()).sum::<usize>() - self.front_done
     }
 
     /// The next `n` pending packs, which span blocks, into `spanning`.
@@ -554,7 +558,7 @@ fn run_line(
     let packs_total = asm.plan.aged_slots() * (end - first) / scene.cells.max(1);
     let mut life_s = 0.0;
     let mut start = first;
-    while start < end || asm.pending_packs > 0 {
+    while start < end || asm.pending_packs() > 0 {
         if is_cancelled(opts) {
             return Err(EngineError::Cancelled);
         }

@@ -4,7 +4,7 @@
 use super::LineParams;
 
 /// What calendering decides for one cell.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct Calendered {
     /// Porosity, absolute fraction.
     pub porosity: f32,

@@ -5,7 +5,7 @@ use super::LineParams;
 use crate::rng::{Philox, normal, stream};
 
 /// What coating decides for one cell.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct Coated {
     /// Cathode loading relative to target (1.0 = on target).
     pub cathode: f32,

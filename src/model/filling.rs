@@ -10,7 +10,7 @@
 use super::LineParams;
 
 /// What filling leaves in one cell.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct Filled {
     /// Shortfall of the fill ratio below the optimum, fraction (0 at or above it).
     pub shortfall: f32,

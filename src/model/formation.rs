@@ -6,7 +6,7 @@ use super::LineParams;
 use crate::rng::{Philox, normal, stream};
 
 /// What formation and the aging test leave in one cell.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct Formed {
     /// First-cycle loss, fraction of the formed capacity.
     pub first_cycle_loss: f32,

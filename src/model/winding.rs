@@ -6,7 +6,7 @@ use super::LineParams;
 use crate::rng::{Philox, stream};
 
 /// What winding decides for one cell.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct Wound {
     /// Electrode area relative to design.
     pub area: f32,
