@@ -8,8 +8,9 @@ use super::{CellRecord, Draws, LineParams, LotDraws, STAGE_STREAMS, draws, line,
 use super::{calendering, coating, filling, formation, sorting, winding};
 use crate::rng::{Philox, philox4x32_lanes};
 
-/// Where a lane group's Philox words come from: the portable lane loops, or AVX2 intrinsics
-/// (the same words; chosen with the rest of the code path at run time).
+/// Where a lane group's Philox words and `exp`s come from: the portable lane loops and libm, or
+/// AVX2 intrinsics and glibc's `expf` ported to 8 lanes (the same bits; chosen with the rest of
+/// the code path at run time).
 trait LaneWords {
     /// The four words of cells `first..first + LANES` at `(stream, draw 0)`.
     fn words(key: [u32; 2], first: u64, stream: u32) -> [[u32; LANES]; 4];
@@ -26,12 +27,17 @@ trait LaneWords {
     /// `x.map(f32::exp)`, bit for bit.
     #[inline(always)]
     fn exp(x: [f32; LANES]) -> [f32; LANES] {
-        let mut y = x;
-        for v in &mut y {
-            *v = v.exp();
-        }
-        y
+        libm_exp(x)
     }
+}
+
+/// `f32::exp` of each lane: the system's `expf`, a call per lane.
+#[inline(always)]
+fn libm_exp(mut x: [f32; LANES]) -> [f32; LANES] {
+    for v in &mut x {
+        *v = v.exp();
+    }
+    x
 }
 
 /// [`philox4x32_lanes`]: any CPU.
@@ -79,11 +85,7 @@ impl LaneWords for Avx2 {
             // SAFETY: AVX2 (see `words`) and FMA were detected.
             return unsafe { super::expf::exp8_fma(x) };
         }
-        let mut y = x;
-        for v in &mut y {
-            *v = v.exp();
-        }
-        y
+        libm_exp(x)
     }
 }
 
