@@ -48,9 +48,9 @@ impl CpuBackend {
     }
 }
 
-/// Cells the line simulates before counting them: small enough that the records stay in the
-/// first-level cache between the model and the statistics.
-const SLICE: usize = 256;
+/// Cells the line simulates before counting them: the statistics' own slice, small enough that
+/// the records stay in the first-level cache between the model and the statistics.
+const SLICE: usize = Tally::SLICE;
 
 /// One block: its cells simulated slice by slice, counted, and the passed ones written in index
 /// order to the front of `out` (the block's own stretch of the chunk's result, one slot per cell);

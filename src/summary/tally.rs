@@ -131,6 +131,10 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// Cells counted per pass over the columns: a caller that hands over this many records at a
+    /// time has them counted while they are in the first-level cache.
+    pub const SLICE: usize = SLICE;
+
     /// Nothing counted yet; `stats` gives the histograms' ranges and the grade count (and is what
     /// [`Tally::finish`] adds to).
     pub fn new(stats: LineStats) -> Tally {
