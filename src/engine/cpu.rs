@@ -111,11 +111,13 @@ fn line_block_body(
 }
 
 /// The blocks of a chunk as they are placed: block `next` is the first whose passed cells are
-/// not yet at their place in the result, which `len` cells fill so far.
+/// not yet at their place in the result, which `len` cells fill so far; `stats` holds the placed
+/// blocks' statistics, merged in block order as they are placed.
 struct Placer {
     next: usize,
     len: usize,
-    /// Each finished block's statistics and passed count, until merged at the end.
+    stats: LineStats,
+    /// Each finished, not yet placed block's statistics and passed count.
     done: Vec<Option<(LineStats, usize)>>,
 }
 
@@ -130,7 +132,10 @@ impl Slots {
     }
 }
 
-// SAFETY: the threads touch disjoint ranges of the slots (see `line_chunk`).
+// SAFETY: a running block writes only its own stretch of the slots, which nothing else touches
+// until the block is placed; every move (`place`) runs under the `Placer` mutex and touches only
+// placed slots and the stretches of blocks marked done under that same mutex, whose writes the
+// lock orders before the move (see `line_chunk`).
 unsafe impl Send for Slots {}
 // SAFETY: as above.
 unsafe impl Sync for Slots {}
@@ -157,6 +162,7 @@ fn line_chunk(
     let placer = Mutex::new(Placer {
         next: 0,
         len: 0,
+        stats: LineStats::new(spec, p.grade_bins),
         done: (0..blocks).map(|_| None).collect(),
     });
     pool.broadcast(|_| {
@@ -172,30 +178,34 @@ fn line_chunk(
             let out = unsafe {
                 std::slice::from_raw_parts_mut(slots.ptr().add(first), block.min(count - first))
             };
+            let stretch = out.len();
             let (s, n) = line_block(p, spec, start + first as u64, out);
+            assert!(n <= stretch, "a block passes at most its own cells");
             let mut pl = placer.lock().expect("no block panicked");
             pl.done[b] = Some((s, n));
             place(&mut pl, slots, block);
         }
     });
     let pl = placer.into_inner().expect("no block panicked");
-    // SAFETY: every block was placed (each finished block places all finished blocks behind the
-    // first unplaced one), so the first `len` slots hold the passed cells in index order.
+    // Each finished block places all finished blocks behind the first unplaced one, so the last
+    // to finish placed the rest.
+    assert_eq!(pl.next, blocks, "every block placed");
+    // SAFETY: every block was placed (just checked), so the first `len` slots hold the passed
+    // cells in index order.
     unsafe { passed.set_len(pl.len) };
-    let mut stats = LineStats::new(spec, p.grade_bins);
-    for (s, _) in pl.done.iter().flatten() {
-        stats.merge(s);
-    }
-    stats
+    pl.stats
 }
 
-/// Move every finished block from the first unplaced one on to its place, in block order.
+/// Move every finished block from the first unplaced one on to its place, in block order, and
+/// merge its statistics.
 fn place(pl: &mut Placer, slots: Slots, block: usize) {
-    while let Some(&Some((_, n))) = pl.done.get(pl.next) {
-        // SAFETY: block `next` initialised the first n slots of its stretch `next·block ..`, and
-        // `len ≤ next·block` (each earlier block placed at most a stretch's worth), so the
-        // (possibly overlapping) move stays in the buffer and in slots no running block writes.
+    while let Some((s, n)) = pl.done.get_mut(pl.next).and_then(Option::take) {
+        // SAFETY: block `next` initialised the first n slots of its stretch `next·block ..`
+        // (n ≤ the stretch: asserted when it finished), and `len ≤ next·block` (each earlier
+        // block placed at most a stretch's worth), so the (possibly overlapping) move stays in
+        // the buffer and in slots no running block writes.
         unsafe { std::ptr::copy(slots.ptr().add(pl.next * block), slots.ptr().add(pl.len), n) };
+        pl.stats.merge(&s);
         pl.len += n;
         pl.next += 1;
     }

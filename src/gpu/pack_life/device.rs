@@ -10,7 +10,7 @@ use crate::model::aging::AgingParams;
 use crate::model::pack::{EndOfLife, Follow, PackCell, PackLife};
 
 /// What [`PackLifePass::run_device`] adds: `pack_efc.wgsl`'s pipeline, its job and output, and a
-/// read-back sized for states, EFCs and kept curves.
+/// read-back sized for the packs' 20-byte life records and the kept packs' curves.
 pub(super) struct DeviceLife {
     pipeline: wgpu::ComputePipeline,
     job: wgpu::Buffer,
@@ -83,9 +83,9 @@ impl DeviceLife {
 impl PackLifePass {
     /// Life of packs already on the device: pack `packs[k]` of `src` (packs of `series·parallel`
     /// cells one after another, e.g. the assembly's output), copied on the device, never through
-    /// the host. Only the states come back, and the fade curves of the packs with `keep[k]` (the
-    /// others' curves are empty), with each pack's equivalent full cycles computed on the device
-    /// from its curve (`efc`: cycles per step and the duty's SOC window; `summary::pack_efc`'s
+    /// the host. Only a 20-byte record a pack comes back (its life, reason, calendar share and
+    /// curve length), and the fade curves of the packs with `keep[k]` (the others' curves are
+    /// empty), with each pack's equivalent full cycles computed on the device from its curve (`efc`: cycles per step and the duty's SOC window; `summary::pack_efc`'s
     /// twin in `pack_efc.wgsl`).
     #[allow(clippy::too_many_arguments)]
     pub fn run_device(
