@@ -25,6 +25,9 @@
 // Each group's (capacity Ah, conductance 1/mΩ) at the start of the step, summed once by the
 // invocation that owns the group (`q_groups`, `g_groups` in `simulate_pack_cells`).
 @group(0) @binding(8) var<storage, read_write> groups: array<vec2<f32>>;
+// Bit `pack` set: the pack is kept whole and followed past its end of life down to
+// `stop_fraction` (`Follow::PastEnd`); clear: it stops at the step that ends its life.
+@group(0) @binding(9) var<storage, read> past_end: array<u32>;
 
 // Invocations per pack, set by the host (a power of two <= MAX_PWG).
 override PWG: u32 = 32u;
@@ -565,7 +568,7 @@ fn pack_life(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
         // The calendar share, when the CPU takes it: at the first step after the end, or where
         // life stops. Only invocation 0 sums (and keeps) it; the barrier keeps every invocation
         // from writing `live` below while it reads.
-        let ended = job.to_end != 0u && w.end_set;
+        let ended = ((past_end[pack >> 5u] >> (pack & 31u)) & 1u) == 0u && w.end_set;
         let stopping = ended || frac < a.stop_fraction || step == a.max_steps;
         var share_now = 0.0;
         if (lid == 0u && ((w.end_set && !w.have_share) || stopping)) {

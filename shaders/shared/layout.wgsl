@@ -197,10 +197,4 @@ struct PackJob {
     short_p: f32,
     // Life steps per dispatch (a dispatch continues each pack from its saved state).
     steps: u32,
-    // 1: the batch's packs stop at their end of life (Follow::ToEnd), 0: they go on down to
-    // stop_fraction (the packs kept whole).
-    to_end: u32,
-    _pad0: u32,
-    _pad1: u32,
-    _pad2: u32,
 }

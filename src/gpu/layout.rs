@@ -71,18 +71,9 @@ pub struct PackJob {
     pub short_p: f32,
     /// Life steps per dispatch.
     pub steps: u32,
-    /// 1: the batch's packs stop at their end of life (`Follow::ToEnd`), 0: they go on down to
-    /// `stop_fraction` (`Follow::PastEnd`, the packs kept whole).
-    pub to_end: u32,
-    /// Padding to 16 bytes.
-    pub _pad0: u32,
-    /// Padding.
-    pub _pad1: u32,
-    /// Padding.
-    pub _pad2: u32,
 }
 
-const _: () = assert!(size_of::<PackJob>() == 32);
+const _: () = assert!(size_of::<PackJob>() == 16);
 
 /// A cell's state during life (`Live` in pack_life.wgsl; `Live` with `CellAge` in pack.rs).
 #[repr(C)]
@@ -594,7 +585,7 @@ mod tests {
             (
                 life,
                 "PackJob",
-                fields!(PackJob; packs, curve_stride, short_p, steps, to_end, _pad0, _pad1, _pad2),
+                fields!(PackJob; packs, curve_stride, short_p, steps),
             ),
             (
                 life,

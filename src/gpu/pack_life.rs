@@ -58,9 +58,11 @@ pub struct PackLifePass {
     pub steps: Option<u32>,
     /// The device path's equivalent-full-cycles pass and read-back (made on first use).
     device: Option<device::DeviceLife>,
-    /// The parameters and rate table now in the device's buffers: a run's batches (two a chunk
-    /// where a kept pack's batch joins the others) upload them once.
+    /// The parameters and rate table now in the device's buffers: a run's batches (one every
+    /// 256 packs on the engine's host path) upload them once.
     uploaded: Option<(AgingParams, Vec<f32>)>,
+    /// The batch's packs followed past their end of life, a bit a pack (binding 9).
+    past_end: wgpu::Buffer,
 }
 
 impl PackLifePass {
@@ -112,6 +114,7 @@ impl PackLifePass {
                         storage(6, false),
                         storage(7, false),
                         storage(8, false),
+                        storage(9, true),
                     ],
                 })
         })?;
@@ -134,7 +137,13 @@ impl PackLifePass {
             size_of::<PackJob>() as u64,
             U::UNIFORM | U::COPY_DST,
         )?;
+        let past_end = ctx.buffer(
+            "packs followed past their end",
+            MAX_PACKS.div_ceil(32) as u64 * 4,
+            U::STORAGE | U::COPY_DST,
+        )?;
         Ok(PackLifePass {
+            past_end,
             module,
             layout,
             bind_layout,
@@ -256,6 +265,7 @@ impl PackLifePass {
         let entries: Vec<wgpu::BindGroupEntry> = [entry(0, &self.aging), entry(1, &self.job)]
             .into_iter()
             .chain(made.iter().zip(2..).map(|(buf, k)| entry(k, buf)))
+            .chain([entry(9, &self.past_end)])
             .collect();
         let bind = ctx.scoped("binding the pack-life buffers", || {
             ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -296,18 +306,11 @@ impl PackLifePass {
         let (pipes, steps) = self.setup(ctx, a, table)?;
         let packs_total = cells.len() / size;
         assert_eq!(follow.len(), packs_total, "one Follow per pack");
-        by_kind(follow, |how, ids| {
-            // The batch's packs one after another: borrowed where they already lie so.
-            let run = ids[ids.len() - 1] - ids[0] + 1 == ids.len();
-            let batch: std::borrow::Cow<[PackCell]> = if run {
-                std::borrow::Cow::Borrowed(&cells[ids[0] * size..(ids[0] + ids.len()) * size])
-            } else {
-                ids.iter()
-                    .flat_map(|&k| cells[k * size..(k + 1) * size].iter().copied())
-                    .collect()
-            };
-            self.run_batch(ctx, a, table, &batch, &pipes, (steps, how))
-        })
+        let mut lives = Vec::with_capacity(packs_total);
+        for (batch, how) in cells.chunks(MAX_PACKS * size).zip(follow.chunks(MAX_PACKS)) {
+            lives.extend(self.run_batch(ctx, a, table, (batch, how), &pipes, steps)?);
+        }
+        Ok(lives)
     }
 
     /// Both run kinds' start: the rate table checked, the workgroup shape and steps per dispatch
@@ -354,16 +357,21 @@ impl PackLifePass {
         Ok((pwg, steps))
     }
 
-    /// Buffers for `cells` cells in `packs` packs, and the batch's parameters, job and rate table
-    /// uploaded (both batch kinds); returns the curve stride (steps per pack's curve).
+    /// Buffers for the cells of `follow.len()` packs, and the batch's parameters, job, rate table
+    /// and which packs go past their end uploaded; returns the curve stride (steps per pack's
+    /// curve).
     fn prepare(
         &mut self,
         ctx: &GpuContext,
         a: &AgingParams,
         table: &[f32],
-        (cells, packs): (usize, usize),
-        (steps, follow): (u32, Follow),
+        follow: &[Follow],
+        steps: u32,
     ) -> Result<usize, EngineError> {
+        let (packs, cells) = (
+            follow.len(),
+            follow.len() * (a.series * a.parallel) as usize,
+        );
         let stride = (a.max_steps + 1) as usize;
         self.ensure(ctx, table.len(), cells, packs, stride, a.series as usize)?;
         let b = self.bufs.as_ref().expect("ensured");
@@ -372,10 +380,13 @@ impl PackLifePass {
             curve_stride: stride as u32,
             short_p: a.short_probability_per_step(),
             steps,
-            to_end: u32::from(follow == Follow::ToEnd),
-            ..PackJob::default()
         };
         ctx.upload(&self.job, 0, bytemuck::bytes_of(&job));
+        let mut bits = vec![0u32; packs.div_ceil(32)];
+        for (k, &how) in follow.iter().enumerate() {
+            bits[k / 32] |= u32::from(how == Follow::PastEnd) << (k % 32);
+        }
+        ctx.upload(&self.past_end, 0, bytemuck::cast_slice(&bits));
         if self
             .uploaded
             .as_ref()
@@ -395,13 +406,13 @@ impl PackLifePass {
         ctx: &GpuContext,
         a: &AgingParams,
         table: &[f32],
-        batch: &[PackCell],
+        (batch, follow): (&[PackCell], &[Follow]),
         pipes: &(wgpu::ComputePipeline, wgpu::ComputePipeline),
-        (steps, follow): (u32, Follow),
+        steps: u32,
     ) -> Result<Vec<PackLife>, EngineError> {
-        let packs = batch.len() / (a.series * a.parallel) as usize;
+        let packs = follow.len();
         let steps_total = a.max_steps + 1;
-        let stride = self.prepare(ctx, a, table, (batch.len(), packs), (steps, follow))?;
+        let stride = self.prepare(ctx, a, table, follow, steps)?;
         let b = self.bufs.as_ref().expect("prepared");
         ctx.upload(&b.cells, 0, bytemuck::cast_slice(batch));
         let mut enc = ctx
@@ -445,28 +456,6 @@ impl PackLifePass {
             pass.dispatch_workgroups(packs, 1, 1);
         }
     }
-}
-
-/// `batch(how, ids)` over the packs of each kind (`follow`), at most [`MAX_PACKS`] a call, with
-/// the results put back in pack order: a batch is of one kind (its job says which), so the few
-/// packs kept whole, followed past their end, go in batches of their own.
-fn by_kind<T>(
-    follow: &[Follow],
-    mut batch: impl FnMut(Follow, &[usize]) -> Result<Vec<T>, EngineError>,
-) -> Result<Vec<T>, EngineError> {
-    let mut out: Vec<Option<T>> = (0..follow.len()).map(|_| None).collect();
-    for how in [Follow::ToEnd, Follow::PastEnd] {
-        let ids: Vec<usize> = (0..follow.len()).filter(|&k| follow[k] == how).collect();
-        for ids in ids.chunks(MAX_PACKS) {
-            for (&k, life) in ids.iter().zip(batch(how, ids)?) {
-                out[k] = Some(life);
-            }
-        }
-    }
-    Ok(out
-        .into_iter()
-        .map(|l| l.expect("a result for every pack"))
-        .collect())
 }
 
 /// The lives of a batch once every pack has a `done` state with a known end-of-life code: an

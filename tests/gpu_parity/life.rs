@@ -55,8 +55,8 @@ fn pack_life_matches_cpu() {
         let cells = &cells[..packs * size];
         let a = AgingParams::from_scene(&scene);
         let table = RateTable::new(&a, &scene.life);
-        // Every third pack followed past its end (as a kept pack), the rest to it: both kinds,
-        // and the GPU's split into batches of one kind put back in order.
+        // Every third pack followed past its end (as a kept pack), the rest to it: both kinds in
+        // one batch, each pack told apart by its bit.
         let follow: Vec<Follow> = (0..packs).map(|k| Follow::kept(k % 3 == 0)).collect();
         let c: Vec<PackLife> = cpu.pack_life(&a, &table, cells, &follow).unwrap();
         let gl: Vec<PackLife> = g
@@ -65,13 +65,16 @@ fn pack_life_matches_cpu() {
         assert_eq!(c.len(), gl.len());
         let step = a.cycles_per_step as u32;
         let (mut reason_diff, mut max_cyc, mut max_curve) = (0, 0u32, 0.0f32);
-        let mut max_share = 0.0f32;
+        let (mut max_share, mut max_len) = (0.0f32, 0usize);
         for (x, y) in c.iter().zip(&gl) {
             if x.reason != y.reason {
                 reason_diff += 1;
                 continue;
             }
             max_cyc = max_cyc.max(x.cycles.abs_diff(y.cycles));
+            // A pack stopped at its end has a curve about half as long as one followed on to
+            // `stop_fraction`: a pack followed the wrong way is tens of steps off.
+            max_len = max_len.max(x.curve.len().abs_diff(y.curve.len()));
             max_share = max_share.max((x.calendar_share - y.calendar_share).abs());
             for (u, v) in x.curve.iter().zip(&y.curve) {
                 max_curve = max_curve.max((u - v).abs());
@@ -90,13 +93,14 @@ fn pack_life_matches_cpu() {
             .collect();
         eprintln!(
             "pack life {name:?} {sets:?}: {packs} packs, {shorts} shorts, reasons differ {reason_diff}, max |Δcycles| {max_cyc}, \
-             max |Δcurve| {max_curve:e}, max |Δcalendar share| {max_share:e}, P5/P50/P95 CPU {pc:?} GPU {pg:?}"
+             max |Δcurve| {max_curve:e}, max |Δcurve length| {max_len}, max |Δcalendar share| {max_share:e}, P5/P50/P95 CPU {pc:?} GPU {pg:?}"
         );
         assert!(
             reason_diff <= 1 + packs / 100,
             "{reason_diff} packs end for another reason"
         );
         assert!(max_cyc <= 2 * step, "cycles differ by {max_cyc}");
+        assert!(max_len <= 2, "curves' lengths differ by {max_len} steps");
         assert!(max_curve <= 1e-3, "curves differ by {max_curve}");
         assert!(max_share <= 2e-3, "calendar shares differ by {max_share}");
         for (x, y) in pc.iter().zip(&pg) {

@@ -2,7 +2,7 @@
 //! device to device, aged, each pack's equivalent full cycles computed by `pack_efc.wgsl`, and only
 //! a record a pack — and the kept packs' curves — read back.
 
-use super::{Buffers, MAX_PACKS, PackLifePass, all_done, by_kind};
+use super::{Buffers, MAX_PACKS, PackLifePass, all_done};
 use crate::engine::EngineError;
 use crate::gpu::context::{GpuContext, entry, pod_vec};
 use crate::gpu::layout::{EfcJob, LifeOut, PackState};
@@ -103,13 +103,12 @@ impl PackLifePass {
             return Ok(Vec::new());
         }
         let (pipes, steps) = self.setup(ctx, a, table)?;
-        let follow: Vec<Follow> = keep.iter().map(|&k| Follow::kept(k)).collect();
-        by_kind(&follow, |how, ids| {
-            let batch: Vec<u32> = ids.iter().map(|&k| packs[k]).collect();
-            let keep: Vec<bool> = ids.iter().map(|&k| keep[k]).collect();
-            let shape = (&pipes, steps, how);
-            self.device_batch(ctx, a, table, src, (&batch, &keep), shape, efc)
-        })
+        let mut lives = Vec::with_capacity(packs.len());
+        for (batch, keep) in packs.chunks(MAX_PACKS).zip(keep.chunks(MAX_PACKS)) {
+            let shape = (&pipes, steps);
+            lives.extend(self.device_batch(ctx, a, table, src, (batch, keep), shape, efc)?);
+        }
+        Ok(lives)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -120,7 +119,7 @@ impl PackLifePass {
         table: &[f32],
         src: &wgpu::Buffer,
         (batch, keep): (&[u32], &[bool]),
-        (pipes, steps, follow): (&(wgpu::ComputePipeline, wgpu::ComputePipeline), u32, Follow),
+        (pipes, steps): (&(wgpu::ComputePipeline, wgpu::ComputePipeline), u32),
         (cycles_per_step, window): (u32, f32),
     ) -> Result<Vec<(PackLife, f32)>, EngineError> {
         let size = (a.series * a.parallel) as u64;
@@ -129,13 +128,8 @@ impl PackLifePass {
         }
         let packs = batch.len();
         let steps_total = a.max_steps + 1;
-        let stride = self.prepare(
-            ctx,
-            a,
-            table,
-            (packs * size as usize, packs),
-            (steps, follow),
-        )?;
+        let follow: Vec<Follow> = keep.iter().map(|&k| Follow::kept(k)).collect();
+        let stride = self.prepare(ctx, a, table, &follow, steps)?;
         let b = self.bufs.as_ref().expect("prepared");
         let mut enc = ctx
             .device
