@@ -49,7 +49,8 @@ pub struct GpuBackend {
     life: Option<PackLifePass>,
     rng: Option<RngPass>,
     asm: Option<assemble::AssemblePass>,
-    asm_readback: Option<resident::AsmReadback>,
+    /// The resident run's assembly read-back, kept between runs.
+    asm_readback: Option<wgpu::Buffer>,
     /// The moments' centres for the last scene's parameters (as bytes): a run's chunks reuse them.
     centres: Option<(Vec<u8>, [f32; 8])>,
 }

@@ -40,24 +40,14 @@ fn window_cells(scene: &Scene, range: &std::ops::Range<u64>) -> u64 {
     scene.pack.window.max(1).min(range.end - range.start)
 }
 
-/// The read-back of one chunk's assembly: `asm_meta` and the packs' results.
-pub(super) struct AsmReadback {
-    buf: Option<wgpu::Buffer>,
-}
-
-impl AsmReadback {
-    fn ensure(&mut self, ctx: &GpuContext, bytes: u64) -> Result<&wgpu::Buffer, EngineError> {
-        ctx.readback_in(&mut self.buf, "assembly readback", bytes)
-    }
-}
-
 /// The passes a resident run uses, borrowed from the backend.
 struct Passes<'a> {
     ctx: &'a GpuContext,
     line: &'a mut CellLinePass,
     asm: &'a mut AssemblePass,
     life: &'a mut PackLifePass,
-    rb: &'a mut AsmReadback,
+    /// The read-back of one chunk's assembly (`asm_meta` and the packs' results), grown as needed.
+    rb: &'a mut Option<wgpu::Buffer>,
 }
 
 impl GpuBackend {
@@ -104,16 +94,12 @@ impl GpuBackend {
         let rated = scene.cell.capacity_ah * f64::from(scene.pack.parallel);
         let mut stats = LineStats::new(&spec, p.grade_bins);
         let mut out = PackTotals::empty(spec.pack_capacity(rated));
-        let mut rb = self
-            .asm_readback
-            .take()
-            .unwrap_or(AsmReadback { buf: None });
         let mut passes = Passes {
             ctx: &self.ctx,
             line: self.line.as_mut().expect("made by line_pass"),
             asm: self.asm.as_mut().expect("made above"),
             life: self.life.as_mut().expect("made by life_pass"),
-            rb: &mut rb,
+            rb: &mut self.asm_readback,
         };
         let w = scene.pack.window.max(1);
         // Whole windows a chunk, or the whole range where it is shorter than a window.
@@ -132,9 +118,8 @@ impl GpuBackend {
             plan,
             aging: (&aging, &table.values),
         };
-        let result = passes.run_chunks(&chunk_at, &range, cancel, progress, (&mut stats, &mut out));
-        self.asm_readback = Some(rb);
-        result.map(|()| (stats, out))
+        passes.run_chunks(&chunk_at, &range, cancel, progress, (&mut stats, &mut out))?;
+        Ok((stats, out))
     }
 }
 
@@ -246,7 +231,7 @@ impl Passes<'_> {
         let tiles = Some((self.line.tile_counts(), pending.tiles));
         let max_packs = self.asm.encode(self.ctx, &mut enc, cells, tiles, &job)?;
         let bytes = 16 + u64::from(max_packs) * 16;
-        let rb = self.rb.ensure(self.ctx, bytes)?;
+        let rb = self.ctx.readback_in(self.rb, "assembly readback", bytes)?;
         enc.copy_buffer_to_buffer(&self.asm.meta, 0, rb, 0, 16);
         if max_packs > 0 {
             let po = self.asm.pack_out().expect("made by encode");
@@ -272,7 +257,7 @@ impl Passes<'_> {
     ) -> Result<Collected, EngineError> {
         self.line
             .finish(self.ctx, c.p, c.layout, &sub.pending, stats, None)?;
-        let rb = self.rb.buf.as_ref().expect("made by submit");
+        let rb = self.rb.as_ref().expect("made by submit");
         // The packs' results: exactly the packs made (asm_meta says how many), mapped once.
         let max_packs = sub.max_packs as usize;
         let (meta, packs) = self.ctx.read_with(rb, sub.bytes, |b| {
