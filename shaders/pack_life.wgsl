@@ -33,8 +33,11 @@
 override PWG: u32 = 32u;
 const MAX_PWG: u32 = 64u;
 const BIG: f32 = 3.4028235e38;
+// 1 / 308.15 K as an f32 (`INV_T_REF` in aging.rs): the NMC law's T / 308.15 as a product.
+const INV_T_REF: f32 = 0.0032451728;
 
-// Per-cell state in a pack during life (`Live` in pack.rs, with `CellAge` inlined).
+// Per-cell state in a pack during life (`Live` in gpu/layout.rs: `CellAge` inlined, each law's
+// loss, stress-time and last rate).
 struct Live {
     loss_cal: f32,
     loss_cyc: f32,
@@ -44,6 +47,10 @@ struct Live {
     cyc_factor: f32,
     defect: u32,
     cal_factor: f32,
+    x_cal: f32,
+    x_cyc: f32,
+    k_cal: f32,
+    k_cyc: f32,
 }
 
 // A pack between dispatches, and at the end its `PackLife` without the curve: cycles, reason
@@ -82,7 +89,7 @@ var<workgroup> w_r_pack: f32;
 // ---- model::aging -------------------------------------------------------------------------------
 
 fn table_lookup(t_k: f32, which: u32) -> f32 {
-    let x = clamp((t_k - a.table_t0) / a.table_dt, 0.0, f32(a.table_len - 1u));
+    let x = clamp((t_k - a.table_t0) * a.table_per_k, 0.0, f32(a.table_len - 1u));
     let i = min(u32(floor(x)), a.table_len - 2u);
     let f = x - f32(i);
     let v0 = table[2u * i + which];
@@ -95,7 +102,7 @@ fn k_cyc_at(t_k: f32, dod: f32, c_avg: f32, c_dis: f32) -> f32 {
         // exp(-1.55e5/T) clamped like the CPU twin (below f32 resolution beside exp(2190/T)).
         return (4.38e-8 + 1.55e-8 * dod + 1.68e-7 * c_avg) * (exp_f32(2190.0 / t_k) + exp_f32(max(-1.55e5 / t_k, -80.0)));
     } else {
-        let tn = t_k / 308.15;
+        let tn = t_k * INV_T_REF;
         return 0.18123502 * exp_f32(-0.12377921 * c_dis * c_dis * c_dis)
             * exp_f32(1.2445954 * tn * tn * tn * sqrt(c_dis)) * nmc_dod_factor(dod);
     }
@@ -109,15 +116,79 @@ fn nmc_dod_factor(dod: f32) -> f32 {
     return (7.6e-4 + 4.081e-3 * dod) / (7.6e-4 + 4.081e-3 * a.dod_window);
 }
 
-fn power_step(loss: f32, k: f32, p: f32, dx: f32) -> f32 {
-    if (k <= 0.0 || dx <= 0.0) {
-        return loss;
+// One fade law's state in a cell (`PowerState` in aging/power.rs): loss = k * x^p.
+struct PowerState {
+    loss: f32,
+    x: f32,
+    k: f32,
+}
+
+// An exponent with its step's binomial series (`PowerLaw`): (1 + e)^(1/p) to e^4, (1 + u)^p to u^7,
+// the coefficients by the CPU's recurrence C(a, n + 1) = C(a, n) * (a - n) * (1 / (n + 1)).
+struct PowerLaw {
+    p: f32,
+    inv_p: f32,
+    rebase: vec4<f32>,
+    grow_lo: vec4<f32>,
+    grow_hi: vec3<f32>,
+}
+
+const REBASE_MAX: f32 = 0.0625;
+const GROW_MAX: f32 = 0.125;
+
+fn power_law(p: f32) -> PowerLaw {
+    let q = 1.0 / p;
+    let r1 = q * (q - 1.0) * 0.5;
+    let r2 = r1 * (q - 2.0) * 0.33333334;
+    let r3 = r2 * (q - 3.0) * 0.25;
+    let g1 = p * (p - 1.0) * 0.5;
+    let g2 = g1 * (p - 2.0) * 0.33333334;
+    let g3 = g2 * (p - 3.0) * 0.25;
+    let g4 = g3 * (p - 4.0) * 0.2;
+    let g5 = g4 * (p - 5.0) * 0.16666667;
+    let g6 = g5 * (p - 6.0) * 0.14285715;
+    return PowerLaw(p, q, vec4<f32>(q, r1, r2, r3), vec4<f32>(p, g1, g2, g3), vec3<f32>(g4, g5, g6));
+}
+
+// 1 + c1 t + c2 t^2 + ... by fused multiply-adds (`series`).
+fn rebase_series(l: PowerLaw, e: f32) -> f32 {
+    var poly = l.rebase.w;
+    poly = fma(poly, e, l.rebase.z);
+    poly = fma(poly, e, l.rebase.y);
+    poly = fma(poly, e, l.rebase.x);
+    return fma(poly, e, 1.0);
+}
+
+fn grow_series(l: PowerLaw, u: f32) -> f32 {
+    var poly = l.grow_hi.z;
+    poly = fma(poly, u, l.grow_hi.y);
+    poly = fma(poly, u, l.grow_hi.x);
+    poly = fma(poly, u, l.grow_lo.w);
+    poly = fma(poly, u, l.grow_lo.z);
+    poly = fma(poly, u, l.grow_lo.y);
+    poly = fma(poly, u, l.grow_lo.x);
+    return fma(poly, u, 1.0);
+}
+
+// One step of loss = k * x^p by dx at rate k in the incremental form (`power_step`): by the
+// series where they hold (the rate's change since the last step, |e| <= 1/16, and the step's
+// share of the stress-time, u <= 1/8), else by the two powers; no step unless k > 0 and dx > 0.
+fn power_step(s: PowerState, l: PowerLaw, k: f32, dx: f32) -> PowerState {
+    if (!(k > 0.0 && dx > 0.0)) {
+        return s;
     }
-    var x_eq = 0.0;
-    if (loss > 0.0) {
-        x_eq = pow2(loss / k, 1.0 / p);
+    let e = s.k / k - 1.0;
+    let x_eq = s.x * rebase_series(l, e);
+    let u = dx / x_eq;
+    if (s.loss > 0.0 && abs(e) <= REBASE_MAX && u <= GROW_MAX) {
+        return PowerState(s.loss * grow_series(l, u), x_eq + dx, k);
     }
-    return k * pow2(x_eq + dx, p);
+    var x0 = 0.0;
+    if (s.loss > 0.0) {
+        x0 = pow2(s.loss / k, l.inv_p);
+    }
+    let x = x0 + dx;
+    return PowerState(k * pow2(x, l.p), x, k);
 }
 
 // x^p as 2^(p * log2(x)) for a positive x: the f32 operations of `pow2` in aging/power.rs, `fma`
@@ -187,8 +258,12 @@ struct Conditions {
     cal_factor: f32,
 }
 
-// `step_cell` on the (loss_cal, loss_cyc) of a Live.
-fn step_cell(age: vec2<f32>, c: Conditions) -> vec2<f32> {
+// The two laws of the scene, set by `pack_life` before its steps.
+var<private> law_cal: PowerLaw;
+var<private> law_cyc: PowerLaw;
+
+// `step_cell` on the laws' states of a Live.
+fn step_cell(l: ptr<function, Live>, c: Conditions) {
     let k_cal = c.cal_factor * (a.f_cyc * table_lookup(c.t_cyc_k, 0u) + a.f_rest * table_lookup(c.t_rest_k, 1u));
     let c_avg = a.cycles_per_day * 2.0 * c.efc_per_cycle / 24.0;
     let k_cyc = a.f_cyc * k_cyc_at(c.t_cyc_k, c.dod, c_avg, c.c_dis)
@@ -196,10 +271,14 @@ fn step_cell(age: vec2<f32>, c: Conditions) -> vec2<f32> {
     // The residual scalar stretches stress-time (BLAST-Lite's degradation_scalar), not the rate.
     let dt = c.scalar * a.days_per_step * a.time_scale;
     let defc = c.scalar * a.cycles_per_step * c.efc_per_cycle * a.time_scale;
-    return vec2<f32>(
-        power_step(age.x, k_cal, a.p_cal, dt),
-        power_step(age.y, c.cyc_factor * k_cyc, a.p_cyc, defc),
-    );
+    let cal = power_step(PowerState((*l).loss_cal, (*l).x_cal, (*l).k_cal), law_cal, k_cal, dt);
+    let cyc = power_step(PowerState((*l).loss_cyc, (*l).x_cyc, (*l).k_cyc), law_cyc, c.cyc_factor * k_cyc, defc);
+    (*l).loss_cal = cal.loss;
+    (*l).x_cal = cal.x;
+    (*l).k_cal = cal.k;
+    (*l).loss_cyc = cyc.loss;
+    (*l).x_cyc = cyc.x;
+    (*l).k_cyc = cyc.k;
 }
 
 // ---- model::pack --------------------------------------------------------------------------------
@@ -261,16 +340,23 @@ fn reduce_min(lid: u32, x: f32) -> f32 {
     return m;
 }
 
-// The pack's resistance, its groups' (1 / conductance) in series, summed by invocation 0 in group
-// order as `simulate_pack_cells` sums it: the same bits whatever the workgroup size. The groups'
-// sums were stored by their owners before a storage barrier.
-fn pack_resistance(lid: u32, ob: u32) -> f32 {
+// The pack's resistance, its groups' resistances in series (a 1P group's its cell's, a wider
+// one's 1 / conductance), summed by invocation 0 in `sum_of`'s order (group g into lane g % 8,
+// the lanes added pairwise): the same bits whatever the workgroup size. The groups' sums and the
+// cells' resistances were stored by their owners before a storage barrier.
+fn pack_resistance(lid: u32, base: u32, ob: u32) -> f32 {
     if (lid == 0u) {
-        var r = 0.0;
+        var l = array<f32, 8>(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
         for (var g = 0u; g < a.series; g++) {
-            r += 1.0 / groups[ob + g].y;
+            var r = 0.0;
+            if (a.parallel == 1u) {
+                r = live[base + g].r;
+            } else {
+                r = 1.0 / groups[ob + g].y;
+            }
+            l[g & 7u] += r;
         }
-        w_r_pack = r;
+        w_r_pack = ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
     }
     return workgroupUniformLoad(&w_r_pack);
 }
@@ -326,6 +412,10 @@ fn pack_init(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
                 cycling_factor(c),
                 select(0u, 1u, (c.flags & FLAG_DEFECT) != 0u),
                 sei_factor(c.first_cycle_loss),
+                0.0,
+                0.0,
+                0.0,
+                0.0,
             );
         }
         offsets[pack * ns + g] = 0.0;
@@ -479,9 +569,7 @@ fn age_cell(k: u32, t_base: f32, t_cool: f32, dod: f32, g_sum: f32, d: Duty, ste
         l.cyc_factor * overpotential_factor(i_cell, c.r0),
         l.cal_factor,
     );
-    let age = step_cell(vec2<f32>(l.loss_cal, l.loss_cyc), cond);
-    l.loss_cal = age.x;
-    l.loss_cyc = age.y;
+    step_cell(&l, cond);
     let loss = l.loss_cal + l.loss_cyc;
     l.q = c.q0 * (1.0 - loss);
     l.r = c.r0 * (1.0 + a.r_growth * loss);
@@ -536,6 +624,8 @@ fn balance(lid: u32, ob: u32) {
 @compute @workgroup_size(PWG)
 fn pack_life(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
     rng_key = vec2<u32>(a.seed_lo, a.seed_hi);
+    law_cal = power_law(a.p_cal);
+    law_cyc = power_law(a.p_cyc);
     let lid = lid3.x;
     let pack = wid.x;
     let base = pack * a.parallel * a.series;
@@ -556,7 +646,7 @@ fn pack_life(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
     var step = st.next_step;
     for (; step < step_end; step++) {
         let q_pack = pack_capacity(lid, base, ob);
-        let r_pack = pack_resistance(lid, ob);
+        let r_pack = pack_resistance(lid, base, ob);
         let frac = q_pack / rated;
         if (step == 0u) {
             w.r_pack0 = r_pack;

@@ -479,10 +479,10 @@ fn a_mismatched_parallel_pair_ages_unevenly() {
     let (matched, m) = pair(r, r);
     let (mismatched, x) = pair(r / 1.1, 1.2 * r / 1.1);
     assert_eq!(m[0], m[1], "a matched pair ages alike");
-    let gap = (x[0].loss_cyc - x[1].loss_cyc).abs() / x[1].loss_cyc;
+    let gap = (x[0].cyc.loss - x[1].cyc.loss).abs() / x[1].cyc.loss;
     assert!(gap > 0.05, "cycling losses {x:?}");
     assert!(
-        x[0].loss_cal > x[1].loss_cal,
+        x[0].cal.loss > x[1].cal.loss,
         "the low-R cell runs warmer: {x:?}"
     );
     eprintln!(

@@ -112,7 +112,7 @@ struct AgingParams {
     law: u32,
     table_len: u32,
     table_t0: f32,
-    table_dt: f32,
+    table_per_k: f32,
     p_cal: f32,
     p_cyc: f32,
     time_scale: f32,

@@ -95,6 +95,14 @@ pub struct Live {
     pub defect: u32,
     /// What formation's SEI does to its calendar rate (`sei_factor`), dimensionless.
     pub cal_factor: f32,
+    /// Calendar law: the stress-time its loss was reached at (`PowerState::x`).
+    pub x_cal: f32,
+    /// Cycling law: the stress-time its loss was reached at.
+    pub x_cyc: f32,
+    /// Calendar law: the rate of its last step (`PowerState::k`).
+    pub k_cal: f32,
+    /// Cycling law: the rate of its last step.
+    pub k_cyc: f32,
 }
 
 /// A pack between dispatches, and its end of life (`PackState` in pack_life.wgsl).
@@ -506,10 +514,17 @@ mod tests {
             "naga kept the constants: {}",
             consts.len()
         );
+        // The f32 constants: Box–Muller's 2π, the NMC law's reference temperature and the power
+        // step's series ranges, each the f32 the CPU twin uses.
+        let f32_twins = [
+            ("TAU", std::f32::consts::TAU),
+            ("INV_T_REF", crate::model::aging::INV_T_REF),
+            ("REBASE_MAX", crate::model::aging::REBASE_MAX),
+            ("GROW_MAX", crate::model::aging::GROW_MAX),
+        ];
         for (file, name, value) in &consts {
-            if name == "TAU" {
-                // Box–Muller's 2π: the f32 the CPU twin multiplies by.
-                assert_eq!(*value as f32, std::f32::consts::TAU, "{file}: TAU");
+            if let Some((_, rust)) = f32_twins.iter().find(|(n, _)| n == name) {
+                assert_eq!(*value as f32, *rust, "{file}: const {name}");
                 continue;
             }
             if shader_only.contains(&name.as_str()) {
@@ -573,7 +588,7 @@ mod tests {
             (
                 life,
                 "AgingParams",
-                fields!(AgingParams; law, table_len, table_t0, table_dt, p_cal, p_cyc,
+                fields!(AgingParams; law, table_len, table_t0, table_per_k, p_cal, p_cyc,
                 time_scale, f_cyc, f_rest, cycles_per_day, cycles_per_step, days_per_step, c_rate,
                 dod_window, ambient_k, gradient_k, r_th, eol_fraction, stop_fraction, balance_ah,
                 ocv_slope_v, plating_factor, underfill_factor, fade_sigma, r_growth, short_hazard,
@@ -590,7 +605,8 @@ mod tests {
             (
                 life,
                 "Live",
-                fields!(Live; loss_cal, loss_cyc, q, r, scalar, cyc_factor, defect, cal_factor),
+                fields!(Live; loss_cal, loss_cyc, q, r, scalar, cyc_factor, defect, cal_factor, x_cal,
+                x_cyc, k_cal, k_cyc),
             ),
             (
                 life,

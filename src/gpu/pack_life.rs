@@ -494,4 +494,4 @@ fn decode_lives(curve: &[f32], states: &[PackState], stride: usize) -> Vec<(bool
         .collect()
 }
 
-const _: () = assert!(size_of::<Live>() == 32);
+const _: () = assert!(size_of::<Live>() == 48);

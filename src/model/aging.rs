@@ -19,11 +19,12 @@ use bytemuck::{Pod, Zeroable};
 mod power;
 mod step;
 pub use power::{
-    POWER_BLOCK, exp_f32, pow2, power_step, power_step_inv, power_steps, power_steps_body,
+    GROW_MAX, POWER_BLOCK, PowerLaw, PowerState, PowerStates, REBASE_MAX, exp_f32, pow2,
+    power_step, power_steps, power_steps_body,
 };
 pub use step::{
-    CellAge, Conditions, CurrentTerms, HoistedStep, RestTerms, StepRates, dod_term, step_cell,
-    step_cell_hoisted, step_rates, step_rates_of,
+    CellAge, Conditions, CurrentTerms, HoistedStep, PowerLaws, RestTerms, StepRates, dod_term,
+    step_cell, step_cell_hoisted, step_rates, step_rates_of,
 };
 
 /// Graphite potential vs Li (Safari & Delacourt 2011), as BLAST-Lite's `_get_Ua`.
@@ -73,8 +74,9 @@ pub struct AgingParams {
     pub table_len: u32,
     /// Rate table: first temperature, K.
     pub table_t0: f32,
-    /// Rate table: temperature spacing, K (0.05).
-    pub table_dt: f32,
+    /// Rate table: entries per kelvin (20: a spacing of 0.05 K). A multiplier rather than the
+    /// spacing, so that a lookup multiplies by an exact constant instead of dividing.
+    pub table_per_k: f32,
     /// Calendar fade-law exponent on stress-time (BLAST-Lite's law of the chemistry).
     pub p_cal: f32,
     /// Cycling fade-law exponent on equivalent full cycles (BLAST-Lite's law of the chemistry).
@@ -229,13 +231,13 @@ impl AgingParams {
         let f_cyc = (hours_cycling / 24.0).min(1.0);
         // Temperatures the table must cover: ambient − 5 K to ambient + gradient + 60 K of self-heating.
         let table_t0 = life.ambient_c + 273.15 - 5.0;
-        let table_dt = 0.05;
-        let table_len = ((life.gradient_k + 65.0) / table_dt).ceil() as u32 + 1;
+        let table_per_k = 20.0;
+        let table_len = ((life.gradient_k + 65.0) * table_per_k).ceil() as u32 + 1;
         AgingParams {
             law: u32::from(chem == Chemistry::Nmc21700),
             table_len,
             table_t0: table_t0 as f32,
-            table_dt: table_dt as f32,
+            table_per_k: table_per_k as f32,
             p_cal,
             p_cyc,
             time_scale,
@@ -342,7 +344,7 @@ impl RateTable {
     pub fn new(a: &AgingParams, life: &Life) -> RateTable {
         let key = TableKey {
             law: a.law,
-            grid: [a.table_t0.to_bits(), a.table_dt.to_bits(), a.table_len],
+            grid: [a.table_t0.to_bits(), a.table_per_k.to_bits(), a.table_len],
             soc: [life.soc_lo, life.soc_hi, life.soc_rest].map(f64::to_bits),
         };
         // A poisoned lock only means another thread panicked while holding a finished table.
@@ -361,7 +363,7 @@ impl RateTable {
         let chem = a.chemistry();
         let mut values = Vec::with_capacity(2 * a.table_len as usize);
         for i in 0..a.table_len {
-            let t = f64::from(a.table_t0) + f64::from(i) * f64::from(a.table_dt);
+            let t = f64::from(a.table_t0) + f64::from(i) / f64::from(a.table_per_k);
             let sweep = (0..SOC_POINTS)
                 .map(|j| {
                     let soc = life.soc_lo
@@ -405,7 +407,7 @@ pub unsafe fn table_lookup_unchecked(
     t_k: f32,
     which: usize,
 ) -> f32 {
-    let x = ((t_k - a.table_t0) / a.table_dt).clamp(0.0, (a.table_len - 1) as f32);
+    let x = ((t_k - a.table_t0) * a.table_per_k).clamp(0.0, (a.table_len - 1) as f32);
     // `x` is clamped to ≥ 0 (or NaN), where the cast's truncation is the shader's `floor` (a NaN
     // indexes 0 either way): without SSE4.1 `floor` is a libm call. `as i32` is a saturating
     // conversion that compiled to scalar code with range checks on every lane; with the NaN
@@ -436,13 +438,17 @@ pub fn k_cyc_at(a: &AgingParams, t_k: f32, dod: f32, c_avg: f32, c_dis: f32) -> 
         // (17 % of LFP pack-life time). The WGSL twin clamps the same way.
         (4.38e-8 + 1.55e-8 * dod + 1.68e-7 * c_avg) * lfp_arrhenius(t_k)
     } else {
-        let tn = t_k / 308.15;
+        let tn = t_k * INV_T_REF;
         0.181_235_02
             * exp_f32(-0.123_779_21 * c_dis * c_dis * c_dis)
             * exp_f32(1.244_595_4 * tn * tn * tn * c_dis.sqrt())
             * nmc_dod_factor(a, dod)
     }
 }
+
+/// `1 / 308.15 K`, the NMC law's reference temperature, as an f32 (the WGSL twin writes the same
+/// literal): the law's `T / 308.15` is a product by it, not a division, on every cell and step.
+pub const INV_T_REF: f32 = 1.0 / 308.15;
 
 /// LFP's Arrhenius sum `exp(2190/T) + exp(max(−1.55e5/T, −80))` (see [`k_cyc_at`]).
 #[inline(always)]
@@ -569,11 +575,11 @@ mod tests {
                         scalar_cycles: scalar * a.cycles_per_step,
                     };
                     let (mut want, mut got) = (CellAge::default(), CellAge::default());
+                    let laws = PowerLaws::new(&a);
                     for _ in 0..200 {
                         step_cell(&a, &table.values, &mut want, &cond);
-                        step_cell_hoisted(&a, &table.values, &rest, &mut got, &hoisted);
-                        assert_eq!(want.loss_cal.to_bits(), got.loss_cal.to_bits());
-                        assert_eq!(want.loss_cyc.to_bits(), got.loss_cyc.to_bits());
+                        step_cell_hoisted(&a, &table.values, (&laws, &rest), &mut got, &hoisted);
+                        assert_eq!(want, got);
                     }
                 }
             }

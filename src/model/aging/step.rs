@@ -3,23 +3,42 @@
 //! ([`step_cell_hoisted`], [`step_rates_of`]: the pack's vectorised pass runs the latter).
 
 use super::{
-    AgingParams, exp_f32, k_cyc_at, lfp_arrhenius, nmc_dod_factor, power_step, power_step_inv,
-    table_lookup,
+    AgingParams, INV_T_REF, PowerLaw, PowerState, exp_f32, k_cyc_at, lfp_arrhenius, nmc_dod_factor,
+    power_step, table_lookup,
 };
 
-/// The fade state of one cell.
+/// The fade state of one cell: each law's loss and where it stands on its law.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct CellAge {
-    /// Calendar capacity loss, fraction of initial capacity.
-    pub loss_cal: f32,
-    /// Cycling capacity loss, fraction of initial capacity.
-    pub loss_cyc: f32,
+    /// Calendar fade (loss: fraction of initial capacity).
+    pub cal: PowerState,
+    /// Cycling fade (loss: fraction of initial capacity).
+    pub cyc: PowerState,
 }
 
 impl CellAge {
     /// Total capacity loss, fraction of initial capacity.
     pub fn loss(&self) -> f32 {
-        self.loss_cal + self.loss_cyc
+        self.cal.loss + self.cyc.loss
+    }
+}
+
+/// The two laws' exponents and step series, fixed for a scene.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PowerLaws {
+    /// The calendar law (`p_cal`).
+    pub cal: PowerLaw,
+    /// The cycling law (`p_cyc`).
+    pub cyc: PowerLaw,
+}
+
+impl PowerLaws {
+    /// The laws of `a`.
+    pub fn new(a: &AgingParams) -> PowerLaws {
+        PowerLaws {
+            cal: PowerLaw::new(a.p_cal),
+            cyc: PowerLaw::new(a.p_cyc),
+        }
     }
 }
 
@@ -61,25 +80,21 @@ pub fn step_cell(a: &AgingParams, table: &[f32], age: &mut CellAge, c: &Conditio
     // would scale life as s^(−1/p) and inflate the spread by 1/p (×2.3 for NMC cycling).
     let dt = c.scalar * a.days_per_step * a.time_scale;
     let defc = c.scalar * a.cycles_per_step * c.efc_per_cycle * a.time_scale;
-    age.loss_cal = power_step(age.loss_cal, k_cal, a.p_cal, dt);
-    age.loss_cyc = power_step(age.loss_cyc, c.cyc_factor * k_cyc, a.p_cyc, defc);
+    let laws = PowerLaws::new(a);
+    power_step(&mut age.cal, &laws.cal, k_cal, dt);
+    power_step(&mut age.cyc, &laws.cyc, c.cyc_factor * k_cyc, defc);
 }
 
 /// The parts of [`step_cell`] fixed for a group's whole life: those of the rest temperature (the
-/// group's coolant-inlet temperature, set by its position) and the exponents' reciprocals. Computed
-/// once per group and pack instead of every cell and step (the CPU's pack life; the WGSL twin
-/// evaluates them each step).
+/// group's coolant-inlet temperature, set by its position). Computed once per group and pack
+/// instead of every cell and step (the CPU's pack life; the WGSL twin evaluates them each step).
 #[derive(Clone, Copy, Debug)]
 pub struct RestTerms {
     /// `f_rest · k_cal(T_rest)`, the rest half of the calendar rate.
     pub cal: f32,
     /// LFP: the Arrhenius sum `exp(2190/T) + exp(max(−1.55e5/T, −80))` at `T_rest`; NMC: the
-    /// exponent's temperature factor `1.2445954·tn³`, `tn = T_rest / 308.15`.
+    /// exponent's temperature factor `1.2445954·tn³`, `tn = T_rest / 308.15` ([`INV_T_REF`]).
     pub cyc: f32,
-    /// `1 / p_cal`.
-    pub inv_p_cal: f32,
-    /// `1 / p_cyc`.
-    pub inv_p_cyc: f32,
 }
 
 impl RestTerms {
@@ -88,14 +103,12 @@ impl RestTerms {
         let cyc = if a.law == 0 {
             lfp_arrhenius(t_rest_k)
         } else {
-            let tn = t_rest_k / 308.15;
+            let tn = t_rest_k * INV_T_REF;
             1.244_595_4 * tn * tn * tn
         };
         RestTerms {
             cal: a.f_rest * table_lookup(table, a, t_rest_k, 1),
             cyc,
-            inv_p_cal: 1.0 / a.p_cal,
-            inv_p_cyc: 1.0 / a.p_cyc,
         }
     }
 }
@@ -162,20 +175,21 @@ pub struct HoistedStep {
     pub scalar_cycles: f32,
 }
 
-/// [`step_cell`] with the rest temperature's terms, the group's DOD terms and the cell's
-/// constant stress-time factors computed beforehand: the same operations in the same order on
-/// the same values, so the same result bit for bit (checked against [`step_cell`] in the tests).
+/// [`step_cell`] with the laws' series, the rest temperature's terms, the group's DOD terms and
+/// the cell's constant stress-time factors computed beforehand: the same operations in the same
+/// order on the same values, so the same result bit for bit (checked against [`step_cell`] in the
+/// tests).
 #[inline]
 pub fn step_cell_hoisted(
     a: &AgingParams,
     table: &[f32],
-    rest: &RestTerms,
+    (laws, rest): (&PowerLaws, &RestTerms),
     age: &mut CellAge,
     c: &HoistedStep,
 ) {
     let r = step_rates(a, table, rest, c);
-    age.loss_cal = power_step_inv(age.loss_cal, r.k_cal, a.p_cal, rest.inv_p_cal, c.dt);
-    age.loss_cyc = power_step_inv(age.loss_cyc, r.k_cyc, a.p_cyc, rest.inv_p_cyc, r.defc);
+    power_step(&mut age.cal, &laws.cal, r.k_cal, c.dt);
+    power_step(&mut age.cyc, &laws.cyc, r.k_cyc, r.defc);
 }
 
 /// A cell's fade rates and cycling stress-time over one step: what its two power steps read.
@@ -215,7 +229,7 @@ pub fn step_rates_of<const NMC: bool>(
         let arrhenius = lfp_arrhenius(c.t_cyc_k);
         a.f_cyc * (c.dod_term * arrhenius) + a.f_rest * (c.dod_term * rest.cyc)
     } else {
-        let tn = c.t_cyc_k / 308.15;
+        let tn = c.t_cyc_k * INV_T_REF;
         let cur = &c.current;
         let at_cyc = cur.base * exp_f32(1.244_595_4 * tn * tn * tn * cur.sqrt_c) * c.dod_term;
         let at_rest = cur.base * cur.rest_exp * c.dod_term;

@@ -170,7 +170,7 @@ fn crossing(prev: f32, now: f32, level: f32, cycles: u32, step: f32) -> u32 {
 /// Σ calendar loss / Σ loss over the pack's cells, in cell order (0 before any loss).
 fn calendar_share_of(c: &Cells) -> f32 {
     let (mut cal, mut all) = (0.0f32, 0.0f32);
-    for (&lc, &ly) in c.loss_cal.iter().zip(&c.loss_cyc) {
+    for (&lc, &ly) in c.cal.loss.iter().zip(&c.cyc.loss) {
         cal += lc;
         all += lc + ly;
     }
@@ -304,10 +304,11 @@ fn simulate_pack_body(
             calendar_share: calendar_share.unwrap_or_else(|| calendar_share_of(c)),
             curve,
         },
-        c.loss_cal
-            .iter()
-            .zip(&c.loss_cyc)
-            .map(|(&loss_cal, &loss_cyc)| CellAge { loss_cal, loss_cyc })
+        (0..c.q0.len())
+            .map(|i| CellAge {
+                cal: c.cal.get(i),
+                cyc: c.cyc.get(i),
+            })
             .collect(),
     )
 }
@@ -369,29 +370,25 @@ impl PackRun {
     }
 
     /// Each group's capacity and conductance (summed in cell order), and the pack's resistance:
-    /// the groups' 1 / conductance in series, summed in group order. A 1P group's sums are its
-    /// cell's values, read in place ([`Self::q_groups`]); the reciprocals in one loop that
-    /// vectorises, then summed in order.
+    /// the groups' resistances (1 / conductance) in series, summed by [`sum_of`]. A 1P group's
+    /// capacity and resistance are its cell's, read in place ([`Self::q_groups`]; no reciprocal
+    /// of a reciprocal); a wider group's reciprocals in one loop that vectorises.
     #[inline(always)]
     fn group_sums(&mut self) -> f32 {
         let (np, c) = (self.np, &self.cells);
-        if np > 1 {
-            for g in 0..self.q_groups.len() {
-                let range = g * np..(g + 1) * np;
-                self.q_groups[g] = c.q[range.clone()].iter().sum();
-                self.g_groups[g] = c.inv_r[range].iter().sum();
-            }
+        if np == 1 {
+            return sum_of(&c.r);
         }
-        let g_groups = if np == 1 { &c.inv_r } else { &self.g_groups };
+        for g in 0..self.q_groups.len() {
+            let range = g * np..(g + 1) * np;
+            self.q_groups[g] = c.q[range.clone()].iter().sum();
+            self.g_groups[g] = c.inv_r[range].iter().sum();
+        }
         let r_groups = &mut self.work.g_r;
-        for (r, g) in r_groups.iter_mut().zip(g_groups) {
+        for (r, g) in r_groups.iter_mut().zip(&self.g_groups) {
             *r = 1.0 / g;
         }
-        let mut r_pack = 0.0f32;
-        for r in r_groups.iter() {
-            r_pack += r;
-        }
-        r_pack
+        sum_of(r_groups)
     }
 
     /// One step of aging under `duty`: each group's share of the duty, then the pack's cells in
@@ -513,33 +510,52 @@ fn group_places(a: &AgingParams, ns: usize) -> Vec<GroupPlace> {
 /// Pack capacity: the smallest group, less its charge offset from the best-charged group.
 #[inline(always)]
 fn pack_capacity(q_groups: &[f32], offset: &[f32]) -> f32 {
-    let n = q_groups.len().min(offset.len());
-    let (q, off) = (&q_groups[..n], &offset[..n]);
-    let min_off = min_of(off.len(), |i| off[i]);
-    min_of(n, |i| q[i] - (off[i] - min_off))
+    let min_off = min_of(offset, offset, |o, _| o);
+    min_of(q_groups, offset, |q, off| q - (off - min_off))
 }
 
-/// The smallest of `x(0) … x(n − 1)` (∞ if none) in 8 lanes, element `i` in lane `i % 8`: a
-/// minimum does not depend on the order, so this is the sequential fold's value, without its
-/// chain of dependent compares. Whole groups of 8 first, each lane a register: indexing a lane
-/// array by `i % 8` kept the lanes in memory, a store and reload per element. A compare and
+/// The smallest `f(a[i], b[i])` (∞ if none) in 8 lanes, element `i` in lane `i % 8`: a minimum
+/// does not depend on the order, so this is the sequential fold's value, without its chain of
+/// dependent compares. Whole groups of 8 first (fixed-size chunks, so that no index is checked
+/// and each lane is a register: an index closure compiled to scalar compares). A compare and
 /// select, not `f32::min`, whose NaN handling compiled to an unordered compare per element: the
-/// same value here (lanes are never NaN; a NaN `x` is skipped by both).
+/// same value here (lanes are never NaN; a NaN is skipped by both).
 #[inline(always)]
-fn min_of(n: usize, x: impl Fn(usize) -> f32) -> f32 {
+fn min_of(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f32 {
+    let n = a.len().min(b.len());
+    let ((ac, ar), (bc, br)) = (a[..n].as_chunks::<8>(), b[..n].as_chunks::<8>());
     let mut lanes = [f32::INFINITY; 8];
-    let whole = n - n % 8;
-    for base in (0..whole).step_by(8) {
-        for (j, lane) in lanes.iter_mut().enumerate() {
-            let v = x(base + j);
-            *lane = if v < *lane { v } else { *lane };
+    for (x, y) in ac.iter().zip(bc) {
+        for j in 0..8 {
+            let v = f(x[j], y[j]);
+            lanes[j] = if v < lanes[j] { v } else { lanes[j] };
         }
     }
-    for (i, lane) in (whole..n).zip(lanes.iter_mut()) {
-        let v = x(i);
+    for ((lane, &x), &y) in lanes.iter_mut().zip(ar).zip(br) {
+        let v = f(x, y);
         *lane = if v < *lane { v } else { *lane };
     }
     lanes.into_iter().fold(f32::INFINITY, f32::min)
+}
+
+/// `Σ v` in 8 lanes, element `i` into lane `i % 8` in order, the lanes then added pairwise
+/// (`((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7))`): eight short chains of dependent adds
+/// instead of one long one (a 96S pack's resistance was a 96-add chain every step). The WGSL
+/// twin sums in the same order (`pack_resistance`).
+#[inline(always)]
+fn sum_of(v: &[f32]) -> f32 {
+    let (chunks, rest) = v.as_chunks::<8>();
+    let mut lanes = [0.0f32; 8];
+    for c in chunks {
+        for j in 0..8 {
+            lanes[j] += c[j];
+        }
+    }
+    for (lane, &x) in lanes.iter_mut().zip(rest) {
+        *lane += x;
+    }
+    let l = lanes;
+    ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]))
 }
 
 /// Whichever limit the pack crossed first within the step ending at `cycles` (capacity fraction
@@ -620,7 +636,7 @@ fn step_duty(
 /// Passive balancing pulls every group toward the best-charged one by up to `balance_ah`.
 #[inline(always)]
 fn balance(offset: &mut [f32], balance_ah: f32) {
-    let min_off = min_of(offset.len(), |i| offset[i]);
+    let min_off = min_of(offset, offset, |o, _| o);
     for o in offset.iter_mut() {
         *o = (*o - balance_ah).max(min_off);
     }

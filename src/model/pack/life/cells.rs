@@ -3,8 +3,8 @@
 
 use super::{GroupPlace, cycling_factor, fade_scalar, overpotential_factor, sei_factor};
 use crate::model::aging::{
-    AgingParams, CurrentTerms, HoistedStep, RestTerms, power_steps_body, step_rates_of, table_fits,
-    table_lookup_unchecked,
+    AgingParams, CurrentTerms, HoistedStep, PowerLaws, PowerStates, RestTerms, power_steps_body,
+    step_rates_of, table_fits, table_lookup_unchecked,
 };
 use crate::model::flags;
 use crate::model::pack::PackCell;
@@ -15,15 +15,19 @@ use crate::rng::Philox;
 /// vectorises (8 cells a lane group with AVX2), where a loop over per-cell structs stayed scalar
 /// and the rate arithmetic was most of pack life's time.
 pub(super) struct Cells {
-    /// Calendar capacity loss, fraction of initial capacity.
-    pub(super) loss_cal: Vec<f32>,
-    /// Cycling capacity loss, fraction of initial capacity.
-    pub(super) loss_cyc: Vec<f32>,
+    /// The fade laws' exponents and step series.
+    pub(super) laws: PowerLaws,
+    /// Calendar fade (loss: fraction of initial capacity).
+    pub(super) cal: PowerStates,
+    /// Cycling fade (loss: fraction of initial capacity).
+    pub(super) cyc: PowerStates,
     /// Capacity now, Ah.
     pub(super) q: Vec<f32>,
     /// Resistance now, mΩ.
     pub(super) r: Vec<f32>,
-    /// `1 / r`, kept with `r`: the group's conductance and the cell's current share both read it.
+    /// `1 / r`, kept with `r` in a group of more than one cell: the group's conductance and the
+    /// cell's current share read it. A 1P cell's current is the pack's and its group's
+    /// resistance its own, so there it stays at its initial value (its share stays exactly 1).
     pub(super) inv_r: Vec<f32>,
     /// Initial capacity, Ah.
     pub(super) q0: Vec<f32>,
@@ -128,38 +132,56 @@ pub(super) fn init_cells(
     places: &[GroupPlace],
 ) -> Cells {
     let np = a.parallel as usize;
-    let col = |f: &dyn Fn(&PackCell) -> f32| cells.iter().map(f).collect::<Vec<f32>>();
-    let scalar = col(&|c| fade_scalar(rng, a, c.index()));
     let rest: Vec<RestTerms> = places
         .iter()
         .map(|p| RestTerms::new(a, table, p.t_base))
         .collect();
     let n = cells.len();
-    Cells {
-        loss_cal: vec![0.0; n],
-        loss_cyc: vec![0.0; n],
-        q: col(&|c| c.q0),
-        r: col(&|c| c.r0),
-        inv_r: col(&|c| 1.0 / c.r0),
-        q0: col(&|c| c.q0),
-        r0: col(&|c| c.r0),
-        r_tab: col(&|c| c.r_tab),
-        cyc_factor: col(&|c| cycling_factor(a, c)),
-        cal_factor: col(&|c| sei_factor(a, c.first_cycle_loss)),
-        dt: scalar
-            .iter()
-            .map(|s| s * a.days_per_step * a.time_scale)
-            .collect(),
-        scalar_cycles: scalar.iter().map(|s| s * a.cycles_per_step).collect(),
+    let mut c = Cells {
+        laws: PowerLaws::new(a),
+        cal: PowerStates::new(n),
+        cyc: PowerStates::new(n),
+        q: Vec::with_capacity(n),
+        r: Vec::with_capacity(n),
+        inv_r: Vec::with_capacity(n),
+        q0: Vec::with_capacity(n),
+        r0: Vec::with_capacity(n),
+        r_tab: Vec::with_capacity(n),
+        cyc_factor: Vec::with_capacity(n),
+        cal_factor: Vec::with_capacity(n),
+        dt: Vec::with_capacity(n),
+        scalar_cycles: Vec::with_capacity(n),
+        sd_per_ah: Vec::with_capacity(n),
+        rest_cal: Vec::with_capacity(n),
+        rest_cyc: Vec::with_capacity(n),
+        index: Vec::with_capacity(n),
+        defects: Vec::new(),
+    };
+    // One pass over the cells, every column pushed (a closure a column read each cell through a
+    // dynamic call).
+    for (i, cell) in cells.iter().enumerate() {
+        let scalar = fade_scalar(rng, a, cell.index());
+        let g = &rest[i / np];
+        c.q.push(cell.q0);
+        c.r.push(cell.r0);
+        c.inv_r.push(1.0 / cell.r0);
+        c.q0.push(cell.q0);
+        c.r0.push(cell.r0);
+        c.r_tab.push(cell.r_tab);
+        c.cyc_factor.push(cycling_factor(a, cell));
+        c.cal_factor.push(sei_factor(a, cell.first_cycle_loss));
+        c.dt.push(scalar * a.days_per_step * a.time_scale);
+        c.scalar_cycles.push(scalar * a.cycles_per_step);
         // mV/day → SOC/day through the OCV slope → Ah per Ah held.
-        sd_per_ah: col(&|c| c.k * 1e-3 / a.ocv_slope_v),
-        rest_cal: (0..n).map(|i| rest[i / np].cal).collect(),
-        rest_cyc: (0..n).map(|i| rest[i / np].cyc).collect(),
-        index: cells.iter().map(PackCell::index).collect(),
-        defects: (0..n)
-            .filter(|&i| cells[i].flags & flags::DEFECT != 0)
-            .collect(),
+        c.sd_per_ah.push(cell.k * 1e-3 / a.ocv_slope_v);
+        c.rest_cal.push(g.cal);
+        c.rest_cyc.push(g.cyc);
+        c.index.push(cell.index());
+        if cell.flags & flags::DEFECT != 0 {
+            c.defects.push(i);
+        }
     }
+    c
 }
 
 /// The pack's cells through one step: their current terms where `current` (see [`Work`]), rates,
@@ -228,8 +250,8 @@ unsafe fn age_cells_body(
             rate_pass::<true>(a, table, c, w);
         }
     }
-    power_steps_body(&mut c.loss_cal, &w.k_cal, &c.dt, a.p_cal, 1.0 / a.p_cal);
-    power_steps_body(&mut c.loss_cyc, &w.k_cyc, &w.defc, a.p_cyc, 1.0 / a.p_cyc);
+    power_steps_body(&mut c.cal, &c.laws.cal, &w.k_cal, &c.dt);
+    power_steps_body(&mut c.cyc, &c.laws.cyc, &w.k_cyc, &w.defc);
     fade_pass(a, c, w);
 }
 
@@ -248,8 +270,6 @@ fn current_pass(a: &AgingParams, c: &Cells, w: &mut Work, pack_current: f32) {
         let rest = RestTerms {
             cal: 0.0,
             cyc: rest_cyc[i],
-            inv_p_cal: 0.0,
-            inv_p_cyc: 0.0,
         };
         let t = CurrentTerms::new(a, &rest, i_cell / q0[i]);
         i_out[i] = i_cell;
@@ -293,8 +313,6 @@ unsafe fn rate_pass<const NMC: bool>(a: &AgingParams, table: &[f32], c: &Cells, 
         let rest = RestTerms {
             cal: rest_cal[i],
             cyc: rest_cyc[i],
-            inv_p_cal: 0.0,
-            inv_p_cyc: 0.0,
         };
         let step = HoistedStep {
             t_cyc_k,
@@ -317,24 +335,24 @@ unsafe fn rate_pass<const NMC: bool>(a: &AgingParams, table: &[f32], c: &Cells, 
     }
 }
 
-/// Each cell's new capacity, resistance (and conductance) from its losses, and its self-discharge
-/// over the step.
+/// Each cell's new capacity, resistance (and, in a group of more than one, conductance) from its
+/// losses, and its self-discharge over the step.
 #[inline(always)]
 fn fade_pass(a: &AgingParams, c: &mut Cells, w: &mut Work) {
     let n = c.q0.len();
-    let (loss_cal, loss_cyc, q0, r0) = (&c.loss_cal[..n], &c.loss_cyc[..n], &c.q0[..n], &c.r0[..n]);
+    let (loss_cal, loss_cyc) = (&c.cal.loss[..n], &c.cyc.loss[..n]);
+    let (q0, r0) = (&c.q0[..n], &c.r0[..n]);
     let sd_per_ah = &c.sd_per_ah[..n];
-    let (q, r, inv_r, sd) = (
-        &mut c.q[..n],
-        &mut c.r[..n],
-        &mut c.inv_r[..n],
-        &mut w.sd[..n],
-    );
+    let (q, r, sd) = (&mut c.q[..n], &mut c.r[..n], &mut w.sd[..n]);
     for i in 0..n {
         let loss = loss_cal[i] + loss_cyc[i];
         q[i] = q0[i] * (1.0 - loss);
         r[i] = r0[i] * (1.0 + a.r_growth * loss);
-        inv_r[i] = 1.0 / r[i];
         sd[i] = sd_per_ah[i] * q[i] * a.days_per_step;
+    }
+    if a.parallel > 1 {
+        for (g, r) in c.inv_r[..n].iter_mut().zip(&c.r[..n]) {
+            *g = 1.0 / r;
+        }
     }
 }
