@@ -23,13 +23,18 @@ pub mod style;
 pub mod waterfall;
 pub mod worker;
 
+mod results;
+mod window;
+
+pub use window::launch;
+
 use crate::engine::Progress;
 use crate::scene::{LifePacks, Scene};
 use crate::summary::Summary;
 use format::fmt_count;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use worker::{BackendFactory, Msg, SweepPoint, Worker};
+use worker::{BackendFactory, SweepPoint, Worker};
 
 /// A run pinned for comparison (up to two).
 pub struct Pin {
@@ -445,142 +450,6 @@ impl CellTwinApp {
         }
     }
 
-    fn apply(&mut self, m: Msg) {
-        match m {
-            Msg::Progress { id, preview, p } => {
-                if id == self.id {
-                    self.progress = Some((preview, p));
-                }
-            }
-            Msg::Run {
-                id,
-                preview,
-                summary,
-            } => self.take_run(id, preview, summary),
-            Msg::SweepProgress { id, done, total } => {
-                if id == self.sweep.id {
-                    self.sweep.progress = (done, total);
-                }
-            }
-            Msg::Sweep { id, key, points } => {
-                if id == self.sweep.id {
-                    self.sweep.points = points;
-                    self.sweep.points_key = key;
-                    self.sweep.running = false;
-                    self.sweep.error = None;
-                    self.result_gen += 1;
-                    if self
-                        .note
-                        .as_ref()
-                        .is_some_and(|n| n.text.starts_with("sweep failed"))
-                    {
-                        self.note = None;
-                    }
-                }
-            }
-            Msg::AttributionProgress { id, done, total } => {
-                if id == self.attribution.id {
-                    self.attribution.progress = (done, total);
-                }
-            }
-            Msg::Attribution { id, result } => {
-                if id == self.attribution.id {
-                    self.attribution.result = Some(result);
-                    self.attribution.running = false;
-                    self.attribution.error = None;
-                }
-            }
-            Msg::Pinned {
-                slot,
-                label,
-                scene,
-                summary,
-            } => {
-                self.pins_pending[slot] = None;
-                self.pins[slot] = Some(Pin {
-                    label,
-                    scene: *scene,
-                    summary,
-                });
-            }
-            Msg::Failed { id, what, err } => self.take_failure(id, &what, err),
-        }
-    }
-
-    /// A run's result: the newest run's only (an older one was superseded). After a full run,
-    /// a stale sweep or waterfall is asked for again.
-    fn take_run(&mut self, id: u64, preview: bool, summary: Arc<Summary>) {
-        if id != self.id {
-            return;
-        }
-        self.current = Some(summary);
-        self.current_preview = preview;
-        self.answered_s[usize::from(!preview)] = Some(self.run_elapsed());
-        self.result_gen += 1;
-        if preview {
-            return;
-        }
-        self.running = false;
-        self.progress = None;
-        let stale = self.sweep.basis.as_ref() != Some(&self.scene)
-            || self.sweep.points_key != self.sweepable[self.sweep.knob].key;
-        if self.sweep.auto && stale {
-            self.request_sweep();
-        }
-        if self.attribution.basis.as_ref() != Some(&self.scene) {
-            self.request_attribution();
-        }
-    }
-
-    /// A failure of the run, the sweep, the waterfall or a pin (`id` None): stop what failed,
-    /// keep its message where its view shows it, and say it in the status bar.
-    fn take_failure(&mut self, id: Option<u64>, what: &str, err: String) {
-        let ours = [self.id, self.sweep.id, self.attribution.id];
-        if id.is_some_and(|i| !ours.contains(&i)) {
-            return;
-        }
-        if id == Some(self.id) {
-            self.running = false;
-        }
-        if id == Some(self.sweep.id) {
-            self.sweep.running = false;
-            self.sweep.error = Some(err.clone());
-        }
-        if id == Some(self.attribution.id) {
-            self.attribution.running = false;
-            self.attribution.error = Some(err.clone());
-        }
-        if id.is_none() {
-            self.pins_pending = [None, None];
-        }
-        self.note(format!("{what} failed: {err}"), true);
-    }
-
-    /// Take in what the worker sent; in blocking mode wait until it is idle.
-    fn pump(&mut self) {
-        for m in self.worker.poll() {
-            self.apply(m);
-        }
-        if self.blocking {
-            self.wait_idle(Duration::from_secs(120));
-        }
-    }
-
-    /// Block until no run, sweep or pin is in flight (tests), or `timeout` passes.
-    pub fn wait_idle(&mut self, timeout: Duration) -> bool {
-        let t0 = Instant::now();
-        while self.busy() {
-            let left = timeout.saturating_sub(t0.elapsed());
-            if left.is_zero() {
-                return false;
-            }
-            if let Some(m) = self.worker.wait(left) {
-                self.apply(m);
-            }
-        }
-        true
-    }
-
     /// The x range a plot (by its title, or `headline`, `fade`) showed at the last frame.
     pub fn plot_x_range(&self, id: &str) -> Option<(f64, f64)> {
         self.plot_views.get(id).map(|v| v.x)
@@ -650,90 +519,5 @@ impl CellTwinApp {
             // Progress moves with the worker's wake-ups; this only keeps the clock ticking.
             ui.ctx().request_repaint_after(Duration::from_millis(250));
         }
-    }
-}
-
-impl eframe::App for CellTwinApp {
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
-        self.ui_contents(ui);
-    }
-
-    /// The session (scene, paths, view choices) for the next launch; eframe keeps the window's
-    /// size and place and egui's memory (open groups, theme) itself.
-    fn save(&mut self, storage: &mut dyn eframe::Storage) {
-        eframe::set_value(storage, files::SESSION_KEY, &self.session());
-    }
-}
-
-/// On a hardware GPU the engine computes on eframe's own device, so the plots and the simulation
-/// share one GPU and no second device is opened. A software adapter (llvmpipe) is slower than the
-/// CPU engine, so there the CPU engine runs (the default factory picks it).
-fn gpu_factory(cc: &eframe::CreationContext<'_>) -> Option<worker::BackendFactory> {
-    let rs = cc.wgpu_render_state.as_ref()?;
-    if rs.adapter.get_info().device_type == eframe::wgpu::DeviceType::Cpu {
-        return None;
-    }
-    let (adapter, device, queue) = (rs.adapter.clone(), rs.device.clone(), rs.queue.clone());
-    Some(std::sync::Arc::new(
-        move || match crate::gpu::GpuBackend::from_device(&adapter, &device, &queue) {
-            Ok(g) => Ok(Box::new(g) as Box<dyn crate::engine::Backend>),
-            Err(e) => {
-                eprintln!(
-                    "celltwin: the GPU engine cannot use eframe's device ({e}); using the CPU engine"
-                );
-                Ok(Box::new(crate::engine::cpu::CpuBackend::new(None))
-                    as Box<dyn crate::engine::Backend>)
-            }
-        },
-    ))
-}
-
-/// Open the app on a scene (a file or built-in name; None: the embedded default).
-///
-/// On a machine with no display this returns an error pointing to `celltwin run` instead of
-/// starting eframe; an error from eframe itself is returned too, never a panic.
-pub fn launch(scene: Option<&str>) -> Result<(), String> {
-    let loaded = crate::scene::load(scene, &[]).map_err(|e| e.to_string())?;
-    let source = scene.unwrap_or("nmc21700_mature").to_string();
-    let named = scene.is_some();
-    let has_display = |v: &str| std::env::var_os(v).is_some_and(|s| !s.is_empty());
-    if cfg!(target_os = "linux") && !has_display("DISPLAY") && !has_display("WAYLAND_DISPLAY") {
-        return Err(
-            "no display (neither DISPLAY nor WAYLAND_DISPLAY is set): the desktop app needs one. \
-             For a headless summary run `celltwin run [SCENE]` (see `celltwin run --help`)"
-                .into(),
-        );
-    }
-    let options = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_title(format!("celltwin — {}", loaded.name))
-            .with_inner_size([1600.0, 1000.0])
-            .with_min_inner_size([900.0, 600.0]),
-        renderer: eframe::Renderer::Wgpu,
-        ..Default::default()
-    };
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        eframe::run_native(
-            "celltwin",
-            options,
-            Box::new(move |cc| {
-                let factory = gpu_factory(cc).unwrap_or_else(worker::default_factory);
-                let mut app = CellTwinApp::new(loaded, source, factory);
-                // A scene named on the command line wins over the last session's.
-                if let Some(session) = files::stored_session(cc.storage) {
-                    app.restore_session(session, !named);
-                }
-                Ok(Box::new(app))
-            }),
-        )
-    }));
-    match result {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(format!(
-            "cannot open the app window: {e}. For a headless summary run `celltwin run [SCENE]`"
-        )),
-        Err(_) => Err("the app window failed to start (see the message above). \
-             For a headless summary run `celltwin run [SCENE]`"
-            .into()),
     }
 }
