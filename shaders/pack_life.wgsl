@@ -22,9 +22,10 @@
 @group(0) @binding(5) var<storage, read_write> curve: array<f32>;
 @group(0) @binding(6) var<storage, read_write> state: array<PackState>;
 @group(0) @binding(7) var<storage, read_write> offsets: array<f32>;
-// Each group's (capacity Ah, conductance 1/mΩ) at the start of the step, summed once by the
-// invocation that owns the group (`q_groups`, `g_groups` in `simulate_pack_cells`).
-@group(0) @binding(8) var<storage, read_write> groups: array<vec2<f32>>;
+// Each group's (capacity Ah, conductance 1/mΩ, resistance mΩ, unused) at the start of the step,
+// summed once by the invocation that owns the group (`q_groups`, `g_groups` in
+// `simulate_pack_cells`; a 1P group's resistance is its cell's, a wider one's 1 / conductance).
+@group(0) @binding(8) var<storage, read_write> groups: array<vec4<f32>>;
 // Bit `pack` set: the pack is kept whole and followed past its end of life down to
 // `stop_fraction` (`Follow::PastEnd`); clear: it stops at the step that ends its life.
 @group(0) @binding(9) var<storage, read> past_end: array<u32>;
@@ -180,15 +181,16 @@ fn power_step(s: PowerState, l: PowerLaw, k: f32, dx: f32) -> PowerState {
     let e = s.k / k - 1.0;
     let x_eq = s.x * rebase_series(l, e);
     let u = dx / x_eq;
-    if (s.loss > 0.0 && abs(e) <= REBASE_MAX && u <= GROW_MAX) {
-        return PowerState(s.loss * grow_series(l, u), x_eq + dx, k);
+    var out = PowerState(s.loss * grow_series(l, u), x_eq + dx, k);
+    if (!(s.loss > 0.0 && abs(e) <= REBASE_MAX && u <= GROW_MAX)) {
+        var x0 = 0.0;
+        if (s.loss > 0.0) {
+            x0 = pow2(s.loss / k, l.inv_p);
+        }
+        let x = x0 + dx;
+        out = PowerState(k * pow2(x, l.p), x, k);
     }
-    var x0 = 0.0;
-    if (s.loss > 0.0) {
-        x0 = pow2(s.loss / k, l.inv_p);
-    }
-    let x = x0 + dx;
-    return PowerState(k * pow2(x, l.p), x, k);
+    return out;
 }
 
 // x^p as 2^(p * log2(x)) for a positive x: the f32 operations of `pow2` in aging/power.rs, `fma`
@@ -342,19 +344,13 @@ fn reduce_min(lid: u32, x: f32) -> f32 {
 
 // The pack's resistance, its groups' resistances in series (a 1P group's its cell's, a wider
 // one's 1 / conductance), summed by invocation 0 in `sum_of`'s order (group g into lane g % 8,
-// the lanes added pairwise): the same bits whatever the workgroup size. The groups' sums and the
-// cells' resistances were stored by their owners before a storage barrier.
-fn pack_resistance(lid: u32, base: u32, ob: u32) -> f32 {
+// the lanes added pairwise): the same bits whatever the workgroup size. The groups' sums were
+// stored by their owners before a storage barrier.
+fn pack_resistance(lid: u32, ob: u32) -> f32 {
     if (lid == 0u) {
         var l = array<f32, 8>(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
         for (var g = 0u; g < a.series; g++) {
-            var r = 0.0;
-            if (a.parallel == 1u) {
-                r = live[base + g].r;
-            } else {
-                r = 1.0 / groups[ob + g].y;
-            }
-            l[g & 7u] += r;
+            l[g & 7u] += groups[ob + g].z;
         }
         w_r_pack = ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
     }
@@ -504,12 +500,17 @@ fn pack_capacity(lid: u32, base: u32, ob: u32) -> f32 {
     for (var g = lid; g < a.series; g += PWG) {
         var q_g = 0.0;
         var g_sum = 0.0;
+        var r_g = 0.0;
         for (var j = 0u; j < np; j++) {
             let l = live[base + g * np + j];
             q_g += l.q;
             g_sum += 1.0 / l.r;
+            r_g = l.r;
         }
-        groups[ob + g] = vec2<f32>(q_g, g_sum);
+        if (np > 1u) {
+            r_g = 1.0 / g_sum;
+        }
+        groups[ob + g] = vec4<f32>(q_g, g_sum, r_g, 0.0);
         my_q = min(my_q, q_g - (offsets[ob + g] - min_off));
     }
     storageBarrier();
@@ -646,7 +647,7 @@ fn pack_life(@builtin(local_invocation_id) lid3: vec3<u32>, @builtin(workgroup_i
     var step = st.next_step;
     for (; step < step_end; step++) {
         let q_pack = pack_capacity(lid, base, ob);
-        let r_pack = pack_resistance(lid, base, ob);
+        let r_pack = pack_resistance(lid, ob);
         let frac = q_pack / rated;
         if (step == 0u) {
             w.r_pack0 = r_pack;

@@ -211,7 +211,7 @@ impl PackLifePass {
             packs * stride * 4,
             packs * size_of::<PackState>(),
             packs * series * 4,
-            packs * series * 8,
+            packs * series * 16,
         ];
         if let Some(b) = &self.bufs {
             let have = [
