@@ -350,7 +350,12 @@ pub fn power_steps_body(s: &mut PowerStates, law: &PowerLaw, k: &[f32], dx: &[f3
             <&[f32; POWER_BLOCK]>::try_from(&dx[range.clone()]),
         ) {
             // A whole block in place.
-            power_block([loss, x, kp], law, kk, d);
+            power_block(Block {
+                states: [loss, x, kp],
+                law,
+                k: kk,
+                dx: d,
+            });
             start += m;
             continue;
         }
@@ -363,7 +368,12 @@ pub fn power_steps_body(s: &mut PowerStates, law: &PowerLaw, k: &[f32], dx: &[f3
         kk[..m].copy_from_slice(&k[range.clone()]);
         d[..m].copy_from_slice(&dx[range.clone()]);
         let [l, x, kp] = &mut block;
-        power_block([l, x, kp], law, &kk, &d);
+        power_block(Block {
+            states: [l, x, kp],
+            law,
+            k: &kk,
+            dx: &d,
+        });
         for (b, v) in block.iter().zip([&mut s.loss, &mut s.x, &mut s.k]) {
             v[range.clone()].copy_from_slice(&b[..m]);
         }
@@ -378,43 +388,41 @@ pub fn power_steps_body(s: &mut PowerStates, law: &PowerLaw, k: &[f32], dx: &[f3
 /// LFP's 75 packs.
 pub const POWER_BLOCK: usize = 96;
 
-/// One block of [`power_steps_body`] (`[loss, x, k]` the states' arrays) in two passes: the
-/// series in every lane, written where they hold; then, only in a block where some lane needs
-/// them (a pack's first steps, a rate jump), the two powers, stage by stage, written in those
-/// lanes. Each written value is the scalar step's.
+/// One block of a law's states (`[loss, x, k]`, the arrays of [`PowerStates`]) and its step's
+/// rates and stress-times: what each pass of [`power_block`] reads and writes.
+struct Block<'a> {
+    states: [&'a mut [f32; POWER_BLOCK]; 3],
+    law: &'a PowerLaw,
+    k: &'a [f32; POWER_BLOCK],
+    dx: &'a [f32; POWER_BLOCK],
+}
+
+/// One block of [`power_steps_body`] in two passes: the series in every lane, written where they
+/// hold; then, only in a block where some lane needs them (a pack's first steps, a rate jump),
+/// the two powers, stage by stage, written in those lanes. Each written value is the scalar
+/// step's.
 #[inline(always)]
-fn power_block(
-    states: [&mut [f32; POWER_BLOCK]; 3],
-    law: &PowerLaw,
-    k: &[f32; POWER_BLOCK],
-    dx: &[f32; POWER_BLOCK],
-) {
+fn power_block(mut b: Block) {
     let mut need = [0u32; POWER_BLOCK];
-    let [loss, x, kp] = states;
     #[cfg(target_arch = "x86_64")]
     let any = if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
         // SAFETY: the CPU has AVX2 and FMA.
-        unsafe { series_pass_avx2([loss, x, kp], law, k, dx, &mut need) }
+        unsafe { series_pass_avx2(&mut b, &mut need) }
     } else {
-        series_pass([loss, x, kp], law, k, dx, &mut need)
+        series_pass(&mut b, &mut need)
     };
     #[cfg(not(target_arch = "x86_64"))]
-    let any = series_pass([loss, x, kp], law, k, dx, &mut need);
+    let any = series_pass(&mut b, &mut need);
     if any {
-        exact_pass([loss, x, kp], law, k, dx, &need);
+        exact_pass(&mut b, &need);
     }
 }
 
 /// The series step in every lane of a block, written where it holds (and the step is taken);
 /// `need[i]` set to all ones where the lane takes the two powers instead. Whether any does.
 #[inline(always)]
-fn series_pass(
-    [loss, x, kp]: [&mut [f32; POWER_BLOCK]; 3],
-    law: &PowerLaw,
-    k: &[f32; POWER_BLOCK],
-    dx: &[f32; POWER_BLOCK],
-    need: &mut [u32; POWER_BLOCK],
-) -> bool {
+fn series_pass(b: &mut Block, need: &mut [u32; POWER_BLOCK]) -> bool {
+    let ([loss, x, kp], law, k, dx) = (&mut b.states, b.law, b.k, b.dx);
     let mut any = false;
     for i in 0..POWER_BLOCK {
         let s = PowerState {
@@ -443,13 +451,7 @@ fn series_pass(
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-unsafe fn series_pass_avx2(
-    [loss, x, kp]: [&mut [f32; POWER_BLOCK]; 3],
-    law: &PowerLaw,
-    k: &[f32; POWER_BLOCK],
-    dx: &[f32; POWER_BLOCK],
-    need: &mut [u32; POWER_BLOCK],
-) -> bool {
+unsafe fn series_pass_avx2(b: &mut Block, need: &mut [u32; POWER_BLOCK]) -> bool {
     use std::arch::x86_64::*;
     const _: () = assert!(POWER_BLOCK.is_multiple_of(8));
     /// `1 + c₁t + c₂t² + …` as [`series`].
@@ -474,6 +476,7 @@ unsafe fn series_pass_avx2(
         }
         v
     }
+    let ([loss, x, kp], law, k, dx) = (&mut b.states, b.law, b.k, b.dx);
     let one = _mm256_set1_ps(1.0);
     let zero = _mm256_setzero_ps();
     let rebase = law.rebase.map(|c| _mm256_set1_ps(c));
@@ -538,13 +541,8 @@ unsafe fn series_pass_avx2(
 /// [`exact_step`] over a block, stage by stage (ratio, log, exp, log, exp: a chain of dependent
 /// multiply-adds each, so a stage's lanes overlap), written in the lanes that `need` it.
 #[inline(always)]
-fn exact_pass(
-    [loss, x, kp]: [&mut [f32; POWER_BLOCK]; 3],
-    law: &PowerLaw,
-    k: &[f32; POWER_BLOCK],
-    dx: &[f32; POWER_BLOCK],
-    need: &[u32; POWER_BLOCK],
-) {
+fn exact_pass(b: &mut Block, need: &[u32; POWER_BLOCK]) {
+    let ([loss, x, kp], law, k, dx) = (&mut b.states, b.law, b.k, b.dx);
     let mut e = [0.0f32; POWER_BLOCK];
     let mut l = [0.0f32; POWER_BLOCK];
     let mut y = [0.0f32; POWER_BLOCK];
