@@ -6,7 +6,7 @@
 //! Buffers grow to the largest chunk seen and are reused; bind groups are made per chunk (the
 //! cells' buffer and the ping-pong side of the sort change).
 
-use super::context::{GpuContext, entry, pod_vec};
+use super::context::{GpuContext, entry, made_for, pod_vec};
 use super::layout::{AsmParams, PackOut, RadixPass};
 use crate::engine::EngineError;
 use crate::model::pack::PackCell;
@@ -309,13 +309,7 @@ impl AssemblePass {
         pipeline: &wgpu::ComputePipeline,
         entries: &[wgpu::BindGroupEntry],
     ) -> Result<wgpu::BindGroup, EngineError> {
-        ctx.scoped("binding the assembly buffers", || {
-            ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("assemble"),
-                layout: &pipeline.get_bind_group_layout(0),
-                entries,
-            })
-        })
+        ctx.bind_group("assembly", &pipeline.get_bind_group_layout(0), entries)
     }
 
     /// Encode the assembly of the cells in `cells`, at most `max_cells`: their count is the sum
@@ -349,13 +343,12 @@ impl AssemblePass {
             tile_counts: line_tiles.map(|t| t.0.clone()),
             passes,
         };
-        if self.bound[self.side]
-            .as_ref()
-            .is_none_or(|(k, _)| *k != key)
-        {
-            let made = self.bind_groups(ctx, cells, line_tiles.map(|t| t.0), passes)?;
-            self.bound[self.side] = Some((key, made));
-        }
+        // Out of `self` while `bind_groups` borrows it.
+        let mut slot = self.bound[self.side].take();
+        made_for(&mut slot, key, || {
+            self.bind_groups(ctx, cells, line_tiles.map(|t| t.0), passes)
+        })?;
+        self.bound[self.side] = slot;
         let bgs = &self.bound[self.side].as_ref().expect("bound above").1;
         let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some("assemble"),

@@ -265,6 +265,23 @@ impl GpuContext {
         Ok(slot.as_ref().expect("made above"))
     }
 
+    /// A bind group for `layout` from `entries` ([`entry`] for a whole buffer), made inside
+    /// error scopes so a mismatch with the shader is an error, not a panic.
+    pub fn bind_group(
+        &self,
+        label: &str,
+        layout: &wgpu::BindGroupLayout,
+        entries: &[wgpu::BindGroupEntry],
+    ) -> Result<wgpu::BindGroup, EngineError> {
+        self.scoped(&format!("binding the {label} buffers"), || {
+            self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some(label),
+                layout,
+                entries,
+            })
+        })
+    }
+
     /// Give a buffer back (and out of the tally).
     pub fn release(&self, buf: wgpu::Buffer) {
         self.allocated.fetch_sub(buf.size(), Ordering::Relaxed);
@@ -413,4 +430,17 @@ pub fn entry(binding: u32, buf: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
         binding,
         resource: buf.as_entire_binding(),
     }
+}
+
+/// `slot`'s value if it was made for `key`, else `make()`'s, kept with `key`: a bind group made
+/// once for the buffers it names, and again only when they change.
+pub fn made_for<K: PartialEq, V>(
+    slot: &mut Option<(K, V)>,
+    key: K,
+    make: impl FnOnce() -> Result<V, EngineError>,
+) -> Result<&V, EngineError> {
+    if slot.as_ref().is_none_or(|(k, _)| *k != key) {
+        *slot = Some((key, make()?));
+    }
+    Ok(&slot.as_ref().expect("made above").1)
 }

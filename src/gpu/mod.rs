@@ -438,13 +438,7 @@ impl RngPass {
         } else {
             vec![entry(0, &job_buf), entry(1, &input_buf), entry(2, &words)]
         };
-        let bg = ctx.scoped("binding the rng buffers", || {
-            ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("rng"),
-                layout: &pipeline.get_bind_group_layout(0),
-                entries: &entries,
-            })
-        })?;
+        let bg = ctx.bind_group("rng", &pipeline.get_bind_group_layout(0), &entries)?;
         let mut enc = ctx
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("rng") });
