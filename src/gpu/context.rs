@@ -247,22 +247,33 @@ impl GpuContext {
         Ok(buf)
     }
 
-    /// The read-back buffer in `slot`, made again (the old one given back) when it holds fewer
-    /// than `bytes`: read-backs grow to the largest asked for and are reused after that.
+    /// The buffer in `slot`, made again (the old one given back) when it holds fewer than
+    /// `bytes`: it grows to the largest asked for and is reused after that.
+    pub fn buffer_in<'s>(
+        &self,
+        slot: &'s mut Option<wgpu::Buffer>,
+        label: &str,
+        bytes: u64,
+        usage: wgpu::BufferUsages,
+    ) -> Result<&'s wgpu::Buffer, EngineError> {
+        if slot.as_ref().is_none_or(|b| b.size() < bytes) {
+            if let Some(b) = slot.take() {
+                self.release(b);
+            }
+            *slot = Some(self.buffer(label, bytes, usage)?);
+        }
+        Ok(slot.as_ref().expect("made above"))
+    }
+
+    /// [`GpuContext::buffer_in`] for a read-back.
     pub fn readback_in<'s>(
         &self,
         slot: &'s mut Option<wgpu::Buffer>,
         label: &str,
         bytes: u64,
     ) -> Result<&'s wgpu::Buffer, EngineError> {
-        if slot.as_ref().is_none_or(|b| b.size() < bytes) {
-            if let Some(b) = slot.take() {
-                self.release(b);
-            }
-            let usage = wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST;
-            *slot = Some(self.buffer(label, bytes, usage)?);
-        }
-        Ok(slot.as_ref().expect("made above"))
+        let usage = wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST;
+        self.buffer_in(slot, label, bytes, usage)
     }
 
     /// A bind group for `layout` from `entries` ([`entry`] for a whole buffer), made inside
