@@ -107,9 +107,12 @@ const NO_DIGIT: u32 = 0xFFFFFFFFu;
 @group(0) @binding(17) var<storage, read_write> kept_ids: array<vec2<u32>>;
 
 var<workgroup> w_hist: array<atomic<u32>, 256>;
-// Which invocations of a scatter round hold each digit: 256 digits × 8 words of 32 invocations
-// (cleared before the first round and after each).
-var<workgroup> w_mask: array<atomic<u32>, 2048>;
+// Which invocations of a scatter round hold each digit: 256 digits × MASK_WORDS words of 32
+// invocations (cleared before the first round and after each). From AWG, so no other width
+// can overrun a digit's words.
+const MASK_WORDS: u32 = AWG / 32u;
+const_assert AWG % 32u == 0u;
+var<workgroup> w_mask: array<atomic<u32>, 256u * MASK_WORDS>;
 var<workgroup> w_scan: array<vec2<u32>, 256>;
 // keys_main: the workgroup's cells per segment, from the segment of its first cell's window (a
 // workgroup of consecutive cells spans one or two windows), so that a segment's count takes one
@@ -289,8 +292,8 @@ fn radix_scatter(
     }
     let n = atomicLoad(&asm_meta[META_N]);
     // The masks start at zero (the pipelines skip workgroup memory's zero-initialisation).
-    for (var k = 0u; k < 8u; k++) {
-        atomicStore(&w_mask[lid * 8u + k], 0u);
+    for (var k = lid; k < 256u * MASK_WORDS; k += AWG) {
+        atomicStore(&w_mask[k], 0u);
     }
     workgroupBarrier();
     for (var r = 0u; r < ROUNDS; r++) {
@@ -303,27 +306,27 @@ fn radix_scatter(
             d = digit_of(pos);
         }
         // Stable rank: the digit's base plus the earlier invocations of this round with the same
-        // digit, counted from the digit's bit mask (at most 8 popcounts, where a loop over the
-        // earlier invocations averaged 128 reads).
+        // digit, counted from the digit's bit mask (at most MASK_WORDS popcounts, where a loop
+        // over the earlier invocations averaged 128 reads).
         let word = lid / 32u;
         if (valid) {
-            atomicOr(&w_mask[d * 8u + word], 1u << (lid % 32u));
+            atomicOr(&w_mask[d * MASK_WORDS + word], 1u << (lid % 32u));
         }
         workgroupBarrier();
         if (valid) {
             var rank = atomicLoad(&w_hist[d]);
             for (var k = 0u; k < word; k++) {
-                rank += countOneBits(atomicLoad(&w_mask[d * 8u + k]));
+                rank += countOneBits(atomicLoad(&w_mask[d * MASK_WORDS + k]));
             }
             let below = (1u << (lid % 32u)) - 1u;
-            rank += countOneBits(atomicLoad(&w_mask[d * 8u + word]) & below);
+            rank += countOneBits(atomicLoad(&w_mask[d * MASK_WORDS + word]) & below);
             dst[rank] = pos;
         }
         workgroupBarrier();
         if (valid) {
             atomicAdd(&w_hist[d], 1u);
             // Every set word is cleared by the invocations that set it.
-            atomicStore(&w_mask[d * 8u + word], 0u);
+            atomicStore(&w_mask[d * MASK_WORDS + word], 0u);
         }
         workgroupBarrier();
     }

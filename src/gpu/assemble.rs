@@ -6,7 +6,7 @@
 //! Buffers grow to the largest chunk seen and are reused; bind groups are made per chunk (the
 //! cells' buffer and the ping-pong side of the sort change).
 
-use super::context::{GpuContext, entry, pod_vec};
+use super::context::{GpuContext, entry, made_for, pod_vec};
 use super::layout::{AsmParams, PackOut, RadixPass};
 use crate::engine::EngineError;
 use crate::model::pack::PackCell;
@@ -203,6 +203,18 @@ pub struct AssemblePass {
     /// Each side's bind groups and what they were made for: a run's chunks reuse them (made
     /// again only when the input, the sort's pass count or the buffers change).
     bound: [Option<(BindKey, AsmBindGroups)>; 2],
+    /// `kept_ids`' buffers, grown as needed.
+    kept: KeptBuffers,
+}
+
+/// `kept_ids`' pack list, cell ids and read-back, kept between calls, and its bind group with
+/// the (assembled side, list, ids) buffers it names.
+#[derive(Default)]
+struct KeptBuffers {
+    list: Option<wgpu::Buffer>,
+    ids: Option<wgpu::Buffer>,
+    readback: Option<wgpu::Buffer>,
+    bound: Option<([wgpu::Buffer; 3], wgpu::BindGroup)>,
 }
 
 /// What a chunk's bind groups depend on besides the assembly's own buffers.
@@ -261,6 +273,7 @@ impl AssemblePass {
             bufs: None,
             side: 1,
             bound: [None, None],
+            kept: KeptBuffers::default(),
         })
     }
 
@@ -309,13 +322,7 @@ impl AssemblePass {
         pipeline: &wgpu::ComputePipeline,
         entries: &[wgpu::BindGroupEntry],
     ) -> Result<wgpu::BindGroup, EngineError> {
-        ctx.scoped("binding the assembly buffers", || {
-            ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("assemble"),
-                layout: &pipeline.get_bind_group_layout(0),
-                entries,
-            })
-        })
+        ctx.bind_group("assembly", &pipeline.get_bind_group_layout(0), entries)
     }
 
     /// Encode the assembly of the cells in `cells`, at most `max_cells`: their count is the sum
@@ -349,13 +356,12 @@ impl AssemblePass {
             tile_counts: line_tiles.map(|t| t.0.clone()),
             passes,
         };
-        if self.bound[self.side]
-            .as_ref()
-            .is_none_or(|(k, _)| *k != key)
-        {
-            let made = self.bind_groups(ctx, cells, line_tiles.map(|t| t.0), passes)?;
-            self.bound[self.side] = Some((key, made));
-        }
+        // Out of `self` while `bind_groups` borrows it.
+        let mut slot = self.bound[self.side].take();
+        made_for(&mut slot, key, || {
+            self.bind_groups(ctx, cells, line_tiles.map(|t| t.0), passes)
+        })?;
+        self.bound[self.side] = slot;
         let bgs = &self.bound[self.side].as_ref().expect("bound above").1;
         let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some("assemble"),
@@ -526,7 +532,7 @@ impl AssemblePass {
     /// after pack: 8 bytes a cell read back. `pack_size` must be that chunk's (the last upload of
     /// the parameters: a shape change between chunks does not happen within a run).
     pub fn kept_ids(
-        &self,
+        &mut self,
         ctx: &GpuContext,
         (kept, side): (&[u32], usize),
         pack_size: u32,
@@ -540,24 +546,31 @@ impl AssemblePass {
             .collect();
         let n = kept.len() as u32 * pack_size;
         let bytes = u64::from(n) * 8;
-        let list_buf = ctx.buffer(
+        let k = &mut self.kept;
+        let list_bytes = list.len() as u64 * 4;
+        let list_buf = ctx.buffer_in(
+            &mut k.list,
             "kept packs",
-            list.len() as u64 * 4,
+            list_bytes,
             U::STORAGE | U::COPY_DST,
         )?;
-        let ids = ctx.buffer("kept ids", bytes, U::STORAGE | U::COPY_SRC)?;
-        let rb = ctx.buffer("kept ids readback", bytes, U::MAP_READ | U::COPY_DST)?;
-        ctx.upload(&list_buf, 0, bytemuck::cast_slice(&list));
-        let bg = self.bind(
-            ctx,
-            &self.gather,
-            &[
-                entry(0, &self.params),
-                entry(13, &b.assembled[side % 2]),
-                entry(16, &list_buf),
-                entry(17, &ids),
-            ],
-        )?;
+        let ids = ctx.buffer_in(&mut k.ids, "kept ids", bytes, U::STORAGE | U::COPY_SRC)?;
+        let rb = ctx.readback_in(&mut k.readback, "kept ids readback", bytes)?;
+        ctx.upload(list_buf, 0, bytemuck::cast_slice(&list));
+        let assembled = &b.assembled[side % 2];
+        let key = [assembled.clone(), list_buf.clone(), ids.clone()];
+        let bg = made_for(&mut k.bound, key, || {
+            ctx.bind_group(
+                "kept ids",
+                &self.gather.get_bind_group_layout(0),
+                &[
+                    entry(0, &self.params),
+                    entry(13, assembled),
+                    entry(16, list_buf),
+                    entry(17, ids),
+                ],
+            )
+        })?;
         let mut enc = ctx
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
@@ -570,21 +583,17 @@ impl AssemblePass {
             });
             let (x, y) = grid(n.div_ceil(AWG));
             pass.set_pipeline(&self.gather);
-            pass.set_bind_group(0, &bg, &[]);
+            pass.set_bind_group(0, bg, &[]);
             pass.dispatch_workgroups(x, y, 1);
         }
-        enc.copy_buffer_to_buffer(&ids, 0, &rb, 0, bytes);
+        enc.copy_buffer_to_buffer(ids, 0, rb, 0, bytes);
         ctx.submit("reading the kept packs' cells", enc)?;
-        let out = ctx.read_with(&rb, bytes, |b| {
+        ctx.read_with(rb, bytes, |b| {
             pod_vec::<[u32; 2]>(b)
                 .into_iter()
                 .map(|[lo, hi]| u64::from(lo) | u64::from(hi) << 32)
                 .collect()
-        });
-        for buf in [list_buf, ids, rb] {
-            ctx.release(buf);
-        }
-        out
+        })
     }
 
     /// Assemble CPU-made cells (uploaded): the packs' results, (windows, packs) and the assembled

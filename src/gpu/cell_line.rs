@@ -144,33 +144,29 @@ impl CellLinePass {
         let compact = ctx.pipeline("compact", &module, "compact")?;
         let records = ctx.pipeline("cell_records", &module, "cell_records")?;
         let b = LineBuffers::new(ctx, cap, max_tiles)?;
-        let line_bg = ctx.scoped("binding the cell-line buffers", || {
-            ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("cell_line"),
-                layout: &line.get_bind_group_layout(0),
-                entries: &[
-                    entry(0, &b.params),
-                    entry(1, &b.chunk),
-                    entry(2, &b.stats),
-                    entry(3, &b.partials),
-                    entry(4, &b.tile_counts),
-                    entry(5, &b.thread_counts),
-                    entry(6, &b.staging),
-                ],
-            })
-        })?;
-        let compact_bg = ctx.scoped("binding the compaction buffers", || {
-            ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("compact"),
-                layout: &compact.get_bind_group_layout(0),
-                entries: &[
-                    entry(4, &b.tile_counts),
-                    entry(5, &b.thread_counts),
-                    entry(6, &b.staging),
-                    entry(7, &b.passed),
-                ],
-            })
-        })?;
+        let line_bg = ctx.bind_group(
+            "cell_line",
+            &line.get_bind_group_layout(0),
+            &[
+                entry(0, &b.params),
+                entry(1, &b.chunk),
+                entry(2, &b.stats),
+                entry(3, &b.partials),
+                entry(4, &b.tile_counts),
+                entry(5, &b.thread_counts),
+                entry(6, &b.staging),
+            ],
+        )?;
+        let compact_bg = ctx.bind_group(
+            "compact",
+            &compact.get_bind_group_layout(0),
+            &[
+                entry(4, &b.tile_counts),
+                entry(5, &b.thread_counts),
+                entry(6, &b.staging),
+                entry(7, &b.passed),
+            ],
+        )?;
         Ok(CellLinePass {
             line,
             compact,
@@ -400,26 +396,15 @@ impl CellLinePass {
             use wgpu::BufferUsages as U;
             let buf = ctx.buffer("cell records", bytes, U::STORAGE | U::COPY_SRC)?;
             let rb = ctx.buffer("cell records readback", bytes, U::MAP_READ | U::COPY_DST)?;
-            let bg = ctx.scoped("binding the records buffers", || {
-                ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: Some("cell_records"),
-                    layout: &self.records.get_bind_group_layout(0),
-                    entries: &[
-                        wgpu::BindGroupEntry {
-                            binding: 0,
-                            resource: self.params.as_entire_binding(),
-                        },
-                        wgpu::BindGroupEntry {
-                            binding: 1,
-                            resource: self.chunk.as_entire_binding(),
-                        },
-                        wgpu::BindGroupEntry {
-                            binding: 8,
-                            resource: buf.as_entire_binding(),
-                        },
-                    ],
-                })
-            })?;
+            let bg = ctx.bind_group(
+                "cell_records",
+                &self.records.get_bind_group_layout(0),
+                &[
+                    entry(0, &self.params),
+                    entry(1, &self.chunk),
+                    entry(8, &buf),
+                ],
+            )?;
             self.records_buf = Some((buf, rb, bg));
         }
         let (buf, rb, bg) = self.records_buf.as_ref().expect("made above");

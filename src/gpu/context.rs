@@ -247,22 +247,50 @@ impl GpuContext {
         Ok(buf)
     }
 
-    /// The read-back buffer in `slot`, made again (the old one given back) when it holds fewer
-    /// than `bytes`: read-backs grow to the largest asked for and are reused after that.
+    /// The buffer in `slot`, made again (the old one given back) when it holds fewer than
+    /// `bytes`: it grows to the largest asked for and is reused after that.
+    pub fn buffer_in<'s>(
+        &self,
+        slot: &'s mut Option<wgpu::Buffer>,
+        label: &str,
+        bytes: u64,
+        usage: wgpu::BufferUsages,
+    ) -> Result<&'s wgpu::Buffer, EngineError> {
+        if slot.as_ref().is_none_or(|b| b.size() < bytes) {
+            if let Some(b) = slot.take() {
+                self.release(b);
+            }
+            *slot = Some(self.buffer(label, bytes, usage)?);
+        }
+        Ok(slot.as_ref().expect("made above"))
+    }
+
+    /// [`GpuContext::buffer_in`] for a read-back.
     pub fn readback_in<'s>(
         &self,
         slot: &'s mut Option<wgpu::Buffer>,
         label: &str,
         bytes: u64,
     ) -> Result<&'s wgpu::Buffer, EngineError> {
-        if slot.as_ref().is_none_or(|b| b.size() < bytes) {
-            if let Some(b) = slot.take() {
-                self.release(b);
-            }
-            let usage = wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST;
-            *slot = Some(self.buffer(label, bytes, usage)?);
-        }
-        Ok(slot.as_ref().expect("made above"))
+        let usage = wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST;
+        self.buffer_in(slot, label, bytes, usage)
+    }
+
+    /// A bind group for `layout` from `entries` ([`entry`] for a whole buffer), made inside
+    /// error scopes so a mismatch with the shader is an error, not a panic.
+    pub fn bind_group(
+        &self,
+        label: &str,
+        layout: &wgpu::BindGroupLayout,
+        entries: &[wgpu::BindGroupEntry],
+    ) -> Result<wgpu::BindGroup, EngineError> {
+        self.scoped(&format!("binding the {label} buffers"), || {
+            self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some(label),
+                layout,
+                entries,
+            })
+        })
     }
 
     /// Give a buffer back (and out of the tally).
@@ -413,4 +441,17 @@ pub fn entry(binding: u32, buf: &wgpu::Buffer) -> wgpu::BindGroupEntry<'_> {
         binding,
         resource: buf.as_entire_binding(),
     }
+}
+
+/// `slot`'s value if it was made for `key`, else `make()`'s, kept with `key`: a bind group made
+/// once for the buffers it names, and again only when they change.
+pub fn made_for<K: PartialEq, V>(
+    slot: &mut Option<(K, V)>,
+    key: K,
+    make: impl FnOnce() -> Result<V, EngineError>,
+) -> Result<&V, EngineError> {
+    if slot.as_ref().is_none_or(|(k, _)| *k != key) {
+        *slot = Some((key, make()?));
+    }
+    Ok(&slot.as_ref().expect("made above").1)
 }

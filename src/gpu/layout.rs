@@ -496,6 +496,7 @@ mod tests {
             ("AWG", assemble::AWG),
             ("ROUNDS", assemble::ROUNDS),
             ("BLOCK", assemble::BLOCK),
+            ("MASK_WORDS", assemble::AWG / 32),
         ]
     }
 

@@ -228,9 +228,13 @@ impl GpuBackend {
     /// (the engine's host path runs it). The scene's window is at most 10⁷ cells, which keeps the
     /// assembly's dispatches (a workgroup per 256 cells) within 65 535 workgroups.
     fn dispatch_for_window(&mut self, window: u64) -> Result<Option<u32>, EngineError> {
-        let cap = self.line_pass()?.cap;
+        // The cap a first line pass would have, without making one only to replace it.
+        let cap = match &self.line {
+            Some(line) => line.cap,
+            None => CellLinePass::dispatch_cap(&self.ctx, self.dispatch)?,
+        };
         if u64::from(cap) >= window {
-            return Ok(Some(cap));
+            return Ok(Some(self.line_pass()?.cap));
         }
         let tile = u64::from(cell_line::TILE);
         let Ok(want) = u32::try_from(window.div_ceil(tile) * tile) else {
@@ -438,13 +442,7 @@ impl RngPass {
         } else {
             vec![entry(0, &job_buf), entry(1, &input_buf), entry(2, &words)]
         };
-        let bg = ctx.scoped("binding the rng buffers", || {
-            ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("rng"),
-                layout: &pipeline.get_bind_group_layout(0),
-                entries: &entries,
-            })
-        })?;
+        let bg = ctx.bind_group("rng", &pipeline.get_bind_group_layout(0), &entries)?;
         let mut enc = ctx
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("rng") });

@@ -267,13 +267,7 @@ impl PackLifePass {
             .chain(made.iter().zip(2..).map(|(buf, k)| entry(k, buf)))
             .chain([entry(9, &self.past_end)])
             .collect();
-        let bind = ctx.scoped("binding the pack-life buffers", || {
-            ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("pack_life"),
-                layout: &self.bind_layout,
-                entries: &entries,
-            })
-        })?;
+        let bind = ctx.bind_group("pack_life", &self.bind_layout, &entries)?;
         let [table, cells, live, curve, state, offsets, groups]: [wgpu::Buffer; 7] =
             made.try_into().expect("one buffer per name");
         Ok(Buffers {

@@ -62,6 +62,10 @@ impl GpuBackend {
         cancel: Option<&Arc<AtomicBool>>,
         progress: &mut dyn FnMut(Progress),
     ) -> Option<Result<ResidentRun, EngineError>> {
+        // Checked before the dispatch is grown for a range that would not use it.
+        if !range.start.is_multiple_of(scene.pack.window.max(1)) {
+            return None;
+        }
         let cap = match self.dispatch_for_window(window_cells(scene, &range)) {
             Ok(Some(cap)) => cap,
             Ok(None) => return None,

@@ -4,7 +4,7 @@
 
 use super::{Buffers, MAX_PACKS, PackLifePass, all_done};
 use crate::engine::EngineError;
-use crate::gpu::context::{GpuContext, entry, pod_vec};
+use crate::gpu::context::{GpuContext, entry, made_for, pod_vec};
 use crate::gpu::layout::{EfcJob, LifeOut, PackState};
 use crate::model::aging::AgingParams;
 use crate::model::pack::{EndOfLife, Follow, PackCell, PackLife};
@@ -49,22 +49,18 @@ impl DeviceLife {
     ) -> Result<(), EngineError> {
         ctx.upload(&self.job, 0, bytemuck::bytes_of(job));
         let key = (b.curve.clone(), b.state.clone());
-        if self.bound.as_ref().is_none_or(|(k, _)| *k != key) {
-            let bg = ctx.scoped("binding the efc buffers", || {
-                ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: Some("pack_efc"),
-                    layout: &self.pipeline.get_bind_group_layout(0),
-                    entries: &[
-                        entry(0, &self.job),
-                        entry(1, &b.curve),
-                        entry(2, &b.state),
-                        entry(3, &self.efc),
-                    ],
-                })
-            })?;
-            self.bound = Some((key, bg));
-        }
-        let bg = &self.bound.as_ref().expect("bound above").1;
+        let bg = made_for(&mut self.bound, key, || {
+            ctx.bind_group(
+                "pack_efc",
+                &self.pipeline.get_bind_group_layout(0),
+                &[
+                    entry(0, &self.job),
+                    entry(1, &b.curve),
+                    entry(2, &b.state),
+                    entry(3, &self.efc),
+                ],
+            )
+        })?;
         let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some("pack_efc"),
             timestamp_writes: None,
