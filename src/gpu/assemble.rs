@@ -3,8 +3,9 @@
 //! sort, `place_groups`, `initial_capacity` — with the assembled cells left on the device for
 //! pack life and one 16-byte [`PackOut`] a pack for the host.
 //!
-//! Buffers grow to the largest chunk seen and are reused; bind groups are made per chunk (the
-//! cells' buffer and the ping-pong side of the sort change).
+//! Buffers grow to the largest chunk seen and are reused; bind groups are kept per side of the
+//! ping-pong (assembled) buffer with the buffers they were made for, and made again only when
+//! one of those changes (a grown buffer, another line cell buffer).
 
 use super::context::{GpuContext, entry, made_for, pod_vec};
 use super::layout::{AsmParams, PackOut, RadixPass};
@@ -165,8 +166,8 @@ impl AsmBuffers {
     }
 }
 
-/// One chunk's bind groups, pass by pass (made per chunk: they name the chunk's side of the
-/// assembled buffer and the line's cell buffer).
+/// A side's bind groups, pass by pass: they name that side of the assembled buffer and the line's
+/// cell buffer, so they are kept with those ([`made_for`]) and made again only when one changes.
 struct AsmBindGroups {
     keys: wgpu::BindGroup,
     /// Each radix pass's histogram and scatter.
