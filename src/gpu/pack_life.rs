@@ -1,7 +1,7 @@
 //! Runner of `shaders/pack_life.wgsl`: one workgroup per pack; life in several dispatches of
 //! `steps` steps each, every pack continuing from its saved state. Buffers grow to the largest
 //! batch seen and are reused after that; pipelines are made once per workgroup width. Life fed
-//! from cells already on the device (the resident run's) is in [`device`].
+//! from cells already on the device (the resident run's) is in `device`.
 
 mod device;
 

@@ -1,0 +1,309 @@
+//! A law's step over many cells at once, for pack life's pass over a pack: the states as a
+//! structure of arrays, taken in blocks of [`POWER_BLOCK`] lanes, each block by its series in one
+//! pass (AVX2 intrinsics where the CPU has them) and by the two powers, stage by stage, only where
+//! some lane needs them. Every lane's result is [`super::power_step`]'s bit for bit. Apart from the
+//! scalar step and its numerics in [`super`] because this is the vectorised schedule of the same
+//! operations, not more of the model.
+
+#[cfg(target_arch = "x86_64")]
+use super::{GROW_MAX, REBASE_MAX};
+use super::{PowerLaw, PowerState, exp2_mul, log2_parts, series_step, steps};
+
+/// One fade law's states over many cells, one array per field (structure of arrays), for the
+/// pack's vectorised pass.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PowerStates {
+    /// [`PowerState::loss`] of each cell.
+    pub loss: Vec<f32>,
+    /// [`PowerState::x`] of each cell.
+    pub x: Vec<f32>,
+    /// [`PowerState::k`] of each cell.
+    pub k: Vec<f32>,
+}
+
+impl PowerStates {
+    /// `n` cells before their first step.
+    pub fn new(n: usize) -> PowerStates {
+        PowerStates {
+            loss: vec![0.0; n],
+            x: vec![0.0; n],
+            k: vec![0.0; n],
+        }
+    }
+
+    /// Cell `i`'s state.
+    pub fn get(&self, i: usize) -> PowerState {
+        PowerState {
+            loss: self.loss[i],
+            x: self.x[i],
+            k: self.k[i],
+        }
+    }
+}
+
+/// [`super::power_step`] over many cells at once (cell `i` by `dx[i]` at rate `k[i]`), each element bit
+/// for bit the scalar step; one loop over plain slices, for the pack's cells in one pass.
+#[inline]
+pub fn power_steps(s: &mut PowerStates, law: &PowerLaw, k: &[f32], dx: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has AVX2 and FMA.
+        unsafe { power_steps_avx2(s, law, k, dx) };
+        return;
+    }
+    power_steps_body(s, law, k, dx);
+}
+
+/// [`power_steps`] compiled for AVX2 and FMA (the same operations, 8 f32 lanes instead of 4; the
+/// series' `mul_add`s one instruction each instead of a libm call).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn power_steps_avx2(s: &mut PowerStates, law: &PowerLaw, k: &[f32], dx: &[f32]) {
+    power_steps_body(s, law, k, dx);
+}
+
+/// The loop of [`power_steps`], inlined into a caller's own multiversioned pass (pack life's).
+///
+/// The cells go through in blocks of [`POWER_BLOCK`], one stage at a time, each stage a short
+/// loop over the block whose iterations the core overlaps ([`super::pow2`]'s series are chains of
+/// dependent multiply-adds: a loop whose body held two of them kept one vector in flight). Every
+/// element still takes the scalar step's operations in the scalar step's order: the same bits.
+#[inline(always)]
+pub fn power_steps_body(s: &mut PowerStates, law: &PowerLaw, k: &[f32], dx: &[f32]) {
+    let n = s.loss.len().min(s.x.len()).min(s.k.len());
+    let n = n.min(k.len()).min(dx.len());
+    let mut start = 0;
+    while start < n {
+        let m = POWER_BLOCK.min(n - start);
+        let range = start..start + m;
+        if let (Ok(loss), Ok(x), Ok(kp), Ok(kk), Ok(d)) = (
+            <&mut [f32; POWER_BLOCK]>::try_from(&mut s.loss[range.clone()]),
+            <&mut [f32; POWER_BLOCK]>::try_from(&mut s.x[range.clone()]),
+            <&mut [f32; POWER_BLOCK]>::try_from(&mut s.k[range.clone()]),
+            <&[f32; POWER_BLOCK]>::try_from(&k[range.clone()]),
+            <&[f32; POWER_BLOCK]>::try_from(&dx[range.clone()]),
+        ) {
+            // A whole block in place.
+            power_block(Block {
+                states: [loss, x, kp],
+                law,
+                k: kk,
+                dx: d,
+            });
+            start += m;
+            continue;
+        }
+        // Padding lanes (beyond `m`) step from a harmless 1 and are dropped.
+        let mut block = [[1.0f32; POWER_BLOCK]; 3];
+        let (mut kk, mut d) = ([1.0f32; POWER_BLOCK], [1.0f32; POWER_BLOCK]);
+        for (b, v) in block.iter_mut().zip([&s.loss, &s.x, &s.k]) {
+            b[..m].copy_from_slice(&v[range.clone()]);
+        }
+        kk[..m].copy_from_slice(&k[range.clone()]);
+        d[..m].copy_from_slice(&dx[range.clone()]);
+        let [l, x, kp] = &mut block;
+        power_block(Block {
+            states: [l, x, kp],
+            law,
+            k: &kk,
+            dx: &d,
+        });
+        for (b, v) in block.iter().zip([&mut s.loss, &mut s.x, &mut s.k]) {
+            v[range.clone()].copy_from_slice(&b[..m]);
+        }
+        start += m;
+    }
+}
+
+/// Cells a block of [`power_steps_body`]: 12 AVX2 vectors of 8 f32 lanes, as many chains in
+/// flight, and a 96S1P pack in one block. Measured on the NMC single-thread run (with the two
+/// powers a step, the same bits whatever the size): 32 cells 412 ms, 48 367, 64 383, 96 328, 128
+/// 390, 192 466; a pack not a multiple of it pads its last block, and 96 was still the fastest on
+/// LFP's 75 packs.
+pub const POWER_BLOCK: usize = 96;
+
+/// One block of a law's states (`[loss, x, k]`, the arrays of [`PowerStates`]) and its step's
+/// rates and stress-times: what each pass of [`power_block`] reads and writes.
+struct Block<'a> {
+    states: [&'a mut [f32; POWER_BLOCK]; 3],
+    law: &'a PowerLaw,
+    k: &'a [f32; POWER_BLOCK],
+    dx: &'a [f32; POWER_BLOCK],
+}
+
+/// One block of [`power_steps_body`] in two passes: the series in every lane, written where they
+/// hold; then, only in a block where some lane needs them (a pack's first steps, a rate jump),
+/// the two powers, stage by stage, written in those lanes. Each written value is the scalar
+/// step's.
+#[inline(always)]
+fn power_block(mut b: Block) {
+    let mut need = [0u32; POWER_BLOCK];
+    #[cfg(target_arch = "x86_64")]
+    let any = if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has AVX2 and FMA.
+        unsafe { series_pass_avx2(&mut b, &mut need) }
+    } else {
+        series_pass(&mut b, &mut need)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let any = series_pass(&mut b, &mut need);
+    if any {
+        exact_pass(&mut b, &need);
+    }
+}
+
+/// The series step in every lane of a block, written where it holds (and the step is taken);
+/// `need[i]` set to all ones where the lane takes the two powers instead. Whether any does.
+#[inline(always)]
+fn series_pass(b: &mut Block, need: &mut [u32; POWER_BLOCK]) -> bool {
+    let ([loss, x, kp], law, k, dx) = (&mut b.states, b.law, b.k, b.dx);
+    let mut any = false;
+    for i in 0..POWER_BLOCK {
+        let s = PowerState {
+            loss: loss[i],
+            x: x[i],
+            k: kp[i],
+        };
+        let (l, xs, ok) = series_step(s, law, k[i], dx[i]);
+        let step = steps(k[i], dx[i]);
+        if step && ok {
+            (loss[i], x[i], kp[i]) = (l, xs, k[i]);
+        }
+        need[i] = u32::from(step && !ok).wrapping_neg();
+        any |= step && !ok;
+    }
+    any
+}
+
+/// [`series_pass`] in AVX2 intrinsics: the same operations (`fmadd` is `mul_add`, the compares
+/// ordered like Rust's), 8 lanes a vector, each lane's old or new values blended and stored
+/// whole. Written out because the compiler turned the plain loop's "keep the old value" into
+/// masked stores, slow on AMD's cores, or into branches.
+///
+/// # Safety
+/// The CPU has AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn series_pass_avx2(b: &mut Block, need: &mut [u32; POWER_BLOCK]) -> bool {
+    use std::arch::x86_64::*;
+    const _: () = assert!(POWER_BLOCK.is_multiple_of(8));
+    /// `1 + c₁t + c₂t² + …` as [`super::series`].
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    fn horner<const N: usize>(c: &[__m256; N], t: __m256, one: __m256) -> __m256 {
+        let mut poly = c[N - 1];
+        for &cn in c[..N - 1].iter().rev() {
+            poly = _mm256_fmadd_ps(poly, t, cn);
+        }
+        _mm256_fmadd_ps(poly, t, one)
+    }
+    /// `v`, hidden from the optimiser: a blend of a new value with the one just loaded from the
+    /// same place, stored back there, was otherwise compiled to a masked store (microcoded and
+    /// slow on AMD's cores). An empty `asm!` with `v` in a register costs nothing.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    fn opaque(mut v: __m256) -> __m256 {
+        // SAFETY: the assembly is empty: it reads and writes nothing but `v`, left as it was.
+        unsafe {
+            std::arch::asm!("/* {0} */", inout(ymm_reg) v, options(pure, nomem, nostack, preserves_flags));
+        }
+        v
+    }
+    let ([loss, x, kp], law, k, dx) = (&mut b.states, b.law, b.k, b.dx);
+    let one = _mm256_set1_ps(1.0);
+    let zero = _mm256_setzero_ps();
+    let rebase = law.rebase.map(|c| _mm256_set1_ps(c));
+    let grow = law.grow.map(|c| _mm256_set1_ps(c));
+    let (e_max, u_max) = (_mm256_set1_ps(REBASE_MAX), _mm256_set1_ps(GROW_MAX));
+    let abs = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fff_ffff));
+    let mut any = zero;
+    // Four vectors at a time, stage by stage: one vector's step is a chain of ≈ 17 dependent
+    // operations (two divisions, two series), and the core's floating-point scheduler holds the
+    // waiting operations of about two such chains; four interleaved keep it fed.
+    const V: usize = 4;
+    const _: () = assert!(POWER_BLOCK.is_multiple_of(8 * V));
+    for j in (0..POWER_BLOCK).step_by(8 * V) {
+        let at = |v: usize| j + 8 * v;
+        // SAFETY: at(v) + 8 ≤ POWER_BLOCK: every load and store is within its array.
+        unsafe {
+            let l0: [__m256; V] =
+                std::array::from_fn(|v| opaque(_mm256_loadu_ps(loss.as_ptr().add(at(v)))));
+            let x0: [__m256; V] =
+                std::array::from_fn(|v| opaque(_mm256_loadu_ps(x.as_ptr().add(at(v)))));
+            let k0: [__m256; V] =
+                std::array::from_fn(|v| opaque(_mm256_loadu_ps(kp.as_ptr().add(at(v)))));
+            let kk: [__m256; V] = std::array::from_fn(|v| _mm256_loadu_ps(k.as_ptr().add(at(v))));
+            let d: [__m256; V] = std::array::from_fn(|v| _mm256_loadu_ps(dx.as_ptr().add(at(v))));
+            let e: [__m256; V] =
+                std::array::from_fn(|v| _mm256_sub_ps(_mm256_div_ps(k0[v], kk[v]), one));
+            let x_eq: [__m256; V] =
+                std::array::from_fn(|v| _mm256_mul_ps(x0[v], horner(&rebase, e[v], one)));
+            let u: [__m256; V] = std::array::from_fn(|v| _mm256_div_ps(d[v], x_eq[v]));
+            let l1: [__m256; V] =
+                std::array::from_fn(|v| _mm256_mul_ps(l0[v], horner(&grow, u[v], one)));
+            for v in 0..V {
+                let x1 = _mm256_add_ps(x_eq[v], d[v]);
+                let ok = _mm256_and_ps(
+                    _mm256_cmp_ps::<_CMP_GT_OQ>(l0[v], zero),
+                    _mm256_and_ps(
+                        _mm256_cmp_ps::<_CMP_LE_OQ>(_mm256_and_ps(e[v], abs), e_max),
+                        _mm256_cmp_ps::<_CMP_LE_OQ>(u[v], u_max),
+                    ),
+                );
+                let step = _mm256_and_ps(
+                    _mm256_cmp_ps::<_CMP_GT_OQ>(kk[v], zero),
+                    _mm256_cmp_ps::<_CMP_GT_OQ>(d[v], zero),
+                );
+                let take = _mm256_and_ps(ok, step);
+                let i = at(v);
+                _mm256_storeu_ps(
+                    loss.as_mut_ptr().add(i),
+                    _mm256_blendv_ps(l0[v], l1[v], take),
+                );
+                _mm256_storeu_ps(x.as_mut_ptr().add(i), _mm256_blendv_ps(x0[v], x1, take));
+                _mm256_storeu_ps(kp.as_mut_ptr().add(i), _mm256_blendv_ps(k0[v], kk[v], take));
+                let exact = _mm256_andnot_ps(ok, step);
+                _mm256_storeu_ps(need.as_mut_ptr().add(i).cast(), exact);
+                any = _mm256_or_ps(any, exact);
+            }
+        }
+    }
+    _mm256_movemask_ps(any) != 0
+}
+
+/// [`super::exact_step`] over a block, stage by stage (ratio, log, exp, log, exp: a chain of dependent
+/// multiply-adds each, so a stage's lanes overlap), written in the lanes that `need` it.
+#[inline(always)]
+fn exact_pass(b: &mut Block, need: &[u32; POWER_BLOCK]) {
+    let ([loss, x, kp], law, k, dx) = (&mut b.states, b.law, b.k, b.dx);
+    let mut e = [0.0f32; POWER_BLOCK];
+    let mut l = [0.0f32; POWER_BLOCK];
+    let mut y = [0.0f32; POWER_BLOCK];
+    for i in 0..POWER_BLOCK {
+        y[i] = if loss[i] > 0.0 { loss[i] / k[i] } else { 1.0 };
+    }
+    for i in 0..POWER_BLOCK {
+        (e[i], l[i]) = log2_parts(y[i]);
+    }
+    for i in 0..POWER_BLOCK {
+        let x_eq = exp2_mul(law.inv_p, e[i], l[i]);
+        let x_eq = if loss[i] > 0.0 { x_eq } else { 0.0 };
+        y[i] = x_eq + dx[i];
+    }
+    for i in 0..POWER_BLOCK {
+        (e[i], l[i]) = log2_parts(y[i]);
+    }
+    for i in 0..POWER_BLOCK {
+        let next = k[i] * exp2_mul(law.p, e[i], l[i]);
+        loss[i] = pick(need[i], next, loss[i]);
+        x[i] = pick(need[i], y[i], x[i]);
+        kp[i] = pick(need[i], k[i], kp[i]);
+    }
+}
+
+/// `a` where the mask `m` is all ones, `b` where it is 0, by bits (branch-free).
+#[inline(always)]
+fn pick(m: u32, a: f32, b: f32) -> f32 {
+    f32::from_bits((a.to_bits() & m) | (b.to_bits() & !m))
+}
