@@ -148,7 +148,13 @@ fn power_law(p: f32) -> PowerLaw {
     let g4 = g3 * (p - 4.0) * 0.2;
     let g5 = g4 * (p - 5.0) * 0.16666667;
     let g6 = g5 * (p - 6.0) * 0.14285715;
-    return PowerLaw(p, q, vec4<f32>(q, r1, r2, r3), vec4<f32>(p, g1, g2, g3), vec3<f32>(g4, g5, g6));
+    return PowerLaw(
+        p,
+        q,
+        vec4<f32>(q, r1, r2, r3),
+        vec4<f32>(p, g1, g2, g3),
+        vec3<f32>(g4, g5, g6),
+    );
 }
 
 // 1 + c1 t + c2 t^2 + ... by fused multiply-adds (`series`).
@@ -273,8 +279,10 @@ fn step_cell(l: ptr<function, Live>, c: Conditions) {
     // The residual scalar stretches stress-time (BLAST-Lite's degradation_scalar), not the rate.
     let dt = c.scalar * a.days_per_step * a.time_scale;
     let defc = c.scalar * a.cycles_per_step * c.efc_per_cycle * a.time_scale;
-    let cal = power_step(PowerState((*l).loss_cal, (*l).x_cal, (*l).k_cal), law_cal, k_cal, dt);
-    let cyc = power_step(PowerState((*l).loss_cyc, (*l).x_cyc, (*l).k_cyc), law_cyc, c.cyc_factor * k_cyc, defc);
+    let cal_before = PowerState((*l).loss_cal, (*l).x_cal, (*l).k_cal);
+    let cyc_before = PowerState((*l).loss_cyc, (*l).x_cyc, (*l).k_cyc);
+    let cal = power_step(cal_before, law_cal, k_cal, dt);
+    let cyc = power_step(cyc_before, law_cyc, c.cyc_factor * k_cyc, defc);
     (*l).loss_cal = cal.loss;
     (*l).x_cal = cal.x;
     (*l).k_cal = cal.k;

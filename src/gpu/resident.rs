@@ -31,8 +31,12 @@ pub type ResidentRun = (LineStats, PackTotals);
 /// Can the device run `scene` over `range` this way: the range starting on a window, and one
 /// dispatch of `cap` cells holding a whole window, or the whole range where that is less.
 pub fn fits(scene: &Scene, range: &std::ops::Range<u64>, cap: u32) -> bool {
-    let w = scene.pack.window.max(1);
-    window_cells(scene, range) <= u64::from(cap) && range.start.is_multiple_of(w)
+    window_cells(scene, range) <= u64::from(cap) && starts_on_window(scene, range)
+}
+
+/// Does `range` start on one of the scene's matching windows?
+fn starts_on_window(scene: &Scene, range: &std::ops::Range<u64>) -> bool {
+    range.start.is_multiple_of(scene.pack.window.max(1))
 }
 
 /// The cells one dispatch must hold: a window, or the range where it is shorter.
@@ -63,7 +67,7 @@ impl GpuBackend {
         progress: &mut dyn FnMut(Progress),
     ) -> Option<Result<ResidentRun, EngineError>> {
         // Checked before the dispatch is grown for a range that would not use it.
-        if !range.start.is_multiple_of(scene.pack.window.max(1)) {
+        if !starts_on_window(scene, &range) {
             return None;
         }
         let cap = match self.dispatch_for_window(window_cells(scene, &range)) {

@@ -4,7 +4,8 @@
 //!
 //! The pack's cells are held as a structure of arrays and each step is a few passes over all of
 //! them (current terms, rates, power steps, fade), each a loop over plain slices that the compiler
-//! vectorises: one formula per quantity ([`step_rates_of`](crate::model::aging::step_rates_of), [`power_steps_body`](crate::model::aging::power_steps_body)), run lane-wise.
+//! vectorises: one formula per quantity (`aging::step_rates_of`, `aging::power_steps_body`), run
+//! lane-wise.
 
 mod cells;
 

@@ -41,8 +41,9 @@ impl PowerStates {
     }
 }
 
-/// [`super::power_step`] over many cells at once (cell `i` by `dx[i]` at rate `k[i]`), each element bit
-/// for bit the scalar step; one loop over plain slices, for the pack's cells in one pass.
+/// [`super::power_step`] over many cells at once (cell `i` by `dx[i]` at rate `k[i]`), each
+/// element bit for bit the scalar step; one loop over plain slices, for the pack's cells in one
+/// pass.
 #[inline]
 pub fn power_steps(s: &mut PowerStates, law: &PowerLaw, k: &[f32], dx: &[f32]) {
     #[cfg(target_arch = "x86_64")]
@@ -64,10 +65,12 @@ unsafe fn power_steps_avx2(s: &mut PowerStates, law: &PowerLaw, k: &[f32], dx: &
 
 /// The loop of [`power_steps`], inlined into a caller's own multiversioned pass (pack life's).
 ///
-/// The cells go through in blocks of [`POWER_BLOCK`], one stage at a time, each stage a short
-/// loop over the block whose iterations the core overlaps ([`super::pow2`]'s series are chains of
-/// dependent multiply-adds: a loop whose body held two of them kept one vector in flight). Every
-/// element still takes the scalar step's operations in the scalar step's order: the same bits.
+/// The cells go through in blocks of [`POWER_BLOCK`] (`power_block`): the series pass over the
+/// block, then, where some lane needs them, the two powers one stage at a time, each stage a
+/// short loop over the block whose iterations the core overlaps ([`super::pow2`]'s series are
+/// chains of dependent multiply-adds: a loop whose body held two of them kept one vector in
+/// flight). Every element still takes the scalar step's operations in the scalar step's order:
+/// the same bits.
 #[inline(always)]
 pub fn power_steps_body(s: &mut PowerStates, law: &PowerLaw, k: &[f32], dx: &[f32]) {
     let n = s.loss.len().min(s.x.len()).min(s.k.len());
@@ -206,7 +209,11 @@ unsafe fn series_pass_avx2(b: &mut Block, need: &mut [u32; POWER_BLOCK]) -> bool
     fn opaque(mut v: __m256) -> __m256 {
         // SAFETY: the assembly is empty: it reads and writes nothing but `v`, left as it was.
         unsafe {
-            std::arch::asm!("/* {0} */", inout(ymm_reg) v, options(pure, nomem, nostack, preserves_flags));
+            std::arch::asm!(
+                "/* {0} */",
+                inout(ymm_reg) v,
+                options(pure, nomem, nostack, preserves_flags)
+            );
         }
         v
     }
@@ -272,8 +279,9 @@ unsafe fn series_pass_avx2(b: &mut Block, need: &mut [u32; POWER_BLOCK]) -> bool
     _mm256_movemask_ps(any) != 0
 }
 
-/// [`super::exact_step`] over a block, stage by stage (ratio, log, exp, log, exp: a chain of dependent
-/// multiply-adds each, so a stage's lanes overlap), written in the lanes that `need` it.
+/// [`super::exact_step`] over a block, stage by stage (ratio, log, exp, log, exp: a chain of
+/// dependent multiply-adds each, so a stage's lanes overlap), written in the lanes that `need`
+/// it.
 #[inline(always)]
 fn exact_pass(b: &mut Block, need: &[u32; POWER_BLOCK]) {
     let ([loss, x, kp], law, k, dx) = (&mut b.states, b.law, b.k, b.dx);
