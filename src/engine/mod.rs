@@ -187,11 +187,13 @@ struct WindowPacks {
     aged: AgedBlock,
 }
 
-/// A matching thread's buffers for one pack at a time: its cells as matched and as placed.
+/// A matching thread's buffers for one pack at a time: its cells as matched and as placed, and
+/// (1P) its window positions in placed order.
 #[derive(Default)]
 struct Scratch {
     cells: Vec<PackCell>,
     placed: Vec<PackCell>,
+    positions: Vec<u32>,
 }
 
 impl WindowPacks {
@@ -224,11 +226,22 @@ impl WindowPacks {
             .par_chunks_exact(size)
             .zip(outs)
             .map_init(Scratch::default, |s, (pack, out)| {
-                s.cells.clear();
-                s.cells.extend(pack.iter().map(|&k| cells_in[k as usize]));
-                let placed = placed_order(&s.cells, parallel);
                 s.placed.clear();
-                s.placed.extend(placed.iter().map(|&p| s.cells[p as usize]));
+                if parallel == 1 {
+                    // A 1P pack's groups are its cells, placed by index: by window position
+                    // (positions follow indices), so its positions sorted, then one gather in
+                    // ascending order — `placed_order`'s order without its keys or a second copy.
+                    s.positions.clear();
+                    s.positions.extend_from_slice(pack);
+                    s.positions.sort_unstable();
+                    s.placed
+                        .extend(s.positions.iter().map(|&k| cells_in[k as usize]));
+                } else {
+                    s.cells.clear();
+                    s.cells.extend(pack.iter().map(|&k| cells_in[k as usize]));
+                    let placed = placed_order(&s.cells, parallel);
+                    s.placed.extend(placed.iter().map(|&p| s.cells[p as usize]));
+                }
                 if let Some(out) = out {
                     out.copy_from_slice(&s.placed);
                 }
