@@ -243,6 +243,10 @@ impl Backend for CpuBackend {
         }
     }
 
+    fn on_threads(&self, work: &mut (dyn FnMut() + Send)) {
+        self.pool.install(work);
+    }
+
     fn pack_life(
         &mut self,
         a: &AgingParams,

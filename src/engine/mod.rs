@@ -74,6 +74,12 @@ pub trait Backend: Send {
     /// Hand back a chunk result's `passed` once it has been read, for the next chunk to reuse
     /// (the CPU backend keeps one; others drop it).
     fn recycle(&mut self, _passed: Vec<PackCell>) {}
+    /// Run `work` (the engine's host-side matching) on the backend's threads: the CPU backend's
+    /// own pool, so that a run's `--threads` holds for matching too; others run it in place
+    /// (rayon's global pool).
+    fn on_threads(&self, work: &mut (dyn FnMut() + Send)) {
+        work();
+    }
     /// Life of `cells.len() / (series·parallel)` packs laid out pack after pack, pack `k`
     /// followed as far as `follow[k]` says (past its end only if it is kept whole).
     fn pack_life(
@@ -589,7 +595,7 @@ fn run_line(
                 asm.finish();
             }
         }
-        asm.match_ready(scene, &rng);
+        backend.on_threads(&mut || asm.match_ready(scene, &rng));
         let t = Instant::now();
         asm.age(scene, backend, (&aging, &table), start >= end)?;
         life_s += t.elapsed().as_secs_f64();
