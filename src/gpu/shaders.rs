@@ -3,6 +3,7 @@
 
 const PHILOX: &str = include_str!("../../shaders/shared/philox.wgsl");
 const LAYOUT: &str = include_str!("../../shaders/shared/layout.wgsl");
+const POWER: &str = include_str!("../../shaders/shared/power.wgsl");
 const CELL_LINE: &str = include_str!("../../shaders/cell_line.wgsl");
 const PACK_LIFE: &str = include_str!("../../shaders/pack_life.wgsl");
 const PACK_EFC: &str = include_str!("../../shaders/pack_efc.wgsl");
@@ -16,6 +17,7 @@ pub fn preprocess(src: &str) -> String {
         match line.trim().strip_prefix("#import ") {
             Some("shared/philox.wgsl") => out.push_str(PHILOX),
             Some("shared/layout.wgsl") => out.push_str(LAYOUT),
+            Some("shared/power.wgsl") => out.push_str(POWER),
             Some(other) => panic!("unknown WGSL import {other}"),
             None => out.push_str(line),
         }
