@@ -14,7 +14,7 @@
 use crate::attribution::{Attribution, AttributionError, Method, attribute};
 use crate::backend::{BackendChoice, select};
 use crate::engine::{self, Backend, EngineError, Progress, RunOptions};
-use crate::scene::Scene;
+use crate::scene::{PREVIEW_CELLS, Scene};
 use crate::summary::Summary;
 use crate::sweep::SweepRow;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,8 +22,6 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Cells of the first, quick picture of a run; the full count follows.
-pub const PREVIEW_CELLS: u64 = 100_000;
 /// Cells per chunk in the app on the CPU engine: small enough that a cancel lands within tens of
 /// milliseconds.
 pub const APP_CHUNK: u64 = 1 << 16;
@@ -253,10 +251,7 @@ pub fn preview_of(scene: &Scene) -> Option<Scene> {
     if scene.cells <= 2 * PREVIEW_CELLS || scene.cells_per_pack() > PREVIEW_CELLS {
         return None;
     }
-    let mut s = scene.clone();
-    s.cells = PREVIEW_CELLS;
-    s.pack.window = s.pack.window.min(PREVIEW_CELLS).max(s.cells_per_pack());
-    Some(s)
+    Some(scene.preview())
 }
 
 fn line_thread(rx: Receiver<Job>, mut cx: Ctx) {

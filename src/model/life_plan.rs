@@ -9,9 +9,6 @@
 
 use crate::scene::{LifePacks, Scene};
 
-/// Packs kept whole per run (about): enough for a fade band's P5/P95 to a fraction of a percent.
-pub const KEPT_PACKS: u64 = 1000;
-
 /// The aging and keeping rule of a run (see the module doc).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LifePlan {
@@ -27,7 +24,7 @@ pub struct LifePlan {
 }
 
 impl LifePlan {
-    /// The plan of `scene` (`pack.life_packs`, `pack.window`, `cells`).
+    /// The plan of `scene` (`pack.life_packs`, `pack.band_packs`, `pack.window`, `cells`).
     pub fn new(scene: &Scene) -> LifePlan {
         let pack_size = scene.cells_per_pack().max(1);
         let window = scene.pack.window.max(1);
@@ -44,7 +41,7 @@ impl LifePlan {
         } else {
             total_slots.div_ceil(stride)
         };
-        let keep_stride = stride.saturating_mul(aged.div_ceil(KEPT_PACKS).max(1));
+        let keep_stride = stride.saturating_mul(aged.div_ceil(scene.pack.band_packs.max(1)).max(1));
         LifePlan {
             slots,
             stride,
@@ -85,7 +82,7 @@ mod tests {
     }
 
     /// "all" ages every slot up to 10⁷ cells and the packs of 10⁷ cells above; a count gives
-    /// about that many; kept slots are aged slots and about [`KEPT_PACKS`] of them.
+    /// about that many; kept slots are aged slots and about `pack.band_packs` of them.
     #[test]
     fn strides_follow_the_setting() {
         let all = LifePlan::new(&scene(&["cells=1000000"]));
@@ -100,12 +97,13 @@ mod tests {
         assert!((100..=105).contains(&n.aged_slots()), "{}", n.aged_slots());
         let none = LifePlan::new(&scene(&["cells=1000000", "pack.life_packs=0"]));
         assert!(!none.aged(0) && !none.kept(0) && none.aged_slots() == 0);
-        for p in [all, big, n] {
+        let band = LifePlan::new(&scene(&["cells=1000000", "pack.band_packs=250"]));
+        for (p, want) in [(all, 1000), (big, 1000), (n, 1000), (band, 250)] {
             assert_eq!(p.keep_stride % p.stride, 0);
             let kept = p.total_slots.div_ceil(p.keep_stride);
             assert!(
-                kept <= KEPT_PACKS && kept * 2 > KEPT_PACKS.min(p.aged_slots()),
-                "{kept}"
+                kept <= want && kept * 2 > want.min(p.aged_slots()),
+                "{kept} for {want}"
             );
         }
     }

@@ -10,8 +10,10 @@ mod load;
 mod validate;
 
 mod life_packs;
+mod preview;
 pub use life_packs::LifePacks;
 pub use load::{SceneError, builtin_names, from_toml_str, load};
+pub use preview::{PREVIEW_BAND_PACKS, PREVIEW_CELLS};
 pub use validate::validate;
 
 use serde::{Deserialize, Serialize};
@@ -250,6 +252,11 @@ pub struct Pack {
     /// an evenly spread sample of the packs 10⁷ cells would make, which the report states), or a
     /// count spread evenly over the run (P5/P50/P95 from 1000 packs are good to a few cycles).
     pub life_packs: LifePacks,
+    /// Aged packs kept whole, about (default 1000; a run with fewer aged packs keeps every other
+    /// one at most): their cells and whole fade curve, followed on past end of life to 10 points
+    /// below it, make the fade band and the packs table's cell lists. A kept pack costs about 2.5
+    /// packs followed only to their end. The app's preview keeps 250 ([`PREVIEW_BAND_PACKS`]).
+    pub band_packs: u64,
 }
 
 /// What the pack is asked for each cycle.
@@ -602,6 +609,7 @@ impl Pack {
             matching: Matching::Sorted,
             window: 100_000,
             life_packs: LifePacks::All,
+            band_packs: 1000,
         }
     }
 }

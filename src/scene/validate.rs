@@ -225,6 +225,7 @@ fn pack(s: &Scene) -> Result<(), SceneError> {
     if let LifePacks::Sample(n) = p.life_packs {
         count("pack.life_packs", u64::from(n), 0, 1_000_000)?;
     }
+    count("pack.band_packs", p.band_packs, 1, 100_000)?;
     Ok(())
 }
 
@@ -394,5 +395,16 @@ mod tests {
         s.winding.area_cv = f64::NAN;
         let e = validate(&s).unwrap_err().to_string();
         assert!(e.contains("winding.area_cv") && e.contains("NaN"), "{e}");
+    }
+
+    /// A band of no packs is refused, naming the key, the value and the range.
+    #[test]
+    fn band_packs_needs_one() {
+        let mut s = Scene::preset(Chemistry::Nmc21700);
+        s.pack.band_packs = 0;
+        let e = validate(&s).unwrap_err().to_string();
+        assert!(e.contains("pack.band_packs") && e.contains('0') && e.contains("100000"), "{e}");
+        s.pack.band_packs = 1;
+        validate(&s).unwrap();
     }
 }

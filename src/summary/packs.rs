@@ -53,7 +53,7 @@ impl AgedPack {
 }
 
 /// An aged pack kept whole: which cells it holds and its fade curve (the fade band, the packs
-/// table's cell lists). About [`KEPT_PACKS`](crate::model::life_plan::KEPT_PACKS) per run.
+/// table's cell lists). About `pack.band_packs` per run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct KeptPack {
     /// Its slot (an aged slot too).
