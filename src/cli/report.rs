@@ -305,9 +305,10 @@ pub struct Bench {
     pub cell_years_per_s: f64,
     /// The whole run of the scene, s.
     pub end_to_end_s: f64,
-    /// The app's path: 10⁵ cells of the scene, every pack aged, s.
+    /// The app's path: its preview of the scene (10⁵ cells, every pack aged), s, the median of
+    /// [`PREVIEW_RUNS`] runs.
     pub preview_s: f64,
-    /// 10⁶ cells of the scene, every pack aged, s.
+    /// 10⁶ cells of the scene, every pack aged, s, the median of [`FULL_RUNS`] runs.
     pub full_s: f64,
     pub peak_device_memory_bytes: Option<u64>,
     pub peak_host_memory_bytes: Option<u64>,
@@ -404,19 +405,33 @@ pub fn bench(scene: &Scene, backend: &mut dyn Backend) -> Result<Bench, CliError
     })
 }
 
+/// Runs of the preview whose median is `preview_s`: one run of ~50 ms on a shared machine
+/// varied by ±10 % from one bench to the next.
+pub const PREVIEW_RUNS: usize = 5;
+/// Runs of the 10⁶-cell run whose median is `full_s`.
+pub const FULL_RUNS: usize = 3;
+
 /// The app's path: its preview of this scene ([`Scene::preview`]: 10⁵ cells) and a run of 10⁶
-/// cells, every pack aged, s.
+/// cells, every pack aged: the median seconds of [`PREVIEW_RUNS`] and [`FULL_RUNS`] runs.
 fn app_path(scene: &Scene, backend: &mut dyn Backend) -> Result<(f64, f64), CliError> {
-    let mut timed = |mut s: Scene| -> Result<f64, CliError> {
+    let mut timed = |mut s: Scene, runs: usize| -> Result<f64, CliError> {
         s.pack.life_packs = crate::scene::LifePacks::All;
-        let t = Instant::now();
-        engine::run(&s, backend, &RunOptions::default(), &mut |_| {})?;
-        Ok(t.elapsed().as_secs_f64())
+        let mut secs = Vec::with_capacity(runs);
+        for _ in 0..runs {
+            let t = Instant::now();
+            engine::run(&s, backend, &RunOptions::default(), &mut |_| {})?;
+            secs.push(t.elapsed().as_secs_f64());
+        }
+        secs.sort_by(f64::total_cmp);
+        Ok(secs[runs / 2])
     };
     let mut full = scene.clone();
     full.cells = 1_000_000;
     full.pack.window = full.pack.window.min(full.cells).max(full.cells_per_pack());
-    Ok((timed(scene.preview())?, timed(full)?))
+    Ok((
+        timed(scene.preview(), PREVIEW_RUNS)?,
+        timed(full, FULL_RUNS)?,
+    ))
 }
 
 /// The bench as people read it.
@@ -460,7 +475,7 @@ pub fn bench_text(b: &Bench, scene: &Scene) -> String {
     let _ = writeln!(w, "  end to end     {:8.3} s", b.end_to_end_s);
     let _ = writeln!(
         w,
-        "  app path       preview {:.3} s (10⁵ cells, every pack), full {:.3} s (10⁶ cells, every pack)",
+        "  app path       preview {:.3} s (10⁵ cells, every pack), full {:.3} s (10⁶ cells, every pack); medians of {PREVIEW_RUNS} and {FULL_RUNS} runs",
         b.preview_s, b.full_s
     );
     if let (Some(r), Some(u)) = (b.readback_bytes_per_cell, b.upload_bytes_per_cell) {

@@ -403,7 +403,10 @@ mod tests {
         let mut s = Scene::preset(Chemistry::Nmc21700);
         s.pack.band_packs = 0;
         let e = validate(&s).unwrap_err().to_string();
-        assert!(e.contains("pack.band_packs") && e.contains('0') && e.contains("100000"), "{e}");
+        assert!(
+            e.contains("pack.band_packs") && e.contains('0') && e.contains("100000"),
+            "{e}"
+        );
         s.pack.band_packs = 1;
         validate(&s).unwrap();
     }
