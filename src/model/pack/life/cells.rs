@@ -4,7 +4,7 @@
 use super::{GroupPlace, cycling_factor, fade_scalar, overpotential_factor, sei_factor};
 use crate::model::aging::{
     AgingParams, CurrentTerms, HoistedStep, PowerLaws, PowerStates, RestTerms, power_steps_body,
-    step_rates_of, table_fits, table_lookup_unchecked,
+    step_rates_of, table_fits, table_lookups,
 };
 use crate::model::flags;
 use crate::model::pack::PackCell;
@@ -84,6 +84,10 @@ pub(super) struct Work {
     pub(super) k_cyc: Vec<f32>,
     /// Cycling stress-time of the step.
     pub(super) defc: Vec<f32>,
+    /// Temperature while cycling, K.
+    pub(super) t_cyc: Vec<f32>,
+    /// The rate table's cycling average at that temperature.
+    pub(super) table_cyc: Vec<f32>,
     /// Self-discharge over the step, Ah.
     pub(super) sd: Vec<f32>,
     /// Per group: `1 / conductance`, mΩ.
@@ -114,6 +118,8 @@ impl Work {
             k_cal: cells(),
             k_cyc: cells(),
             defc: cells(),
+            t_cyc: cells(),
+            table_cyc: cells(),
             sd: cells(),
             g_r: groups(),
             g_t_cool: groups(),
@@ -280,8 +286,9 @@ fn current_pass(a: &AgingParams, c: &Cells, w: &mut Work, pack_current: f32) {
     }
 }
 
-/// Each cell's conditions (its own and its tab's heat over its group's coolant) and fade rates
-/// for the step ([`step_rates_of`] of the law `NMC`).
+/// Each cell's conditions (its own and its tab's heat over its group's coolant), the rate table
+/// at its cycling temperature ([`table_lookups`], a pass of its own: its reads are gathers) and
+/// its fade rates for the step ([`step_rates_of`] of the law `NMC`).
 ///
 /// # Safety
 /// `table_fits(table, a)`.
@@ -289,14 +296,18 @@ fn current_pass(a: &AgingParams, c: &Cells, w: &mut Work, pack_current: f32) {
 unsafe fn rate_pass<const NMC: bool>(a: &AgingParams, table: &[f32], c: &Cells, w: &mut Work) {
     let n = c.q0.len();
     let (r, r_tab, cyc_factor) = (&c.r[..n], &c.r_tab[..n], &c.cyc_factor[..n]);
+    let (i_cell, t_cool, t_cyc) = (&w.i_cell[..n], &w.t_cool[..n], &mut w.t_cyc[..n]);
+    for i in 0..n {
+        let heat_w = i_cell[i] * i_cell[i] * r[i] * 1e-3;
+        let tab_w = i_cell[i] * i_cell[i] * r_tab[i] * 1e-3;
+        t_cyc[i] = t_cool[i] + heat_w * a.r_th + tab_w * a.tab_k_per_w;
+    }
+    // SAFETY: the caller's promise.
+    unsafe { table_lookups(table, a, &w.t_cyc[..n], 0, &mut w.table_cyc[..n]) };
     let (cal_factor, dt, scalar_cycles) = (&c.cal_factor[..n], &c.dt[..n], &c.scalar_cycles[..n]);
     let (rest_cal, rest_cyc) = (&c.rest_cal[..n], &c.rest_cyc[..n]);
-    let (i_cell, t_cool, dod, dod_term) = (
-        &w.i_cell[..n],
-        &w.t_cool[..n],
-        &w.dod[..n],
-        &w.dod_term[..n],
-    );
+    let (t_cyc, table_cyc) = (&w.t_cyc[..n], &w.table_cyc[..n]);
+    let (dod, dod_term) = (&w.dod[..n], &w.dod_term[..n]);
     let (sqrt_c, base, rest_exp, over) = (
         &w.sqrt_c[..n],
         &w.base[..n],
@@ -305,17 +316,12 @@ unsafe fn rate_pass<const NMC: bool>(a: &AgingParams, table: &[f32], c: &Cells, 
     );
     let (k_cal, k_cyc, defc) = (&mut w.k_cal[..n], &mut w.k_cyc[..n], &mut w.defc[..n]);
     for i in 0..n {
-        let heat_w = i_cell[i] * i_cell[i] * r[i] * 1e-3;
-        let tab_w = i_cell[i] * i_cell[i] * r_tab[i] * 1e-3;
-        let t_cyc_k = t_cool[i] + heat_w * a.r_th + tab_w * a.tab_k_per_w;
-        // SAFETY: the caller's promise.
-        let table_cyc = unsafe { table_lookup_unchecked(table, a, t_cyc_k, 0) };
         let rest = RestTerms {
             cal: rest_cal[i],
             cyc: rest_cyc[i],
         };
         let step = HoistedStep {
-            t_cyc_k,
+            t_cyc_k: t_cyc[i],
             efc_per_cycle: dod[i],
             dod_term: dod_term[i],
             current: CurrentTerms {
@@ -328,7 +334,7 @@ unsafe fn rate_pass<const NMC: bool>(a: &AgingParams, table: &[f32], c: &Cells, 
             dt: dt[i],
             scalar_cycles: scalar_cycles[i],
         };
-        let rates = step_rates_of::<NMC>(a, table_cyc, &rest, &step);
+        let rates = step_rates_of::<NMC>(a, table_cyc[i], &rest, &step);
         k_cal[i] = rates.k_cal;
         k_cyc[i] = rates.k_cyc;
         defc[i] = rates.defc;
