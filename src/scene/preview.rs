@@ -9,9 +9,9 @@ pub const PREVIEW_CELLS: u64 = 100_000;
 /// Packs kept whole in the preview ([`Scene::preview`]). By `pack.band_packs`' default a 10⁵-cell
 /// run keeps every other pack (507 of its 1 013), each followed on past its end at about twice
 /// the steps of one that stops there: a third of the preview's pack life for a band that the full
-/// run's replaces within half a second. With 203 kept (this bound) the preview's P5 curve stayed within
-/// 0.11–0.49 % of capacity (mean 0.04–0.30 %) of the band of a 10⁶-cell run with every pack
-/// kept, over three seeds; with the rule's 507, within 0.27–0.30 % (0.14–0.20 %).
+/// run's replaces within half a second. With 203 kept (this bound) the preview's P5 curve stayed
+/// within 0.11–0.49 % of capacity (mean 0.04–0.30 %) of the band of a 10⁶-cell run with every
+/// pack kept, over three seeds; with the default's 507, within 0.27–0.30 % (0.14–0.20 %).
 pub const PREVIEW_BAND_PACKS: u64 = 250;
 
 impl Scene {
