@@ -149,8 +149,8 @@ impl GpuBackend {
     }
 
     /// Most cells a resident run may grow the line's dispatch to, to hold one matching window
-    /// (default: what the device's bindings hold): bounds device memory on a shared device; a
-    /// larger window takes the engine's host path.
+    /// (default: what the device's bindings hold; rounded down to whole tiles of 4096): bounds
+    /// device memory on a shared device; a larger window takes the engine's host path.
     pub fn with_dispatch_limit(mut self, cells: u32) -> GpuBackend {
         self.dispatch_limit = cells;
         self
@@ -240,14 +240,17 @@ impl GpuBackend {
         let Ok(want) = u32::try_from(window.div_ceil(tile) * tile) else {
             return Ok(None);
         };
-        let most = CellLinePass::dispatch_cap(&self.ctx, want)?.min(self.dispatch_limit);
+        // Whole tiles within the limit: a dispatch is whole tiles, so a limit between two tiles
+        // allows the lower one (growing to `want` overshot it by up to a tile).
+        let limit = self.dispatch_limit / cell_line::TILE * cell_line::TILE;
+        let most = CellLinePass::dispatch_cap(&self.ctx, want)?.min(limit);
         if u64::from(most) < window {
             return Ok(None);
         }
         if let Some(old) = self.line.take() {
             old.release(&self.ctx);
         }
-        let grown = CellLinePass::new(&self.ctx, want)?;
+        let grown = CellLinePass::new(&self.ctx, want.min(most))?;
         let cap = grown.cap;
         self.line = Some(grown);
         Ok(Some(cap))

@@ -438,6 +438,21 @@ fn window_beyond_the_dispatch_limit_takes_the_host_path() {
         g.run_windows(&scene, 0..scene.cells, &plan, None, &mut |_| {})
             .is_none()
     );
+    // A limit between two whole tiles (a dispatch is whole tiles of 4 096) allows the lower one:
+    // a window of 9 000 cells needs three tiles, 12 288 cells, over a limit of 10 000.
+    let mut tight = GpuBackend::new(AdapterPolicy::Any)
+        .expect("a third device")
+        .with_dispatch(4096)
+        .with_dispatch_limit(10_000);
+    for (window, fits) in [(9_000u64, false), (8_000, true)] {
+        let s = scene_with(&[
+            "cells=20000",
+            &format!("pack.window={window}"),
+            "pack.life_packs=0",
+        ]);
+        let r = tight.run_windows(&s, 0..s.cells, &LifePlan::new(&s), None, &mut |_| {});
+        assert_eq!(r.is_some(), fits, "window {window}, limit 10 000");
+    }
     let gs = engine::run(&scene, &mut g, &RunOptions::default(), &mut |_| {}).expect("host path");
     let mut cpu = CpuBackend::new(None);
     let c = engine::run(&scene, &mut cpu, &RunOptions::default(), &mut |_| {}).unwrap();
