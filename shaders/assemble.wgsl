@@ -106,14 +106,18 @@ const NO_DIGIT: u32 = 0xFFFFFFFFu;
 @group(0) @binding(16) var<storage, read> kept_packs: array<u32>;
 @group(0) @binding(17) var<storage, read_write> kept_ids: array<vec2<u32>>;
 
-var<workgroup> w_hist: array<atomic<u32>, 256>;
-// Which invocations of a scatter round hold each digit: 256 digits × MASK_WORDS words of 32
+// The radix's 256 digits (8 bits a pass). `radix_hist` clears and writes its histogram one digit
+// an invocation, and `workgroup_exclusive` scans one value an invocation: both need AWG = DIGITS.
+const DIGITS: u32 = 256u;
+const_assert AWG == DIGITS;
+var<workgroup> w_hist: array<atomic<u32>, DIGITS>;
+// Which invocations of a scatter round hold each digit: DIGITS × MASK_WORDS words of 32
 // invocations (cleared before the first round and after each). From AWG, so no other width
 // can overrun a digit's words.
 const MASK_WORDS: u32 = AWG / 32u;
 const_assert AWG % 32u == 0u;
-var<workgroup> w_mask: array<atomic<u32>, 256u * MASK_WORDS>;
-var<workgroup> w_scan: array<vec2<u32>, 256>;
+var<workgroup> w_mask: array<atomic<u32>, DIGITS * MASK_WORDS>;
+var<workgroup> w_scan: array<vec2<u32>, AWG>;
 // keys_main: the workgroup's cells per segment, from the segment of its first cell's window (a
 // workgroup of consecutive cells spans one or two windows), so that a segment's count takes one
 // global atomic a workgroup instead of one a cell.
@@ -260,10 +264,10 @@ fn workgroup_exclusive(lid: u32, own: vec2<u32>) -> vec2<u32> {
     return w_scan[lid] - own;
 }
 
-// One workgroup: exclusive prefix over counts[0 .. 256 · n_blocks] (digit-major).
+// One workgroup: exclusive prefix over counts[0 .. DIGITS · n_blocks] (digit-major).
 @compute @workgroup_size(AWG)
 fn radix_scan(@builtin(local_invocation_index) lid: u32) {
-    let len = 256u * ap.n_blocks;
+    let len = DIGITS * ap.n_blocks;
     let per = (len + AWG - 1u) / AWG;
     let lo = min(lid * per, len);
     let hi = min(lo + per, len);
@@ -292,7 +296,7 @@ fn radix_scatter(
     }
     let n = atomicLoad(&asm_meta[META_N]);
     // The masks start at zero (the pipelines skip workgroup memory's zero-initialisation).
-    for (var k = lid; k < 256u * MASK_WORDS; k += AWG) {
+    for (var k = lid; k < DIGITS * MASK_WORDS; k += AWG) {
         atomicStore(&w_mask[k], 0u);
     }
     workgroupBarrier();
