@@ -222,7 +222,7 @@ fn count_input(@builtin(local_invocation_index) lid: u32) {
 
 fn digit_of(pos: u32) -> u32 {
     let v = select(keys[pos], segs[pos], rp.from_seg == 1u);
-    return (v >> rp.shift) & 0xFFu;
+    return (v >> rp.shift) & (DIGITS - 1u);
 }
 
 @compute @workgroup_size(AWG)

@@ -15,6 +15,10 @@ use crate::scene::Matching;
 
 /// Invocations per workgroup (`AWG`).
 pub const AWG: u32 = 256;
+/// The radix's digits, 8 bits a pass (`DIGITS`): a histogram and a scan take one an invocation,
+/// so a workgroup is one digit an invocation.
+pub const DIGITS: u32 = 256;
+const _: () = assert!(AWG == DIGITS);
 /// Rounds of `AWG` elements a radix workgroup takes (`ROUNDS`).
 pub const ROUNDS: u32 = 16;
 /// Elements per radix block (`BLOCK`).
@@ -131,7 +135,7 @@ impl AsmBuffers {
                 ctx.buffer("sort positions A", n * 4, st)?,
                 ctx.buffer("sort positions B", n * 4, st)?,
             ],
-            counts: ctx.buffer("radix counts", 256 * blocks * 4, st)?,
+            counts: ctx.buffer("radix counts", DIGITS as u64 * blocks * 4, st)?,
             seg_count: ctx.buffer("segment counts", u64::from(segs) * 4, st)?,
             seg_start: ctx.buffer("segment starts", u64::from(segs) * 4, st)?,
             pack_start: ctx.buffer("segment packs", u64::from(segs + 1) * 4, st)?,

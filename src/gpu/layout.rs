@@ -494,6 +494,7 @@ mod tests {
             ("META_WINDOWS", assemble::META_WINDOWS),
             ("META_PACKS", assemble::META_PACKS),
             ("AWG", assemble::AWG),
+            ("DIGITS", assemble::DIGITS),
             ("ROUNDS", assemble::ROUNDS),
             ("BLOCK", assemble::BLOCK),
             ("MASK_WORDS", assemble::AWG / 32),
