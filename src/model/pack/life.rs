@@ -214,15 +214,11 @@ pub fn simulate_pack_to(
     cells: &[PackCell],
     follow: Follow,
 ) -> PackLife {
-    simulate_pack_cells(a, table, rng, cells, follow).0
+    simulate_pack_run(a, table, rng, cells, follow).0
 }
 
 /// [`simulate_pack`], also returning each cell's fade state where the simulation stopped (the CPU
-/// only: for tests of how a group's cells age apart). The whole step loop compiled for AVX2 and
-/// FMA where the CPU has them: the per-group loops (DOD, its term, coolant temperature,
-/// conductance) are a fifth of pack life's time and otherwise run 4 lanes wide (the step's
-/// functions are `inline(always)` to be compiled into this); the same
-/// operations (no contraction: the only fused ones are explicit `mul_add`s), so the same bits.
+/// only: for tests of how a group's cells age apart).
 pub fn simulate_pack_cells(
     a: &AgingParams,
     table: &[f32],
@@ -230,6 +226,28 @@ pub fn simulate_pack_cells(
     cells: &[PackCell],
     follow: Follow,
 ) -> (PackLife, Vec<CellAge>) {
+    let (life, c) = simulate_pack_run(a, table, rng, cells, follow);
+    let ages = (0..c.q0.len())
+        .map(|i| CellAge {
+            cal: c.cal.get(i),
+            cyc: c.cyc.get(i),
+        })
+        .collect();
+    (life, ages)
+}
+
+/// A pack's life and its cells where it stopped. The whole step loop compiled for AVX2 and FMA
+/// where the CPU has them: the per-group loops (DOD, its term, coolant temperature,
+/// conductance) are a fifth of pack life's time and otherwise run 4 lanes wide (the step's
+/// functions are `inline(always)` to be compiled into this); the same operations (no
+/// contraction: the only fused ones are explicit `mul_add`s), so the same bits.
+fn simulate_pack_run(
+    a: &AgingParams,
+    table: &[f32],
+    rng: &Philox,
+    cells: &[PackCell],
+    follow: Follow,
+) -> (PackLife, Cells) {
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
         // SAFETY: the CPU has AVX2 and FMA.
@@ -238,7 +256,7 @@ pub fn simulate_pack_cells(
     simulate_pack_body(a, table, rng, cells, follow)
 }
 
-/// [`simulate_pack_cells`] for AVX2 and FMA.
+/// [`simulate_pack_run`] for AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn simulate_pack_avx2(
@@ -247,11 +265,11 @@ unsafe fn simulate_pack_avx2(
     rng: &Philox,
     cells: &[PackCell],
     follow: Follow,
-) -> (PackLife, Vec<CellAge>) {
+) -> (PackLife, Cells) {
     simulate_pack_body(a, table, rng, cells, follow)
 }
 
-/// The body of [`simulate_pack_cells`].
+/// The body of [`simulate_pack_run`].
 #[inline(always)]
 fn simulate_pack_body(
     a: &AgingParams,
@@ -259,7 +277,7 @@ fn simulate_pack_body(
     rng: &Philox,
     cells: &[PackCell],
     follow: Follow,
-) -> (PackLife, Vec<CellAge>) {
+) -> (PackLife, Cells) {
     let np = a.parallel as usize;
     let ns = a.series as usize;
     debug_assert_eq!(cells.len(), np * ns);
@@ -297,20 +315,15 @@ fn simulate_pack_body(
         run.age(a, table, rng, &duty, &mut end);
     }
     let (cycles, reason) = end.unwrap_or((a.max_steps * a.cycles_per_step as u32, EndOfLife::Cap));
-    let c = &run.cells;
+    let calendar_share = calendar_share.unwrap_or_else(|| calendar_share_of(&run.cells));
     (
         PackLife {
             cycles,
             reason,
-            calendar_share: calendar_share.unwrap_or_else(|| calendar_share_of(c)),
+            calendar_share,
             curve,
         },
-        (0..c.q0.len())
-            .map(|i| CellAge {
-                cal: c.cal.get(i),
-                cyc: c.cyc.get(i),
-            })
-            .collect(),
+        run.cells,
     )
 }
 
