@@ -316,6 +316,7 @@ fn simulate_pack_body(
     }
     let (cycles, reason) = end.unwrap_or((a.max_steps * a.cycles_per_step as u32, EndOfLife::Cap));
     let calendar_share = calendar_share.unwrap_or_else(|| calendar_share_of(&run.cells));
+    run.work.give_back();
     (
         PackLife {
             cycles,
@@ -364,7 +365,7 @@ impl PackRun {
             cells: init_cells(a, table, rng, cells, &places),
             pos: places.iter().map(|p| p.pos).collect(),
             t_base: places.iter().map(|p| p.t_base).collect(),
-            work: Work::new(cells.len(), ns),
+            work: Work::take(cells.len(), ns),
             current_at: None,
             offset: vec![0.0f32; ns],
             q_groups: vec![0.0f32; if np > 1 { ns } else { 0 }],

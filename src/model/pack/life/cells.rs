@@ -100,32 +100,57 @@ pub(super) struct Work {
     pub(super) g_term: Vec<f32>,
 }
 
+thread_local! {
+    /// The work arrays of the last pack this thread aged, lent to its next ([`Work::take`]):
+    /// making 19 arrays a pack was ≈ 1 % of pack life.
+    static SPARE: std::cell::Cell<Work> = std::cell::Cell::new(Work::default());
+}
+
 impl Work {
-    /// The work arrays of a pack of `n` cells in `ns` groups.
-    pub(super) fn new(n: usize, ns: usize) -> Work {
-        let cells = || vec![0.0f32; n];
-        let groups = || vec![0.0f32; ns];
-        Work {
-            g_sum: cells(),
-            t_cool: cells(),
-            dod: cells(),
-            dod_term: cells(),
-            i_cell: cells(),
-            sqrt_c: cells(),
-            base: cells(),
-            rest_exp: cells(),
-            overpotential: vec![1.0; n],
-            k_cal: cells(),
-            k_cyc: cells(),
-            defc: cells(),
-            t_cyc: cells(),
-            table_cyc: cells(),
-            sd: cells(),
-            g_r: groups(),
-            g_t_cool: groups(),
-            g_dod: groups(),
-            g_term: groups(),
+    /// The work arrays of a pack of `n` cells in `ns` groups (the thread's spare ones, refilled):
+    /// zeros, and ones for the overpotential factor.
+    pub(super) fn take(n: usize, ns: usize) -> Work {
+        let mut w = SPARE.take();
+        let Work {
+            g_sum,
+            t_cool,
+            dod,
+            dod_term,
+            i_cell,
+            sqrt_c,
+            base,
+            rest_exp,
+            overpotential,
+            k_cal,
+            k_cyc,
+            defc,
+            t_cyc,
+            table_cyc,
+            sd,
+            g_r,
+            g_t_cool,
+            g_dod,
+            g_term,
+        } = &mut w;
+        for v in [
+            g_sum, t_cool, dod, dod_term, i_cell, sqrt_c, base, rest_exp, k_cal, k_cyc, defc,
+            t_cyc, table_cyc, sd,
+        ] {
+            v.clear();
+            v.resize(n, 0.0);
         }
+        overpotential.clear();
+        overpotential.resize(n, 1.0);
+        for v in [g_r, g_t_cool, g_dod, g_term] {
+            v.clear();
+            v.resize(ns, 0.0);
+        }
+        w
+    }
+
+    /// Back to the thread's spare, for its next pack.
+    pub(super) fn give_back(self) {
+        SPARE.set(self);
     }
 }
 
