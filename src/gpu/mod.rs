@@ -250,7 +250,7 @@ impl GpuBackend {
         if let Some(old) = self.line.take() {
             old.release(&self.ctx);
         }
-        let grown = CellLinePass::new(&self.ctx, want.min(most))?;
+        let grown = CellLinePass::new(&self.ctx, most)?;
         let cap = grown.cap;
         self.line = Some(grown);
         Ok(Some(cap))

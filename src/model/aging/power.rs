@@ -462,7 +462,6 @@ mod tests {
                     }
                 }
             }
-            let law = PowerLaw::new(p);
             let s = PowerState {
                 loss: 0.1,
                 x: 10.0,
