@@ -33,6 +33,17 @@ fn bench(c: &mut Criterion) {
             len
         })
     });
+    // The same pass on one thread: the per-cell cost of line, statistics and compaction together,
+    // without the second core's share of a shared machine's noise.
+    let mut one = CpuBackend::new(Some(1));
+    g.bench_function("cpu_backend_1M_1thread", |b| {
+        b.iter(|| {
+            let passed = one.cell_line(&p, &spec, 0, n).unwrap().passed;
+            let len = black_box(passed.len());
+            one.recycle(passed);
+            len
+        })
+    });
     g.finish();
 }
 

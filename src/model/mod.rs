@@ -277,6 +277,11 @@ pub trait Word: Copy {
     fn normal(self) -> Self::F;
     /// [`uniform_open`] of each word.
     fn uniform(self) -> Self::F;
+    /// [`Word::normal`] of each of `N` words.
+    #[inline(always)]
+    fn normals<const N: usize>(words: [Self; N]) -> [Self::F; N] {
+        words.map(Self::normal)
+    }
 }
 
 impl Word for u32 {
@@ -295,27 +300,48 @@ impl<const L: usize> Word for [u32; L] {
     type F = [f32; L];
     #[inline(always)]
     fn normal(self) -> [f32; L] {
-        // `rng::normal` lane by lane, in fixed-width loops of branch-free arithmetic that
-        // vectorise; the tail polynomial (0.34 % of draws) only for groups that have a tail lane.
-        let (mut x, mut w, mut p) = ([0.0f32; L], [0.0f32; L], [0.0f32; L]);
+        let [z] = Self::normals([self]);
+        z
+    }
+    /// `rng::normal` lane by lane over all `N·L` lanes, in fixed-width loops of branch-free
+    /// arithmetic that vectorise; the tail polynomial (0.34 % of draws) only where some lane needs
+    /// it. One pass over all the words, not word after word: a normal is two chains of dependent
+    /// Horner steps (the logarithm's, then the central polynomial's), and a loop of many
+    /// independent ones lets the vectoriser interleave them, where word after word left the core
+    /// waiting on one chain at a time (one thread's line +9 %, the same bits).
+    #[inline(always)]
+    fn normals<const N: usize>(words: [Self; N]) -> [[f32; L]; N] {
+        let (mut x, mut w, mut p) = ([[0.0f32; L]; N], [[0.0f32; L]; N], [[0.0f32; L]; N]);
+        let n = N * L;
+        let words = &words.as_flattened()[..n];
+        let (xf, wf, pf) = (
+            &mut x.as_flattened_mut()[..n],
+            &mut w.as_flattened_mut()[..n],
+            &mut p.as_flattened_mut()[..n],
+        );
         // A count, not a `bool` or-ed per lane: that the compiler keeps as a vector compare.
         let mut tail = 0u32;
-        for l in 0..L {
-            x[l] = 2.0 * uniform_open(self[l]) - 1.0;
-            w[l] = erfinv_w(x[l]);
-            p[l] = erfinv_central(w[l]);
-            tail += u32::from(w[l] >= ERFINV_TAIL);
+        for i in 0..n {
+            xf[i] = 2.0 * uniform_open(words[i]) - 1.0;
+            wf[i] = erfinv_w(xf[i]);
+        }
+        for i in 0..n {
+            pf[i] = erfinv_central(wf[i]);
+            tail += u32::from(wf[i] >= ERFINV_TAIL);
         }
         if tail > 0 {
-            for l in 0..L {
-                if w[l] >= ERFINV_TAIL {
-                    p[l] = erfinv_tail(w[l]);
+            for i in 0..n {
+                if wf[i] >= ERFINV_TAIL {
+                    pf[i] = erfinv_tail(wf[i]);
                 }
             }
         }
-        let mut z = [0.0; L];
-        for l in 0..L {
-            z[l] = std::f32::consts::SQRT_2 * (p[l] * x[l]);
+        let mut z = [[0.0f32; L]; N];
+        for (zi, (&pi, &xi)) in z.as_flattened_mut()[..n]
+            .iter_mut()
+            .zip(pf.iter().zip(xf.iter()))
+        {
+            *zi = std::f32::consts::SQRT_2 * (pi * xi);
         }
         z
     }
@@ -352,18 +378,16 @@ pub struct Draws<F> {
 #[inline(always)]
 pub fn draws<W: Word>(w: &[[W; 4]; 6]) -> Draws<W::F> {
     let [c, k, wi, f, fo, e] = w;
+    let [c0, c1, k0, wi0, wi1, wi2, f0, fo0, fo1, e0, e1, e2] = W::normals([
+        c[0], c[1], k[0], wi[0], wi[1], wi[2], f[0], fo[0], fo[1], e[0], e[1], e[2],
+    ]);
     Draws {
-        coating: [c[0].normal(), c[1].normal(), c[2].uniform()],
-        calendering: k[0].normal(),
-        winding: [wi[0].normal(), wi[1].normal(), wi[2].normal()],
-        filling: f[0].normal(),
-        formation: [
-            fo[0].normal(),
-            fo[1].normal(),
-            fo[2].uniform(),
-            fo[3].uniform(),
-        ],
-        eol: [e[0].normal(), e[1].normal(), e[2].normal()],
+        coating: [c0, c1, c[2].uniform()],
+        calendering: k0,
+        winding: [wi0, wi1, wi2],
+        filling: f0,
+        formation: [fo0, fo1, fo[2].uniform(), fo[3].uniform()],
+        eol: [e0, e1, e2],
     }
 }
 
