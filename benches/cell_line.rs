@@ -21,29 +21,24 @@ fn bench(c: &mut Criterion) {
     g.bench_function("simulate_1thread_64k", |b| {
         b.iter(|| simulate_range(black_box(&p), 0, &mut out))
     });
-    // The backend pass: every core, statistics, passed cells out (the buffer handed back, as the
-    // engine does).
-    let mut cpu = CpuBackend::new(None);
+    // The backend pass: statistics, passed cells out (the buffer handed back, as the engine does);
+    // on every core, and on one thread: the per-cell cost of line, statistics and compaction
+    // together, without the second core's share of a shared machine's noise.
     g.throughput(Throughput::Elements(n));
-    g.bench_function("cpu_backend_1M", |b| {
-        b.iter(|| {
-            let passed = cpu.cell_line(&p, &spec, 0, n).unwrap().passed;
-            let len = black_box(passed.len());
-            cpu.recycle(passed);
-            len
-        })
-    });
-    // The same pass on one thread: the per-cell cost of line, statistics and compaction together,
-    // without the second core's share of a shared machine's noise.
-    let mut one = CpuBackend::new(Some(1));
-    g.bench_function("cpu_backend_1M_1thread", |b| {
-        b.iter(|| {
-            let passed = one.cell_line(&p, &spec, 0, n).unwrap().passed;
-            let len = black_box(passed.len());
-            one.recycle(passed);
-            len
-        })
-    });
+    for (name, threads) in [
+        ("cpu_backend_1M", None),
+        ("cpu_backend_1M_1thread", Some(1)),
+    ] {
+        let mut cpu = CpuBackend::new(threads);
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let passed = cpu.cell_line(&p, &spec, 0, n).unwrap().passed;
+                let len = black_box(passed.len());
+                cpu.recycle(passed);
+                len
+            })
+        });
+    }
     g.finish();
 }
 
