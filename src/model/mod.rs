@@ -308,7 +308,7 @@ impl<const L: usize> Word for [u32; L] {
     /// it. One pass over all the words, not word after word: a normal is two chains of dependent
     /// Horner steps (the logarithm's, then the central polynomial's), and a loop of many
     /// independent ones lets the vectoriser interleave them, where word after word left the core
-    /// waiting on one chain at a time (one thread's line +9 %, the same bits).
+    /// waiting on one chain at a time (one thread's line +8 %, the same bits).
     #[inline(always)]
     fn normals<const N: usize>(words: [Self; N]) -> [[f32; L]; N] {
         let (mut x, mut w, mut p) = ([[0.0f32; L]; N], [[0.0f32; L]; N], [[0.0f32; L]; N]);
