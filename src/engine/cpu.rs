@@ -6,7 +6,7 @@
 
 use super::{Backend, ChunkResult, EngineError, simulate_range};
 use crate::model::aging::{AgingParams, RateTable};
-use crate::model::pack::{Follow, PackCell, PackLife, simulate_pack_to};
+use crate::model::pack::{Follow, PackCell, PackLife, PackPlaces, simulate_pack_placed};
 use crate::model::{CellRecord, LineParams};
 use crate::summary::{HistSpec, LineStats, Tally};
 use rayon::prelude::*;
@@ -261,11 +261,14 @@ impl Backend for CpuBackend {
             "one Follow per pack"
         );
         let rng = crate::rng::Philox::new(u64::from(a.seed_lo) | (u64::from(a.seed_hi) << 32));
+        let places = PackPlaces::new(a, &table.values);
         Ok(self.pool.install(|| {
             cells
                 .par_chunks_exact(size)
                 .zip(follow)
-                .map(|(pack, &how)| simulate_pack_to(a, &table.values, &rng, pack, how))
+                .map(|(pack, &how)| {
+                    simulate_pack_placed(a, &table.values, &places, &rng, pack, how)
+                })
                 .collect()
         }))
     }

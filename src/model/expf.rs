@@ -53,6 +53,18 @@ const C: [u64; 3] = [0x3ebc6af84b912394, 0x3f2ebfce50fac4f3, 0x3f962e42ff0c52d6]
 /// A lane whose `(bits >> 20) & 0x7ff` is above this is one of glibc's special cases.
 const SPECIAL: i32 = 0x42a;
 
+/// `x.map(f32::exp)`, bit for bit: [`exp8_fma`] where the system's `expf` is glibc's FMA variant
+/// (glibc on a CPU with AVX2 and FMA), else a call per lane.
+#[inline(always)]
+pub fn exp8(x: [f32; 8]) -> [f32; 8] {
+    #[cfg(all(target_arch = "x86_64", target_env = "gnu"))]
+    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        // SAFETY: AVX2 and FMA were detected.
+        return unsafe { exp8_fma(x) };
+    }
+    x.map(f32::exp)
+}
+
 /// `x.map(f32::exp)` where the system's `expf` is glibc's FMA variant (see the module).
 ///
 /// # Safety

@@ -78,14 +78,8 @@ impl LaneWords for Avx2 {
     }
     #[inline(always)]
     fn exp(x: [f32; LANES]) -> [f32; LANES] {
-        // Only where the system's `expf` is glibc's FMA variant, which glibc itself picks on a
-        // CPU with AVX2 (present here) and FMA: `exp8_fma` is bit for bit that function.
-        #[cfg(target_env = "gnu")]
-        if std::is_x86_feature_detected!("fma") {
-            // SAFETY: AVX2 (see `words`) and FMA were detected.
-            return unsafe { super::expf::exp8_fma(x) };
-        }
-        libm_exp(x)
+        // Eight lanes at once where the system's `expf` is glibc's FMA variant (bit for bit).
+        super::expf::exp8(x)
     }
 }
 

@@ -8,8 +8,9 @@ use bytemuck::{Pod, Zeroable};
 
 pub mod life;
 pub use life::{
-    EndOfLife, Follow, PackLife, cycling_factor, fade_scalar, nominal_cell_life, np_factor,
-    overpotential_factor, sei_factor, simulate_pack, simulate_pack_cells, simulate_pack_to,
+    EndOfLife, Follow, PackLife, PackPlaces, cycling_factor, fade_scalar, nominal_cell_life,
+    np_factor, overpotential_factor, sei_factor, simulate_pack, simulate_pack_cells,
+    simulate_pack_placed, simulate_pack_to,
 };
 
 /// What pack assembly and life need of a passed cell. Shared with WGSL (`PackCell`).

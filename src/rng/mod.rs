@@ -108,10 +108,7 @@ impl Philox {
 
 /// Philox4x32-10 for `L` consecutive indices at once: lane `l` is
 /// `philox4x32([first + l (lo, hi)], stream, draw], key)`, word for word what [`Philox::words`]
-/// gives. Written as fixed-width loops over the lanes (structure of arrays) so that the compiler
-/// turns each 32×32→64 multiply into vector multiplies (`vpmuludq` with AVX2): the CPU line's
-/// generator cost is this, per cell, divided by the lane width.
-#[allow(clippy::needless_range_loop)] // lane-indexed SoA loops are what vectorises
+/// gives ([`philox4x32_lanes_at`] of those indices).
 #[inline(always)]
 pub fn philox4x32_lanes<const L: usize>(
     key: [u32; 2],
@@ -119,11 +116,32 @@ pub fn philox4x32_lanes<const L: usize>(
     stream: u32,
     draw: u32,
 ) -> [[u32; L]; 4] {
+    philox4x32_lanes_at(
+        key,
+        std::array::from_fn(|l| first.wrapping_add(l as u64)),
+        stream,
+        draw,
+    )
+}
+
+/// Philox4x32-10 for `L` indices at once: lane `l` is `philox4x32([index[l] (lo, hi), stream,
+/// draw], key)`, word for word what [`Philox::words`] gives. Written as fixed-width loops over
+/// the lanes (structure of arrays) so that the compiler turns each 32×32→64 multiply into vector
+/// multiplies (`vpmuludq` with AVX2): the CPU line's generator cost is this, per cell, divided by
+/// the lane width; pack life's fade scalars draw a pack's cells (indices anywhere in a window)
+/// this way.
+#[allow(clippy::needless_range_loop)] // lane-indexed SoA loops are what vectorises
+#[inline(always)]
+pub fn philox4x32_lanes_at<const L: usize>(
+    key: [u32; 2],
+    index: [u64; L],
+    stream: u32,
+    draw: u32,
+) -> [[u32; L]; 4] {
     let mut c = [[0u32; L]; 4];
     for l in 0..L {
-        let index = first.wrapping_add(l as u64);
-        c[0][l] = index as u32;
-        c[1][l] = (index >> 32) as u32;
+        c[0][l] = index[l] as u32;
+        c[1][l] = (index[l] >> 32) as u32;
         c[2][l] = stream;
         c[3][l] = draw;
     }
@@ -646,6 +664,28 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    /// The lane generator at scattered indices (a pack's cells: anywhere in a window, across
+    /// the 2³² carry) gives each lane the scalar generator's words.
+    #[test]
+    fn lanes_at_scattered_indices_equal_scalar_words() {
+        let g = Philox::new(0x0fed_cba9_8765_4321);
+        let index = [
+            7u64,
+            3,
+            (1 << 32) + 11,
+            0,
+            u64::MAX,
+            1 << 40,
+            12_345_678_901,
+            2,
+        ];
+        let w = philox4x32_lanes_at::<8>(g.key(), index, stream::AGING_CELL, 0);
+        for (l, &i) in index.iter().enumerate() {
+            let s = g.words(i, stream::AGING_CELL, 0);
+            assert_eq!(s, [w[0][l], w[1][l], w[2][l], w[3][l]], "index {i}");
         }
     }
 

@@ -10,7 +10,7 @@
 mod cells;
 
 use super::PackCell;
-use crate::model::aging::{AgingParams, CellAge, Nominal, RateTable, dod_term, exp_f32};
+use crate::model::aging::{AgingParams, CellAge, Nominal, RateTable, RestTerms, dod_term, exp_f32};
 use crate::model::flags;
 use crate::rng::{Philox, box_muller, stream};
 use crate::scene::Scene;
@@ -74,7 +74,13 @@ pub struct PackLife {
 #[inline]
 pub fn fade_scalar(rng: &Philox, a: &AgingParams, index: u64) -> f32 {
     let u = rng.uniforms(index, stream::AGING_CELL, 0);
-    (a.fade_sigma * box_muller(u[0], u[1]).0).exp()
+    fade_exponent(a, u[0], u[1]).exp()
+}
+
+/// The exponent of [`fade_scalar`] from the cell's first two uniforms: `σ·z`, `z` by Box–Muller.
+#[inline(always)]
+pub(crate) fn fade_exponent(a: &AgingParams, u0: f32, u1: f32) -> f32 {
+    a.fade_sigma * box_muller(u0, u1).0
 }
 
 /// N/P margin → cycling fade: `exp(np_fade_per_np · (N/P_design − N/P))`, 1 for a cell coated at
@@ -84,7 +90,13 @@ pub fn fade_scalar(rng: &Philox, a: &AgingParams, index: u64) -> f32 {
 /// reading of that ordering, not a fit (docs/MODEL.md).
 #[inline]
 pub fn np_factor(a: &AgingParams, np_ratio: f32) -> f32 {
-    (a.np_fade_per_np * (a.np_design - np_ratio)).exp()
+    np_exponent(a, np_ratio).exp()
+}
+
+/// The exponent of [`np_factor`].
+#[inline(always)]
+pub(crate) fn np_exponent(a: &AgingParams, np_ratio: f32) -> f32 {
+    a.np_fade_per_np * (a.np_design - np_ratio)
 }
 
 /// Resistance → overpotential → plating and side reactions at C-rate: the cycling rate is
@@ -111,6 +123,13 @@ pub fn overpotential_factor(a: &AgingParams, i_cell: f32, r0_mohm: f32) -> f32 {
 /// term depends on the cell's share of the current and is applied each step.)
 #[inline]
 pub fn cycling_factor(a: &AgingParams, c: &PackCell) -> f32 {
+    cycling_factor_with(a, c, np_factor(a, c.np_ratio))
+}
+
+/// [`cycling_factor`] with the cell's [`np_factor`] given (pack life computes those eight at a
+/// time).
+#[inline(always)]
+pub(crate) fn cycling_factor_with(a: &AgingParams, c: &PackCell, np_factor: f32) -> f32 {
     let np_plating = if c.np_ratio < a.plating_np {
         a.plating_factor
     } else {
@@ -122,10 +141,7 @@ pub fn cycling_factor(a: &AgingParams, c: &PackCell) -> f32 {
     } else {
         1.0
     };
-    np_plating
-        * edge_plating
-        * (1.0 + a.underfill_factor * c.fill_shortfall)
-        * np_factor(a, c.np_ratio)
+    np_plating * edge_plating * (1.0 + a.underfill_factor * c.fill_shortfall) * np_factor
 }
 
 /// Formation → SEI → calendar fade: `(loss_nominal / loss)^exponent`. SEI grows parabolically
@@ -214,7 +230,20 @@ pub fn simulate_pack_to(
     cells: &[PackCell],
     follow: Follow,
 ) -> PackLife {
-    simulate_pack_run(a, table, rng, cells, follow).0
+    simulate_pack_placed(a, table, &PackPlaces::new(a, table), rng, cells, follow)
+}
+
+/// [`simulate_pack_to`] with the groups' places made beforehand, once for all the packs of a run
+/// (`places` made by [`PackPlaces::new`] of the same `a` and `table`).
+pub fn simulate_pack_placed(
+    a: &AgingParams,
+    table: &[f32],
+    places: &PackPlaces,
+    rng: &Philox,
+    cells: &[PackCell],
+    follow: Follow,
+) -> PackLife {
+    simulate_pack_run(a, table, places, rng, cells, follow).0
 }
 
 /// [`simulate_pack`], also returning each cell's fade state where the simulation stopped (the CPU
@@ -226,7 +255,8 @@ pub fn simulate_pack_cells(
     cells: &[PackCell],
     follow: Follow,
 ) -> (PackLife, Vec<CellAge>) {
-    let (life, c) = simulate_pack_run(a, table, rng, cells, follow);
+    let places = PackPlaces::new(a, table);
+    let (life, c) = simulate_pack_run(a, table, &places, rng, cells, follow);
     let ages = (0..c.q0.len())
         .map(|i| CellAge {
             cal: c.cal.get(i),
@@ -244,6 +274,7 @@ pub fn simulate_pack_cells(
 fn simulate_pack_run(
     a: &AgingParams,
     table: &[f32],
+    places: &PackPlaces,
     rng: &Philox,
     cells: &[PackCell],
     follow: Follow,
@@ -251,9 +282,9 @@ fn simulate_pack_run(
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
         // SAFETY: the CPU has AVX2 and FMA.
-        return unsafe { simulate_pack_avx2(a, table, rng, cells, follow) };
+        return unsafe { simulate_pack_avx2(a, table, places, rng, cells, follow) };
     }
-    simulate_pack_body(a, table, rng, cells, follow)
+    simulate_pack_body(a, table, places, rng, cells, follow)
 }
 
 /// [`simulate_pack_run`] for AVX2 and FMA.
@@ -262,11 +293,12 @@ fn simulate_pack_run(
 unsafe fn simulate_pack_avx2(
     a: &AgingParams,
     table: &[f32],
+    places: &PackPlaces,
     rng: &Philox,
     cells: &[PackCell],
     follow: Follow,
 ) -> (PackLife, Cells) {
-    simulate_pack_body(a, table, rng, cells, follow)
+    simulate_pack_body(a, table, places, rng, cells, follow)
 }
 
 /// The body of [`simulate_pack_run`].
@@ -274,6 +306,7 @@ unsafe fn simulate_pack_avx2(
 fn simulate_pack_body(
     a: &AgingParams,
     table: &[f32],
+    places: &PackPlaces,
     rng: &Philox,
     cells: &[PackCell],
     follow: Follow,
@@ -281,7 +314,8 @@ fn simulate_pack_body(
     let np = a.parallel as usize;
     let ns = a.series as usize;
     debug_assert_eq!(cells.len(), np * ns);
-    let mut run = PackRun::new(a, table, rng, cells);
+    assert_eq!(places.pos.len(), ns, "places made for this pack's topology");
+    let mut run = PackRun::new(a, places, rng, cells);
     let rated = a.q_rated * np as f32;
     let mut curve = Vec::with_capacity(64);
     let mut end: Option<(u32, EndOfLife)> = None;
@@ -328,24 +362,47 @@ fn simulate_pack_body(
     )
 }
 
-/// What a group's cells read of its position along the string, fixed for the pack's life.
-#[derive(Clone, Copy, Debug)]
-struct GroupPlace {
-    /// Position from the coolant inlet (0) to the outlet (1).
-    pos: f32,
-    /// Rest temperature: ambient plus the positional gradient, K.
-    t_base: f32,
-}
-
-/// A pack during life: its cells, its groups' places along the coolant path, their capacity and
-/// conductance at the top of the step, the step's work arrays and the groups' charge offsets.
-struct PackRun {
-    np: usize,
-    cells: Cells,
+/// What each group's cells read of its place along the string, fixed for a pack's life and the
+/// same for every pack of a run: made once for a run's packs ([`simulate_pack_placed`]), not once
+/// a pack (the rest terms' table lookups were ≈ 1.7 % of a one-thread 10⁶-cell run).
+pub struct PackPlaces {
     /// Each group's position from the coolant inlet (0) to the outlet (1).
     pos: Vec<f32>,
     /// Each group's rest temperature: ambient plus the positional gradient, K.
     t_base: Vec<f32>,
+    /// The rate terms of each group's rest temperature.
+    rest: Vec<RestTerms>,
+}
+
+impl PackPlaces {
+    /// The places of `a`'s `series` groups (group `g` of `ns` at `g / (ns − 1)` along the
+    /// coolant path), with the rest terms read from `table`.
+    pub fn new(a: &AgingParams, table: &[f32]) -> PackPlaces {
+        let ns = a.series as usize;
+        let pos: Vec<f32> = (0..ns)
+            .map(|g| {
+                if ns > 1 {
+                    g as f32 / (ns - 1) as f32
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let t_base: Vec<f32> = pos.iter().map(|p| a.ambient_k + a.gradient_k * p).collect();
+        let rest = t_base
+            .iter()
+            .map(|&t| RestTerms::new(a, table, t))
+            .collect();
+        PackPlaces { pos, t_base, rest }
+    }
+}
+
+/// A pack during life: its cells, its groups' places along the coolant path, their capacity and
+/// conductance at the top of the step, the step's work arrays and the groups' charge offsets.
+struct PackRun<'p> {
+    np: usize,
+    cells: Cells,
+    places: &'p PackPlaces,
     work: Work,
     /// The pack current (bits) that the work's current terms were computed at (`None` before).
     current_at: Option<u32>,
@@ -356,15 +413,14 @@ struct PackRun {
     q_groups: Vec<f32>,
     g_groups: Vec<f32>,
 }
-impl PackRun {
-    fn new(a: &AgingParams, table: &[f32], rng: &Philox, cells: &[PackCell]) -> PackRun {
+impl<'p> PackRun<'p> {
+    #[inline(always)]
+    fn new(a: &AgingParams, places: &'p PackPlaces, rng: &Philox, cells: &[PackCell]) -> Self {
         let (np, ns) = (a.parallel as usize, a.series as usize);
-        let places = group_places(a, ns);
         PackRun {
             np,
-            cells: init_cells(a, table, rng, cells, &places),
-            pos: places.iter().map(|p| p.pos).collect(),
-            t_base: places.iter().map(|p| p.t_base).collect(),
+            cells: init_cells(a, rng, cells, &places.rest),
+            places,
             work: Work::take(cells.len(), ns),
             current_at: None,
             offset: vec![0.0f32; ns],
@@ -420,13 +476,13 @@ impl PackRun {
     ) {
         let np = self.np;
         let w = &mut self.work;
-        let ns = self.pos.len();
+        let ns = self.places.pos.len();
         let q_g = if np == 1 {
             &self.cells.q[..ns]
         } else {
             &self.q_groups[..ns]
         };
-        let (pos, t_base) = (&self.pos[..ns], &self.t_base[..ns]);
+        let (pos, t_base) = (&self.places.pos[..ns], &self.places.t_base[..ns]);
         // A 1P group's values are its cell's: written to the cells' arrays directly.
         let (g_t, g_dod, g_term) = if np == 1 {
             (&mut w.t_cool[..ns], &mut w.dod[..ns], &mut w.dod_term[..ns])
@@ -503,23 +559,6 @@ fn spread(groups: &[f32], np: usize, cells: &mut [f32]) {
             chunk.fill(*v);
         }
     }
-}
-
-/// Each group's position and rest temperature (group `g` of `ns`).
-fn group_places(a: &AgingParams, ns: usize) -> Vec<GroupPlace> {
-    (0..ns)
-        .map(|g| {
-            let pos = if ns > 1 {
-                g as f32 / (ns - 1) as f32
-            } else {
-                0.0
-            };
-            GroupPlace {
-                pos,
-                t_base: a.ambient_k + a.gradient_k * pos,
-            }
-        })
-        .collect()
 }
 
 /// Pack capacity: the smallest group, less its charge offset from the best-charged group.
