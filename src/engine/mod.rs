@@ -246,26 +246,39 @@ impl WindowPacks {
             .par_chunks_exact(size)
             .zip(outs)
             .map_init(Scratch::default, |s, (pack, out)| {
-                s.placed.clear();
+                let Scratch {
+                    cells,
+                    placed: spare,
+                    positions,
+                } = s;
+                // An aged pack's cells go straight to their place in the block (a copy through
+                // scratch moved every aged cell twice); another's to scratch, for its capacity.
+                let placed = match out {
+                    Some(out) => out,
+                    None => {
+                        spare.resize(size, PackCell::default());
+                        &mut spare[..]
+                    }
+                };
                 if parallel == 1 {
                     // A 1P pack's groups are its cells, placed by index: by window position
                     // (positions follow indices), so its positions sorted, then one gather in
                     // ascending order — `placed_order`'s order without its keys or a second copy.
-                    s.positions.clear();
-                    s.positions.extend_from_slice(pack);
-                    s.positions.sort_unstable();
-                    s.placed
-                        .extend(s.positions.iter().map(|&k| cells_in[k as usize]));
+                    positions.clear();
+                    positions.extend_from_slice(pack);
+                    positions.sort_unstable();
+                    for (p, &k) in placed.iter_mut().zip(positions.iter()) {
+                        *p = cells_in[k as usize];
+                    }
                 } else {
-                    s.cells.clear();
-                    s.cells.extend(pack.iter().map(|&k| cells_in[k as usize]));
-                    let placed = placed_order(&s.cells, parallel);
-                    s.placed.extend(placed.iter().map(|&p| s.cells[p as usize]));
+                    cells.clear();
+                    cells.extend(pack.iter().map(|&k| cells_in[k as usize]));
+                    let order = placed_order(cells, parallel);
+                    for (p, &o) in placed.iter_mut().zip(&order) {
+                        *p = cells[o as usize];
+                    }
                 }
-                if let Some(out) = out {
-                    out.copy_from_slice(&s.placed);
-                }
-                initial_capacity(&s.placed, parallel)
+                initial_capacity(placed, parallel)
             })
             .collect();
         let slots = (0..initial.len())
