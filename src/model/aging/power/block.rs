@@ -202,7 +202,8 @@ unsafe fn series_pass_avx2(b: &mut Block, need: &mut [u32; POWER_BLOCK]) -> bool
     // Four vectors at a time, stage by stage, so that independent chains sit side by side (one
     // vector's step is ≈ 17 dependent operations: two divisions, two series). Measured: 3.2 →
     // 3.0 ns a cell-step over one vector at a time; two, three or four alike, so the pass is
-    // bound by throughput (its divisions), not by the chains.
+    // bound by throughput, not by the chains. Not by its divisions: reciprocal estimates in their
+    // place (a ceiling only, other bits) took `power_steps/series_96_cells` from 183.5 to 176.6 ns.
     const V: usize = 4;
     const _: () = assert!(POWER_BLOCK.is_multiple_of(8 * V));
     for j in (0..POWER_BLOCK).step_by(8 * V) {

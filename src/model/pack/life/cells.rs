@@ -218,8 +218,9 @@ fn column<T>(items: &[T], f: impl Fn(&T) -> f32) -> Vec<f32> {
 
 /// Each cell's [`fade_scalar`] and [`np_factor`](super::np_factor), eight cells at a time: their
 /// Philox words side by side ([`philox4x32_lanes_at`]) and their `exp`s by [`exp8`], bit for bit
-/// the scalar functions' values. One call of each per cell (and the scalar Philox) were most of
-/// a pack's set-up, ≈ 10 % of pack life's time on one thread.
+/// the scalar functions' values. A call of each and a scalar Philox call per cell were a third of
+/// a pack's set-up; with the set-up's columns and the rest terms made once a run, a one-thread
+/// 10⁶-cell run aged a single step (`life.max_cycles=10`) went from 0.286 to 0.271 s.
 #[inline(always)]
 fn lane_exps(a: &AgingParams, rng: &Philox, cells: &[PackCell]) -> (Vec<f32>, Vec<f32>) {
     let n = cells.len();
