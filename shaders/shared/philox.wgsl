@@ -1,4 +1,5 @@
-// Philox4x32-10 (Salmon et al., SC'11) and the draws built on it: the WGSL twin of `src/rng/mod.rs`.
+// Philox4x32-10 (Salmon et al., SC'11) and the draws built on it: the WGSL twin of
+// `src/rng/mod.rs` (the generator) and `src/rng/numbers.rs` (the draws).
 // Same constants, same counter layout `[index_lo, index_hi, stream, draw]`, key `[seed_lo, seed_hi]`,
 // same float expressions. WGSL has no u64: the 32x32->64 multiply is built from 16-bit limbs and
 // keeps the carries of the low partial products (pinned by Random123's known-answer vectors on the

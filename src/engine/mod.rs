@@ -207,8 +207,9 @@ struct WindowPacks {
     aged: AgedBlock,
 }
 
-/// A matching thread's buffers for one pack at a time: its cells as matched and as placed, and
-/// (1P) its window positions in placed order.
+/// A matching thread's buffers for one pack at a time: its cells as matched, as placed (a pack not
+/// aged: an aged one is placed straight into its window's block), and (1P) its window positions
+/// in placed order.
 #[derive(Default)]
 struct Scratch {
     cells: Vec<PackCell>,

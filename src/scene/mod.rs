@@ -255,8 +255,8 @@ pub struct Pack {
     /// Aged packs kept whole, at most (default 1000): every k-th aged pack, k the smallest that
     /// keeps no more than this (1 013 aged packs keep 507). Their cells and whole fade curve,
     /// followed on past end of life to 10 points below it, make the fade band and the packs
-    /// table's cell lists. A kept pack takes about twice the steps of one followed only to its end. The app's
-    /// preview keeps 250 ([`PREVIEW_BAND_PACKS`]).
+    /// table's cell lists. A kept pack takes about twice the steps of one followed only to its
+    /// end. The app's preview keeps 250 ([`PREVIEW_BAND_PACKS`]).
     pub band_packs: u64,
 }
 
