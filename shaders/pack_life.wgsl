@@ -115,7 +115,7 @@ fn nmc_dod_factor(dod: f32) -> f32 {
     if (a.nmc_dod_fade == 0u) {
         return 1.0;
     }
-    return (7.6e-4 + 4.081e-3 * dod) / (7.6e-4 + 4.081e-3 * a.dod_window);
+    return (7.6e-4 + 4.081e-3 * dod) * (1.0 / (7.6e-4 + 4.081e-3 * a.dod_window));
 }
 
 struct Conditions {
@@ -156,9 +156,11 @@ fn step_cell(l: ptr<function, Live>, c: Conditions) {
 
 // ---- model::pack --------------------------------------------------------------------------------
 
+// The cell's fade scalar: lognormal, its normal by the inverse CDF of the cell's first word
+// (`fade_scalar` in pack/life.rs).
 fn fade_scalar(index: vec2<u32>) -> f32 {
-    let u = uniforms(index, STREAM_AGING_CELL, 0u);
-    return exp(a.fade_sigma * box_muller(u.x, u.y).x);
+    let w = words(index, STREAM_AGING_CELL, 0u);
+    return exp(a.fade_sigma * normal(w.x));
 }
 
 // N/P margin -> cycling fade (`np_factor` in pack.rs).
@@ -195,7 +197,7 @@ fn sei_factor(first_cycle_loss: f32) -> f32 {
     if (a.sei_calendar_exponent <= 0.0 || a.first_cycle_loss <= 0.0) {
         return 1.0;
     }
-    return pow(a.first_cycle_loss / max(first_cycle_loss, 1e-4), a.sei_calendar_exponent);
+    return pow2(a.first_cycle_loss / max(first_cycle_loss, 1e-4), a.sei_calendar_exponent);
 }
 
 // Minimum over the workgroup, the same value (and uniform) in every invocation.

@@ -72,16 +72,6 @@ fn uniforms(index: vec2<u32>, stream: u32, draw: u32) -> vec4<f32> {
     return vec4<f32>(uniform_open(w.x), uniform_open(w.y), uniform_open(w.z), uniform_open(w.w));
 }
 
-const TAU: f32 = 6.2831855;
-
-// Box-Muller: two uniforms in (0,1) -> two independent standard normals. The cell line uses
-// `normal` (one word each); pack life's fade scalar still uses this pair.
-fn box_muller(u1: f32, u2: f32) -> vec2<f32> {
-    let r = sqrt(-2.0 * log(u1));
-    let theta = TAU * u2;
-    return vec2<f32>(r * cos(theta), r * sin(theta));
-}
-
 // `rng::ln`: Cephes' logf (exponent split, degree-9 polynomial on the mantissa in [sqrt(1/2),
 // sqrt(2))), the CPU's expression, so both backends take the same logarithm in the normals.
 fn ln(v: f32) -> f32 {
@@ -93,14 +83,14 @@ fn ln(v: f32) -> f32 {
     let x = select(m, m + m, small) - 1.0;
     let z = x * x;
     var y = 7.0376836e-2;
-    y = y * x - 1.15146103e-1;
-    y = y * x + 1.16769987e-1;
-    y = y * x - 1.24201408e-1;
-    y = y * x + 1.42493228e-1;
-    y = y * x - 1.66680577e-1;
-    y = y * x + 2.00007148e-1;
-    y = y * x - 2.4999994e-1;
-    y = y * x + 3.3333331e-1;
+    y = fma(y, x, -1.15146103e-1);
+    y = fma(y, x, 1.16769987e-1);
+    y = fma(y, x, -1.24201408e-1);
+    y = fma(y, x, 1.42493228e-1);
+    y = fma(y, x, -1.66680577e-1);
+    y = fma(y, x, 2.00007148e-1);
+    y = fma(y, x, -2.4999994e-1);
+    y = fma(y, x, 3.3333331e-1);
     y = y * x * z;
     y += -2.1219444e-4 * e;
     y += -0.5 * z;
@@ -114,25 +104,25 @@ fn erfinv(x: f32) -> f32 {
     if (w < 5.0) {
         let a = w - 2.5;
         p = 2.81022636e-8;
-        p = 3.43273939e-7 + p * a;
-        p = -3.5233877e-6 + p * a;
-        p = -4.39150654e-6 + p * a;
-        p = 2.1858087e-4 + p * a;
-        p = -1.25372503e-3 + p * a;
-        p = -4.17768164e-3 + p * a;
-        p = 2.46640727e-1 + p * a;
-        p = 1.50140941 + p * a;
+        p = fma(p, a, 3.43273939e-7);
+        p = fma(p, a, -3.5233877e-6);
+        p = fma(p, a, -4.39150654e-6);
+        p = fma(p, a, 2.1858087e-4);
+        p = fma(p, a, -1.25372503e-3);
+        p = fma(p, a, -4.17768164e-3);
+        p = fma(p, a, 2.46640727e-1);
+        p = fma(p, a, 1.50140941);
     } else {
         let b = sqrt(w) - 3.0;
         p = -2.00214257e-4;
-        p = 1.00950558e-4 + p * b;
-        p = 1.34934322e-3 + p * b;
-        p = -3.67342844e-3 + p * b;
-        p = 5.73950773e-3 + p * b;
-        p = -7.6224613e-3 + p * b;
-        p = 9.43887047e-3 + p * b;
-        p = 1.00167406 + p * b;
-        p = 2.83297682 + p * b;
+        p = fma(p, b, 1.00950558e-4);
+        p = fma(p, b, 1.34934322e-3);
+        p = fma(p, b, -3.67342844e-3);
+        p = fma(p, b, 5.73950773e-3);
+        p = fma(p, b, -7.6224613e-3);
+        p = fma(p, b, 9.43887047e-3);
+        p = fma(p, b, 1.00167406);
+        p = fma(p, b, 2.83297682);
     }
     return p * x;
 }

@@ -65,18 +65,23 @@ fn grow_series(l: PowerLaw, u: f32) -> f32 {
 
 // One step of loss = k * x^p by dx at rate k in the incremental form (`power_step`): by the
 // series where they hold (the rate's change since the last step, |e| <= 1/16, and the step's
-// share of the stress-time, u <= 1/8), else by the two powers; no step unless k > 0 and dx > 0.
+// share of the stress-time, u <= 1/8), else (`exact_step`) the stress-time rebased by its series
+// where the rate barely moved (a cell's first steps) or by its power (a first loss: 0; a rate
+// jump), plus dx, to the power p; no step unless k > 0 and dx > 0.
 fn power_step(s: PowerState, l: PowerLaw, k: f32, dx: f32) -> PowerState {
     if (!(k > 0.0 && dx > 0.0)) {
         return s;
     }
     let e = s.k / k - 1.0;
+    let rebases = s.loss > 0.0 && abs(e) <= REBASE_MAX;
     let x_eq = s.x * rebase_series(l, e);
     let u = dx / x_eq;
     var out = PowerState(s.loss * grow_series(l, u), x_eq + dx, k);
-    if (!(s.loss > 0.0 && abs(e) <= REBASE_MAX && u <= GROW_MAX)) {
+    if (!(rebases && u <= GROW_MAX)) {
         var x0 = 0.0;
-        if (s.loss > 0.0) {
+        if (rebases) {
+            x0 = x_eq;
+        } else if (s.loss > 0.0) {
             x0 = pow2(s.loss / k, l.inv_p);
         }
         let x = x0 + dx;

@@ -516,10 +516,9 @@ mod tests {
             "naga kept the constants: {}",
             consts.len()
         );
-        // The f32 constants: Box–Muller's 2π, the NMC law's reference temperature and the power
-        // step's series ranges, each the f32 the CPU twin uses.
+        // The f32 constants: the NMC law's reference temperature and the power step's series
+        // ranges, each the f32 the CPU twin uses.
         let f32_twins = [
-            ("TAU", std::f32::consts::TAU),
             ("INV_T_REF", crate::model::aging::INV_T_REF),
             ("REBASE_MAX", crate::model::aging::REBASE_MAX),
             ("GROW_MAX", crate::model::aging::GROW_MAX),

@@ -535,13 +535,15 @@ pub fn lfp_arrhenius(t_k: f32) -> f32 {
 /// swings the window keeps BLAST-Lite's law): Schmalstieg et al. 2014 (J. Power Sources 257, 325,
 /// Sanyo UR18650E, the Baumhöfer cell) fitted the capacity-fade factor
 /// `β = 7.348e-3·(V̄ − 3.667)² + 7.6e-4 + 4.081e-3·ΔDOD` per √Ah; the mean-voltage term is the
-/// same for every cell of a string and cancels.
+/// same for every cell of a string and cancels. Times the window's reciprocal, not divided by
+/// the window's factor: the reciprocal is the same for the whole run, so a pack's loop over its
+/// groups takes it out and keeps one division a group (the DOD's), not two.
 #[inline]
 pub fn nmc_dod_factor(a: &AgingParams, dod: f32) -> f32 {
     if a.nmc_dod_fade == 0 {
         return 1.0;
     }
-    (7.6e-4 + 4.081e-3 * dod) / (7.6e-4 + 4.081e-3 * a.dod_window)
+    (7.6e-4 + 4.081e-3 * dod) * (1.0 / (7.6e-4 + 4.081e-3 * a.dod_window))
 }
 
 #[cfg(test)]

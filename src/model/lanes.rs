@@ -1,7 +1,8 @@
 //! The CPU line in lane groups: [`LANES`] consecutive cells share each Philox call and each
 //! inverse-CDF normal as structure-of-arrays vectors, then every cell goes through the same
 //! [`super::line`] as [`super::simulate_cell`]. The records are bit for bit the scalar path's (the
-//! lane loops are the scalar operations side by side; no fused multiply-add anywhere), so the GPU,
+//! lane loops are the scalar operations side by side; the only fused multiply-adds are the
+//! normals' explicit `mul_add`s, fused on every path), so the GPU,
 //! the cells table and the attribution, which regenerate cells one by one, agree with the line.
 
 use super::{CellRecord, Draws, LineParams, LotDraws, STAGE_STREAMS, draws, line, simulate_cell};
@@ -115,20 +116,23 @@ impl LotCursor {
 }
 
 /// The records of cells `start..start + out.len()`: each equal to [`simulate_cell`]'s. With AVX2
-/// (detected at run time; the default target is plain x86-64) the lane loops run 8 wide.
+/// and FMA (detected at run time; the default target is plain x86-64) the lane loops run 8 wide
+/// and the normals' multiply-adds are one instruction each.
 pub fn simulate_cells(p: &LineParams, start: u64, out: &mut [CellRecord]) {
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2.
+    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has AVX2 and FMA.
         unsafe { simulate_cells_avx2(p, start, out) };
         return;
     }
     simulate_cells_body::<Portable>(p, start, out);
 }
 
-/// [`simulate_cells`] compiled for AVX2 (the same operations; no FMA, so the same bits).
+/// [`simulate_cells`] compiled for AVX2 and FMA: the same operations (Rust does not contract
+/// `a * b + c`; the only fused ones are the normals' explicit `mul_add`s, fused on every path), so
+/// the same bits.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
+#[target_feature(enable = "avx2,fma")]
 unsafe fn simulate_cells_avx2(p: &LineParams, start: u64, out: &mut [CellRecord]) {
     simulate_cells_body::<Avx2>(p, start, out);
 }

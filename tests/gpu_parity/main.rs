@@ -26,7 +26,7 @@ mod runs;
 /// bit). Observed: 0–3 per 10⁶ on lavapipe; bound 1 per 10⁵.
 const DECISION_BOUND: f64 = 1e-5;
 /// Per-cell values: relative difference. The normals are the same polynomials on both (inverse
-/// CDF; observed max 4.8e-7 over 4·10⁵ normals on lavapipe, 4.6e-5 with Box–Muller's GPU
+/// CDF; observed max 7.2e-7 over 4·10⁵ normals on lavapipe, 4.6e-5 with Box–Muller's GPU
 /// sin/cos/log until 2026-11-24); through `exp(σ·z)` and the sums that is ≤ 1.4e-5 relative on a
 /// value (observed). Bound 1e-4.
 const VALUE_RTOL: f32 = 1e-4;

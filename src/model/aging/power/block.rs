@@ -7,7 +7,7 @@
 
 #[cfg(target_arch = "x86_64")]
 use super::{GROW_MAX, REBASE_MAX};
-use super::{PowerLaw, PowerState, exp2_mul, log2_parts, series_step, steps};
+use super::{PowerLaw, PowerState, exp2_mul, log2_parts, rebases, series_step, steps};
 
 /// One fade law's states over many cells, one array per field (structure of arrays), for the
 /// pack's vectorised pass.
@@ -290,25 +290,46 @@ fn opaque(mut v: std::arch::x86_64::__m256) -> std::arch::x86_64::__m256 {
     v
 }
 
-/// [`super::exact_step`] over a block, stage by stage (ratio, log, exp, log, exp: a chain of
-/// dependent multiply-adds each, so a stage's lanes overlap), written in the lanes that `need`
-/// it.
+/// [`super::exact_step`] over a block, stage by stage (each a chain of dependent multiply-adds,
+/// so a stage's lanes overlap), written in the lanes that `need` it: the rate's change; the
+/// rebasing power (a log and an exp), only where some needing lane's rate jumped past
+/// [`REBASE_MAX`](super::REBASE_MAX); the rebased stress-time plus `dx`; its power (a log and an
+/// exp). A cell's first steps, where the block spent most of this pass, take the last power only.
 #[inline(always)]
 fn exact_pass(b: &mut Block, need: &[u32; POWER_BLOCK]) {
     let ([loss, x, kp], law, k, dx) = (&mut b.states, b.law, b.k, b.dx);
     let mut e = [0.0f32; POWER_BLOCK];
     let mut l = [0.0f32; POWER_BLOCK];
     let mut y = [0.0f32; POWER_BLOCK];
+    let mut x_eq = [0.0f32; POWER_BLOCK];
+    let mut jump = 0u32;
     for i in 0..POWER_BLOCK {
-        y[i] = if loss[i] > 0.0 { loss[i] / k[i] } else { 1.0 };
+        let ratio = kp[i] / k[i] - 1.0;
+        let rebased = rebases(loss[i], ratio);
+        x_eq[i] = if rebased {
+            x[i] * law.rebase(ratio)
+        } else {
+            0.0
+        };
+        jump |= need[i] & u32::from(!rebased & (loss[i] > 0.0)).wrapping_neg();
+    }
+    if jump != 0 {
+        for i in 0..POWER_BLOCK {
+            y[i] = if loss[i] > 0.0 { loss[i] / k[i] } else { 1.0 };
+        }
+        for i in 0..POWER_BLOCK {
+            (e[i], l[i]) = log2_parts(y[i]);
+        }
+        for i in 0..POWER_BLOCK {
+            let ratio = kp[i] / k[i] - 1.0;
+            let by_power = exp2_mul(law.inv_p, e[i], l[i]);
+            if !rebases(loss[i], ratio) && loss[i] > 0.0 {
+                x_eq[i] = by_power;
+            }
+        }
     }
     for i in 0..POWER_BLOCK {
-        (e[i], l[i]) = log2_parts(y[i]);
-    }
-    for i in 0..POWER_BLOCK {
-        let x_eq = exp2_mul(law.inv_p, e[i], l[i]);
-        let x_eq = if loss[i] > 0.0 { x_eq } else { 0.0 };
-        y[i] = x_eq + dx[i];
+        y[i] = x_eq[i] + dx[i];
     }
     for i in 0..POWER_BLOCK {
         (e[i], l[i]) = log2_parts(y[i]);

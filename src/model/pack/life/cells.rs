@@ -11,7 +11,7 @@ use crate::model::aging::{
 use crate::model::expf::exp8;
 use crate::model::flags;
 use crate::model::pack::PackCell;
-use crate::rng::{Philox, philox4x32_lanes_at, stream, uniform_open};
+use crate::rng::{Philox, philox4x32_lanes_at, stream};
 
 /// A pack's cells during life, one array per quantity (structure of arrays), in series-group
 /// order: each pass over the pack is then one fixed-width loop over plain slices that the compiler
@@ -191,7 +191,7 @@ pub(super) fn init_cells(
             .zip(&np_f)
             .map(|(c, &f)| cycling_factor_with(a, c, f))
             .collect(),
-        cal_factor: column(cells, |c| sei_factor(a, c.first_cycle_loss)),
+        cal_factor: sei_factors(a, cells),
         dt: scalar
             .iter()
             .map(|s| s * a.days_per_step * a.time_scale)
@@ -208,6 +208,17 @@ pub(super) fn init_cells(
         q0,
         r0,
     }
+}
+
+/// Each cell's [`sei_factor`], in a loop of its own: inside `column`'s closure, which is not
+/// inlined, [`pow2`](crate::model::aging::pow2)'s `mul_add`s were calls to a software `fmaf`.
+#[inline(always)]
+fn sei_factors(a: &AgingParams, cells: &[PackCell]) -> Vec<f32> {
+    let mut f = vec![0.0f32; cells.len()];
+    for (f, c) in f.iter_mut().zip(cells) {
+        *f = sei_factor(a, c.first_cycle_loss);
+    }
+    f
 }
 
 /// `f` of each item, collected (a column of the pack's cells).
@@ -236,8 +247,12 @@ fn lane_exps(a: &AgingParams, rng: &Philox, cells: &[PackCell]) -> (Vec<f32>, Ve
             (*i, *e) = (c.index(), np_exponent(a, c.np_ratio));
         }
         let w = philox4x32_lanes_at(rng.key(), index, stream::AGING_CELL, 0);
-        let fade_arg: [f32; 8] =
-            std::array::from_fn(|l| fade_exponent(a, uniform_open(w[0][l]), uniform_open(w[1][l])));
+        // A plain loop, not `array::from_fn`: its closure was not inlined, so the normals ran
+        // outside this AVX2 function, one lane at a time.
+        let mut fade_arg = [0.0f32; 8];
+        for (f, &w0) in fade_arg.iter_mut().zip(&w[0]) {
+            *f = fade_exponent(a, w0);
+        }
         let (e, g) = (exp8(fade_arg), exp8(np_arg));
         s.copy_from_slice(&e[..s.len()]);
         f.copy_from_slice(&g[..f.len()]);
