@@ -302,7 +302,8 @@ fn exact_pass(b: &mut Block, need: &[u32; POWER_BLOCK]) {
     let mut l = [0.0f32; POWER_BLOCK];
     let mut y = [0.0f32; POWER_BLOCK];
     let mut x_eq = [0.0f32; POWER_BLOCK];
-    let mut jump = 0u32;
+    // All ones where the lane's loss is positive and its rate jumped: its stress-time by the power.
+    let mut jumped = [0u32; POWER_BLOCK];
     for i in 0..POWER_BLOCK {
         let ratio = kp[i] / k[i] - 1.0;
         let rebased = rebases(loss[i], ratio);
@@ -311,9 +312,9 @@ fn exact_pass(b: &mut Block, need: &[u32; POWER_BLOCK]) {
         } else {
             0.0
         };
-        jump |= need[i] & u32::from(!rebased & (loss[i] > 0.0)).wrapping_neg();
+        jumped[i] = u32::from(!rebased & (loss[i] > 0.0)).wrapping_neg();
     }
-    if jump != 0 {
+    if (0..POWER_BLOCK).any(|i| need[i] & jumped[i] != 0) {
         for i in 0..POWER_BLOCK {
             y[i] = if loss[i] > 0.0 { loss[i] / k[i] } else { 1.0 };
         }
@@ -321,11 +322,7 @@ fn exact_pass(b: &mut Block, need: &[u32; POWER_BLOCK]) {
             (e[i], l[i]) = log2_parts(y[i]);
         }
         for i in 0..POWER_BLOCK {
-            let ratio = kp[i] / k[i] - 1.0;
-            let by_power = exp2_mul(law.inv_p, e[i], l[i]);
-            if !rebases(loss[i], ratio) && loss[i] > 0.0 {
-                x_eq[i] = by_power;
-            }
+            x_eq[i] = pick(jumped[i], exp2_mul(law.inv_p, e[i], l[i]), x_eq[i]);
         }
     }
     for i in 0..POWER_BLOCK {
