@@ -444,42 +444,54 @@ mod tests {
         }
     }
 
-    /// The series step against the exact incremental step in f64 (`(loss/k')^(1/p)`, plus `dx`,
-    /// to the `p`), over the whole range it is taken in — rate changes `|ε| ≤ 1/16`, stress-time
-    /// shares `u ≤ ⅛` — for the presets' exponents: within 3 units of `2⁻²³·loss'` (each of its
-    /// seven roundings is half a unit; the series' truncation is 1e-8). The loss and stress-time
-    /// given are consistent (`loss = k·x^p`), as the pass keeps them. Just outside the range the
-    /// step falls back to the two powers.
+    /// The presets' four exponents.
+    const PRESET_P: [f32; 4] = [0.651_697_74, 0.441_996_8, 0.526, 0.828];
+
+    /// A state as the pass keeps it (`loss = k·x^p`, at `x` = 37.5 and `k` = 0.02), the new rate
+    /// `k' = k/(1 + ε)` and a `dx` that is the share `u` of the exactly rebased stress-time.
+    fn consistent_case(p: f32, e: f32, u: f32) -> (PowerState, f32, f32) {
+        let (pd, k_old, x) = (f64::from(p), 0.02f64, 37.5f32);
+        let s = PowerState {
+            loss: (k_old * f64::from(x).powf(pd)) as f32,
+            x,
+            k: k_old as f32,
+        };
+        let k = s.k / (1.0 + e);
+        let x_eq = f64::from(x) * (f64::from(s.k) / f64::from(k)).powf(1.0 / pd);
+        (s, k, (f64::from(u) * x_eq) as f32)
+    }
+
+    /// How far `loss` is from the exact incremental step in f64 (`(loss/k')^(1/p)`, plus `dx`, to
+    /// the `p`), in units of `2⁻²³·loss'`.
+    fn units_off(loss: f32, s: PowerState, p: f32, k: f32, dx: f32) -> f64 {
+        let (pd, kd) = (f64::from(p), f64::from(k));
+        let want_x = (f64::from(s.loss) / kd).powf(1.0 / pd) + f64::from(dx);
+        let want = kd * want_x.powf(pd);
+        (f64::from(loss) - want).abs() / (f64::from(f32::EPSILON) * want)
+    }
+
+    /// The series step against the exact incremental step in f64 over the whole range it is
+    /// taken in — rate changes `|ε| ≤ 1/16`, stress-time shares `u ≤ ⅛` — for the presets'
+    /// exponents: within 3 units of `2⁻²³·loss'` (each of its seven roundings is half a unit; the
+    /// series' truncation is 1e-8). The loss and stress-time given are consistent (`loss = k·x^p`),
+    /// as the pass keeps them. Just outside the range the step falls back to the powers.
     #[test]
     fn series_step_error_bound() {
         let mut worst = (0.0f64, 0.0f32, 0.0f32, 0.0f32);
-        for p in [0.651_697_74f32, 0.441_996_8, 0.526, 0.828] {
+        for p in PRESET_P {
             let law = PowerLaw::new(p);
-            let (pd, k_old) = (f64::from(p), 0.02f64);
             for i in 0..=400 {
                 let e = -REBASE_MAX + 2.0 * REBASE_MAX * i as f32 / 400.0;
                 for j in 1..=400 {
                     let u = GROW_MAX * j as f32 / 400.0;
-                    let x = 37.5f32;
-                    let s = PowerState {
-                        loss: (k_old * f64::from(x).powf(pd)) as f32,
-                        x,
-                        k: k_old as f32,
-                    };
-                    let k = s.k / (1.0 + e);
-                    let x_eq = f64::from(x) * (f64::from(s.k) / f64::from(k)).powf(1.0 / pd);
-                    // A `dx` that gives the share `u` after the (rounded) rebasing.
-                    let dx = (f64::from(u) * x_eq) as f32;
+                    let (s, k, dx) = consistent_case(p, e, u);
                     let (loss, _, ok) = series_step(s, &law, k, dx);
                     if !ok {
                         // Only at the very edges of the range, where `u` or `ε` rounds over.
                         assert!(j == 400 || i == 0 || i == 400, "p {p}, ε {e}, u {u}");
                         continue;
                     }
-                    let ld = f64::from(s.loss);
-                    let want_x = (ld / f64::from(k)).powf(1.0 / pd) + f64::from(dx);
-                    let want = f64::from(k) * want_x.powf(pd);
-                    let err = (f64::from(loss) - want).abs() / (f64::from(f32::EPSILON) * want);
+                    let err = units_off(loss, s, p, k, dx);
                     if err > worst.0 {
                         worst = (err, p, e, u);
                     }
@@ -506,6 +518,7 @@ mod tests {
             "p {p}, ε {e}, u {u}: off by {err} units of 2^-23"
         );
     }
+
     /// The step the series cannot take for its growth but can for its rate (a cell's first steps:
     /// `u > ⅛`, `|ε| ≤ 1/16`) — the stress-time rebased by its series, plus `dx`, to the power —
     /// against the exact incremental step in f64, for the presets' exponents, shares `u` from ⅛
@@ -517,23 +530,14 @@ mod tests {
     fn rebased_step_error_bound() {
         let mut worst = (0.0f64, 0.0f32, 0.0f32, 0.0f32);
         let mut taken = 0;
-        for p in [0.651_697_74f32, 0.441_996_8, 0.526, 0.828] {
+        for p in PRESET_P {
             let law = PowerLaw::new(p);
-            let (pd, k_old) = (f64::from(p), 0.02f64);
             for i in 0..=200 {
                 let e = -REBASE_MAX + 2.0 * REBASE_MAX * i as f32 / 200.0;
                 for j in 0..=400 {
                     // u from 1/8 to 8, evenly in its logarithm.
                     let u = GROW_MAX * 64f32.powf(j as f32 / 400.0);
-                    let x = 37.5f32;
-                    let s = PowerState {
-                        loss: (k_old * f64::from(x).powf(pd)) as f32,
-                        x,
-                        k: k_old as f32,
-                    };
-                    let k = s.k / (1.0 + e);
-                    let x_eq = f64::from(x) * (f64::from(s.k) / f64::from(k)).powf(1.0 / pd);
-                    let dx = (f64::from(u) * x_eq) as f32;
+                    let (s, k, dx) = consistent_case(p, e, u);
                     let (_, _, ok) = series_step(s, &law, k, dx);
                     if ok || !rebases(s.loss, s.k / k - 1.0) {
                         continue;
@@ -541,10 +545,7 @@ mod tests {
                     taken += 1;
                     let mut got = s;
                     power_step(&mut got, &law, k, dx);
-                    let ld = f64::from(s.loss);
-                    let want_x = (ld / f64::from(k)).powf(1.0 / pd) + f64::from(dx);
-                    let want = f64::from(k) * want_x.powf(pd);
-                    let err = (f64::from(got.loss) - want).abs() / (f64::from(f32::EPSILON) * want);
+                    let err = units_off(got.loss, s, p, k, dx);
                     if err > worst.0 {
                         worst = (err, p, e, u);
                     }
