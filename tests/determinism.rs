@@ -87,3 +87,80 @@ fn a_cancelled_run_stops_and_the_next_one_runs() {
     let small = scene(None, &["cells=50000", "pack.life_packs=10"]);
     assert!(engine::run(&small, &mut b, &opts, &mut |_| {}).is_ok());
 }
+
+/// A cancel raised while a window's packs are in life stops the run before the next batch of
+/// packs (the app's slider waits at most one batch, not a window's worth of packs): a backend
+/// that raises the flag during its first `pack_life` is asked for no second one. The run is one
+/// chunk and one window of 1 012 packs, four batches of 256, so without the check between
+/// batches the flag would be read only after all four.
+#[test]
+fn a_cancel_during_pack_life_stops_before_the_next_batch() {
+    use celltwin::engine::{self, Backend, ChunkResult, EngineError, RunOptions, cpu::CpuBackend};
+    use celltwin::model::pack::{Follow, PackCell, PackLife};
+    use celltwin::model::{LineParams, aging::AgingParams, aging::RateTable};
+    use celltwin::summary::HistSpec;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// The CPU backend, raising `cancel` in its first `pack_life` and counting the calls.
+    struct RaiseInLife {
+        cpu: CpuBackend,
+        cancel: Arc<AtomicBool>,
+        calls: usize,
+    }
+    impl Backend for RaiseInLife {
+        fn kind(&self) -> &'static str {
+            self.cpu.kind()
+        }
+        fn device(&self) -> String {
+            self.cpu.device()
+        }
+        fn cell_line(
+            &mut self,
+            p: &LineParams,
+            spec: &HistSpec,
+            start: u64,
+            count: u64,
+        ) -> Result<ChunkResult, EngineError> {
+            self.cpu.cell_line(p, spec, start, count)
+        }
+        fn pack_life(
+            &mut self,
+            a: &AgingParams,
+            table: &RateTable,
+            cells: &[PackCell],
+            follow: &[Follow],
+        ) -> Result<Vec<PackLife>, EngineError> {
+            self.calls += 1;
+            self.cancel.store(true, Ordering::Relaxed);
+            self.cpu.pack_life(a, table, cells, follow)
+        }
+    }
+
+    let s = scene(None, &["cells=100000", "pack.window=100000"]);
+    let cancel = Arc::new(AtomicBool::new(false));
+    let mut b = RaiseInLife {
+        cpu: CpuBackend::new(Some(2)),
+        cancel: cancel.clone(),
+        calls: 0,
+    };
+    let opts = RunOptions {
+        chunk: 1 << 20,
+        cancel: Some(cancel.clone()),
+    };
+    let r = engine::run(&s, &mut b, &opts, &mut |_| {});
+    assert!(
+        matches!(r, Err(EngineError::Cancelled)),
+        "expected Cancelled"
+    );
+    assert_eq!(b.calls, 1, "pack-life batches asked for after the flag");
+    // The same run without a cancel needs more than one batch, so the count above is the check's.
+    cancel.store(false, Ordering::Relaxed);
+    let mut plain = CpuBackend::new(Some(2));
+    let whole = engine::run(&s, &mut plain, &RunOptions::default(), &mut |_| {}).expect("run");
+    assert!(
+        whole.packs.life_packs > 256,
+        "{} packs",
+        whole.packs.life_packs
+    );
+}

@@ -22,8 +22,11 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Cells per chunk in the app on the CPU engine: small enough that a cancel lands within tens of
-/// milliseconds.
+/// Cells per chunk in the app on the CPU engine. A cancel is read between chunks and between
+/// batches of pack life, so it waits for at most a chunk's line or a batch's packs: measured
+/// ≤ 8.2 ms over 20 cancels of a 10⁶-cell run on two cores (median 3.8). A slider's new preview
+/// waits for that cancel, so the chunk stays small: at 2¹⁸ the full run's path was 4 % faster
+/// (criterion `app_path`, 348 → 334 ms) but a cancel took up to 22 ms.
 pub const APP_CHUNK: u64 = 1 << 16;
 /// On a GPU a chunk is a dispatch and a read-back: larger chunks keep it busy, and at ≥ 10⁸
 /// cells/s a 2²² chunk still cancels within tens of milliseconds.

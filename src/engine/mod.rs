@@ -119,7 +119,8 @@ pub struct Transfers {
 pub struct RunOptions {
     /// Cells per chunk handed to the backend: bounds memory; results do not depend on it.
     pub chunk: u64,
-    /// Set to stop the run between chunks (a newer request in the app).
+    /// Set to stop the run between chunks and between batches of pack life (a newer request in
+    /// the app).
     pub cancel: Option<Arc<AtomicBool>>,
 }
 
@@ -402,16 +403,22 @@ impl Assembly {
     }
 
     /// Age the waiting packs on `backend` (all of them, or only whole batches unless `all`).
-    /// A batch inside one block is read in place; one that spans blocks is gathered first.
+    /// A batch inside one block is read in place; one that spans blocks is gathered first. The
+    /// run's cancel flag is read before each batch: a window's packs (1 012 in the default
+    /// scene, ≈ 27 ms on two cores) were the longest stretch a cancel waited for.
     fn age(
         &mut self,
         scene: &Scene,
         backend: &mut dyn Backend,
         life: (&AgingParams, &RateTable),
         all: bool,
+        opts: &RunOptions,
     ) -> Result<(), EngineError> {
         let size = self.pack_size;
         loop {
+            if is_cancelled(opts) {
+                return Err(EngineError::Cancelled);
+            }
             let pending = self.pending_packs();
             if pending < LIFE_BATCH && !(all && pending > 0) {
                 break;
@@ -662,7 +669,7 @@ fn run_line(
         // As the line's buffer goes back for the next chunk.
         backend.recycle(asm.release());
         let t = Instant::now();
-        asm.age(scene, backend, (&aging, &table), start >= end)?;
+        asm.age(scene, backend, (&aging, &table), start >= end, opts)?;
         life_s += t.elapsed().as_secs_f64();
         progress(Progress {
             cells_done: start - first,
