@@ -139,8 +139,6 @@ mod tests {
     fn uniforms_stay_open() {
         assert_eq!(uniform_open(0), 2f32.powi(-24));
         assert_eq!(uniform_open(u32::MAX), 1.0 - 2f32.powi(-24));
-        assert_eq!(normal(0), -normal(u32::MAX), "the extremes are symmetric");
-        assert!(normal(0) < -5.0 && normal(0).is_finite());
     }
 
     /// Mean, variance and kurtosis of 400k normals within 5 standard errors of 0, 1 and 3.
