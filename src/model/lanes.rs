@@ -25,6 +25,14 @@ trait LaneWords {
         }
         words
     }
+    /// [`LaneWords::stages`] of the two groups `first..first + LANES` and the next.
+    #[inline(always)]
+    fn stages_pair(key: [u32; 2], first: u64) -> [[[[u32; LANES]; 4]; 6]; 2] {
+        [
+            Self::stages(key, first),
+            Self::stages(key, first.wrapping_add(LANES as u64)),
+        ]
+    }
     /// `x.map(f32::exp)`, bit for bit.
     #[inline(always)]
     fn exp(x: [f32; LANES]) -> [f32; LANES] {
@@ -84,6 +92,47 @@ impl LaneWords for Avx2 {
     }
 }
 
+/// [`Avx2`] with each pair of groups' words from one AVX-512 call
+/// ([`crate::rng::philox4x32_x16_avx512_streams`]): only used from [`simulate_cells_avx2`] where
+/// the CPU has AVX-512F. The line itself stays 8 lanes wide: its lane loops fill a 256-bit
+/// register, and only the generator gains from 16 lanes.
+#[cfg(target_arch = "x86_64")]
+struct Avx512;
+
+#[cfg(target_arch = "x86_64")]
+impl LaneWords for Avx512 {
+    #[inline(always)]
+    fn words(key: [u32; 2], first: u64, stream: u32) -> [[u32; LANES]; 4] {
+        Avx2::words(key, first, stream)
+    }
+    #[inline(always)]
+    fn stages(key: [u32; 2], first: u64) -> [[[u32; LANES]; 4]; 6] {
+        Avx2::stages(key, first)
+    }
+    #[inline(always)]
+    fn stages_pair(key: [u32; 2], first: u64) -> [[[[u32; LANES]; 4]; 6]; 2] {
+        use crate::rng::philox4x32_x16_avx512_streams as streams;
+        let [a, b, c, d, e, f] = STAGE_STREAMS;
+        // Three streams at a time, as in `Avx2::stages`.
+        // SAFETY: `Avx512` is only instantiated where AVX-512F was detected.
+        let (x, y) = unsafe {
+            (
+                streams(key, first, [a, b, c], 0),
+                streams(key, first, [d, e, f], 0),
+            )
+        };
+        let mut words = [[[[0u32; LANES]; 4]; 6]; 2];
+        for (w, (x, y)) in words.iter_mut().zip(x.iter().zip(&y)) {
+            *w = [x[0], x[1], x[2], y[0], y[1], y[2]];
+        }
+        words
+    }
+    #[inline(always)]
+    fn exp(x: [f32; LANES]) -> [f32; LANES] {
+        Avx2::exp(x)
+    }
+}
+
 /// Cells per lane group: eight u32 lanes fill one AVX2 register.
 pub const LANES: usize = 8;
 
@@ -121,8 +170,14 @@ impl LotCursor {
 pub fn simulate_cells(p: &LineParams, start: u64, out: &mut [CellRecord]) {
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU has AVX2 and FMA.
-        unsafe { simulate_cells_avx2(p, start, out) };
+        // SAFETY: the CPU has AVX2 and FMA (and AVX-512F where `Avx512` is chosen).
+        unsafe {
+            if std::is_x86_feature_detected!("avx512f") {
+                simulate_cells_avx2::<Avx512>(p, start, out);
+            } else {
+                simulate_cells_avx2::<Avx2>(p, start, out);
+            }
+        }
         return;
     }
     simulate_cells_body::<Portable>(p, start, out);
@@ -133,8 +188,8 @@ pub fn simulate_cells(p: &LineParams, start: u64, out: &mut [CellRecord]) {
 /// the same bits.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn simulate_cells_avx2(p: &LineParams, start: u64, out: &mut [CellRecord]) {
-    simulate_cells_body::<Avx2>(p, start, out);
+unsafe fn simulate_cells_avx2<G: LaneWords>(p: &LineParams, start: u64, out: &mut [CellRecord]) {
+    simulate_cells_body::<G>(p, start, out);
 }
 
 #[allow(clippy::needless_range_loop)] // lane-indexed SoA loops, as in `rng::philox4x32_lanes`
@@ -142,23 +197,57 @@ unsafe fn simulate_cells_avx2(p: &LineParams, start: u64, out: &mut [CellRecord]
 fn simulate_cells_body<G: LaneWords>(p: &LineParams, start: u64, out: &mut [CellRecord]) {
     let rng = p.rng();
     let mut lots = LotCursor::new(p, &rng, start);
-    let mut groups = out.chunks_exact_mut(LANES);
     let mut first = start;
+    // Two groups a generator call (one AVX-512 call where the CPU has it), then a last group.
+    let mut pairs = out.chunks_exact_mut(2 * LANES);
+    for pair in &mut pairs {
+        let words = G::stages_pair(rng.key(), first);
+        for (group, w) in pair.chunks_exact_mut(LANES).zip(&words) {
+            group_line::<G>(
+                p,
+                &rng,
+                first,
+                &draws(w),
+                &lot_normals(p, &rng, &mut lots, first),
+                group,
+            );
+            first += LANES as u64;
+        }
+    }
+    let mut groups = pairs.into_remainder().chunks_exact_mut(LANES);
     for group in &mut groups {
         let d = group_draws::<G>(&rng, first);
-        // The lot normals of each lane: cathode, anode, rack.
-        let mut z = [[0.0; LANES]; 3];
-        for l in 0..LANES {
-            let lot = lots.at(p, &rng, first + l as u64);
-            (z[0][l], z[1][l], z[2][l]) = (lot.z_cathode, lot.z_anode, lot.z_rack);
-        }
-        group_line::<G>(p, &rng, first, &d, &z, group);
+        group_line::<G>(
+            p,
+            &rng,
+            first,
+            &d,
+            &lot_normals(p, &rng, &mut lots, first),
+            group,
+        );
         first += LANES as u64;
     }
     for (l, r) in groups.into_remainder().iter_mut().enumerate() {
         let cell = first + l as u64;
         *r = simulate_cell(p, &rng, cell, lots.at(p, &rng, cell));
     }
+}
+
+/// The lot normals of the cells `first..first + LANES`, lane by lane: cathode, anode, rack.
+#[allow(clippy::needless_range_loop)] // lane-indexed SoA columns
+#[inline(always)]
+fn lot_normals(
+    p: &LineParams,
+    rng: &Philox,
+    lots: &mut LotCursor,
+    first: u64,
+) -> [[f32; LANES]; 3] {
+    let mut z = [[0.0; LANES]; 3];
+    for l in 0..LANES {
+        let lot = lots.at(p, rng, first + l as u64);
+        (z[0][l], z[1][l], z[2][l]) = (lot.z_cathode, lot.z_anode, lot.z_rack);
+    }
+    z
 }
 
 /// The cells `first..first + LANES` from their draws and lot normals `z` (cathode, anode, rack),
@@ -218,6 +307,41 @@ fn group_draws<G: LaneWords>(rng: &Philox, first: u64) -> Draws<[f32; LANES]> {
 mod tests {
     use super::*;
 
+    /// The records of cells `start..start + n` by every lane path this CPU can run, named.
+    fn paths(p: &LineParams, start: u64, n: usize) -> Vec<(&'static str, Vec<CellRecord>)> {
+        let run = |f: &dyn Fn(&mut [CellRecord])| {
+            let mut out = vec![CellRecord::default(); n];
+            f(&mut out);
+            out
+        };
+        #[allow(unused_mut)]
+        let mut paths = vec![
+            ("dispatched", run(&|o| simulate_cells(p, start, o))),
+            (
+                "portable",
+                run(&|o| simulate_cells_body::<Portable>(p, start, o)),
+            ),
+        ];
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU has AVX2 and FMA.
+            paths.push((
+                "AVX2",
+                run(&|o| unsafe { simulate_cells_avx2::<Avx2>(p, start, o) }),
+            ));
+            if std::is_x86_feature_detected!("avx512f") {
+                // SAFETY: and AVX-512F.
+                paths.push((
+                    "AVX-512",
+                    run(&|o| unsafe { simulate_cells_avx2::<Avx512>(p, start, o) }),
+                ));
+            } else {
+                eprintln!("no AVX-512F on this CPU: its path is not checked here");
+            }
+        }
+        paths
+    }
+
     /// The lane path's records equal `simulate_cell`'s bit for bit: ranges off the lane grid,
     /// shorter than a group, across lots and racks of 3 and 5 cells, and across 2³².
     #[test]
@@ -238,24 +362,20 @@ mod tests {
         for s in &scenes {
             let p = LineParams::from_scene(s);
             let rng = p.rng();
+            // 4099: pairs of groups and three cells; 77 across 2³²: four pairs (the second
+            // straddling the carry), a group and five cells; 5: cells only.
             for (start, n) in [(0u64, 4099usize), (13, 5), ((1 << 32) - 21, 77)] {
-                let mut out = vec![CellRecord::default(); n];
-                simulate_cells(&p, start, &mut out);
-                let mut portable = vec![CellRecord::default(); n];
-                simulate_cells_body::<Portable>(&p, start, &mut portable);
-                for (i, (r, q)) in out.iter().zip(&portable).enumerate() {
-                    let cell = start + i as u64;
-                    let want = simulate_cell(&p, &rng, cell, &LotDraws::for_cell(&p, &rng, cell));
-                    assert_eq!(
-                        bytemuck::bytes_of(r),
-                        bytemuck::bytes_of(&want),
-                        "cell {cell}"
-                    );
-                    assert_eq!(
-                        bytemuck::bytes_of(q),
-                        bytemuck::bytes_of(&want),
-                        "cell {cell}"
-                    );
+                for (path, out) in paths(&p, start, n) {
+                    for (i, r) in out.iter().enumerate() {
+                        let cell = start + i as u64;
+                        let want =
+                            simulate_cell(&p, &rng, cell, &LotDraws::for_cell(&p, &rng, cell));
+                        assert_eq!(
+                            bytemuck::bytes_of(r),
+                            bytemuck::bytes_of(&want),
+                            "{path} path, cell {cell}"
+                        );
+                    }
                 }
             }
         }

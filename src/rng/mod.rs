@@ -10,7 +10,11 @@
 //! in [`stream`] so that no two stages ever share a counter. What the words become (uniforms,
 //! normals, Poisson counts) is in `numbers`, re-exported here.
 
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 mod numbers;
+#[cfg(target_arch = "x86_64")]
+pub use avx512::{WIDE, philox4x32_x16_avx512_streams};
 pub use numbers::*;
 
 /// Stream ids: the third counter word. A stage that needs more than one Philox call per cell uses
