@@ -205,14 +205,19 @@ struct AgedBlock {
 static SPARE_BLOCKS: std::sync::Mutex<Vec<Vec<PackCell>>> = std::sync::Mutex::new(Vec::new());
 const SPARE_BLOCKS_MAX: usize = 16;
 
-/// `n` zeroed cells, in a spare block's buffer where one is left.
+/// `n` zeroed cells, in a spare block's buffer where one is left (else a fresh one, whose pages
+/// the allocator may take already zeroed from the system).
 fn block_of(n: usize) -> Vec<PackCell> {
     // A poisoned lock only means a thread panicked while holding finished buffers.
     let spare = SPARE_BLOCKS.lock().unwrap_or_else(|e| e.into_inner()).pop();
-    let mut cells = spare.unwrap_or_default();
-    cells.clear();
-    cells.resize(n, bytemuck::Zeroable::zeroed());
-    cells
+    match spare {
+        Some(mut cells) => {
+            cells.clear();
+            cells.resize(n, bytemuck::Zeroable::zeroed());
+            cells
+        }
+        None => bytemuck::zeroed_vec(n),
+    }
 }
 
 /// A block's buffer back to the spares once its packs have lived.
