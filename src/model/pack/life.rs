@@ -276,10 +276,10 @@ pub fn simulate_pack_cells(
     (life, ages)
 }
 
-/// A pack's life and its cells where it stopped. The whole step loop compiled for AVX2 and FMA
-/// where the CPU has them: the per-group loops (DOD, its term, coolant temperature,
-/// conductance) are a fifth of pack life's time and otherwise run 4 lanes wide (the step's
-/// functions are `inline(always)` to be compiled into this); the same operations (no
+/// A pack's life and its cells where it stopped. The whole step loop compiled for AVX-512 or
+/// AVX2, and FMA, where the CPU has them: the per-group loops (DOD, its term, coolant
+/// temperature, conductance) are a fifth of pack life's time and otherwise run 4 lanes wide (the
+/// step's functions are `inline(always)` to be compiled into this); the same operations (no
 /// contraction: the only fused ones are explicit `mul_add`s), so the same bits.
 fn simulate_pack_run(
     a: &AgingParams,
@@ -290,10 +290,30 @@ fn simulate_pack_run(
     follow: Follow,
 ) -> (PackLife, Cells) {
     #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has AVX-512F (so AVX2) and FMA.
+        return unsafe { simulate_pack_avx512(a, table, places, rng, cells, follow) };
+    }
+    #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
         // SAFETY: the CPU has AVX2 and FMA.
         return unsafe { simulate_pack_avx2(a, table, places, rng, cells, follow) };
     }
+    simulate_pack_body(a, table, places, rng, cells, follow)
+}
+
+/// [`simulate_pack_run`] for AVX-512 and FMA: the group loops 16 lanes wide, beside
+/// `cells::age_cells`' AVX-512 path (the same operations, so the same bits).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,avx512f")]
+unsafe fn simulate_pack_avx512(
+    a: &AgingParams,
+    table: &[f32],
+    places: &PackPlaces,
+    rng: &Philox,
+    cells: &[PackCell],
+    follow: Follow,
+) -> (PackLife, Cells) {
     simulate_pack_body(a, table, places, rng, cells, follow)
 }
 

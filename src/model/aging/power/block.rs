@@ -1,7 +1,7 @@
 //! A law's step over many cells at once, for pack life's pass over a pack: the states as a
 //! structure of arrays, taken in blocks of [`POWER_BLOCK`] lanes, each block by its series in one
-//! pass (AVX-512 or AVX2 intrinsics where the CPU has them) and by the two powers, stage by stage, only where
-//! some lane needs them. Every lane's result is [`super::power_step`]'s bit for bit. Apart from the
+//! pass (AVX-512 or AVX2 intrinsics where the CPU has them) and by the two powers, stage by
+//! stage, only where some lane needs them. Every lane's result is [`super::power_step`]'s bit for bit. Apart from the
 //! scalar step and its numerics in [`super`] because this is the vectorised schedule of the same
 //! operations, not more of the model.
 
