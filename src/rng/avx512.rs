@@ -13,12 +13,37 @@ pub const WIDE: usize = 16;
 
 /// [`super::philox4x32_lanes`] of `S` streams for the 16 cells `first..first + 16`, returned as
 /// two groups of 8 (`[group][stream][word][lane]`): stream `s` of group `g` is
-/// `philox4x32_lanes::<8>(key, first + 8·g, streams[s], draw)`, word for word.
+/// `philox4x32_lanes::<8>(key, first + 8·g, streams[s], draw)`, word for word. Three streams at
+/// a time (their state and the constants fill the registers), written straight to their places.
 ///
 /// # Safety
 /// The CPU must have AVX-512F.
 #[target_feature(enable = "avx512f")]
 pub unsafe fn philox4x32_x16_avx512_streams<const S: usize>(
+    key: [u32; 2],
+    first: u64,
+    streams: [u32; S],
+    draw: u32,
+) -> [[[[u32; 8]; 4]; S]; 2] {
+    let mut out = [[[[0u32; 8]; 4]; S]; 2];
+    let mut at = 0;
+    while at < S {
+        let n = (S - at).min(3);
+        let mut three = [0u32; 3];
+        three[..n].copy_from_slice(&streams[at..at + n]);
+        let words = three_streams(key, first, three, draw);
+        for (o, w) in out.iter_mut().zip(&words) {
+            o[at..at + n].copy_from_slice(&w[..n]);
+        }
+        at += n;
+    }
+    out
+}
+
+/// [`philox4x32_x16_avx512_streams`] of three streams.
+#[target_feature(enable = "avx512f")]
+#[inline]
+fn three_streams<const S: usize>(
     key: [u32; 2],
     first: u64,
     streams: [u32; S],
@@ -144,8 +169,9 @@ mod tests {
     use super::*;
     use crate::rng::{Philox, philox4x32_lanes, stream};
 
-    /// Each group's words are the portable lane generator's, for runs of 16 that share the high
-    /// index word (the shortcut) and that cross the 2³² carry at every place within the run.
+    /// Each group's words are the portable lane generator's, stream by stream, for runs of 16
+    /// that share the high index word (the shortcut) and that cross the 2³² carry at every place
+    /// within the run.
     #[test]
     fn sixteen_lanes_equal_the_lane_generator() {
         if !std::is_x86_feature_detected!("avx512f") {
@@ -153,7 +179,14 @@ mod tests {
             return;
         }
         let g = Philox::new(0x1234_5678_9abc_def0);
-        let streams = [stream::COATING, stream::WINDING, stream::EOL];
+        // Five streams: a call's first three and a last two.
+        let streams = [
+            stream::COATING,
+            stream::WINDING,
+            stream::EOL,
+            stream::FILLING,
+            stream::FORMATION,
+        ];
         let carry = (1u64 << 32) - 16..(1u64 << 32);
         for first in [0u64, 5, (7 << 32) + 9, u64::MAX - 20]
             .into_iter()

@@ -90,13 +90,22 @@ struct Bins {
 const WAYS: usize = 4;
 
 /// Count `slots` (each below `stride`) into `counts`, [`WAYS`] rows of `stride` slots: cell `i`
-/// into row `i % WAYS`.
+/// into row `i % WAYS`. The slots' bound is checked once, on their maximum (one vector pass),
+/// instead of at each increment (a compare and a branch each, a tenth of the counting).
 #[inline(always)]
 fn count_slots(counts: &mut [u64], stride: usize, slots: &[u32]) {
+    let max = slots.iter().fold(0u32, |m, &s| m.max(s));
+    assert!(
+        (max as usize) < stride && counts.len() >= WAYS * stride,
+        "slot {max} of {stride} in {} counts",
+        counts.len()
+    );
     let mut quads = slots.chunks_exact(WAYS);
     for q in &mut quads {
         for (w, &s) in q.iter().enumerate() {
-            counts[w * stride + s as usize] += 1;
+            // SAFETY: `w < WAYS` and `s ≤ max < stride` (asserted above), so the index is below
+            // `WAYS · stride ≤ counts.len()`.
+            unsafe { *counts.get_unchecked_mut(w * stride + s as usize) += 1 };
         }
     }
     for &s in quads.remainder() {
