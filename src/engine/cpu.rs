@@ -268,9 +268,9 @@ impl Backend for CpuBackend {
                 .zip(follow)
                 // A pack a task: rayon otherwise cuts a batch into as many pieces as it has
                 // threads, twice, and ages a piece nobody stole from in one go, so at the end of
-                // every batch one thread waited for the other's last piece (≈ 4 ms a 256-pack
-                // batch of ≈ 14 ms on two cores: the pool busy 87 % of a 10⁶-cell run's pack
-                // life, 94 % a pack a task; perf samples). A task is ≈ 50 µs of aging.
+                // every batch one thread waited ≈ 4 ms for the other's last piece (a perf
+                // timeline of a 10⁶-cell run: the pool busy 87 % of pack life, 94 % a pack a
+                // task). A task is ≈ 50 µs of aging; rayon's split costs far less.
                 .with_max_len(1)
                 .map(|(pack, &how)| {
                     simulate_pack_placed(a, &table.values, &places, &rng, pack, how)

@@ -312,9 +312,9 @@ unsafe fn age_cells_avx2(
 }
 
 /// [`age_cells`] for AVX-512: the compiler's loops 16 lanes wide. With the series pass at 16
-/// lanes too, a one-thread 10⁶-cell run with every pack aged went from 0.678 to 0.662 s (and
-/// 0.649 s with the pack's step loop at 16 lanes as well; medians of 9 alternated) — where at 8
-/// lanes beside it the wider loops had gained nothing.
+/// lanes too, a one-thread 10⁶-cell run with every pack aged went from 0.678 to 0.662 s (and to
+/// 0.649 s with the pack's step loop at 16 lanes as well; medians of 9 alternated). Beside the
+/// 8-lane series pass, an earlier session's wider loops had gained nothing (BENCHMARKS.md).
 ///
 /// # Safety
 /// The CPU has AVX-512F and FMA, and `table_fits(table, a)`.
