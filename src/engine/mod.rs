@@ -739,3 +739,29 @@ fn run_line(
 pub fn simulate_range(p: &LineParams, start: u64, out: &mut [CellRecord]) {
     crate::model::lanes::simulate_cells(p, start, out);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each pack's stretch of `positions_by_pack` is that pack's stretch of the match order,
+    /// sorted: packs of 96 and of 5 drawn from a shuffled window with cells left out of every
+    /// pack (at its start, its end and between).
+    #[test]
+    fn positions_by_pack_sorts_each_pack() {
+        let rng = crate::rng::Philox::new(7);
+        for (window, size, packs) in [(10_000usize, 96usize, 100usize), (1_003, 5, 190)] {
+            // A shuffle of the window by keyed sort, then whole packs of it.
+            let mut order: Vec<u32> = (0..window as u32).collect();
+            order.sort_by_key(|&p| rng.words(u64::from(p), 0, 0)[0]);
+            order.truncate(packs * size);
+            let got = positions_by_pack(&order, window, size);
+            assert_eq!(got.len(), order.len());
+            for (j, (g, o)) in got.chunks(size).zip(order.chunks(size)).enumerate() {
+                let mut want = o.to_vec();
+                want.sort_unstable();
+                assert_eq!(g, &want[..], "pack {j} of {size}");
+            }
+        }
+    }
+}
