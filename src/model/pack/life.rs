@@ -290,8 +290,11 @@ fn simulate_pack_run(
     follow: Follow,
 ) -> (PackLife, Cells) {
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU has AVX-512F (so AVX2) and FMA.
+    if std::is_x86_feature_detected!("avx512f")
+        && std::is_x86_feature_detected!("avx2")
+        && std::is_x86_feature_detected!("fma")
+    {
+        // SAFETY: the CPU has AVX-512F, AVX2 and FMA.
         return unsafe { simulate_pack_avx512(a, table, places, rng, cells, follow) };
     }
     #[cfg(target_arch = "x86_64")]

@@ -1,9 +1,9 @@
 //! A law's step over many cells at once, for pack life's pass over a pack: the states as a
 //! structure of arrays, taken in blocks of [`POWER_BLOCK`] lanes, each block by its series in one
 //! pass (AVX-512 or AVX2 intrinsics where the CPU has them) and by the two powers, stage by
-//! stage, only where some lane needs them. Every lane's result is [`super::power_step`]'s bit for bit. Apart from the
-//! scalar step and its numerics in [`super`] because this is the vectorised schedule of the same
-//! operations, not more of the model.
+//! stage, only where some lane needs them. Every lane's result is [`super::power_step`]'s bit for
+//! bit. Apart from the scalar step and its numerics in [`super`] because this is the vectorised
+//! schedule of the same operations, not more of the model.
 
 #[cfg(target_arch = "x86_64")]
 use super::{GROW_MAX, REBASE_MAX};
@@ -261,8 +261,9 @@ unsafe fn series_pass_avx2(b: &mut Block, need: &mut [u32; POWER_BLOCK]) -> bool
 /// [`series_pass_avx2`] at 16 lanes with AVX-512: the same operations, compares into masks and
 /// each lane's old or new values picked by mask. A block is six vectors, taken two at a time.
 /// The pass was a quarter of pack life's time at 8 lanes; at 16 a one-thread 10⁶-cell run with
-/// every pack aged went from 0.838 to 0.714 s (medians of 7 alternated). The rest of pack life,
-/// compiled for 512-bit vectors by the compiler, had gained nothing (BENCHMARKS.md).
+/// every pack aged went from 0.838 to 0.714 s (medians of 7 alternated). The rest of pack life
+/// at 512 bits had gained nothing beside the 8-lane pass; beside this one it gains ≈ 4 %
+/// (`age_cells_avx512` in `model::pack::life::cells`).
 ///
 /// # Safety
 /// The CPU has AVX-512F.

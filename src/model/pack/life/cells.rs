@@ -278,8 +278,11 @@ pub(super) fn age_cells(
 ) {
     assert!(table_fits(table, a));
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU has AVX-512F (so AVX2) and FMA; the table fits (checked above).
+    if std::is_x86_feature_detected!("avx512f")
+        && std::is_x86_feature_detected!("avx2")
+        && std::is_x86_feature_detected!("fma")
+    {
+        // SAFETY: the CPU has AVX-512F, AVX2 and FMA; the table fits (checked above).
         unsafe { age_cells_avx512(a, table, c, w, pack_current, current) };
         return;
     }
@@ -317,7 +320,7 @@ unsafe fn age_cells_avx2(
 /// 8-lane series pass, an earlier session's wider loops had gained nothing (BENCHMARKS.md).
 ///
 /// # Safety
-/// The CPU has AVX-512F and FMA, and `table_fits(table, a)`.
+/// The CPU has AVX-512F, AVX2 and FMA, and `table_fits(table, a)`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma,avx512f")]
 unsafe fn age_cells_avx512(
