@@ -314,20 +314,30 @@ fn first_two_rounds<const S: usize>(
     );
     let (hi0, lo0) = mulhilo_sigma(c0, m0);
     let c2 = _mm256_xor_si256(hi0, _mm256_set1_epi32((draw ^ key[1]) as i32));
-    let k = [key[0].wrapping_add(W0), key[1].wrapping_add(W1)];
+    let (hi1, lo1) = mulhilo_sigma(c2, m1);
     let mut c = [[c0; 4]; S];
     for (cs, &s) in c.iter_mut().zip(&streams) {
-        let [a, b, _, _] = philox_round([0, hi, s, 0], key);
-        let [_, _, h, l] = philox_round([a, 0, 0, 0], [0, 0]);
-        let (hi1, lo1) = mulhilo_sigma(c2, m1);
+        let [x0, x2, w3] = shared_round_words(key, hi, s);
         *cs = [
-            _mm256_xor_si256(hi1, _mm256_set1_epi32((b ^ k[0]) as i32)),
+            _mm256_xor_si256(hi1, _mm256_set1_epi32(x0 as i32)),
             lo1,
-            _mm256_xor_si256(lo0, _mm256_set1_epi32((h ^ k[1]) as i32)),
-            _mm256_set1_epi32(l as i32),
+            _mm256_xor_si256(lo0, _mm256_set1_epi32(x2 as i32)),
+            _mm256_set1_epi32(w3 as i32),
         ];
     }
     c
+}
+
+/// The scalar part of the first two rounds of stream `s` where the lanes share the high index
+/// word `hi` (`first_two_rounds` here and in `avx512`): after round 1, what word 0's lanes are
+/// XORed with, what word 2's lanes are XORed with, and word 3 (the same in every lane).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn shared_round_words(key: [u32; 2], hi: u32, s: u32) -> [u32; 3] {
+    let k = [key[0].wrapping_add(W0), key[1].wrapping_add(W1)];
+    let [a, b, _, _] = philox_round([0, hi, s, 0], key);
+    let [_, _, h, l] = philox_round([a, 0, 0, 0], [0, 0]);
+    [b ^ k[0], h ^ k[1], l]
 }
 
 #[cfg(test)]
